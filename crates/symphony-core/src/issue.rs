@@ -1,0 +1,106 @@
+//! The normalized issue (SPEC §4.1.1).
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One schedulable work item, normalized from whatever the tracker calls it.
+///
+/// Adapters fill it; the scheduler, prompt rendering and observability read it. Optional
+/// provider metadata that could not be read is `None`/empty, never a reason to drop the issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Issue {
+    /// Stable dispatch identity within the tracker scope; opaque to the orchestrator.
+    pub id: String,
+    /// Non-secret provider identifiers for provider-native tools; opaque to the orchestrator.
+    #[serde(default)]
+    pub native_ref: Option<serde_json::Value>,
+    /// Human-readable key (e.g. `ABC-123`), unique within the tracker scope; names the workspace.
+    pub identifier: String,
+    /// Issue title.
+    pub title: String,
+    /// Issue body, if any.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Dispatch priority; lower numbers go first, `None` goes last.
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// Provider-native state name, as the tracker spells it.
+    pub state: String,
+    /// Branch name the tracker suggests, if any.
+    #[serde(default)]
+    pub branch_name: Option<String>,
+    /// Link to the issue in the tracker.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Provider identity of the assignee.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
+    /// Labels, lowercased by the adapter.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Issues that block this one, best effort.
+    #[serde(default)]
+    pub blocked_by: Vec<BlockerRef>,
+    /// Adapter-derived eligibility for rules the generic scheduler cannot infer.
+    #[serde(default = "default_dispatchable")]
+    pub dispatchable: bool,
+    /// When the issue was created.
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the issue last changed.
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn default_dispatchable() -> bool {
+    true
+}
+
+/// A reference to a blocking issue (SPEC §4.1.1 `blocked_by`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BlockerRef {
+    /// Tracker id of the blocker, when known.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Human-readable key of the blocker, when known.
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// Provider-native state of the blocker, when known.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+impl Issue {
+    /// The issue's state, normalized for comparison (SPEC §4.2).
+    pub fn normalized_state(&self) -> String {
+        normalize_state(&self.state)
+    }
+}
+
+/// Normalizes a state name for comparison: surrounding whitespace trimmed, lowercased (SPEC §4.2).
+pub fn normalize_state(state: &str) -> String {
+    state.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_json_issue_takes_documented_defaults() {
+        let issue: Issue = serde_json::from_str(
+            r#"{"id":"1","identifier":"ABC-1","title":"Fix it","state":"Todo"}"#,
+        )
+        .unwrap();
+        assert!(issue.dispatchable);
+        assert!(issue.labels.is_empty());
+        assert_eq!(issue.description, None);
+        assert_eq!(issue.normalized_state(), "todo");
+    }
+
+    #[test]
+    fn state_normalization_trims_and_lowercases() {
+        assert_eq!(normalize_state("  In Progress \n"), "in progress");
+    }
+}

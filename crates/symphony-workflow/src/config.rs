@@ -1,0 +1,588 @@
+//! The typed configuration: raw front matter sections with the SPEC §6.4 defaults, and their
+//! resolution into a [`ServiceConfig`] (SPEC §6.1).
+
+mod raw;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::definition::WorkflowDefinition;
+use crate::environment::{expand_path, whole_reference, Environment};
+use crate::error::ConfigError;
+use crate::profile::TrackerRegistry;
+
+pub(crate) use raw::FrontMatter;
+
+/// The default `codex.command` (SPEC §5.3.6).
+pub const DEFAULT_CODEX_COMMAND: &str = "codex app-server";
+
+/// The effective configuration the service runs with: defaults applied, environment resolved,
+/// values validated. Serializing it gives the operator view, with secrets masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceConfig {
+    /// Which tracker, and how to reach it.
+    pub tracker: TrackerConfig,
+    /// Poll cadence.
+    pub polling: PollingConfig,
+    /// Where workspaces live and how they are populated.
+    pub workspace: WorkspaceConfig,
+    /// Workspace lifecycle hooks.
+    pub hooks: HooksConfig,
+    /// Concurrency, turns and retry limits.
+    pub agent: AgentConfig,
+    /// How the coding agent is launched.
+    pub codex: CodexConfig,
+    /// Top-level keys the core does not own, kept verbatim for extensions (`server`, `gates`, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, Value>,
+    /// Non-fatal findings (ignored keys, plain-text secrets) for the operator.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// `tracker`: adapter selection, scope and the states the scheduler compares against.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackerConfig {
+    /// The adapter kind, lowercased.
+    pub kind: String,
+    /// Adapter-owned settings, with `$VAR` secrets and paths resolved.
+    pub provider: ProviderConfig,
+    /// Labels an issue must all carry to dispatch, trimmed and lowercased.
+    pub required_labels: Vec<String>,
+    /// States that make an issue eligible, as configured (compared case-insensitively).
+    pub active_states: Vec<String>,
+    /// States that end an issue, as configured (compared case-insensitively).
+    pub terminal_states: Vec<String>,
+}
+
+/// `tracker.provider` after resolution; secret values never appear in `Debug` or serialization.
+#[derive(Clone, PartialEq, Default)]
+pub struct ProviderConfig {
+    values: Map<String, Value>,
+    secret_keys: BTreeSet<String>,
+}
+
+impl ProviderConfig {
+    /// A provider block from raw values, with no key marked secret.
+    pub fn new(values: Map<String, Value>) -> Self {
+        Self {
+            values,
+            secret_keys: BTreeSet::new(),
+        }
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.values.get(key)
+    }
+
+    /// The string value of `key`, if set and a string.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.values.get(key).and_then(Value::as_str)
+    }
+
+    /// Every key and value, secrets included: for the adapter only.
+    pub fn values(&self) -> &Map<String, Value> {
+        &self.values
+    }
+
+    /// Whether `key` holds a secret.
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.secret_keys.contains(key)
+    }
+
+    fn masked(&self) -> impl Iterator<Item = (&String, Value)> {
+        self.values.iter().map(|(k, v)| {
+            if self.secret_keys.contains(k) {
+                (k, Value::String("********".to_owned()))
+            } else {
+                (k, v.clone())
+            }
+        })
+    }
+}
+
+impl Serialize for ProviderConfig {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.values.len()))?;
+        for (k, v) in self.masked() {
+            map.serialize_entry(k, &v)?;
+        }
+        map.end()
+    }
+}
+
+impl fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.masked()).finish()
+    }
+}
+
+/// `polling`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PollingConfig {
+    /// Milliseconds between ticks.
+    pub interval_ms: u64,
+}
+
+impl PollingConfig {
+    /// The poll interval.
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms)
+    }
+}
+
+/// Where a workspace's git checkout comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RepoSource {
+    /// A remote URL (`https://…`, `ssh://…`, `file://…` or scp-like `git@host:path`), verbatim.
+    Url(String),
+    /// A local repository, resolved to an absolute path.
+    Path(PathBuf),
+}
+
+impl RepoSource {
+    /// The string `git` is given to clone it.
+    pub fn as_git_arg(&self) -> String {
+        match self {
+            Self::Url(url) => url.clone(),
+            Self::Path(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// `workspace`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkspaceConfig {
+    /// Absolute, normalized root under which every workspace lives.
+    pub root: PathBuf,
+    /// Repository each workspace is checked out from (extension); `None` leaves workspaces empty
+    /// for hooks to populate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<RepoSource>,
+    /// Branch new workspace branches start from; `None` means the repository's default branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
+}
+
+/// `hooks`: shell scripts run with `bash -lc` in the workspace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HooksConfig {
+    /// Runs once when a workspace is created; failure aborts creation.
+    pub after_create: Option<String>,
+    /// Runs before every attempt; failure aborts the attempt.
+    pub before_run: Option<String>,
+    /// Runs after every attempt; failure is logged and ignored.
+    pub after_run: Option<String>,
+    /// Runs before a workspace is removed; failure is logged and ignored.
+    pub before_remove: Option<String>,
+    /// Time limit for each hook, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl HooksConfig {
+    /// The per-hook time limit.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// `agent`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentConfig {
+    /// Global limit of concurrently running agents.
+    pub max_concurrent_agents: u32,
+    /// Turns per worker session.
+    pub max_turns: u32,
+    /// Cap of the failure backoff, in milliseconds.
+    pub max_retry_backoff_ms: u64,
+    /// Per-state concurrency limits, keyed by normalized state name.
+    pub max_concurrent_agents_by_state: BTreeMap<String, u32>,
+}
+
+/// `codex`: how the coding agent is launched and timed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodexConfig {
+    /// Shell command launched with `bash -lc` in the workspace, kept verbatim.
+    pub command: String,
+    /// Codex `AskForApproval` value, passed through.
+    pub approval_policy: Option<Value>,
+    /// Codex `SandboxMode` value, passed through.
+    pub thread_sandbox: Option<Value>,
+    /// Codex `SandboxPolicy` value, passed through.
+    pub turn_sandbox_policy: Option<Value>,
+    /// Limit of one turn, in milliseconds.
+    pub turn_timeout_ms: u64,
+    /// Limit of one protocol read during start-up, in milliseconds.
+    pub read_timeout_ms: u64,
+    /// Inactivity limit before a run counts as stalled, in milliseconds; `<= 0` disables.
+    pub stall_timeout_ms: i64,
+}
+
+impl CodexConfig {
+    /// The stall timeout, or `None` when stall detection is disabled.
+    pub fn stall_timeout(&self) -> Option<Duration> {
+        u64::try_from(self.stall_timeout_ms)
+            .ok()
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis)
+    }
+}
+
+const CORE_SECTIONS: [&str; 6] = ["tracker", "polling", "workspace", "hooks", "agent", "codex"];
+
+impl ServiceConfig {
+    /// Applies defaults, resolves the environment and validates (SPEC §6.1, §6.3).
+    pub fn resolve(
+        definition: &WorkflowDefinition,
+        registry: &TrackerRegistry,
+        env: &dyn Environment,
+    ) -> Result<Self, ConfigError> {
+        let mut map = definition.config.clone();
+        // `hooks:` with nothing under it is YAML null: treat an empty section as absent.
+        for section in CORE_SECTIONS {
+            if map.get(section).is_some_and(Value::is_null) {
+                map.remove(section);
+            }
+        }
+        let raw: FrontMatter =
+            serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+                let field = e.path().to_string();
+                ConfigError::invalid(
+                    if field == "." {
+                        "front matter".to_owned()
+                    } else {
+                        field
+                    },
+                    e.into_inner().to_string(),
+                )
+            })?;
+        let mut warnings = raw.unknown_key_warnings();
+        let dir = definition.dir();
+
+        let tracker = resolve_tracker(raw.tracker, registry, env, dir, &mut warnings)?;
+        let workspace = resolve_workspace(raw.workspace, env, dir, &mut warnings)?;
+        let hooks = HooksConfig {
+            after_create: non_blank(raw.hooks.after_create),
+            before_run: non_blank(raw.hooks.before_run),
+            after_run: non_blank(raw.hooks.after_run),
+            before_remove: non_blank(raw.hooks.before_remove),
+            timeout_ms: positive_u64("hooks.timeout_ms", raw.hooks.timeout_ms)?,
+        };
+        let agent = AgentConfig {
+            max_concurrent_agents: positive_u32(
+                "agent.max_concurrent_agents",
+                raw.agent.max_concurrent_agents,
+            )?,
+            max_turns: positive_u32("agent.max_turns", raw.agent.max_turns)?,
+            max_retry_backoff_ms: positive_u64(
+                "agent.max_retry_backoff_ms",
+                raw.agent.max_retry_backoff_ms,
+            )?,
+            max_concurrent_agents_by_state: per_state_limits(
+                raw.agent.max_concurrent_agents_by_state,
+                &mut warnings,
+            ),
+        };
+        if raw.codex.command.trim().is_empty() {
+            return Err(ConfigError::MissingCodexCommand);
+        }
+        let codex = CodexConfig {
+            command: raw.codex.command,
+            approval_policy: raw.codex.approval_policy,
+            thread_sandbox: raw.codex.thread_sandbox,
+            turn_sandbox_policy: raw.codex.turn_sandbox_policy,
+            turn_timeout_ms: positive_u64("codex.turn_timeout_ms", raw.codex.turn_timeout_ms)?,
+            read_timeout_ms: positive_u64("codex.read_timeout_ms", raw.codex.read_timeout_ms)?,
+            stall_timeout_ms: raw.codex.stall_timeout_ms,
+        };
+        Ok(Self {
+            tracker,
+            polling: PollingConfig {
+                interval_ms: positive_u64("polling.interval_ms", raw.polling.interval_ms)?,
+            },
+            workspace,
+            hooks,
+            agent,
+            codex,
+            extensions: raw.extensions,
+            warnings,
+        })
+    }
+}
+
+fn resolve_tracker(
+    raw: raw::TrackerSection,
+    registry: &TrackerRegistry,
+    env: &dyn Environment,
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<TrackerConfig, ConfigError> {
+    let kind = raw.kind.unwrap_or_default().trim().to_lowercase();
+    if kind.is_empty() {
+        return Err(ConfigError::MissingTrackerKind {
+            supported: registry.supported(),
+        });
+    }
+    let Some(profile) = registry.get(&kind) else {
+        return Err(ConfigError::UnsupportedTrackerKind {
+            kind,
+            supported: registry.supported(),
+        });
+    };
+    let mut values = raw.provider;
+    let mut secret_keys = BTreeSet::new();
+    for &key in profile.secret_keys() {
+        let field = format!("tracker.provider.{key}");
+        secret_keys.insert(key.to_owned());
+        let fallback = profile
+            .env_fallbacks()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, var)| *var);
+        match values.get(key).cloned() {
+            Some(Value::String(text)) => {
+                if let Some(var) = whole_reference(&text) {
+                    match env.var(var).filter(|v| !v.is_empty()) {
+                        Some(secret) => {
+                            values.insert(key.to_owned(), Value::String(secret));
+                        }
+                        None => {
+                            return Err(ConfigError::MissingSecret {
+                                field,
+                                variable: var.to_owned(),
+                            })
+                        }
+                    }
+                } else if text.is_empty() {
+                    // An empty secret is a missing secret (SPEC §5.3.1).
+                    values.remove(key);
+                } else {
+                    warnings.push(format!(
+                        "{field} holds a secret in plain text; reference an environment variable \
+                         instead (e.g. {key}: $MY_SECRET)"
+                    ));
+                }
+            }
+            Some(Value::Null) | None => {
+                values.remove(key);
+                if let Some(secret) = fallback
+                    .and_then(|var| env.var(var))
+                    .filter(|v| !v.is_empty())
+                {
+                    values.insert(key.to_owned(), Value::String(secret));
+                }
+            }
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!(
+                        "expected a string or $VAR reference, found {}",
+                        json_kind(&other)
+                    ),
+                ))
+            }
+        }
+    }
+    for &key in profile.path_keys() {
+        let field = format!("tracker.provider.{key}");
+        match values.get(key) {
+            Some(Value::String(text)) => {
+                let path = resolve_path(&field, text, env, dir)?;
+                values.insert(key.to_owned(), Value::String(path.display().to_string()));
+            }
+            None | Some(Value::Null) => {}
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("expected a path, found {}", json_kind(other)),
+                ))
+            }
+        }
+    }
+    let provider = ProviderConfig {
+        values,
+        secret_keys,
+    };
+    profile.validate_provider(&provider).map_err(|message| {
+        ConfigError::InvalidTrackerProvider {
+            kind: kind.clone(),
+            message,
+        }
+    })?;
+    let active_states = raw
+        .active_states
+        .or_else(|| profile.default_active_states())
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                "tracker.active_states",
+                format!("required: tracker kind {kind:?} has no default"),
+            )
+        })?;
+    let terminal_states = raw
+        .terminal_states
+        .or_else(|| profile.default_terminal_states())
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                "tracker.terminal_states",
+                format!("required: tracker kind {kind:?} has no default"),
+            )
+        })?;
+    if active_states.iter().all(|s| s.trim().is_empty()) {
+        warnings
+            .push("tracker.active_states is empty: no issue will ever be dispatched".to_owned());
+    }
+    Ok(TrackerConfig {
+        kind,
+        provider,
+        required_labels: raw
+            .required_labels
+            .iter()
+            .map(|l| l.trim().to_lowercase())
+            .collect(),
+        active_states,
+        terminal_states,
+    })
+}
+
+fn resolve_workspace(
+    raw: raw::WorkspaceSection,
+    env: &dyn Environment,
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<WorkspaceConfig, ConfigError> {
+    let root = match raw.root.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => resolve_path("workspace.root", text, env, dir)?,
+        _ => normalize(&std::env::temp_dir().join("symphony_workspaces")),
+    };
+    let repo = match raw.repo.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(if looks_like_url(text) {
+            RepoSource::Url(text.to_owned())
+        } else {
+            RepoSource::Path(resolve_path("workspace.repo", text, env, dir)?)
+        }),
+        _ => None,
+    };
+    let base_branch = non_blank(raw.base_branch).map(|b| b.trim().to_owned());
+    if let Some(branch) = &base_branch {
+        if repo.is_none() {
+            warnings.push(
+                "workspace.base_branch is ignored because workspace.repo is not set".to_owned(),
+            );
+        }
+        if branch.starts_with('-')
+            || branch.contains("..")
+            || branch.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ConfigError::invalid(
+                "workspace.base_branch",
+                format!("{branch:?} is not a valid branch name"),
+            ));
+        }
+    }
+    Ok(WorkspaceConfig {
+        root,
+        repo,
+        base_branch,
+    })
+}
+
+/// A URL or scp-like remote (`user@host:path`) is handed to git verbatim; anything else is a path.
+fn looks_like_url(text: &str) -> bool {
+    if text.contains("://") {
+        return true;
+    }
+    match (text.find('@'), text.find(':'), text.find('/')) {
+        (Some(at), Some(colon), slash) => at < colon && slash.is_none_or(|s| colon < s),
+        _ => false,
+    }
+}
+
+fn resolve_path(
+    field: &str,
+    text: &str,
+    env: &dyn Environment,
+    dir: &Path,
+) -> Result<PathBuf, ConfigError> {
+    let expanded = expand_path(text, env).map_err(|var| {
+        ConfigError::invalid(field, format!("${var} is unset or empty (in {text:?})"))
+    })?;
+    let path = PathBuf::from(expanded);
+    Ok(normalize(&if path.is_absolute() {
+        path
+    } else {
+        dir.join(path)
+    }))
+}
+
+/// Lexically normalizes an absolute path: drops `.`, applies `..` (never above `/`).
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn non_blank(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty())
+}
+
+fn positive_u64(field: &str, value: i64) -> Result<u64, ConfigError> {
+    u64::try_from(value).ok().filter(|&v| v > 0).ok_or_else(|| {
+        ConfigError::invalid(field, format!("must be a positive integer, got {value}"))
+    })
+}
+
+fn positive_u32(field: &str, value: i64) -> Result<u32, ConfigError> {
+    u32::try_from(value).ok().filter(|&v| v > 0).ok_or_else(|| {
+        ConfigError::invalid(field, format!("must be a positive integer, got {value}"))
+    })
+}
+
+fn per_state_limits(raw: Map<String, Value>, warnings: &mut Vec<String>) -> BTreeMap<String, u32> {
+    let mut limits = BTreeMap::new();
+    for (state, value) in raw {
+        let key = state.trim().to_lowercase();
+        let limit = value
+            .as_u64()
+            .filter(|&v| v > 0)
+            .and_then(|v| u32::try_from(v).ok());
+        match limit {
+            Some(limit) if !key.is_empty() => {
+                limits.insert(key, limit);
+            }
+            _ => warnings.push(format!(
+                "agent.max_concurrent_agents_by_state.{state}: {value} is not a positive integer; entry ignored"
+            )),
+        }
+    }
+    limits
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+#[cfg(test)]
+mod tests;

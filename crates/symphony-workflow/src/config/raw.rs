@@ -1,0 +1,221 @@
+//! The front matter as written, with the SPEC §6.4 defaults. These types define the JSON Schema
+//! (`symphony schema`); their doc comments are the schema's descriptions.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::DEFAULT_CODEX_COMMAND;
+
+/// Symphony WORKFLOW.md front matter. Keys other than the core sections are kept for extensions.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(default)]
+#[schemars(title = "Symphony WORKFLOW.md front matter")]
+pub(crate) struct FrontMatter {
+    /// Which issue tracker to read and how.
+    pub tracker: TrackerSection,
+    /// Poll cadence.
+    pub polling: PollingSection,
+    /// Where per-issue workspaces live and how they are populated.
+    pub workspace: WorkspaceSection,
+    /// Shell scripts run at workspace lifecycle points, with `bash -lc` in the workspace.
+    pub hooks: HooksSection,
+    /// Concurrency, turn and retry limits.
+    pub agent: AgentSection,
+    /// How the Codex app-server (or a compatible agent) is launched.
+    pub codex: CodexSection,
+    /// Extension sections (`server`, `worker`, `gates`, `docs`, `handoff`, ...), kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extensions: BTreeMap<String, Value>,
+}
+
+/// `tracker`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(default)]
+pub(crate) struct TrackerSection {
+    /// Adapter kind, e.g. `local` or `github`. Required.
+    pub kind: Option<String>,
+    /// Adapter-owned settings (endpoint, scope, credentials); see the adapter's profile. Secrets
+    /// must be `$VAR` references.
+    pub provider: Map<String, Value>,
+    /// Labels an issue must all carry to be dispatched (case-insensitive).
+    pub required_labels: Vec<String>,
+    /// Provider-native states that make an issue eligible. Default: the adapter's.
+    pub active_states: Option<Vec<String>>,
+    /// Provider-native states that end an issue. Default: the adapter's.
+    pub terminal_states: Option<Vec<String>>,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// `polling`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(default)]
+pub(crate) struct PollingSection {
+    /// Milliseconds between polls of the tracker. Applied live on reload.
+    #[schemars(range(min = 1))]
+    pub interval_ms: i64,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl Default for PollingSection {
+    fn default() -> Self {
+        Self {
+            interval_ms: 30_000,
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+/// `workspace`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(default)]
+pub(crate) struct WorkspaceSection {
+    /// Root folder of all workspaces. `~` and `$VAR` are expanded; relative paths start at the
+    /// WORKFLOW.md's folder. Default: `<system temp>/symphony_workspaces`.
+    pub root: Option<String>,
+    /// Extension: repository each workspace is checked out from (URL or local path). Symphony
+    /// keeps one shared mirror of it under the root and gives each issue its own checkout on
+    /// branch `symphony/<workspace_key>`. Unset: workspaces start empty.
+    pub repo: Option<String>,
+    /// Extension: branch new workspace branches start from. Default: the repository's default
+    /// branch.
+    pub base_branch: Option<String>,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// `hooks`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(default)]
+pub(crate) struct HooksSection {
+    /// Runs once when a workspace is newly created; failure or timeout aborts the creation.
+    pub after_create: Option<String>,
+    /// Runs before each agent attempt; failure or timeout aborts the attempt.
+    pub before_run: Option<String>,
+    /// Runs after each agent attempt, whatever its outcome; failure is logged and ignored.
+    pub after_run: Option<String>,
+    /// Runs before a workspace is deleted; failure is logged and ignored.
+    pub before_remove: Option<String>,
+    /// Time limit of each hook in milliseconds; the hook's whole process group is killed past it.
+    #[schemars(range(min = 1))]
+    pub timeout_ms: i64,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl Default for HooksSection {
+    fn default() -> Self {
+        Self {
+            after_create: None,
+            before_run: None,
+            after_run: None,
+            before_remove: None,
+            timeout_ms: 60_000,
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+/// `agent`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(default)]
+pub(crate) struct AgentSection {
+    /// Global limit of agents running at once.
+    #[schemars(range(min = 1))]
+    pub max_concurrent_agents: i64,
+    /// Agent turns within one worker session.
+    #[schemars(range(min = 1))]
+    pub max_turns: i64,
+    /// Cap of the exponential failure backoff, in milliseconds.
+    #[schemars(range(min = 1))]
+    pub max_retry_backoff_ms: i64,
+    /// Per-state concurrency limits (state names compared case-insensitively); entries that are
+    /// not positive integers are ignored.
+    pub max_concurrent_agents_by_state: Map<String, Value>,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl Default for AgentSection {
+    fn default() -> Self {
+        Self {
+            max_concurrent_agents: 10,
+            max_turns: 20,
+            max_retry_backoff_ms: 300_000,
+            max_concurrent_agents_by_state: Map::new(),
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+/// `codex`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(default)]
+pub(crate) struct CodexSection {
+    /// Shell command started with `bash -lc` in the workspace; must speak the app-server protocol.
+    pub command: String,
+    /// Codex `AskForApproval` value, passed through to the app-server.
+    pub approval_policy: Option<Value>,
+    /// Codex `SandboxMode` value for the thread, passed through.
+    pub thread_sandbox: Option<Value>,
+    /// Codex `SandboxPolicy` value for each turn, passed through.
+    pub turn_sandbox_policy: Option<Value>,
+    /// Time limit of one turn, in milliseconds.
+    #[schemars(range(min = 1))]
+    pub turn_timeout_ms: i64,
+    /// Time limit of one protocol read during start-up, in milliseconds.
+    #[schemars(range(min = 1))]
+    pub read_timeout_ms: i64,
+    /// Inactivity, in milliseconds, after which a run counts as stalled; `<= 0` disables.
+    pub stall_timeout_ms: i64,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl Default for CodexSection {
+    fn default() -> Self {
+        Self {
+            command: DEFAULT_CODEX_COMMAND.to_owned(),
+            approval_policy: None,
+            thread_sandbox: None,
+            turn_sandbox_policy: None,
+            turn_timeout_ms: 3_600_000,
+            read_timeout_ms: 5_000,
+            stall_timeout_ms: 300_000,
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+impl FrontMatter {
+    /// One warning per key inside a core section that no setting reads (likely a typo).
+    pub fn unknown_key_warnings(&self) -> Vec<String> {
+        let sections: [(&str, &BTreeMap<String, Value>); 6] = [
+            ("tracker", &self.tracker.unknown),
+            ("polling", &self.polling.unknown),
+            ("workspace", &self.workspace.unknown),
+            ("hooks", &self.hooks.unknown),
+            ("agent", &self.agent.unknown),
+            ("codex", &self.codex.unknown),
+        ];
+        sections
+            .into_iter()
+            .flat_map(|(section, unknown)| {
+                unknown.keys().map(move |key| {
+                    format!("{section}.{key} is not a known setting; it is ignored")
+                })
+            })
+            .collect()
+    }
+}

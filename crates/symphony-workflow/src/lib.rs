@@ -1,0 +1,29 @@
+//! The `WORKFLOW.md` contract (SPEC §5, §6): where the file is, how it splits into YAML front
+//! matter and a prompt template, the typed configuration with its defaults, `$VAR` and `~`
+//! resolution, strict Liquid prompt rendering, and live reload that keeps the last good config.
+//!
+//! The pipeline is: [`WorkflowDefinition::load`] (file -> raw map + template) ->
+//! [`ServiceConfig::resolve`] (defaults, coercion, environment, tracker profile) -> [`Workflow`].
+//! [`WorkflowSource`] wraps it for a long-running service.
+
+mod config;
+mod definition;
+mod environment;
+mod error;
+mod front_matter;
+mod profile;
+mod reload;
+mod schema;
+mod template;
+
+pub use config::{
+    AgentConfig, CodexConfig, HooksConfig, PollingConfig, ProviderConfig, RepoSource,
+    ServiceConfig, TrackerConfig, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
+};
+pub use definition::{resolve_workflow_path, Workflow, WorkflowDefinition, MAX_WORKFLOW_BYTES};
+pub use environment::{Environment, ProcessEnvironment};
+pub use error::{ConfigError, TemplateError, WorkflowError};
+pub use profile::{TrackerProfile, TrackerRegistry};
+pub use reload::{ReloadOutcome, WorkflowSource, WorkflowWatcher};
+pub use schema::front_matter_schema;
+pub use template::{PromptTemplate, DEFAULT_PROMPT};

@@ -1,0 +1,89 @@
+//! Tracker adapter profiles: what core config resolution needs to know about an adapter's
+//! `tracker.provider` block (SPEC §5.3.1, §11.2) without depending on the adapter crate.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::ProviderConfig;
+
+/// An adapter's description of its configuration, registered by the binary that wires it in.
+pub trait TrackerProfile: Send + Sync {
+    /// The `tracker.kind` value that selects this adapter (lowercase).
+    fn kind(&self) -> &'static str;
+
+    /// `tracker.provider` keys holding secrets: resolved from `$VAR`, masked in every output.
+    fn secret_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// `tracker.provider` keys holding local paths: `~`/`$VAR` expanded, relative to the
+    /// workflow file's folder.
+    fn path_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Documented host-side fallbacks: `(provider key, environment variable)` used when the key
+    /// is omitted (SPEC §6.1 step 4).
+    fn env_fallbacks(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// `tracker.active_states` when the workflow omits it; `None` makes it required.
+    fn default_active_states(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// `tracker.terminal_states` when the workflow omits it; `None` makes it required.
+    fn default_terminal_states(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// Checks the resolved provider block; the error says what to fix.
+    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String>;
+}
+
+/// The tracker kinds this build supports, by `tracker.kind`.
+#[derive(Clone, Default)]
+pub struct TrackerRegistry {
+    profiles: BTreeMap<&'static str, Arc<dyn TrackerProfile>>,
+}
+
+impl TrackerRegistry {
+    /// An empty registry: every `tracker.kind` is unsupported.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the profile for its kind.
+    pub fn register(&mut self, profile: Arc<dyn TrackerProfile>) {
+        self.profiles.insert(profile.kind(), profile);
+    }
+
+    /// Builder form of [`TrackerRegistry::register`].
+    pub fn with(mut self, profile: Arc<dyn TrackerProfile>) -> Self {
+        self.register(profile);
+        self
+    }
+
+    /// The profile for `kind`, compared after trimming and lowercasing.
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn TrackerProfile>> {
+        self.profiles.get(kind.trim().to_lowercase().as_str())
+    }
+
+    /// Supported kinds, comma-separated, for error messages.
+    pub fn supported(&self) -> String {
+        if self.profiles.is_empty() {
+            return "(none registered)".to_owned();
+        }
+        self.profiles.keys().copied().collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl fmt::Debug for TrackerRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackerRegistry")
+            .field("kinds", &self.profiles.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
