@@ -1,1 +1,19 @@
-//! wip
+//! Per-issue workspaces (SPEC §9): sanitized keys, containment under the workspace root,
+//! lifecycle hooks with timeouts, and optional git population from one shared mirror.
+//!
+//! [`WorkspaceManager`] is the entry point. Everything that runs a program goes through
+//! [`process::run_bounded`], so every child has a time limit, bounded captured output, and its
+//! whole process group killed on timeout.
+
+mod error;
+mod git;
+mod hooks;
+mod manager;
+pub mod process;
+mod root;
+
+pub use error::{HookError, WorkspaceError};
+pub use git::{mirror_path, GitPopulator, BRANCH_PREFIX};
+pub use hooks::{HookContext, HookKind, HookRunner};
+pub use manager::{Workspace, WorkspaceManager};
+pub use root::WorkspaceRoot;

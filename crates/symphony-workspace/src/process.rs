@@ -1,0 +1,238 @@
+//! Running a child program with a time limit, bounded output and process-group cleanup.
+//!
+//! Shared by hooks and git population (and later, any gate that runs a command): a child is
+//! put in its own process group so a timeout kills everything it started, not just the shell.
+
+use std::collections::VecDeque;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+/// How much of a child's combined output is kept: the last bytes, where errors usually are.
+pub const OUTPUT_LIMIT: usize = 8 * 1024;
+
+/// After the child exits, how long to keep draining pipes that a background grandchild may
+/// still hold open before that grandchild's group is killed.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// A child that ran to completion.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// The tail of its combined stdout and stderr.
+    pub output: String,
+}
+
+/// A child that did not complete.
+#[derive(Debug)]
+pub enum RunError {
+    /// It could not be started.
+    Spawn(std::io::Error),
+    /// It ran past the limit; its process group was killed.
+    TimedOut {
+        /// The tail of its output up to the kill.
+        output: String,
+    },
+}
+
+/// Runs `command` to completion within `timeout`, stdin closed, capturing the tail of its output.
+///
+/// The child leads a new process group. On timeout the whole group gets SIGKILL. After a normal
+/// exit, stragglers that keep the output pipes open past a short grace are killed too, so a
+/// hook cannot leave processes running that hold Symphony's pipes.
+pub async fn run_bounded(mut command: Command, timeout: Duration) -> Result<Finished, RunError> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(RunError::Spawn)?;
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let mut collector = tokio::spawn(collect(stdout, stderr));
+
+    let kill_group = || {
+        if let Some(group) = group {
+            // The group may already be gone; nothing to do then.
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+    };
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => status.map_err(RunError::Spawn)?,
+        Err(_) => {
+            kill_group();
+            let _ = child.wait().await;
+            let output = match tokio::time::timeout(DRAIN_GRACE, &mut collector).await {
+                Ok(Ok(output)) => output.render(),
+                _ => String::new(),
+            };
+            return Err(RunError::TimedOut { output });
+        }
+    };
+    let output = match tokio::time::timeout(DRAIN_GRACE, &mut collector).await {
+        Ok(Ok(output)) => output.render(),
+        _ => {
+            kill_group();
+            match collector.await {
+                Ok(output) => output.render(),
+                Err(_) => String::new(),
+            }
+        }
+    };
+    Ok(Finished { status, output })
+}
+
+/// The last [`OUTPUT_LIMIT`] bytes of a stream, and how many came before them.
+#[derive(Default)]
+struct Tail {
+    bytes: VecDeque<u8>,
+    dropped: u64,
+}
+
+impl Tail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend(chunk);
+        let excess = self.bytes.len().saturating_sub(OUTPUT_LIMIT);
+        if excess > 0 {
+            self.bytes.drain(..excess);
+            self.dropped += excess as u64;
+        }
+    }
+
+    fn render(self) -> String {
+        let (a, b) = self.bytes.as_slices();
+        let text = String::from_utf8_lossy(&[a, b].concat())
+            .trim_end()
+            .to_owned();
+        if self.dropped > 0 {
+            format!("[{} earlier bytes not shown]\n{text}", self.dropped)
+        } else {
+            text
+        }
+    }
+}
+
+async fn collect(
+    stdout: Option<impl AsyncRead + Unpin>,
+    stderr: Option<impl AsyncRead + Unpin>,
+) -> Tail {
+    let mut tail = Tail::default();
+    let (mut out, mut err) = (stdout, stderr);
+    let (mut out_buf, mut err_buf) = ([0u8; 4096], [0u8; 4096]);
+    while out.is_some() || err.is_some() {
+        tokio::select! {
+            n = read_some(&mut out, &mut out_buf), if out.is_some() => match n {
+                Some(n) => tail.push(&out_buf[..n]),
+                None => out = None,
+            },
+            n = read_some(&mut err, &mut err_buf), if err.is_some() => match n {
+                Some(n) => tail.push(&err_buf[..n]),
+                None => err = None,
+            },
+        }
+    }
+    tail
+}
+
+/// Reads once; `None` at end of stream or on error.
+async fn read_some(stream: &mut Option<impl AsyncRead + Unpin>, buf: &mut [u8]) -> Option<usize> {
+    let stream = stream.as_mut()?;
+    match stream.read(buf).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(n),
+    }
+}
+
+/// Describes an exit status in words ("exit code 3", "killed by signal 9").
+pub fn describe_status(status: &ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "unknown exit status".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bash(script: &str) -> Command {
+        let mut c = Command::new("bash");
+        c.arg("-c").arg(script);
+        c
+    }
+
+    #[tokio::test]
+    async fn output_of_both_streams_is_captured() {
+        let done = run_bounded(
+            bash("echo out; echo err >&2; exit 3"),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.status.code(), Some(3));
+        assert!(
+            done.output.contains("out") && done.output.contains("err"),
+            "{}",
+            done.output
+        );
+    }
+
+    #[tokio::test]
+    async fn floods_are_truncated_to_the_tail() {
+        let done = run_bounded(
+            bash("head -c 1000000 /dev/zero | tr '\\0' a; echo END"),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        assert!(done.output.len() < OUTPUT_LIMIT + 100);
+        assert!(done.output.ends_with("END"));
+        assert!(done.output.starts_with("[991"), "{}", &done.output[..40]);
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("grandchild-survived");
+        // The grandchild would write the marker after 3 s unless the group kill reaches it.
+        let script = format!("(sleep 3; touch {}) & sleep 60", marker.display());
+        let err = run_bounded(bash(&script), Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::TimedOut { .. }));
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(
+            !marker.exists(),
+            "a process of the timed-out group survived"
+        );
+    }
+
+    #[tokio::test]
+    async fn background_stragglers_holding_the_pipes_do_not_block_completion() {
+        let done = run_bounded(bash("sleep 600 & echo started"), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(done.status.success());
+        assert_eq!(done.output, "started");
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_spawn_error() {
+        let err = run_bounded(Command::new("/nonexistent/program"), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::Spawn(_)));
+    }
+}
