@@ -1,1 +1,68 @@
-fn main() {}
+//! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
+
+mod bench_workspace;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const HELP: &str = "\
+cargo xtask <task>
+
+Tasks:
+  schema                 regenerate docs/workflow.schema.json from the config types
+  bench workspace [--files N] [--runs N]
+                         time new workspaces against `git clone --no-local` and
+                         `git worktree add` of the same generated repository
+  deny                   check licenses, bans and sources with cargo-deny (deny.toml)
+  help                   this text";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["schema"] => schema(),
+        ["bench", "workspace", rest @ ..] => bench_workspace::run(rest),
+        ["bench", ..] => bail!("unknown benchmark; available: workspace\n\n{HELP}"),
+        ["deny"] => deny(),
+        [] | ["help" | "--help" | "-h"] => {
+            println!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}\n\n{HELP}"),
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn schema() -> Result<()> {
+    let path = project_root().join("docs/workflow.schema.json");
+    let text = serde_json::to_string_pretty(&symphony_workflow::front_matter_schema())? + "\n";
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn deny() -> Result<()> {
+    let installed = Command::new("cargo")
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        bail!("cargo-deny is not installed; install it with `cargo install --locked cargo-deny`");
+    }
+    let status = Command::new("cargo")
+        .args(["deny", "check", "licenses", "bans", "sources"])
+        .current_dir(project_root())
+        .status()
+        .context("running cargo deny")?;
+    if !status.success() {
+        bail!("cargo deny found policy violations (see above)");
+    }
+    Ok(())
+}

@@ -60,11 +60,6 @@ async fn workflow_file_changes_are_detected_and_trigger_reapply_without_restart(
         "---\nWork",
         "polling:\n  interval_ms: 1234\n---\nNew prompt for",
     );
-    let edited = edited.replacen(
-        "provider:\n    project: demo\n",
-        "provider:\n    project: demo\n",
-        1,
-    );
     let tmp = write(dir.path(), ".WORKFLOW.md.swp", &edited);
     std::fs::rename(&tmp, &path).unwrap();
 

@@ -94,44 +94,68 @@ impl GitPopulator {
         format!("{BRANCH_PREFIX}{key}")
     }
 
-    /// Makes `path` (an empty, new directory) a checkout of the workspace branch: the existing
-    /// branch if an earlier workspace of this issue left one, else a new branch from the base.
+    /// Makes `path` (an empty, new directory) a linked worktree of the mirror on the workspace
+    /// branch: the existing branch if an earlier workspace of this issue left one, else a new
+    /// branch from the base. Only the fetch and ref/admin-file creation hold the mirror lock;
+    /// the checkout, which is most of the time, runs in parallel with other workspaces'.
     pub async fn populate(&self, key: &WorkspaceKey, path: &Path) -> Result<(), WorkspaceError> {
-        let lock = mirror_lock(&self.mirror);
-        let _guard = lock.lock().await;
-        self.refresh_mirror().await?;
         let branch = Self::branch(key);
-        let mirror = self.open_mirror()?;
-        let branch_exists = mirror
-            .try_find_reference(format!("refs/heads/{branch}").as_str())
-            .map_err(|e| {
-                population(format!(
-                    "cannot read refs of {}: {e}",
-                    self.mirror.display()
-                ))
-            })?
-            .is_some();
-        let path_arg = path.as_os_str();
-        if branch_exists {
-            tracing::info!(branch, workspace = %path.display(), "checking out existing workspace branch");
-            git(
-                &self.mirror,
-                ["worktree", "add", "--quiet"]
-                    .map(OsStr::new)
-                    .into_iter()
-                    .chain([path_arg, OsStr::new(&branch)]),
-            )
-            .await?;
-        } else {
-            let base = self.base_ref(&mirror)?;
-            tracing::info!(branch, base, workspace = %path.display(), "creating workspace branch");
-            let args = ["worktree", "add", "--quiet", "--no-track", "-b", &branch]
-                .map(OsStr::new)
-                .into_iter()
-                .chain([path_arg, OsStr::new(&base)]);
-            git(&self.mirror, args).await?;
+        let admin = self.mirror.join("worktrees").join(key.as_str());
+        let commit = {
+            let lock = mirror_lock(&self.mirror);
+            let _guard = lock.lock().await;
+            self.refresh_mirror().await?;
+            let mirror = self.open_mirror()?;
+            let commit = self.branch_commit(&mirror, &branch)?;
+            link_worktree(&admin, path, &branch)?;
+            commit
+        };
+        let workspace = path.to_path_buf();
+        let checkout = tokio::task::spawn_blocking(move || checkout(&workspace, commit))
+            .await
+            .unwrap_or_else(|join| Err(population(format!("checkout task failed: {join}"))));
+        // The admin folder carries a `locked` file while the checkout runs so a concurrent
+        // `git worktree prune` cannot take it; the checkout outcome decides what happens next.
+        let _ = std::fs::remove_file(admin.join("locked"));
+        if checkout.is_err() {
+            let _ = std::fs::remove_dir_all(&admin);
         }
-        Ok(())
+        checkout
+    }
+
+    /// The commit the workspace branch points at, creating the branch from the base if needed.
+    fn branch_commit(
+        &self,
+        mirror: &gix::Repository,
+        branch: &str,
+    ) -> Result<gix::ObjectId, WorkspaceError> {
+        let full = format!("refs/heads/{branch}");
+        let existing = mirror
+            .try_find_reference(full.as_str())
+            .map_err(|e| population(format!("cannot read {full}: {e}")))?;
+        if let Some(mut existing) = existing {
+            let id = existing
+                .peel_to_id()
+                .map_err(|e| population(format!("cannot resolve {full}: {e}")))?
+                .detach();
+            tracing::info!(branch, commit = %id, "checking out existing workspace branch");
+            return Ok(id);
+        }
+        let base = self.base_ref(mirror)?;
+        let id = mirror
+            .find_reference(base.as_str())
+            .and_then(|mut r| Ok(r.peel_to_id()?.detach()))
+            .map_err(|e| population(format!("cannot resolve {base}: {e}")))?;
+        mirror
+            .reference(
+                full.as_str(),
+                id,
+                gix::refs::transaction::PreviousValue::MustNotExist,
+                format!("branch: Created from {base}"),
+            )
+            .map_err(|e| population(format!("cannot create branch {branch}: {e}")))?;
+        tracing::info!(branch, base, commit = %id, "created workspace branch");
+        Ok(id)
     }
 
     /// Checks that a reused workspace is still a git checkout; it is never reset or repaired.
@@ -147,17 +171,17 @@ impl GitPopulator {
         Ok(())
     }
 
-    /// Drops the mirror's record of a worktree whose directory was deleted. The branch stays,
-    /// so work that was not pushed is not lost.
-    pub async fn forget_worktrees(&self) -> Result<(), WorkspaceError> {
-        if !self.mirror.exists() {
-            return Ok(());
-        }
+    /// Drops the mirror's record of a deleted workspace. The branch stays, so work that was not
+    /// pushed is not lost, and a later workspace for the same issue picks it up.
+    pub async fn forget(&self, key: &WorkspaceKey) -> Result<(), WorkspaceError> {
+        let admin = self.mirror.join("worktrees").join(key.as_str());
         let lock = mirror_lock(&self.mirror);
         let _guard = lock.lock().await;
-        git(&self.mirror, ["worktree", "prune"].map(OsStr::new))
-            .await
-            .map(drop)
+        match std::fs::remove_dir_all(&admin) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(WorkspaceError::io("remove", admin, e)),
+        }
     }
 
     /// Creates the mirror on first use, else fetches into it.
@@ -255,6 +279,79 @@ impl GitPopulator {
             )))
         }
     }
+}
+
+/// Registers `workspace` as a linked worktree of `mirror`, exactly as `git worktree add` lays
+/// it out, so every git tool (and the agent) sees a normal checkout on `branch`.
+fn link_worktree(admin: &Path, workspace: &Path, branch: &str) -> Result<(), WorkspaceError> {
+    if admin.exists() {
+        // Left by a workspace deleted behind Symphony's back; its directory is gone.
+        std::fs::remove_dir_all(admin).map_err(|e| WorkspaceError::io("remove stale", admin, e))?;
+    }
+    std::fs::create_dir_all(admin).map_err(|e| WorkspaceError::io("create", admin, e))?;
+    let write = |path: PathBuf, text: String| {
+        std::fs::write(&path, text).map_err(|e| WorkspaceError::io("write", path, e))
+    };
+    write(admin.join("locked"), "initializing\n".to_owned())?;
+    write(admin.join("commondir"), "../..\n".to_owned())?;
+    write(
+        admin.join("gitdir"),
+        format!("{}\n", workspace.join(".git").display()),
+    )?;
+    write(admin.join("HEAD"), format!("ref: refs/heads/{branch}\n"))?;
+    write(
+        workspace.join(".git"),
+        format!("gitdir: {}\n", admin.display()),
+    )?;
+    Ok(())
+}
+
+/// Writes the files of `commit` into the (empty) linked worktree at `workspace`, and its index.
+fn checkout(workspace: &Path, commit: gix::ObjectId) -> Result<(), WorkspaceError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        population(format!("checkout of {}: {what}: {e}", workspace.display()))
+    };
+    let repo = gix::open(workspace).map_err(|e| fail("open", &e))?;
+    let commit = repo
+        .find_commit(commit)
+        .map_err(|e| fail("find commit", &e))?;
+    let tree = commit.tree_id().map_err(|e| fail("read commit tree", &e))?;
+    let mut index = repo
+        .index_from_tree(&tree)
+        .map_err(|e| fail("build index", &e))?;
+    let mut options = repo
+        .checkout_options(gix::worktree::stack::state::attributes::Source::IdMapping)
+        .map_err(|e| fail("read checkout options", &e))?;
+    options.destination_is_initially_empty = true;
+    let objects = repo
+        .objects
+        .clone()
+        .into_arc()
+        .map_err(|e| fail("object store", &e))?;
+    let outcome = gix::worktree::state::checkout(
+        &mut index,
+        workspace,
+        objects,
+        &gix::progress::Discard,
+        &gix::progress::Discard,
+        &std::sync::atomic::AtomicBool::new(false),
+        options,
+    )
+    .map_err(|e| fail("write files", &e))?;
+    if let Some(error) = outcome.errors.first() {
+        return Err(fail(
+            &format!(
+                "{} file(s) failed, first {}",
+                outcome.errors.len(),
+                error.path
+            ),
+            &error.error,
+        ));
+    }
+    index
+        .write(Default::default())
+        .map_err(|e| fail("write index", &e))?;
+    Ok(())
 }
 
 fn population(message: String) -> WorkspaceError {

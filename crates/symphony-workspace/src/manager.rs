@@ -132,7 +132,7 @@ impl WorkspaceManager {
                 );
             }
             if let Some(populator) = &populator {
-                let _ = populator.forget_worktrees().await;
+                let _ = populator.forget(&workspace.key).await;
             }
             return Err(error);
         }
@@ -199,7 +199,7 @@ impl WorkspaceManager {
             .await;
         delete_tree(&path).await?;
         if let Some(populator) = self.populator(&root) {
-            populator.forget_worktrees().await?;
+            populator.forget(&workspace.key).await?;
         }
         tracing::info!(issue_identifier = identifier, workspace = %path.display(), "removed workspace");
         Ok(true)

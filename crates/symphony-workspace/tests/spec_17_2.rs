@@ -429,7 +429,12 @@ async fn git_population_gives_each_issue_a_checkout_on_its_own_branch_from_one_s
         );
         // A linked worktree: `.git` is a file pointing into the shared mirror, not a clone.
         assert!(ws.path.join(".git").is_file());
+        // The index written with the checkout matches the files: git sees a clean tree.
+        assert_eq!(git(&ws.path, &["status", "--porcelain"]), "");
+        assert!(git(&ws.path, &["worktree", "list"]).contains(&ws.path.display().to_string()));
     }
+    assert!(m.remove("ABC-1").await.unwrap());
+    assert!(!git(&b.path, &["worktree", "list"]).contains(&a.path.display().to_string()));
     let mirrors: Vec<_> = std::fs::read_dir(root.join(".symphony/mirrors"))
         .unwrap()
         .collect();
@@ -503,5 +508,26 @@ proptest! {
         let ws = rt.block_on(m.ensure(&id)).unwrap();
         prop_assert!(ws.path.is_dir());
         prop_assert_eq!(m.agent_cwd(&ws).unwrap(), path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_new_workspaces_share_the_mirror_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = upstream(dir.path());
+    let m = git_manager(&dir.path().join("ws"), &repo, None, hooks());
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let m = m.clone();
+            tokio::spawn(async move { m.ensure(&format!("CON-{i}")).await })
+        })
+        .collect();
+    for task in tasks {
+        let ws = task.await.unwrap().unwrap();
+        assert_eq!(
+            git(&ws.path, &["branch", "--show-current"]),
+            format!("symphony/{}", ws.key)
+        );
+        assert_eq!(git(&ws.path, &["status", "--porcelain"]), "");
     }
 }

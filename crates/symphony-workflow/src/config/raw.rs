@@ -32,7 +32,7 @@ pub(crate) struct FrontMatter {
     pub extensions: BTreeMap<String, Value>,
 }
 
-/// `tracker`.
+/// `tracker`: which adapter reads issues, its settings, and the states the scheduler compares.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub(crate) struct TrackerSection {
@@ -52,7 +52,7 @@ pub(crate) struct TrackerSection {
     pub unknown: BTreeMap<String, Value>,
 }
 
-/// `polling`.
+/// `polling`: how often the tracker is read.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default)]
 pub(crate) struct PollingSection {
@@ -73,7 +73,7 @@ impl Default for PollingSection {
     }
 }
 
-/// `workspace`.
+/// `workspace`: where per-issue workspaces live and how they are populated.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 pub(crate) struct WorkspaceSection {
@@ -92,7 +92,7 @@ pub(crate) struct WorkspaceSection {
     pub unknown: BTreeMap<String, Value>,
 }
 
-/// `hooks`.
+/// `hooks`: shell scripts run with `bash -lc` in the workspace at lifecycle points.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default)]
 pub(crate) struct HooksSection {
@@ -125,7 +125,7 @@ impl Default for HooksSection {
     }
 }
 
-/// `agent`.
+/// `agent`: concurrency, turn and retry limits.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default)]
 pub(crate) struct AgentSection {
@@ -158,7 +158,7 @@ impl Default for AgentSection {
     }
 }
 
-/// `codex`.
+/// `codex`: how the coding agent is launched and timed.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default)]
 pub(crate) struct CodexSection {

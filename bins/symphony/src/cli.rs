@@ -1,0 +1,72 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the workflow, config, template or input is invalid, or the command failed
+     (stderr names the error category, e.g. error[workflow_parse_error])
+  2  invalid command-line usage
+
+Logs go to stderr; set SYMPHONY_LOG (e.g. SYMPHONY_LOG=debug) to change the level.";
+
+/// Symphony runs coding agents against an issue backlog and hands passing changes off as pull
+/// requests. Every command takes the workflow file as an optional path; the default is
+/// ./WORKFLOW.md.
+#[derive(Debug, Parser)]
+#[command(name = "symphony", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// key=value text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and validate a workflow, and print the effective configuration (secrets masked).
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// Path to the workflow file [default: ./WORKFLOW.md].
+        path: Option<PathBuf>,
+    },
+    /// Render the prompt a workflow would give an agent for one issue.
+    #[command(after_help = EXIT_CODES)]
+    Prompt {
+        /// Path to the workflow file [default: ./WORKFLOW.md].
+        path: Option<PathBuf>,
+        /// The issue, as a normalized-issue JSON file (`-` for stdin).
+        #[arg(long, value_name = "FILE.json")]
+        issue: PathBuf,
+        /// Render as retry or continuation number N (omit for a first run).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        attempt: Option<u32>,
+    },
+    /// Print the JSON Schema of WORKFLOW.md front matter.
+    #[command(after_help = EXIT_CODES)]
+    Schema,
+    /// Write a commented starter WORKFLOW.md.
+    #[command(after_help = EXIT_CODES)]
+    Init {
+        /// Where to write it [default: ./WORKFLOW.md].
+        path: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}

@@ -1,0 +1,49 @@
+//! `symphony check`: load, validate, and show the effective configuration.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use symphony_workflow::{ProcessEnvironment, PromptTemplate, Workflow};
+
+use crate::failure::Failure;
+use crate::trackers;
+
+pub fn run(path: &Path) -> Result<(), Failure> {
+    let workflow = Workflow::load(path, &trackers::registry(), &ProcessEnvironment)?;
+    let template = PromptTemplate::compile(&workflow.definition.prompt_template)?;
+    print!("{}", report(&workflow, &template)?);
+    Ok(())
+}
+
+/// The check report: validity, the effective configuration as YAML, the template, warnings.
+fn report(workflow: &Workflow, template: &PromptTemplate) -> Result<String, Failure> {
+    let yaml = serde_yaml_ng::to_string(&workflow.config).map_err(|e| {
+        Failure::new(
+            "internal_error",
+            format!("cannot print the configuration: {e}"),
+        )
+    })?;
+    let mut out = String::new();
+    let _ = writeln!(out, "ok: {} is valid", workflow.definition.path.display());
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "# Effective configuration (defaults applied, paths resolved, secrets masked)"
+    );
+    out.push_str(&yaml);
+    let _ = writeln!(out);
+    let prompt = if workflow.definition.prompt_template.is_empty() {
+        "empty body: the default prompt is used".to_owned()
+    } else {
+        format!("{} lines, compiles", template.source().lines().count())
+    };
+    let _ = writeln!(out, "# Prompt template: {prompt}");
+    if !workflow.config.warnings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "# Warnings");
+        for warning in &workflow.config.warnings {
+            let _ = writeln!(out, "- {warning}");
+        }
+    }
+    Ok(out)
+}
