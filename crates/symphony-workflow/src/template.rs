@@ -49,7 +49,7 @@ impl PromptTemplate {
             source
         };
         let template = parser().parse(source).map_err(|e| {
-            let message = e.to_string();
+            let message = stable_message(&e);
             // liquid resolves filters while parsing; the SPEC files an unknown filter under
             // rendering (strict filter checking), so classify it by its message.
             if message.contains("Unknown filter") {
@@ -72,7 +72,7 @@ impl PromptTemplate {
     /// Renders the prompt for one issue; `attempt` is `None` on the first run.
     pub fn render(&self, issue: &Issue, attempt: Option<u32>) -> Result<String, TemplateError> {
         let render_error = |e: &dyn fmt::Display| TemplateError::Render {
-            message: e.to_string(),
+            message: stable_message(e),
         };
         let issue = liquid::model::to_value(issue).map_err(|e| render_error(&e))?;
         let mut globals = liquid::Object::new();
@@ -85,6 +85,24 @@ impl PromptTemplate {
         }
         self.template.render(&globals).map_err(|e| render_error(&e))
     }
+}
+
+/// Liquid's message with its "available ..." lists sorted: they come from hash maps, and a
+/// message that changes from run to run is hard to read, compare or snapshot.
+fn stable_message(error: &dyn fmt::Display) -> String {
+    error
+        .to_string()
+        .lines()
+        .map(|line| match line.split_once('=') {
+            Some((key, list)) if key.trim_start().starts_with("available ") => {
+                let mut items: Vec<&str> = list.split(", ").collect();
+                items.sort_unstable();
+                format!("{key}={}", items.join(", "))
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -151,6 +169,24 @@ mod tests {
         let err = PromptTemplate::compile("{{ issue.title | shout }}").unwrap_err();
         assert_eq!(err.category(), "template_render_error");
         assert!(err.to_string().contains("shout"), "{err}");
+    }
+
+    #[test]
+    fn unknown_index_lists_the_available_fields_in_order() {
+        let err = PromptTemplate::compile("{{ issue.nope }}")
+            .unwrap()
+            .render(&issue(), None)
+            .unwrap_err()
+            .to_string();
+        let list = err
+            .lines()
+            .find(|l| l.contains("available indexes="))
+            .unwrap();
+        let items: Vec<&str> = list.split_once('=').unwrap().1.split(", ").collect();
+        let mut sorted = items.clone();
+        sorted.sort_unstable();
+        assert_eq!(items, sorted);
+        assert!(items.contains(&"identifier"));
     }
 
     #[test]

@@ -45,10 +45,13 @@ fn read_issue(file: &Path) -> Result<Issue, Failure> {
         ));
     }
     serde_json::from_slice(&bytes).map_err(|e| {
+        // serde_json ends its message with the position, which leads the line here instead.
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message);
         Failure::new(
             "invalid_issue",
             format!(
-                "{shown}:{}:{}: not a normalized issue: {e} (required: id, identifier, title, state)",
+                "{shown}:{}:{}: not a normalized issue: {message} (required: id, identifier, title, state)",
                 e.line(),
                 e.column()
             ),

@@ -1,0 +1,249 @@
+//! The `symphony` binary as a user runs it: stdout, stderr and exit codes are snapshots,
+//! because they are the interface.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn symphony(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SYMPHONY_LOG")
+        .output()
+        .expect("the symphony binary runs")
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `exit: N`, stdout and stderr, with machine-specific paths replaced.
+fn shown(output: &Output, dirs: &[&Path]) -> String {
+    let mut text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        output
+            .status
+            .code()
+            .map_or("signal".to_owned(), |c| c.to_string()),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for dir in dirs {
+        text = text.replace(&dir.display().to_string(), "[DIR]");
+    }
+    text.replace(&repo_root().display().to_string(), "[REPO]")
+        .replace(&std::env::temp_dir().display().to_string(), "[TMP]")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const VALID: &str = "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n---\nFix {{ issue.identifier }}.\n";
+
+#[test]
+fn check_prints_the_effective_configuration_of_the_bundled_example() {
+    let out = symphony(&repo_root(), &["check", "examples/demo/WORKFLOW.md"]);
+    assert!(out.status.success());
+    insta::assert_snapshot!(shown(&out, &[]));
+}
+
+#[test]
+fn check_uses_workflow_md_in_the_current_directory_when_no_path_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "WORKFLOW.md", VALID);
+    let out = symphony(dir.path(), &["check"]);
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn check_errors_on_a_nonexistent_explicit_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = symphony(dir.path(), &["check", "nope/WORKFLOW.md"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn check_errors_on_a_missing_default_workflow_md() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = symphony(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn check_reports_invalid_yaml_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        "---\ntracker:\n  kind: local\n    provider: x\n---\n",
+    );
+    let out = symphony(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn check_reports_an_unsupported_tracker_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        "---\ntracker:\n  kind: jira\n---\n",
+    );
+    let out = symphony(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn check_reports_a_provider_the_adapter_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        "---\ntracker:\n  kind: local\n---\n",
+    );
+    let out = symphony(dir.path(), &["check"]);
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn check_reports_a_template_with_an_unknown_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        &VALID.replace("{{ issue.identifier }}", "{{ issue.identifier | shout }}"),
+    );
+    let out = symphony(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = shown(&out, &[dir.path()]);
+    // Liquid lists all filters it knows; the snapshot keeps what identifies the error.
+    insta::assert_snapshot!(text.lines().take(6).collect::<Vec<_>>().join("\n"));
+}
+
+#[test]
+fn check_shows_warnings_for_ignored_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        &VALID.replace("---\nFix", "hooks:\n  timout_ms: 5\n---\nFix"),
+    );
+    let out = symphony(dir.path(), &["check"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    insta::assert_snapshot!(text[text.find("# Prompt").unwrap()..].to_owned());
+}
+
+#[test]
+fn prompt_renders_the_bundled_example_for_a_first_run_and_a_retry() {
+    let root = repo_root();
+    let first = symphony(
+        &root,
+        &[
+            "prompt",
+            "examples/demo/WORKFLOW.md",
+            "--issue",
+            "examples/demo/issue.json",
+        ],
+    );
+    let retry = symphony(
+        &root,
+        &[
+            "prompt",
+            "examples/demo/WORKFLOW.md",
+            "--issue",
+            "examples/demo/issue.json",
+            "--attempt",
+            "2",
+        ],
+    );
+    insta::assert_snapshot!("prompt_first_run", shown(&first, &[]));
+    insta::assert_snapshot!("prompt_retry", shown(&retry, &[]));
+}
+
+#[test]
+fn prompt_reports_an_unknown_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "WORKFLOW.md", "Fix {{ issue.assignee }}");
+    let issue = write(
+        dir.path(),
+        "issue.json",
+        r#"{"id":"1","identifier":"A-1","title":"t","state":"todo"}"#,
+    );
+    let out = symphony(dir.path(), &["prompt", "--issue", issue.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn prompt_reports_an_issue_file_that_is_not_a_normalized_issue() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "WORKFLOW.md", "Fix {{ issue.title }}");
+    let issue = write(dir.path(), "issue.json", "{\"id\": \"1\",\n \"title\": 3}");
+    let out = symphony(dir.path(), &["prompt", "--issue", issue.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let out = symphony(&repo_root(), &["schema"]);
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("docs/workflow.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, committed);
+}
+
+#[test]
+fn init_writes_a_starter_that_check_accepts_and_never_overwrites_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = symphony(dir.path(), &["init"]);
+    insta::assert_snapshot!("init_writes", shown(&out, &[dir.path()]));
+    let check = symphony(dir.path(), &["check"]);
+    assert!(check.status.success(), "{}", shown(&check, &[dir.path()]));
+
+    std::fs::write(dir.path().join("WORKFLOW.md"), "mine").unwrap();
+    let again = symphony(dir.path(), &["init"]);
+    assert_eq!(again.status.code(), Some(1));
+    insta::assert_snapshot!("init_refuses", shown(&again, &[dir.path()]));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("WORKFLOW.md")).unwrap(),
+        "mine"
+    );
+    assert!(symphony(dir.path(), &["init", "--force"]).status.success());
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("WORKFLOW.md")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = symphony(&repo_root(), &["--help"]);
+    assert!(out.status.success());
+    insta::assert_snapshot!(shown(&out, &[]));
+}
+
+#[test]
+fn usage_errors_exit_with_code_2() {
+    let out = symphony(&repo_root(), &["prompt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = symphony(
+        &repo_root(),
+        &["prompt", "--issue", "x.json", "--attempt", "0"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
