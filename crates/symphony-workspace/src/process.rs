@@ -15,6 +15,11 @@ use tokio::process::Command;
 /// How much of a child's combined output is kept: the last bytes, where errors usually are.
 pub const OUTPUT_LIMIT: usize = 8 * 1024;
 
+/// On timeout, how long the group gets between SIGTERM and SIGKILL. The pause lets shells run
+/// their exit traps: a login shell killed outright in its profile can leave lock files behind
+/// (pyenv's rehash lock, for one) that stall every later login shell.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
 /// After the child exits, how long to keep draining pipes that a background grandchild may
 /// still hold open before that grandchild's group is killed.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
@@ -42,7 +47,8 @@ pub enum RunError {
 
 /// Runs `command` to completion within `timeout`, stdin closed, capturing the tail of its output.
 ///
-/// The child leads a new process group. On timeout the whole group gets SIGKILL. After a normal
+/// The child leads a new process group. On timeout the whole group gets SIGTERM, then SIGKILL
+/// once the leader has exited or [`TERM_GRACE`] has passed. After a normal
 /// exit, stragglers that keep the output pipes open past a short grace are killed too, so a
 /// hook cannot leave processes running that hold Symphony's pipes.
 pub async fn run_bounded(mut command: Command, timeout: Duration) -> Result<Finished, RunError> {
@@ -61,16 +67,19 @@ pub async fn run_bounded(mut command: Command, timeout: Duration) -> Result<Fini
     let stderr = child.stderr.take();
     let mut collector = tokio::spawn(collect(stdout, stderr));
 
-    let kill_group = || {
+    let signal_group = |signal| {
         if let Some(group) = group {
             // The group may already be gone; nothing to do then.
-            let _ = killpg(group, Signal::SIGKILL);
+            let _ = killpg(group, signal);
         }
     };
     let status = match tokio::time::timeout(timeout, child.wait()).await {
         Ok(status) => status.map_err(RunError::Spawn)?,
         Err(_) => {
-            kill_group();
+            signal_group(Signal::SIGTERM);
+            let _ = tokio::time::timeout(TERM_GRACE, child.wait()).await;
+            // Whatever ignored SIGTERM, leader or straggler, goes now.
+            signal_group(Signal::SIGKILL);
             let _ = child.wait().await;
             let output = match tokio::time::timeout(DRAIN_GRACE, &mut collector).await {
                 Ok(Ok(output)) => output.render(),
@@ -82,7 +91,7 @@ pub async fn run_bounded(mut command: Command, timeout: Duration) -> Result<Fini
     let output = match tokio::time::timeout(DRAIN_GRACE, &mut collector).await {
         Ok(Ok(output)) => output.render(),
         _ => {
-            kill_group();
+            signal_group(Signal::SIGKILL);
             match collector.await {
                 Ok(output) => output.render(),
                 Err(_) => String::new(),
@@ -217,6 +226,26 @@ mod tests {
             !marker.exists(),
             "a process of the timed-out group survived"
         );
+    }
+
+    #[tokio::test]
+    async fn timeout_lets_the_shell_run_its_exit_trap_before_the_kill() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("lock");
+        let script = format!("touch {0}; trap 'rm -f {0}' EXIT; sleep 60", lock.display());
+        let err = run_bounded(bash(&script), Duration::from_millis(500))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::TimedOut { .. }));
+        assert!(!lock.exists(), "the EXIT trap did not run");
+    }
+
+    #[tokio::test]
+    async fn a_child_that_ignores_sigterm_is_killed_after_the_grace() {
+        let err = run_bounded(bash("trap '' TERM; sleep 60"), Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::TimedOut { .. }));
     }
 
     #[tokio::test]

@@ -184,15 +184,15 @@ async fn after_create_hook_runs_only_on_new_workspace_creation() {
 #[tokio::test]
 async fn after_create_failure_or_timeout_is_fatal_to_workspace_creation() {
     let dir = tempfile::tempdir().unwrap();
-    for (script, category) in [
-        ("echo boom >&2; exit 7", "hook_failed"),
-        ("sleep 30", "hook_timeout"),
+    for (script, timeout_ms, category) in [
+        ("echo boom >&2; exit 7", 30_000, "hook_failed"),
+        ("sleep 30", 1_000, "hook_timeout"),
     ] {
         let m = manager(
             &dir.path().join("ws"),
             HooksConfig {
                 after_create: Some(script.to_owned()),
-                timeout_ms: 300,
+                timeout_ms,
                 ..hooks()
             },
         );
@@ -239,7 +239,7 @@ async fn before_run_hook_runs_before_each_attempt_and_failure_or_timeout_aborts_
         dir.path(),
         HooksConfig {
             before_run: Some("sleep 30".into()),
-            timeout_ms: 200,
+            timeout_ms: 1_000,
             ..hooks()
         },
     );
@@ -274,7 +274,7 @@ async fn after_run_hook_runs_after_each_attempt_and_failure_or_timeout_is_logged
         dir.path(),
         HooksConfig {
             after_run: Some("sleep 30".into()),
-            timeout_ms: 200,
+            timeout_ms: 1_000,
             ..hooks()
         },
     );
@@ -311,7 +311,7 @@ async fn before_remove_hook_runs_on_cleanup_and_failures_or_timeouts_are_ignored
         &dir.path().join("ws"),
         HooksConfig {
             before_remove: Some("sleep 30".into()),
-            timeout_ms: 200,
+            timeout_ms: 1_000,
             ..hooks()
         },
     );
