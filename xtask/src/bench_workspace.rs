@@ -87,13 +87,7 @@ fn scenario(options: &Options, history: usize) -> Result<()> {
             repo: Some(RepoSource::Path(src.clone())),
             base_branch: None,
         },
-        &HooksConfig {
-            after_create: None,
-            before_run: None,
-            after_run: None,
-            before_remove: None,
-            timeout_ms: 60_000,
-        },
+        &HooksConfig::default(),
     );
     let first = timed(|| {
         runtime

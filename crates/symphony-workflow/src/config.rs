@@ -187,6 +187,19 @@ pub struct HooksConfig {
     pub timeout_ms: u64,
 }
 
+impl Default for HooksConfig {
+    /// No hooks, and the SPEC default time limit of 60 s.
+    fn default() -> Self {
+        Self {
+            after_create: None,
+            before_run: None,
+            after_run: None,
+            before_remove: None,
+            timeout_ms: 60_000,
+        }
+    }
+}
+
 impl HooksConfig {
     /// The per-hook time limit.
     pub fn timeout(&self) -> Duration {

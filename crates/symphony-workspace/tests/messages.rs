@@ -1,27 +1,14 @@
 //! The workspace errors a user reads in logs and run records, as snapshots.
 
+mod common;
+
+use common::manager;
 use std::path::Path;
 
-use symphony_workflow::{HooksConfig, WorkspaceConfig};
-use symphony_workspace::WorkspaceManager;
-
-fn manager(root: &Path, hooks: HooksConfig) -> WorkspaceManager {
-    let ws = WorkspaceConfig {
-        root: root.to_path_buf(),
-        repo: None,
-        base_branch: None,
-    };
-    WorkspaceManager::new(&ws, &hooks)
-}
+use symphony_workflow::HooksConfig;
 
 fn hooks() -> HooksConfig {
-    HooksConfig {
-        after_create: None,
-        before_run: None,
-        after_run: None,
-        before_remove: None,
-        timeout_ms: 30_000,
-    }
+    HooksConfig::default()
 }
 
 fn shown(dir: &Path, category: &str, message: String) -> String {

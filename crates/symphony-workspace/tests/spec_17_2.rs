@@ -1,6 +1,9 @@
 //! SPEC §17.2 "Workspace Manager and Safety": one test per bullet, named after it, plus the
 //! git population extension. These use the real `bash` and `git`.
 
+mod common;
+
+use common::manager;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,22 +13,7 @@ use symphony_workflow::{HooksConfig, RepoSource, WorkspaceConfig};
 use symphony_workspace::{HookError, HookKind, Workspace, WorkspaceError, WorkspaceManager};
 
 fn hooks() -> HooksConfig {
-    HooksConfig {
-        after_create: None,
-        before_run: None,
-        after_run: None,
-        before_remove: None,
-        timeout_ms: 30_000,
-    }
-}
-
-fn manager(root: &Path, hooks: HooksConfig) -> WorkspaceManager {
-    let ws = WorkspaceConfig {
-        root: root.to_path_buf(),
-        repo: None,
-        base_branch: None,
-    };
-    WorkspaceManager::new(&ws, &hooks)
+    HooksConfig::default()
 }
 
 fn read(path: impl AsRef<Path>) -> String {
