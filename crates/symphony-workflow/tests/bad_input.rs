@@ -154,3 +154,28 @@ fn errors_are_typed_not_stringly() {
         Err(WorkflowError::WorkflowFrontMatterNotAMap { .. })
     ));
 }
+
+#[test]
+fn a_missing_tracker_kind_lists_the_supported_ones() {
+    insta::assert_snapshot!(failure(
+        b"---\npolling:\n  interval_ms: 1000\n---\nPrompt\n",
+        &[]
+    ));
+}
+
+#[test]
+fn an_empty_codex_command() {
+    let text = MINIMAL.replace("---\nWork", "codex:\n  command: ''\n---\nWork");
+    insta::assert_snapshot!(failure(text.as_bytes(), &[]));
+}
+
+#[test]
+fn a_provider_the_adapter_rejects() {
+    insta::assert_snapshot!(failure(b"---\ntracker:\n  kind: test\n---\n", &[]));
+}
+
+#[test]
+fn a_secret_that_is_not_a_string() {
+    let text = MINIMAL.replace("project: demo", "project: demo\n    api_key: [1, 2]");
+    insta::assert_snapshot!(failure(text.as_bytes(), &[]));
+}
