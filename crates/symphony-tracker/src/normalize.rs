@@ -1,0 +1,91 @@
+//! Normalization rules every adapter applies (SPEC §11.3).
+
+use chrono::{DateTime, Utc};
+use symphony_core::{normalize_state, Issue};
+
+/// Trims and lowercases labels, drops blank ones and duplicates, keeping first-seen order.
+pub fn normalize_labels<I, S>(labels: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out: Vec<String> = Vec::new();
+    for label in labels {
+        let label = label.as_ref().trim().to_lowercase();
+        if !label.is_empty() && !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
+}
+
+/// Parses an RFC 3339 timestamp; anything else is `None` (an unusable optional value).
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Whether `state` is one of `wanted`, compared trimmed and case-insensitively.
+pub fn state_in(state: &str, wanted: &[String]) -> bool {
+    let state = normalize_state(state);
+    wanted.iter().any(|w| normalize_state(w) == state)
+}
+
+/// Checks the invariants of a normalized issue; the error names the first one broken.
+pub fn check_normalized(issue: &Issue) -> Result<(), String> {
+    for (field, value) in [
+        ("id", &issue.id),
+        ("identifier", &issue.identifier),
+        ("title", &issue.title),
+        ("state", &issue.state),
+    ] {
+        if value.trim().is_empty() {
+            return Err(format!("issue {:?}: `{field}` is empty", issue.identifier));
+        }
+    }
+    if normalize_labels(&issue.labels) != issue.labels {
+        return Err(format!(
+            "issue {:?}: labels {:?} are not trimmed, lowercased and unique",
+            issue.identifier, issue.labels
+        ));
+    }
+    if let Some(native) = &issue.native_ref {
+        if !native.is_object() {
+            return Err(format!(
+                "issue {:?}: native_ref must be an object or null",
+                issue.identifier
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_normalized_to_lowercase_without_blanks_or_duplicates() {
+        assert_eq!(
+            normalize_labels(["Bug", " P1 ", "bug", "", "  "]),
+            ["bug", "p1"]
+        );
+    }
+
+    #[test]
+    fn timestamps_parse_rfc3339_or_become_null() {
+        assert!(parse_timestamp("2026-11-24T01:02:03Z").is_some());
+        assert!(parse_timestamp("2026-11-24T01:02:03+02:00").is_some());
+        assert_eq!(parse_timestamp("yesterday"), None);
+        assert_eq!(parse_timestamp(""), None);
+    }
+
+    #[test]
+    fn states_compare_trimmed_and_case_insensitively() {
+        let wanted = vec!["Todo".to_owned(), "In Progress".to_owned()];
+        assert!(state_in(" todo ", &wanted));
+        assert!(state_in("IN PROGRESS", &wanted));
+        assert!(!state_in("done", &wanted));
+    }
+}

@@ -1,0 +1,50 @@
+//! The adapter trait (SPEC §11.1, §10.5).
+
+use async_trait::async_trait;
+use serde_json::Value;
+use symphony_core::Issue;
+
+use crate::error::TrackerError;
+use crate::tools::{ToolContext, ToolResult, ToolSpec};
+
+/// An issue tracker, as the scheduler sees it: two reads, and optionally agent tools.
+///
+/// Contract (checked by [`crate::conformance`]):
+/// - both reads return normalized issues (see [`crate::normalize`]) and make **no** provider
+///   request for an empty input;
+/// - `fetch_issues_by_states` may omit (and log) malformed records; `fetch_issues_by_ids` must
+///   fail on a malformed requested record, omits ids no longer visible, treats input as a set
+///   and returns each id at most once;
+/// - both are atomic: a paging or transport failure fails the whole call.
+#[async_trait]
+pub trait Tracker: Send + Sync {
+    /// The `tracker.kind` this adapter serves.
+    fn kind(&self) -> &str;
+
+    /// Issues in the scope whose state is one of `states` (compared trimmed, case-insensitively).
+    async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError>;
+
+    /// Current snapshots of the issues with these dispatch ids.
+    async fn fetch_issues_by_ids(&self, ids: &[String]) -> Result<Vec<Issue>, TrackerError>;
+
+    /// Tools the agent may call; none by default.
+    fn agent_tool_specs(&self) -> Vec<ToolSpec> {
+        Vec::new()
+    }
+
+    /// Runs one advertised tool host-side. Unknown names give a failure result, never a panic.
+    async fn execute_agent_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+        context: &ToolContext,
+    ) -> ToolResult {
+        let _ = (arguments, context);
+        ToolResult::failure(format!("unsupported tool {name:?}"))
+    }
+
+    /// Environment variables holding this adapter's secrets; removed from agent environments.
+    fn secret_environment_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
