@@ -47,6 +47,13 @@ pub(crate) fn split(text: &str) -> Result<Split<'_>, &'static str> {
     Err("the front matter opened with '---' on line 1 is never closed by a '---' line")
 }
 
+/// Splits a Markdown document with optional `---` YAML front matter into the YAML text (if
+/// any) and the body. Shared by every format in Symphony that uses front matter (workflows,
+/// local issue files). The error says why the front matter is unusable.
+pub fn split_front_matter(text: &str) -> Result<(Option<&str>, &str), &'static str> {
+    split(text).map(|s| (s.yaml, s.body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@ pub use config::{
 pub use definition::{resolve_workflow_path, Workflow, WorkflowDefinition, MAX_WORKFLOW_BYTES};
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, TemplateError, WorkflowError};
+pub use front_matter::split_front_matter;
 pub use profile::{TrackerProfile, TrackerRegistry};
 pub use reload::{ReloadOutcome, WorkflowSource, WorkflowWatcher};
 pub use schema::front_matter_schema;

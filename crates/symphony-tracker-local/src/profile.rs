@@ -1,0 +1,35 @@
+//! The `local` tracker's configuration profile.
+
+use symphony_workflow::{ProviderConfig, TrackerProfile};
+
+/// Configuration contract of `tracker.kind: local`: `provider.path` (required) is the issues
+/// folder, relative to the WORKFLOW.md's folder; no secrets; default states
+/// `todo`/`in progress` (active) and `done`/`cancelled` (terminal).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalProfile;
+
+impl TrackerProfile for LocalProfile {
+    fn kind(&self) -> &'static str {
+        crate::KIND
+    }
+
+    fn path_keys(&self) -> &'static [&'static str] {
+        &["path"]
+    }
+
+    fn default_active_states(&self) -> Option<Vec<String>> {
+        Some(vec!["todo".into(), "in progress".into()])
+    }
+
+    fn default_terminal_states(&self) -> Option<Vec<String>> {
+        Some(vec!["done".into(), "cancelled".into()])
+    }
+
+    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String> {
+        match provider.get("path") {
+            Some(serde_json::Value::String(path)) if !path.trim().is_empty() => Ok(()),
+            Some(_) => Err("`path` must be a folder path".to_owned()),
+            None => Err("`path` is required: the folder holding the issue files".to_owned()),
+        }
+    }
+}

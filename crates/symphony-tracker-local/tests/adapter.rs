@@ -1,0 +1,246 @@
+//! The local tracker against the conformance kit and its own rules, on real files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+use symphony_tracker::conformance::{self, ConformanceHarness, SeedIssue};
+use symphony_tracker::{ToolContext, Tracker};
+use symphony_tracker_local::LocalTracker;
+
+struct Harness {
+    dir: tempfile::TempDir,
+    tracker: Option<Arc<LocalTracker>>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            tracker: None,
+        }
+    }
+}
+
+/// Lets the kit hold a boxed tracker while the harness keeps counting its reads.
+struct Shared(Arc<LocalTracker>);
+
+#[async_trait]
+impl Tracker for Shared {
+    fn kind(&self) -> &str {
+        self.0.kind()
+    }
+    async fn fetch_issues_by_states(
+        &self,
+        states: &[String],
+    ) -> Result<Vec<symphony_core::Issue>, symphony_tracker::TrackerError> {
+        self.0.fetch_issues_by_states(states).await
+    }
+    async fn fetch_issues_by_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<symphony_core::Issue>, symphony_tracker::TrackerError> {
+        self.0.fetch_issues_by_ids(ids).await
+    }
+}
+
+fn file_text(seed: &SeedIssue) -> String {
+    let labels = serde_json::to_string(&seed.labels).unwrap();
+    let mut text = format!(
+        "---\nidentifier: {}\ntitle: {}\nstate: {}\nlabels: {labels}\n",
+        seed.identifier, seed.title, seed.state
+    );
+    if let Some(p) = seed.priority {
+        text.push_str(&format!("priority: {p}\n"));
+    }
+    text.push_str("---\n");
+    text.push_str(seed.description.as_deref().unwrap_or(""));
+    text
+}
+
+#[async_trait]
+impl ConformanceHarness for Harness {
+    async fn seed(&mut self, issues: &[SeedIssue]) -> Box<dyn Tracker> {
+        for seed in issues {
+            std::fs::write(
+                self.dir.path().join(format!("{}.md", seed.identifier)),
+                file_text(seed),
+            )
+            .unwrap();
+        }
+        let tracker = Arc::new(LocalTracker::new(self.dir.path(), vec!["done".into()]));
+        self.tracker = Some(Arc::clone(&tracker));
+        Box::new(Shared(tracker))
+    }
+    fn provider_calls(&self) -> u64 {
+        self.tracker.as_ref().map_or(0, |t| t.provider_reads())
+    }
+    async fn corrupt(&mut self, identifier: &str) {
+        let path = self.dir.path().join(format!("{identifier}.md"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let broken: String = text
+            .lines()
+            .filter(|l| !l.starts_with("title:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(path, broken).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn local_tracker_passes_the_conformance_kit() {
+    conformance::run(Harness::new).await;
+}
+
+fn folder_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+fn tracker(folder: &Path) -> LocalTracker {
+    LocalTracker::new(folder, vec!["done".into(), "cancelled".into()])
+}
+
+#[tokio::test]
+async fn garbage_files_are_skipped_by_state_reads_and_fail_id_refresh() {
+    let garbage: Vec<u8> = (0..2048u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let huge = format!(
+        "---\ntitle: big\nstate: todo\n---\n{}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let (_dir, folder) = folder_with(&[
+        ("OK-1.md", b"---\ntitle: fine\nstate: todo\n---\n"),
+        ("BIN-1.md", &garbage),
+        ("BIG-1.md", huge.as_bytes()),
+        ("README.md", b"# Issues\nNot an issue."),
+        ("notes.txt", b"ignored: not markdown"),
+        (".hidden.md", b"---\ntitle: h\nstate: todo\n---\n"),
+    ]);
+    let t = tracker(&folder);
+    let todo = t.fetch_issues_by_states(&["todo".into()]).await.unwrap();
+    assert_eq!(
+        todo.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        ["OK-1"]
+    );
+    for bad in ["BIN-1", "BIG-1", "README"] {
+        let err = t
+            .fetch_issues_by_ids(&["OK-1".into(), bad.into()])
+            .await
+            .unwrap_err();
+        assert_eq!(err.category_name(), "tracker_response", "{bad}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_folder_is_a_request_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tracker(&dir.path().join("nope"));
+    let err = t
+        .fetch_issues_by_states(&["todo".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.category_name(), "tracker_request");
+    assert!(err.message.contains("nope"), "{err}");
+}
+
+#[tokio::test]
+async fn agent_tools_move_and_comment_on_the_issue_file_only() {
+    let (_dir, folder) = folder_with(&[
+        (
+            "DEMO-1.md",
+            b"---\n# keep this comment\ntitle: Greet\nstate: todo\n---\nBody.\n",
+        ),
+        ("DEMO-2.md", b"---\ntitle: Other\nstate: todo\n---\n"),
+    ]);
+    let t = tracker(&folder);
+    assert_eq!(t.agent_tool_specs().len(), 2);
+    let issue = t
+        .fetch_issues_by_ids(&["DEMO-1".into()])
+        .await
+        .unwrap()
+        .remove(0);
+    let ctx = ToolContext { issue };
+
+    let moved = t
+        .execute_agent_tool(
+            "local_issue_set_state",
+            json!({"state": "human review"}),
+            &ctx,
+        )
+        .await;
+    assert!(moved.success, "{:?}", moved.output);
+    let commented = t
+        .execute_agent_tool(
+            "local_issue_comment",
+            json!({"body": "Done: see the diff."}),
+            &ctx,
+        )
+        .await;
+    assert!(commented.success, "{:?}", commented.output);
+
+    let text = std::fs::read_to_string(folder.join("DEMO-1.md")).unwrap();
+    assert!(text.contains("# keep this comment"));
+    assert!(text.contains("Done: see the diff."));
+    let now = t
+        .fetch_issues_by_ids(&["DEMO-1".into()])
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(now.state, "human review");
+    assert!(now.description.unwrap().contains("Comment from the agent"));
+    let other = t
+        .fetch_issues_by_ids(&["DEMO-2".into()])
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(other.state, "todo", "only the context issue changes");
+
+    for (name, args) in [
+        ("local_issue_set_state", json!({})),
+        ("local_issue_set_state", json!({"state": "a\nb"})),
+        ("local_issue_comment", json!({"body": "  "})),
+        ("delete_everything", json!({})),
+    ] {
+        let result = t.execute_agent_tool(name, args, &ctx).await;
+        assert!(!result.success, "{name} should fail");
+        assert!(result.output["error"].is_string());
+    }
+    let mut escaped = ctx.clone();
+    escaped.issue.id = "../DEMO-2".into();
+    assert!(
+        !t.execute_agent_tool("local_issue_comment", json!({"body": "x"}), &escaped)
+            .await
+            .success
+    );
+}
+
+#[tokio::test]
+async fn blockers_make_issues_undispatchable_until_they_are_done() {
+    let (_dir, folder) = folder_with(&[
+        (
+            "A-1.md",
+            b"---\ntitle: a\nstate: todo\nblocked_by: [A-2]\n---\n",
+        ),
+        ("A-2.md", b"---\ntitle: b\nstate: in progress\n---\n"),
+    ]);
+    let t = tracker(&folder);
+    let a1 = t
+        .fetch_issues_by_ids(&["A-1".into()])
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(!a1.dispatchable);
+    assert_eq!(a1.blocked_by[0].state.as_deref(), Some("in progress"));
+    std::fs::write(folder.join("A-2.md"), "---\ntitle: b\nstate: Done\n---\n").unwrap();
+    let a1 = t
+        .fetch_issues_by_ids(&["A-1".into()])
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(a1.dispatchable);
+}
