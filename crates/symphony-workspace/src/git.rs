@@ -16,8 +16,8 @@ use symphony_workflow::RepoSource;
 use tokio::process::Command;
 
 use crate::error::WorkspaceError;
-use crate::process::{describe_status, run_bounded, RunError};
 use crate::root::WorkspaceRoot;
+use symphony_process::{describe_status, run_bounded, RunError};
 
 /// Prefix of the branch each workspace works on.
 pub const BRANCH_PREFIX: &str = "symphony/";

@@ -9,7 +9,7 @@ use symphony_workflow::HooksConfig;
 use tokio::process::Command;
 
 use crate::error::HookError;
-use crate::process::{describe_status, run_bounded, RunError};
+use symphony_process::{describe_status, run_bounded, RunError};
 
 /// The four lifecycle hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

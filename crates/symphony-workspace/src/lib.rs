@@ -2,14 +2,13 @@
 //! lifecycle hooks with timeouts, and optional git population from one shared mirror.
 //!
 //! [`WorkspaceManager`] is the entry point. Everything that runs a program goes through
-//! [`process::run_bounded`], so every child has a time limit, bounded captured output, and its
-//! whole process group killed on timeout.
+//! `symphony_process::run_bounded`, so every child has a time limit, bounded captured output,
+//! and its whole process group stopped on timeout.
 
 mod error;
 mod git;
 mod hooks;
 mod manager;
-pub mod process;
 mod root;
 
 pub use error::{HookError, WorkspaceError};

@@ -1,13 +1,14 @@
-//! Running a child program with a time limit, bounded output and process-group cleanup.
-//!
-//! Shared by hooks and git population (and later, any gate that runs a command): a child is
-//! put in its own process group so a timeout kills everything it started, not just the shell.
+//! Running child programs the way Symphony needs them everywhere (hooks, git, agents, gates):
+//! each child leads its own process group, so stopping it stops everything it started; every
+//! run has a time limit; a stop is SIGTERM, a short grace, then SIGKILL; captured output is a
+//! bounded tail.
 
 use std::collections::VecDeque;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::killpg;
+pub use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
@@ -18,7 +19,7 @@ pub const OUTPUT_LIMIT: usize = 8 * 1024;
 /// On timeout, how long the group gets between SIGTERM and SIGKILL. The pause lets shells run
 /// their exit traps: a login shell killed outright in its profile can leave lock files behind
 /// (pyenv's rehash lock, for one) that stall every later login shell.
-const TERM_GRACE: Duration = Duration::from_secs(2);
+pub const TERM_GRACE: Duration = Duration::from_secs(2);
 
 /// After the child exits, how long to keep draining pipes that a background grandchild may
 /// still hold open before that grandchild's group is killed.
@@ -45,42 +46,84 @@ pub enum RunError {
     },
 }
 
+/// A running child that leads its own process group.
+///
+/// Dropping it while the child runs kills the whole group, so a cancelled task never leaks
+/// processes.
+#[derive(Debug)]
+pub struct GroupChild {
+    child: tokio::process::Child,
+    group: Option<Pid>,
+}
+
+impl GroupChild {
+    /// Spawns `command` as the leader of a new process group. Stdio is the caller's choice.
+    pub fn spawn(mut command: Command) -> std::io::Result<Self> {
+        command.process_group(0).kill_on_drop(true);
+        let child = command.spawn()?;
+        let group = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(Pid::from_raw);
+        Ok(Self { child, group })
+    }
+
+    /// The child, for its pipes and its exit status.
+    pub fn child(&mut self) -> &mut tokio::process::Child {
+        &mut self.child
+    }
+
+    /// The process-group id (the leader's pid).
+    pub fn id(&self) -> Option<u32> {
+        self.group.and_then(|g| u32::try_from(g.as_raw()).ok())
+    }
+
+    /// Sends `signal` to the whole group; a group that is already gone is not an error.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(group) = self.group {
+            let _ = killpg(group, signal);
+        }
+    }
+
+    /// Stops the group: SIGTERM, up to [`TERM_GRACE`] for the leader to exit, then SIGKILL for
+    /// whatever is left. Returns the leader's exit status.
+    pub async fn stop(&mut self) -> Option<ExitStatus> {
+        self.signal(Signal::SIGTERM);
+        let _ = tokio::time::timeout(TERM_GRACE, self.child.wait()).await;
+        self.signal(Signal::SIGKILL);
+        self.child.wait().await.ok()
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        // Only while the leader is unreaped: after that its group id may belong to someone else.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.signal(Signal::SIGKILL);
+        }
+    }
+}
+
 /// Runs `command` to completion within `timeout`, stdin closed, capturing the tail of its output.
 ///
-/// The child leads a new process group. On timeout the whole group gets SIGTERM, then SIGKILL
-/// once the leader has exited or [`TERM_GRACE`] has passed. After a normal
-/// exit, stragglers that keep the output pipes open past a short grace are killed too, so a
-/// hook cannot leave processes running that hold Symphony's pipes.
+/// The child leads a new process group. On timeout the group is stopped with
+/// [`GroupChild::stop`] (SIGTERM, then SIGKILL). After a normal exit, stragglers that keep the
+/// output pipes open past a short grace are killed too, so a hook cannot leave processes
+/// running that hold Symphony's pipes.
 pub async fn run_bounded(mut command: Command, timeout: Duration) -> Result<Finished, RunError> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = command.spawn().map_err(RunError::Spawn)?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
+        .stderr(Stdio::piped());
+    let mut child = GroupChild::spawn(command).map_err(RunError::Spawn)?;
+    let stdout = child.child().stdout.take();
+    let stderr = child.child().stderr.take();
     let mut collector = tokio::spawn(collect(stdout, stderr));
 
-    let signal_group = |signal| {
-        if let Some(group) = group {
-            // The group may already be gone; nothing to do then.
-            let _ = killpg(group, signal);
-        }
-    };
-    let status = match tokio::time::timeout(timeout, child.wait()).await {
+    let status = match tokio::time::timeout(timeout, child.child().wait()).await {
         Ok(status) => status.map_err(RunError::Spawn)?,
         Err(_) => {
-            signal_group(Signal::SIGTERM);
-            let _ = tokio::time::timeout(TERM_GRACE, child.wait()).await;
-            // Whatever ignored SIGTERM, leader or straggler, goes now.
-            signal_group(Signal::SIGKILL);
-            let _ = child.wait().await;
+            child.stop().await;
             let output = match tokio::time::timeout(DRAIN_GRACE, &mut collector).await {
                 Ok(Ok(output)) => output.render(),
                 _ => String::new(),
@@ -91,7 +134,7 @@ pub async fn run_bounded(mut command: Command, timeout: Duration) -> Result<Fini
     let output = match tokio::time::timeout(DRAIN_GRACE, &mut collector).await {
         Ok(Ok(output)) => output.render(),
         _ => {
-            signal_group(Signal::SIGKILL);
+            child.signal(Signal::SIGKILL);
             match collector.await {
                 Ok(output) => output.render(),
                 Err(_) => String::new(),
