@@ -1,0 +1,84 @@
+//! The backend and session traits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use symphony_core::Issue;
+use tokio::sync::{mpsc, watch};
+
+use crate::error::AgentError;
+use crate::event::AgentEvent;
+
+/// Tells a session to stop: a turn in progress ends as `turn_cancelled` after a graceful stop
+/// of the agent process. Made with [`StopSignal::new`]; the sender side flips it.
+#[derive(Debug, Clone)]
+pub struct StopSignal(watch::Receiver<bool>);
+
+impl StopSignal {
+    /// A signal and the sender that raises it.
+    pub fn new() -> (watch::Sender<bool>, Self) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Self(rx))
+    }
+
+    /// Whether a stop was requested.
+    pub fn is_raised(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once a stop is requested (or the sender is gone, which means the same).
+    pub async fn raised(&mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Everything a session is started with. The caller has already validated `workspace`
+/// (SPEC §9.5); the backend checks it is a directory and runs nowhere else.
+#[derive(Debug)]
+pub struct SessionSpec {
+    /// The agent's working directory: the issue's workspace.
+    pub workspace: PathBuf,
+    /// The issue the session works on.
+    pub issue: Issue,
+    /// Environment variables removed from the agent's environment (tracker secrets).
+    pub remove_env: Vec<String>,
+    /// Longest silence a turn may have before it is stopped (SPEC §10.6 `turn_timeout_ms`).
+    pub turn_timeout: Duration,
+    /// Limit for start-up requests (`read_timeout_ms`).
+    pub read_timeout: Duration,
+    /// Where events go.
+    pub events: mpsc::Sender<AgentEvent>,
+    /// Raised to stop the session.
+    pub stop: StopSignal,
+}
+
+/// How a successful turn ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnOutcome {
+    /// 1-based turn number within the session.
+    pub turn: u32,
+}
+
+/// Starts agent sessions.
+#[async_trait]
+pub trait AgentBackend: Send + Sync {
+    /// A short name for logs (`command`, `codex`).
+    fn name(&self) -> &str;
+
+    /// Starts a session in `spec.workspace`.
+    async fn start(&self, spec: SessionSpec) -> Result<Box<dyn AgentSession>, AgentError>;
+}
+
+/// One agent session on one issue: turns run one after another.
+#[async_trait]
+pub trait AgentSession: Send {
+    /// The current session id (`<thread_id>-<turn_id>`).
+    fn session_id(&self) -> String;
+
+    /// Runs one turn with `prompt`; returns when it completes, fails, times out or is stopped.
+    async fn run_turn(&mut self, prompt: &str) -> Result<TurnOutcome, AgentError>;
+
+    /// Ends the session and everything it started.
+    async fn stop(&mut self);
+}

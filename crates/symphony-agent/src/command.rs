@@ -1,0 +1,311 @@
+//! The `command` backend: each turn runs a shell command in the workspace with the prompt on
+//! stdin. Any CLI agent can be driven this way, and it gives tests a real subprocess.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use symphony_process::GroupChild;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Instant;
+
+use crate::backend::{AgentBackend, AgentSession, SessionSpec, TurnOutcome};
+use crate::error::AgentError;
+use crate::event::{clip, AgentEvent, AgentEventKind};
+
+/// After the command exits, how long output from leftover children is still read.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// How long a lifecycle event waits for room in a full event channel.
+const EMIT_PATIENCE: Duration = Duration::from_secs(1);
+/// Lines of output kept for the failure message of a turn.
+const TAIL_LINES: usize = 20;
+/// A line longer than this (with no newline) is cut, so a flood cannot grow memory.
+const MAX_LINE_BUFFER: usize = 64 * 1024;
+
+/// Runs `bash -lc <command>` per turn.
+#[derive(Debug, Clone)]
+pub struct CommandBackend {
+    command: String,
+}
+
+impl CommandBackend {
+    /// A backend running `command` (a shell command line, kept verbatim).
+    pub fn new(command: impl Into<String>) -> Self {
+        Self {
+            command: command.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl AgentBackend for CommandBackend {
+    fn name(&self) -> &str {
+        "command"
+    }
+
+    async fn start(&self, spec: SessionSpec) -> Result<Box<dyn AgentSession>, AgentError> {
+        if !spec.workspace.is_dir() {
+            return Err(AgentError::InvalidWorkspaceCwd {
+                path: spec.workspace.clone(),
+                message: "not a directory".to_owned(),
+            });
+        }
+        let thread = format!(
+            "cmd{:x}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        let session = CommandSession {
+            command: self.command.clone(),
+            thread,
+            turn: 0,
+            spec,
+        };
+        session.emit(None, AgentEventKind::SessionStarted).await;
+        Ok(Box::new(session))
+    }
+}
+
+struct CommandSession {
+    command: String,
+    thread: String,
+    turn: u32,
+    spec: SessionSpec,
+}
+
+impl CommandSession {
+    /// Sends a lifecycle event. A consumer that stays full for [`EMIT_PATIENCE`] loses it
+    /// rather than stalling the turn: the turn's result is returned either way.
+    async fn emit(&self, pid: Option<u32>, kind: AgentEventKind) {
+        let _ = self
+            .spec
+            .events
+            .send_timeout(self.event(pid, kind), EMIT_PATIENCE)
+            .await;
+    }
+
+    fn event(&self, pid: Option<u32>, kind: AgentEventKind) -> AgentEvent {
+        AgentEvent {
+            timestamp: Utc::now(),
+            session_id: self.session_id(),
+            pid,
+            kind,
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("bash");
+        command
+            .arg("-lc")
+            .arg(&self.command)
+            .current_dir(&self.spec.workspace)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("SYMPHONY_ISSUE_ID", &self.spec.issue.id)
+            .env("SYMPHONY_ISSUE_IDENTIFIER", &self.spec.issue.identifier)
+            .env("SYMPHONY_WORKSPACE_PATH", &self.spec.workspace)
+            .env("SYMPHONY_TURN", self.turn.to_string())
+            .env("SYMPHONY_SESSION_ID", self.session_id());
+        for name in &self.spec.remove_env {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    async fn fail(&self, pid: Option<u32>, error: AgentError) -> Result<TurnOutcome, AgentError> {
+        self.emit(
+            pid,
+            AgentEventKind::TurnFailed {
+                turn: self.turn,
+                category: error.category().to_owned(),
+                message: error.to_string(),
+            },
+        )
+        .await;
+        Err(error)
+    }
+}
+
+#[async_trait]
+impl AgentSession for CommandSession {
+    fn session_id(&self) -> String {
+        format!("{}-{}", self.thread, self.turn)
+    }
+
+    async fn run_turn(&mut self, prompt: &str) -> Result<TurnOutcome, AgentError> {
+        self.turn += 1;
+        let turn = self.turn;
+        if self.spec.stop.is_raised() {
+            return self.fail(None, AgentError::TurnCancelled { turn }).await;
+        }
+        let mut child = GroupChild::spawn(self.command()).map_err(|e| AgentError::NotFound {
+            message: format!("bash: {e}"),
+        })?;
+        let pid = child.id();
+        self.emit(pid, AgentEventKind::TurnStarted { turn }).await;
+
+        if let Some(mut stdin) = child.child().stdin.take() {
+            let prompt = prompt.to_owned();
+            // A separate task: an agent that never reads stdin must not block the turn.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(prompt.as_bytes()).await;
+            });
+        }
+        let mut out = Stream::new(child.child().stdout.take());
+        let mut err = Stream::new(child.child().stderr.take());
+        let mut tail: VecDeque<String> = VecDeque::new();
+        let mut dropped = 0u64;
+        let silence = self.spec.turn_timeout;
+        let mut deadline = Instant::now() + silence;
+        let mut exit = None;
+        let mut stop = self.spec.stop.clone();
+
+        loop {
+            let (mut out_lines, mut err_lines) = (Vec::new(), Vec::new());
+            let mut heard = false;
+            tokio::select! {
+                () = stop.raised() => {
+                    child.stop().await;
+                    return self.fail(pid, AgentError::TurnCancelled { turn }).await;
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    child.stop().await;
+                    if exit.is_some() {
+                        // Only leftovers of the finished command were holding the pipes.
+                        break;
+                    }
+                    return self.fail(pid, AgentError::TurnTimeout { turn, silence }).await;
+                }
+                status = child.child().wait(), if exit.is_none() => {
+                    exit = Some(status);
+                    deadline = Instant::now() + DRAIN_GRACE;
+                }
+                got = out.read_lines(&mut out_lines), if out.is_open() => heard = got,
+                got = err.read_lines(&mut err_lines), if err.is_open() => heard = got,
+            }
+            if heard && exit.is_none() {
+                // turn_timeout is a silence limit: any output restarts it (SPEC §10.6).
+                deadline = Instant::now() + silence;
+            }
+            for line in out_lines.into_iter().chain(err_lines) {
+                tail.push_back(line.clone());
+                if tail.len() > TAIL_LINES {
+                    tail.pop_front();
+                }
+                let event = self.event(pid, AgentEventKind::Notification { message: line });
+                match self.spec.events.try_send(event) {
+                    Ok(()) | Err(TrySendError::Closed(_)) => {}
+                    Err(TrySendError::Full(_)) => dropped += 1,
+                }
+            }
+            if exit.is_some() && !out.is_open() && !err.is_open() {
+                break;
+            }
+        }
+        if dropped > 0 {
+            self.emit(pid, AgentEventKind::OutputDropped { lines: dropped })
+                .await;
+        }
+        let status = match exit {
+            Some(Ok(status)) => status,
+            Some(Err(e)) => {
+                let output = format!("cannot read the exit status: {e}");
+                return self
+                    .fail(
+                        pid,
+                        AgentError::TurnFailed {
+                            turn,
+                            status: "unknown".into(),
+                            output,
+                        },
+                    )
+                    .await;
+            }
+            // The loop only ends after the exit was seen.
+            None => {
+                let output = "the turn ended without an exit status".to_owned();
+                return self
+                    .fail(
+                        pid,
+                        AgentError::TurnFailed {
+                            turn,
+                            status: "unknown".into(),
+                            output,
+                        },
+                    )
+                    .await;
+            }
+        };
+        if status.success() {
+            self.emit(pid, AgentEventKind::TurnCompleted { turn }).await;
+            Ok(TurnOutcome { turn })
+        } else {
+            let output = tail.into_iter().collect::<Vec<_>>().join("\n");
+            let status = symphony_process::describe_status(&status);
+            self.fail(
+                pid,
+                AgentError::TurnFailed {
+                    turn,
+                    status,
+                    output,
+                },
+            )
+            .await
+        }
+    }
+
+    async fn stop(&mut self) {
+        // Each turn's process group ends with its turn; nothing outlives run_turn.
+    }
+}
+
+/// One output pipe, split into bounded lines.
+struct Stream<R> {
+    reader: Option<R>,
+    pending: Vec<u8>,
+}
+
+impl<R: AsyncRead + Unpin> Stream<R> {
+    fn new(reader: Option<R>) -> Self {
+        Self {
+            reader,
+            pending: Vec::new(),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    /// Reads once and appends complete lines to `lines`; `false` at end of stream.
+    async fn read_lines(&mut self, lines: &mut Vec<String>) -> bool {
+        let Some(reader) = self.reader.as_mut() else {
+            return false;
+        };
+        let mut chunk = [0u8; 8192];
+        let n = match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                self.reader = None;
+                if !self.pending.is_empty() {
+                    lines.push(clip(String::from_utf8_lossy(&self.pending).trim_end()));
+                    self.pending.clear();
+                }
+                return false;
+            }
+            Ok(n) => n,
+        };
+        for &byte in &chunk[..n] {
+            if byte == b'\n' {
+                lines.push(clip(String::from_utf8_lossy(&self.pending).trim_end()));
+                self.pending.clear();
+            } else if self.pending.len() < MAX_LINE_BUFFER {
+                self.pending.push(byte);
+            }
+        }
+        true
+    }
+}

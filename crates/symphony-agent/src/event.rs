@@ -1,0 +1,80 @@
+//! Events a session streams to the orchestrator (SPEC §10.4).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Longest text an event carries; longer agent output lines are cut (the orchestrator keeps
+/// events in memory and shows them to people).
+pub const MAX_EVENT_LINE: usize = 2 * 1024;
+
+/// One thing that happened in a session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentEvent {
+    /// When it happened.
+    pub timestamp: DateTime<Utc>,
+    /// The session it belongs to (`<thread_id>-<turn_id>` once a turn runs).
+    pub session_id: String,
+    /// Pid of the agent process, when one is running.
+    pub pid: Option<u32>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: AgentEventKind,
+}
+
+/// The kinds of [`AgentEvent`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AgentEventKind {
+    /// The session is ready for turns.
+    SessionStarted,
+    /// A turn began.
+    TurnStarted {
+        /// 1-based turn number within the session.
+        turn: u32,
+    },
+    /// A turn ended successfully.
+    TurnCompleted {
+        /// Which turn.
+        turn: u32,
+    },
+    /// A turn ended unsuccessfully.
+    TurnFailed {
+        /// Which turn.
+        turn: u32,
+        /// SPEC category (`turn_failed`, `turn_timeout`, `turn_cancelled`).
+        category: String,
+        /// Explanation.
+        message: String,
+    },
+    /// A line of agent output (cut to [`MAX_EVENT_LINE`]).
+    Notification {
+        /// The text.
+        message: String,
+    },
+    /// Output lines that were not forwarded because the agent wrote faster than they are consumed.
+    OutputDropped {
+        /// How many.
+        lines: u64,
+    },
+    /// Token counts reported by the agent, cumulative for the session.
+    TokenUsage {
+        /// Input tokens.
+        input_tokens: u64,
+        /// Output tokens.
+        output_tokens: u64,
+        /// Total tokens.
+        total_tokens: u64,
+    },
+}
+
+/// Cuts `text` to at most [`MAX_EVENT_LINE`] bytes on a character boundary.
+pub(crate) fn clip(text: &str) -> String {
+    if text.len() <= MAX_EVENT_LINE {
+        return text.to_owned();
+    }
+    let mut end = MAX_EVENT_LINE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}

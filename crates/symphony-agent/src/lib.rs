@@ -1,0 +1,14 @@
+//! The agent seam (SPEC §10): an [`AgentBackend`] starts an [`AgentSession`] in a workspace;
+//! the session runs turns and streams [`AgentEvent`]s to the orchestrator. [`CommandBackend`]
+//! drives any command-line agent (one shell command per turn, prompt on stdin); the Codex
+//! app-server backend has its own crate.
+
+mod backend;
+mod command;
+mod error;
+mod event;
+
+pub use backend::{AgentBackend, AgentSession, SessionSpec, StopSignal, TurnOutcome};
+pub use command::CommandBackend;
+pub use error::AgentError;
+pub use event::{AgentEvent, AgentEventKind, MAX_EVENT_LINE};
