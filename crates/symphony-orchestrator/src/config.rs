@@ -1,0 +1,93 @@
+//! The part of the configuration the scheduler decides with.
+
+use std::collections::BTreeMap;
+
+use symphony_core::normalize_state;
+use symphony_workflow::ServiceConfig;
+
+/// Scheduling settings, normalized for comparison. Rebuilt from every reloaded workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    /// Normalized states that make an issue eligible.
+    pub active_states: Vec<String>,
+    /// Normalized states that end an issue.
+    pub terminal_states: Vec<String>,
+    /// Labels an issue must all carry (normalized; a blank one matches nothing).
+    pub required_labels: Vec<String>,
+    /// Global concurrency limit.
+    pub max_concurrent_agents: usize,
+    /// Per-state limits by normalized state.
+    pub max_concurrent_agents_by_state: BTreeMap<String, usize>,
+    /// Cap of the failure backoff.
+    pub max_retry_backoff_ms: u64,
+    /// Inactivity after which a run is stalled; `<= 0` disables stall detection.
+    pub stall_timeout_ms: i64,
+    /// Time between ticks.
+    pub poll_interval_ms: u64,
+}
+
+impl SchedulerConfig {
+    /// The scheduling view of a resolved workflow configuration.
+    pub fn from_service(config: &ServiceConfig) -> Self {
+        Self {
+            active_states: config
+                .tracker
+                .active_states
+                .iter()
+                .map(|s| normalize_state(s))
+                .collect(),
+            terminal_states: config
+                .tracker
+                .terminal_states
+                .iter()
+                .map(|s| normalize_state(s))
+                .collect(),
+            required_labels: config.tracker.required_labels.clone(),
+            max_concurrent_agents: config.agent.max_concurrent_agents as usize,
+            max_concurrent_agents_by_state: config
+                .agent
+                .max_concurrent_agents_by_state
+                .iter()
+                .map(|(state, limit)| (normalize_state(state), *limit as usize))
+                .collect(),
+            max_retry_backoff_ms: config.agent.max_retry_backoff_ms,
+            stall_timeout_ms: config.codex.stall_timeout_ms,
+            poll_interval_ms: config.polling.interval_ms,
+        }
+    }
+
+    /// Whether a (raw) state is active and not terminal.
+    pub fn is_active(&self, state: &str) -> bool {
+        let state = normalize_state(state);
+        self.active_states.contains(&state) && !self.terminal_states.contains(&state)
+    }
+
+    /// Whether a (raw) state is terminal.
+    pub fn is_terminal(&self, state: &str) -> bool {
+        self.terminal_states.contains(&normalize_state(state))
+    }
+
+    /// The concurrency limit for a (raw) state: its own, else the global one.
+    pub fn state_limit(&self, state: &str) -> usize {
+        self.max_concurrent_agents_by_state
+            .get(&normalize_state(state))
+            .copied()
+            .unwrap_or(self.max_concurrent_agents)
+    }
+}
+
+impl Default for SchedulerConfig {
+    /// The SPEC defaults, with `todo`/`in progress` active and `done`/`cancelled` terminal.
+    fn default() -> Self {
+        Self {
+            active_states: vec!["todo".into(), "in progress".into()],
+            terminal_states: vec!["done".into(), "cancelled".into()],
+            required_labels: Vec::new(),
+            max_concurrent_agents: 10,
+            max_concurrent_agents_by_state: BTreeMap::new(),
+            max_retry_backoff_ms: 300_000,
+            stall_timeout_ms: 300_000,
+            poll_interval_ms: 30_000,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Symphony's orchestrator. [`Scheduler`] is the single authority over scheduling state
+//! (SPEC §4.1.8): a pure state machine, `handle(event, now) -> effects`, with no threads,
+//! clocks or sockets, so every rule of SPEC §7, §8 and §16 is tested deterministically. A thin
+//! async shell (the service) performs the effects and feeds their results back as events.
+
+mod config;
+mod eligibility;
+mod scheduler;
+mod snapshot;
+
+pub use config::SchedulerConfig;
+pub use eligibility::{sort_for_dispatch, Ineligible};
+pub use scheduler::{
+    AgentUpdate, Effect, Event, ExitReason, FetchPurpose, LogLevel, RetryEntry, RunningEntry,
+    Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS, FAILURE_BASE_DELAY_MS,
+};
+pub use snapshot::{RetryRow, RunningRow, Snapshot};

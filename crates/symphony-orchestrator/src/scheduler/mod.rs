@@ -1,0 +1,718 @@
+//! The pure scheduler: `handle(event, now) -> effects` over the single authoritative state.
+
+mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use symphony_core::{normalize_state, Issue};
+
+pub use types::*;
+
+use crate::config::SchedulerConfig;
+use crate::eligibility::{issue_eligible, routable, sort_for_dispatch, Ineligible};
+
+/// Where the current tick is: ticks never overlap, so a slow tracker cannot pile them up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TickPhase {
+    Idle,
+    Reconciling,
+    FetchingCandidates,
+}
+
+/// The orchestrator's state (SPEC §4.1.8) and its rules.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    config: SchedulerConfig,
+    running: BTreeMap<String, RunningEntry>,
+    claimed: BTreeSet<String>,
+    retries: BTreeMap<String, RetryEntry>,
+    completed: BTreeSet<String>,
+    totals: Totals,
+    rate_limits: Option<Value>,
+    phase: TickPhase,
+    preflight_error: Option<String>,
+    shutting_down: bool,
+}
+
+/// Effects collected while handling one event.
+type Out = Vec<Effect>;
+
+fn log(out: &mut Out, level: LogLevel, issue: Option<(&str, &str)>, message: impl Into<String>) {
+    out.push(Effect::Log {
+        level,
+        issue_id: issue.map(|(id, _)| id.to_owned()),
+        identifier: issue.map(|(_, identifier)| identifier.to_owned()),
+        message: message.into(),
+    });
+}
+
+/// Failure backoff for a 1-based attempt: `min(10000 * 2^(attempt-1), cap)`.
+pub(crate) fn failure_delay_ms(attempt: u32, cap: u64) -> u64 {
+    let shift = attempt.saturating_sub(1).min(40);
+    FAILURE_BASE_DELAY_MS.saturating_mul(1u64 << shift).min(cap)
+}
+
+impl Scheduler {
+    /// A scheduler with nothing running.
+    pub fn new(config: SchedulerConfig) -> Self {
+        Self {
+            config,
+            running: BTreeMap::new(),
+            claimed: BTreeSet::new(),
+            retries: BTreeMap::new(),
+            completed: BTreeSet::new(),
+            totals: Totals::default(),
+            rate_limits: None,
+            phase: TickPhase::Idle,
+            preflight_error: None,
+            shutting_down: false,
+        }
+    }
+
+    /// The settings decisions are made with.
+    pub fn config(&self) -> &SchedulerConfig {
+        &self.config
+    }
+
+    /// Running workers by issue id.
+    pub fn running(&self) -> &BTreeMap<String, RunningEntry> {
+        &self.running
+    }
+
+    /// Claimed issue ids (running or retry-queued).
+    pub fn claimed(&self) -> &BTreeSet<String> {
+        &self.claimed
+    }
+
+    /// Queued retries by issue id.
+    pub fn retries(&self) -> &BTreeMap<String, RetryEntry> {
+        &self.retries
+    }
+
+    /// Issues whose worker exited normally at least once (bookkeeping only).
+    pub fn completed(&self) -> &BTreeSet<String> {
+        &self.completed
+    }
+
+    /// Aggregate token and runtime totals of finished runs.
+    pub fn totals(&self) -> Totals {
+        self.totals
+    }
+
+    /// The latest rate-limit payload an agent reported.
+    pub fn rate_limits(&self) -> Option<&Value> {
+        self.rate_limits.as_ref()
+    }
+
+    /// Handles one event at scheduler time `now_ms` (a monotonic millisecond clock).
+    pub fn handle(&mut self, event: Event, now_ms: u64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match event {
+            Event::Start => self.on_start(&mut out),
+            Event::Tick { preflight_error } => self.on_tick(preflight_error, now_ms, &mut out),
+            Event::Fetched { purpose, result } => match purpose {
+                FetchPurpose::StartupCleanup => self.on_startup_terminal(result, &mut out),
+                FetchPurpose::Reconcile => self.on_reconcile(result, &mut out),
+                FetchPurpose::Candidates => self.on_candidates(result, now_ms, &mut out),
+                FetchPurpose::Retry(issue_id) => {
+                    self.on_retry_refreshed(&issue_id, result, now_ms, &mut out)
+                }
+            },
+            Event::WorkerExited { issue_id, reason } => {
+                self.on_worker_exit(&issue_id, reason, now_ms, &mut out)
+            }
+            Event::AgentUpdate { issue_id, update } => {
+                self.on_agent_update(&issue_id, update, now_ms)
+            }
+            Event::RetryDue { issue_id } => self.on_retry_due(&issue_id, now_ms, &mut out),
+            Event::ConfigReloaded(config) => self.on_reload(config, &mut out),
+            Event::Stop => self.on_stop(&mut out),
+        }
+        out
+    }
+
+    /// Whether `issue` would be dispatched now, and if not, the first reason why.
+    pub fn explain(&self, issue: &Issue) -> Result<(), Ineligible> {
+        issue_eligible(issue, &self.config)?;
+        if self.running.contains_key(&issue.id) {
+            return Err(Ineligible::Running);
+        }
+        if self.claimed.contains(&issue.id) {
+            return Err(Ineligible::Claimed);
+        }
+        self.slot_for(&issue.state)
+    }
+
+    fn slot_for(&self, state: &str) -> Result<(), Ineligible> {
+        let limit = self.config.max_concurrent_agents;
+        if self.running.len() >= limit {
+            return Err(Ineligible::NoGlobalSlot { limit });
+        }
+        let normalized = normalize_state(state);
+        let limit = self.config.state_limit(state);
+        let in_state = self
+            .running
+            .values()
+            .filter(|r| normalize_state(&r.issue.state) == normalized)
+            .count();
+        if in_state >= limit {
+            return Err(Ineligible::NoStateSlot {
+                state: normalized,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    fn on_start(&mut self, out: &mut Out) {
+        out.push(Effect::FetchByStates {
+            purpose: FetchPurpose::StartupCleanup,
+            states: self.config.terminal_states.clone(),
+        });
+        out.push(Effect::ArmTimer {
+            timer: Timer::Tick,
+            delay_ms: 0,
+        });
+    }
+
+    fn on_startup_terminal(&mut self, result: Result<Vec<Issue>, String>, out: &mut Out) {
+        match result {
+            Ok(issues) => {
+                for issue in issues {
+                    if !self.claimed.contains(&issue.id) && self.config.is_terminal(&issue.state) {
+                        out.push(Effect::RemoveWorkspace {
+                            identifier: issue.identifier,
+                        });
+                    }
+                }
+            }
+            Err(error) => log(
+                out,
+                LogLevel::Warn,
+                None,
+                format!("startup terminal cleanup skipped: {error}"),
+            ),
+        }
+    }
+
+    fn on_tick(&mut self, preflight_error: Option<String>, now_ms: u64, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        out.push(Effect::ArmTimer {
+            timer: Timer::Tick,
+            delay_ms: self.config.poll_interval_ms,
+        });
+        if self.phase != TickPhase::Idle {
+            log(
+                out,
+                LogLevel::Warn,
+                None,
+                "the previous tick is still waiting for the tracker; skipping this one",
+            );
+            return;
+        }
+        self.detect_stalls(now_ms, out);
+        self.preflight_error = preflight_error;
+        let ids: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(_, r)| r.stopping.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+        if ids.is_empty() {
+            self.dispatch_phase(out);
+        } else {
+            self.phase = TickPhase::Reconciling;
+            out.push(Effect::FetchByIds {
+                purpose: FetchPurpose::Reconcile,
+                ids,
+            });
+        }
+    }
+
+    /// SPEC §8.5 part A.
+    fn detect_stalls(&mut self, now_ms: u64, out: &mut Out) {
+        let Ok(stall_ms) = u64::try_from(self.config.stall_timeout_ms) else {
+            return;
+        };
+        if stall_ms == 0 {
+            return;
+        }
+        let stalled: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(_, r)| r.stopping.is_none())
+            .filter(|(_, r)| {
+                now_ms.saturating_sub(r.last_event_at_ms.unwrap_or(r.started_at_ms)) > stall_ms
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stalled {
+            self.stop_worker(&id, StopReason::Stalled, out);
+        }
+    }
+
+    fn stop_worker(&mut self, issue_id: &str, reason: StopReason, out: &mut Out) {
+        if let Some(entry) = self.running.get_mut(issue_id) {
+            if entry.stopping.is_none() {
+                entry.stopping = Some(reason);
+                log(
+                    out,
+                    LogLevel::Info,
+                    Some((issue_id, &entry.issue.identifier)),
+                    format!("stopping worker: {reason:?}"),
+                );
+                out.push(Effect::StopWorker {
+                    issue_id: issue_id.to_owned(),
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// SPEC §8.5 part B, then the dispatch half of the tick.
+    fn on_reconcile(&mut self, result: Result<Vec<Issue>, String>, out: &mut Out) {
+        if self.phase != TickPhase::Reconciling {
+            return;
+        }
+        match result {
+            Ok(issues) => {
+                let mut seen = BTreeSet::new();
+                for issue in issues {
+                    seen.insert(issue.id.clone());
+                    let Some(entry) = self.running.get(&issue.id) else {
+                        continue;
+                    };
+                    if entry.stopping.is_some() {
+                        continue;
+                    }
+                    let reason = if self.config.is_terminal(&issue.state) {
+                        Some(StopReason::Terminal)
+                    } else if !self.config.is_active(&issue.state) {
+                        Some(StopReason::Inactive)
+                    } else if routable(&issue, &self.config).is_err() {
+                        Some(StopReason::Unroutable)
+                    } else {
+                        None
+                    };
+                    match reason {
+                        Some(reason) => self.stop_worker(&issue.id, reason, out),
+                        None => {
+                            if let Some(entry) = self.running.get_mut(&issue.id) {
+                                entry.issue = issue;
+                            }
+                        }
+                    }
+                }
+                let missing: Vec<String> = self
+                    .running
+                    .iter()
+                    .filter(|(id, r)| r.stopping.is_none() && !seen.contains(*id))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in missing {
+                    self.stop_worker(&id, StopReason::Missing, out);
+                }
+            }
+            Err(error) => log(
+                out,
+                LogLevel::Warn,
+                None,
+                format!("running-issue refresh failed, workers keep running: {error}"),
+            ),
+        }
+        self.dispatch_phase(out);
+    }
+
+    fn dispatch_phase(&mut self, out: &mut Out) {
+        if let Some(error) = &self.preflight_error {
+            log(
+                out,
+                LogLevel::Error,
+                None,
+                format!("dispatch skipped this tick: {error}"),
+            );
+            self.phase = TickPhase::Idle;
+            out.push(Effect::Notify);
+            return;
+        }
+        self.phase = TickPhase::FetchingCandidates;
+        out.push(Effect::FetchByStates {
+            purpose: FetchPurpose::Candidates,
+            states: self.config.active_states.clone(),
+        });
+    }
+
+    fn on_candidates(&mut self, result: Result<Vec<Issue>, String>, now_ms: u64, out: &mut Out) {
+        if self.phase != TickPhase::FetchingCandidates {
+            return;
+        }
+        self.phase = TickPhase::Idle;
+        match result {
+            Ok(mut issues) => {
+                sort_for_dispatch(&mut issues);
+                let mut seen = BTreeSet::new();
+                for issue in issues {
+                    if self.shutting_down || self.running.len() >= self.config.max_concurrent_agents
+                    {
+                        break;
+                    }
+                    // A tracker that repeats an issue in one answer must not get it twice.
+                    if seen.insert(issue.id.clone()) && self.explain(&issue).is_ok() {
+                        self.dispatch(issue, None, now_ms, out);
+                    }
+                }
+            }
+            Err(error) => log(
+                out,
+                LogLevel::Warn,
+                None,
+                format!("candidate fetch failed, no dispatch this tick: {error}"),
+            ),
+        }
+        out.push(Effect::Notify);
+    }
+
+    fn dispatch(&mut self, issue: Issue, attempt: Option<u32>, now_ms: u64, out: &mut Out) {
+        let id = issue.id.clone();
+        log(
+            out,
+            LogLevel::Info,
+            Some((&id, &issue.identifier)),
+            match attempt {
+                None => "dispatching".to_owned(),
+                Some(n) => format!("dispatching attempt {n}"),
+            },
+        );
+        if self.retries.remove(&id).is_some() {
+            out.push(Effect::CancelTimer {
+                timer: Timer::Retry(id.clone()),
+            });
+        }
+        self.claimed.insert(id.clone());
+        self.running.insert(
+            id,
+            RunningEntry {
+                issue: issue.clone(),
+                attempt,
+                started_at_ms: now_ms,
+                last_event_at_ms: None,
+                session_id: None,
+                pid: None,
+                last_event: None,
+                last_message: None,
+                turn_count: 0,
+                tokens: (0, 0, 0),
+                stopping: None,
+            },
+        );
+        out.push(Effect::SpawnWorker { issue, attempt });
+    }
+
+    fn on_worker_exit(&mut self, issue_id: &str, reason: ExitReason, now_ms: u64, out: &mut Out) {
+        let Some(entry) = self.running.remove(issue_id) else {
+            log(
+                out,
+                LogLevel::Warn,
+                Some((issue_id, "")),
+                "exit of a worker that is not running; ignored",
+            );
+            return;
+        };
+        self.totals.ended_runtime_ms += now_ms.saturating_sub(entry.started_at_ms);
+        let identifier = entry.issue.identifier.clone();
+        let next_attempt = entry.attempt.map_or(1, |a| a.saturating_add(1));
+        match (entry.stopping, reason) {
+            (Some(StopReason::Stalled), _) => {
+                let error = format!(
+                    "stalled: no agent activity for more than {} ms",
+                    self.config.stall_timeout_ms
+                );
+                self.schedule_retry(
+                    issue_id,
+                    &identifier,
+                    next_attempt,
+                    Some(error),
+                    now_ms,
+                    out,
+                );
+            }
+            (Some(stop), _) => {
+                if stop.removes_workspace() {
+                    out.push(Effect::RemoveWorkspace {
+                        identifier: identifier.clone(),
+                    });
+                }
+                self.claimed.remove(issue_id);
+                log(
+                    out,
+                    LogLevel::Info,
+                    Some((issue_id, &identifier)),
+                    format!("released after stop: {stop:?}"),
+                );
+            }
+            (None, ExitReason::Normal) => {
+                self.completed.insert(issue_id.to_owned());
+                self.schedule_retry(issue_id, &identifier, 1, None, now_ms, out);
+            }
+            (None, ExitReason::Failed(error)) => {
+                let error = format!("worker exited: {error}");
+                self.schedule_retry(
+                    issue_id,
+                    &identifier,
+                    next_attempt,
+                    Some(error),
+                    now_ms,
+                    out,
+                );
+            }
+        }
+        if self.shutting_down && self.running.is_empty() {
+            out.push(Effect::Stopped);
+        }
+        out.push(Effect::Notify);
+    }
+
+    /// SPEC §8.4: continuation (no error) after 1 s, failures with capped exponential backoff.
+    fn schedule_retry(
+        &mut self,
+        issue_id: &str,
+        identifier: &str,
+        attempt: u32,
+        error: Option<String>,
+        now_ms: u64,
+        out: &mut Out,
+    ) {
+        if self.shutting_down {
+            self.claimed.remove(issue_id);
+            return;
+        }
+        let delay_ms = match error {
+            None => CONTINUATION_DELAY_MS,
+            Some(_) => failure_delay_ms(attempt, self.config.max_retry_backoff_ms),
+        };
+        log(
+            out,
+            if error.is_some() {
+                LogLevel::Warn
+            } else {
+                LogLevel::Info
+            },
+            Some((issue_id, identifier)),
+            match &error {
+                Some(e) => format!("retry {attempt} in {delay_ms} ms: {e}"),
+                None => format!("continuation check in {delay_ms} ms"),
+            },
+        );
+        self.claimed.insert(issue_id.to_owned());
+        self.retries.insert(
+            issue_id.to_owned(),
+            RetryEntry {
+                issue_id: issue_id.to_owned(),
+                identifier: identifier.to_owned(),
+                attempt,
+                due_at_ms: now_ms.saturating_add(delay_ms),
+                error,
+                refreshing: false,
+            },
+        );
+        out.push(Effect::ArmTimer {
+            timer: Timer::Retry(issue_id.to_owned()),
+            delay_ms,
+        });
+    }
+
+    fn on_retry_due(&mut self, issue_id: &str, now_ms: u64, out: &mut Out) {
+        let Some(entry) = self.retries.get_mut(issue_id) else {
+            return;
+        };
+        if entry.refreshing || self.shutting_down {
+            return;
+        }
+        if entry.due_at_ms > now_ms {
+            // A timer from before a re-schedule; the current one is armed.
+            return;
+        }
+        entry.refreshing = true;
+        out.push(Effect::FetchByIds {
+            purpose: FetchPurpose::Retry(issue_id.to_owned()),
+            ids: vec![issue_id.to_owned()],
+        });
+    }
+
+    fn on_retry_refreshed(
+        &mut self,
+        issue_id: &str,
+        result: Result<Vec<Issue>, String>,
+        now_ms: u64,
+        out: &mut Out,
+    ) {
+        if !self.retries.get(issue_id).is_some_and(|r| r.refreshing) {
+            return;
+        }
+        let Some(entry) = self.retries.remove(issue_id) else {
+            return;
+        };
+        let issues = match result {
+            Ok(issues) => issues,
+            Err(error) => {
+                let error = format!("retry refresh failed: {error}");
+                self.schedule_retry(
+                    issue_id,
+                    &entry.identifier,
+                    entry.attempt.saturating_add(1),
+                    Some(error),
+                    now_ms,
+                    out,
+                );
+                return;
+            }
+        };
+        let Some(issue) = issues.into_iter().find(|i| i.id == issue_id) else {
+            self.release(
+                issue_id,
+                &entry.identifier,
+                "no longer visible in the tracker",
+                out,
+            );
+            return;
+        };
+        if self.config.is_terminal(&issue.state) {
+            out.push(Effect::RemoveWorkspace {
+                identifier: issue.identifier.clone(),
+            });
+            self.release(issue_id, &issue.identifier, "reached a terminal state", out);
+            return;
+        }
+        if let Err(why) = issue_eligible(&issue, &self.config) {
+            self.release(issue_id, &issue.identifier, &why.to_string(), out);
+            return;
+        }
+        if self.running.contains_key(issue_id) {
+            // Cannot happen while claims are respected; never start a second worker.
+            return;
+        }
+        if self.shutting_down {
+            self.release(issue_id, &issue.identifier, "shutting down", out);
+            return;
+        }
+        match self.slot_for(&issue.state) {
+            Ok(()) => self.dispatch(issue, Some(entry.attempt), now_ms, out),
+            Err(_) => {
+                let error = Some("no available orchestrator slots".to_owned());
+                self.schedule_retry(
+                    issue_id,
+                    &issue.identifier,
+                    entry.attempt.saturating_add(1),
+                    error,
+                    now_ms,
+                    out,
+                );
+            }
+        }
+        out.push(Effect::Notify);
+    }
+
+    fn release(&mut self, issue_id: &str, identifier: &str, why: &str, out: &mut Out) {
+        self.claimed.remove(issue_id);
+        out.push(Effect::CancelTimer {
+            timer: Timer::Retry(issue_id.to_owned()),
+        });
+        log(
+            out,
+            LogLevel::Info,
+            Some((issue_id, identifier)),
+            format!("claim released: {why}"),
+        );
+        out.push(Effect::Notify);
+    }
+
+    fn on_agent_update(&mut self, issue_id: &str, update: AgentUpdate, now_ms: u64) {
+        let Some(entry) = self.running.get_mut(issue_id) else {
+            return;
+        };
+        entry.last_event_at_ms = Some(now_ms);
+        if update.session_id.is_some() {
+            entry.session_id = update.session_id;
+        }
+        if update.pid.is_some() {
+            entry.pid = update.pid;
+        }
+        if update.turn_started {
+            entry.turn_count += 1;
+        }
+        entry.last_event = Some(update.event);
+        if update.message.is_some() {
+            entry.last_message = update.message;
+        }
+        if let Some((input, output, total)) = update.tokens {
+            // Reports are session-cumulative; a smaller number means a new session began.
+            let delta = |now: u64, before: u64| if now >= before { now - before } else { now };
+            self.totals.input_tokens += delta(input, entry.tokens.0);
+            self.totals.output_tokens += delta(output, entry.tokens.1);
+            self.totals.total_tokens += delta(total, entry.tokens.2);
+            entry.tokens = (input, output, total);
+        }
+        if update.rate_limits.is_some() {
+            self.rate_limits = update.rate_limits;
+        }
+    }
+
+    fn on_reload(&mut self, config: SchedulerConfig, out: &mut Out) {
+        let interval_changed = config.poll_interval_ms != self.config.poll_interval_ms;
+        self.config = config;
+        if interval_changed && !self.shutting_down {
+            out.push(Effect::ArmTimer {
+                timer: Timer::Tick,
+                delay_ms: self.config.poll_interval_ms,
+            });
+        }
+        log(
+            out,
+            LogLevel::Info,
+            None,
+            "configuration reloaded; applies to the next decisions",
+        );
+        out.push(Effect::Notify);
+    }
+
+    fn on_stop(&mut self, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        out.push(Effect::CancelTimer { timer: Timer::Tick });
+        let queued: Vec<String> = self.retries.keys().cloned().collect();
+        for id in queued {
+            self.retries.remove(&id);
+            self.claimed.remove(&id);
+            out.push(Effect::CancelTimer {
+                timer: Timer::Retry(id),
+            });
+        }
+        let running: Vec<String> = self.running.keys().cloned().collect();
+        for id in running {
+            self.stop_worker(&id, StopReason::Shutdown, out);
+        }
+        if self.running.is_empty() {
+            out.push(Effect::Stopped);
+        }
+        out.push(Effect::Notify);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_backoff_doubles_from_ten_seconds_and_is_capped() {
+        assert_eq!(failure_delay_ms(1, 300_000), 10_000);
+        assert_eq!(failure_delay_ms(2, 300_000), 20_000);
+        assert_eq!(failure_delay_ms(5, 300_000), 160_000);
+        assert_eq!(failure_delay_ms(6, 300_000), 300_000);
+        assert_eq!(failure_delay_ms(u32::MAX, 300_000), 300_000);
+    }
+}

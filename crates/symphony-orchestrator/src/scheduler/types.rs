@@ -1,0 +1,263 @@
+//! The scheduler's events, effects and records.
+
+use serde::Serialize;
+use serde_json::Value;
+use symphony_core::Issue;
+
+use crate::config::SchedulerConfig;
+
+/// Delay of the continuation retry after a normal worker exit (SPEC §8.4).
+pub const CONTINUATION_DELAY_MS: u64 = 1_000;
+/// First failure-retry delay; doubles per attempt up to `max_retry_backoff_ms` (SPEC §8.4).
+pub const FAILURE_BASE_DELAY_MS: u64 = 10_000;
+
+/// A timer the shell keeps; arming one replaces the previous timer with the same key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// The poll tick.
+    Tick,
+    /// The retry of one issue (by id).
+    Retry(String),
+}
+
+/// Why a tracker read was requested; the shell hands it back with the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchPurpose {
+    /// Startup terminal workspace cleanup (SPEC §8.6).
+    StartupCleanup,
+    /// Refresh of running issues (SPEC §8.5 part B).
+    Reconcile,
+    /// Candidate poll (SPEC §8.1 step 3).
+    Candidates,
+    /// Refresh of one issue whose retry is due (SPEC §8.4).
+    Retry(String),
+}
+
+/// How a worker ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitReason {
+    /// Its turn loop finished (issue left the active states, or max turns reached).
+    Normal,
+    /// It failed; the text says how (workspace, hook, prompt or agent error).
+    Failed(String),
+}
+
+/// Why the scheduler asked a worker to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The issue reached a terminal state: stop and remove the workspace.
+    Terminal,
+    /// The issue left the active states.
+    Inactive,
+    /// The issue is active but no longer routable (labels, dispatchable).
+    Unroutable,
+    /// The issue is no longer visible in the tracker.
+    Missing,
+    /// No agent activity for longer than the stall timeout: stop and retry.
+    Stalled,
+    /// The service is shutting down.
+    Shutdown,
+}
+
+impl StopReason {
+    /// Whether the workspace is removed after the worker stops.
+    pub fn removes_workspace(self) -> bool {
+        matches!(self, Self::Terminal)
+    }
+}
+
+/// Something the agent reported for a running issue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentUpdate {
+    /// Event name (`turn_started`, `notification`, ...).
+    pub event: String,
+    /// Current session id, if known.
+    pub session_id: Option<String>,
+    /// Agent process id, if known.
+    pub pid: Option<u32>,
+    /// Short human-readable message.
+    pub message: Option<String>,
+    /// Whether this update starts a new turn.
+    pub turn_started: bool,
+    /// Session-cumulative `(input, output, total)` tokens, when reported.
+    pub tokens: Option<(u64, u64, u64)>,
+    /// Latest rate-limit payload, when reported.
+    pub rate_limits: Option<Value>,
+}
+
+/// An input to [`crate::Scheduler::handle`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The service started: clean terminal workspaces, then tick at once.
+    Start,
+    /// The poll timer fired. `preflight_error` is set when the workflow failed dispatch
+    /// validation this tick (SPEC §6.3): reconciliation still runs, dispatch does not.
+    Tick {
+        /// Why dispatch is not allowed this tick, if it is not.
+        preflight_error: Option<String>,
+    },
+    /// A tracker read finished.
+    Fetched {
+        /// Why it was requested.
+        purpose: FetchPurpose,
+        /// The issues, or the error message.
+        result: Result<Vec<Issue>, String>,
+    },
+    /// A worker ended.
+    WorkerExited {
+        /// Which issue.
+        issue_id: String,
+        /// How.
+        reason: ExitReason,
+    },
+    /// A running issue's agent reported something.
+    AgentUpdate {
+        /// Which issue.
+        issue_id: String,
+        /// What.
+        update: AgentUpdate,
+    },
+    /// A retry timer fired.
+    RetryDue {
+        /// Which issue.
+        issue_id: String,
+    },
+    /// The workflow was reloaded; future decisions use the new settings.
+    ConfigReloaded(SchedulerConfig),
+    /// Shut down: dispatch nothing more, stop every worker.
+    Stop,
+}
+
+/// Severity of a [`Effect::Log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Routine.
+    Info,
+    /// Something to look at.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// An action for the shell to perform.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Read issues in these states; answer with [`Event::Fetched`].
+    FetchByStates {
+        /// Why.
+        purpose: FetchPurpose,
+        /// Which states.
+        states: Vec<String>,
+    },
+    /// Read issues by id; answer with [`Event::Fetched`].
+    FetchByIds {
+        /// Why.
+        purpose: FetchPurpose,
+        /// Which ids.
+        ids: Vec<String>,
+    },
+    /// Start a worker; answer with [`Event::WorkerExited`] when it ends (at once if it cannot start).
+    SpawnWorker {
+        /// The issue snapshot it starts from.
+        issue: Issue,
+        /// `None` on a first run, the retry/continuation number otherwise.
+        attempt: Option<u32>,
+    },
+    /// Stop a worker; it still answers with [`Event::WorkerExited`].
+    StopWorker {
+        /// Which issue.
+        issue_id: String,
+        /// Why.
+        reason: StopReason,
+    },
+    /// Remove an issue's workspace (runs `before_remove`).
+    RemoveWorkspace {
+        /// The issue identifier (the workspace key's source).
+        identifier: String,
+    },
+    /// Arm (or re-arm) a timer.
+    ArmTimer {
+        /// Which.
+        timer: Timer,
+        /// In how long.
+        delay_ms: u64,
+    },
+    /// Cancel a timer.
+    CancelTimer {
+        /// Which.
+        timer: Timer,
+    },
+    /// Log a decision.
+    Log {
+        /// Severity.
+        level: LogLevel,
+        /// The issue concerned, if any.
+        issue_id: Option<String>,
+        /// Its identifier, if known.
+        identifier: Option<String>,
+        /// What happened.
+        message: String,
+    },
+    /// State changed: observers should refresh.
+    Notify,
+    /// Shutdown finished: no worker is left.
+    Stopped,
+}
+
+/// A running worker's record (SPEC §4.1.6, §16.4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunningEntry {
+    /// The latest issue snapshot.
+    pub issue: Issue,
+    /// `None` on a first run.
+    pub attempt: Option<u32>,
+    /// When it was dispatched (scheduler clock, ms).
+    pub started_at_ms: u64,
+    /// When the agent last reported anything.
+    pub last_event_at_ms: Option<u64>,
+    /// Current session id.
+    pub session_id: Option<String>,
+    /// Agent process id.
+    pub pid: Option<u32>,
+    /// Last event name.
+    pub last_event: Option<String>,
+    /// Last message.
+    pub last_message: Option<String>,
+    /// Turns started in this worker.
+    pub turn_count: u32,
+    /// Session tokens `(input, output, total)` as last reported.
+    pub tokens: (u64, u64, u64),
+    /// Set once the scheduler asked the worker to stop.
+    pub stopping: Option<StopReason>,
+}
+
+/// A queued retry (SPEC §4.1.7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetryEntry {
+    /// Issue id.
+    pub issue_id: String,
+    /// Identifier for people.
+    pub identifier: String,
+    /// 1-based attempt number it will run as.
+    pub attempt: u32,
+    /// When it is due (scheduler clock, ms).
+    pub due_at_ms: u64,
+    /// Why it was queued (`None` for a continuation).
+    pub error: Option<String>,
+    /// Whether its tracker refresh is in flight.
+    pub refreshing: bool,
+}
+
+/// Aggregate agent usage (SPEC §13.5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Total tokens.
+    pub total_tokens: u64,
+    /// Milliseconds of finished runs.
+    pub ended_runtime_ms: u64,
+}
