@@ -408,7 +408,10 @@ impl Scheduler {
                 stopping: None,
             },
         );
-        out.push(Effect::SpawnWorker { issue, attempt });
+        out.push(Effect::SpawnWorker {
+            issue: Box::new(issue),
+            attempt,
+        });
     }
 
     fn on_worker_exit(&mut self, issue_id: &str, reason: ExitReason, now_ms: u64, out: &mut Out) {

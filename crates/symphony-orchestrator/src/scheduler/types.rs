@@ -159,8 +159,8 @@ pub enum Effect {
     },
     /// Start a worker; answer with [`Event::WorkerExited`] when it ends (at once if it cannot start).
     SpawnWorker {
-        /// The issue snapshot it starts from.
-        issue: Issue,
+        /// The issue snapshot it starts from (boxed: it dwarfs the other effects).
+        issue: Box<Issue>,
         /// `None` on a first run, the retry/continuation number otherwise.
         attempt: Option<u32>,
     },
