@@ -15,6 +15,8 @@ Tasks:
   bench workspace [--files N] [--runs N]
                          time new workspaces against `git clone --no-local` and
                          `git worktree add` of the same generated repository
+  bench scheduler [--candidates N] [--running N] [--ticks N]
+                         time one scheduler tick (p50, p99) and memory per running issue
   deny                   check licenses, bans and sources with cargo-deny (deny.toml)
   help                   this text";
 
@@ -24,7 +26,8 @@ fn main() -> Result<()> {
     match args.as_slice() {
         ["schema"] => schema(),
         ["bench", "workspace", rest @ ..] => bench_workspace::run(rest),
-        ["bench", ..] => bail!("unknown benchmark; available: workspace\n\n{HELP}"),
+        ["bench", "scheduler", rest @ ..] => bench_scheduler(rest),
+        ["bench", ..] => bail!("unknown benchmark; available: workspace, scheduler\n\n{HELP}"),
         ["deny"] => deny(),
         [] | ["help" | "--help" | "-h"] => {
             println!("{HELP}");
@@ -45,6 +48,30 @@ fn schema() -> Result<()> {
     let text = serde_json::to_string_pretty(&symphony_workflow::front_matter_schema())? + "\n";
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// The scheduler bench runs optimized, as the service does: a debug build would measure the
+/// compiler's checks, not the scheduler.
+fn bench_scheduler(args: &[&str]) -> Result<()> {
+    let status = Command::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "symphony-orchestrator",
+            "--example",
+            "bench_tick",
+            "--",
+        ])
+        .args(args)
+        .current_dir(project_root())
+        .status()
+        .context("running the scheduler bench")?;
+    if !status.success() {
+        bail!("the scheduler bench failed");
+    }
     Ok(())
 }
 

@@ -58,21 +58,46 @@ impl SchedulerConfig {
 
     /// Whether a (raw) state is active and not terminal.
     pub fn is_active(&self, state: &str) -> bool {
-        let state = normalize_state(state);
-        self.active_states.contains(&state) && !self.terminal_states.contains(&state)
+        self.active_states.iter().any(|s| same_state(state, s)) && !self.is_terminal(state)
     }
 
     /// Whether a (raw) state is terminal.
     pub fn is_terminal(&self, state: &str) -> bool {
-        self.terminal_states.contains(&normalize_state(state))
+        self.terminal_states.iter().any(|s| same_state(state, s))
+    }
+
+    /// [`Self::is_active`] for an already normalized state (saves the allocation in hot loops).
+    pub fn is_active_normalized(&self, state: &str) -> bool {
+        self.active_states.iter().any(|s| s == state) && !self.is_terminal_normalized(state)
+    }
+
+    /// [`Self::is_terminal`] for an already normalized state.
+    pub fn is_terminal_normalized(&self, state: &str) -> bool {
+        self.terminal_states.iter().any(|s| s == state)
     }
 
     /// The concurrency limit for a (raw) state: its own, else the global one.
     pub fn state_limit(&self, state: &str) -> usize {
+        self.state_limit_normalized(&normalize_state(state))
+    }
+
+    /// [`Self::state_limit`] for an already normalized state.
+    pub fn state_limit_normalized(&self, state: &str) -> usize {
         self.max_concurrent_agents_by_state
-            .get(&normalize_state(state))
+            .get(state)
             .copied()
             .unwrap_or(self.max_concurrent_agents)
+    }
+}
+
+/// Whether raw `state` normalizes to `normalized`, without allocating for ASCII states (the
+/// common case, compared once per candidate per tick).
+fn same_state(state: &str, normalized: &str) -> bool {
+    let trimmed = state.trim();
+    if trimmed.is_ascii() {
+        trimmed.eq_ignore_ascii_case(normalized)
+    } else {
+        normalize_state(trimmed) == normalized
     }
 }
 

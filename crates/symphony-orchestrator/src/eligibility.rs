@@ -111,25 +111,25 @@ pub(crate) fn issue_eligible(issue: &Issue, config: &SchedulerConfig) -> Result<
     routable(issue, config)
 }
 
-fn priority_bucket(priority: Option<i64>) -> (u8, i64) {
-    match priority {
+/// The sort key of SPEC §8.2: priority 1..4 ascending before everything else, then oldest
+/// `created_at` (unknown last), then identifier. Small and cheap to compare, so a tick can
+/// order thousands of candidates without moving them.
+pub(crate) type DispatchKey<'a> = (u8, i64, (i64, u32), &'a str);
+
+pub(crate) fn dispatch_key(issue: &Issue) -> DispatchKey<'_> {
+    let priority = match issue.priority {
         Some(p @ 1..=4) => (0, p),
         _ => (1, 0),
-    }
+    };
+    let created = issue.created_at.map_or((i64::MAX, u32::MAX), |t| {
+        (t.timestamp(), t.timestamp_subsec_nanos())
+    });
+    (priority.0, priority.1, created, issue.identifier.as_str())
 }
 
-/// Dispatch order (SPEC §8.2): priority 1..4 ascending before everything else, then oldest
-/// `created_at` (unknown last), then identifier.
+/// Dispatch order (SPEC §8.2), as a comparison.
 pub fn dispatch_order(a: &Issue, b: &Issue) -> Ordering {
-    priority_bucket(a.priority)
-        .cmp(&priority_bucket(b.priority))
-        .then_with(|| match (&a.created_at, &b.created_at) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        })
-        .then_with(|| a.identifier.cmp(&b.identifier))
+    dispatch_key(a).cmp(&dispatch_key(b))
 }
 
 /// Sorts candidates into dispatch order.

@@ -126,18 +126,24 @@ impl World {
                 );
             }
         }
-        if effects
+        // Limits bind at dispatch: a running issue may later move into a full state, or a
+        // reload may lower a limit, without anything being dispatched past it.
+        let spawned_states: BTreeSet<String> = effects
             .iter()
-            .any(|e| matches!(e, Effect::SpawnWorker { .. }))
-        {
+            .filter_map(|e| match e {
+                Effect::SpawnWorker { issue, .. } => Some(normalize_state(&issue.state)),
+                _ => None,
+            })
+            .collect();
+        if !spawned_states.is_empty() {
             prop_assert!(self.s.running().len() <= config.max_concurrent_agents);
-            let mut per_state: BTreeMap<String, usize> = BTreeMap::new();
-            for r in self.s.running().values() {
-                *per_state
-                    .entry(normalize_state(&r.issue.state))
-                    .or_default() += 1;
-            }
-            for (state, count) in per_state {
+            for state in spawned_states {
+                let count = self
+                    .s
+                    .running()
+                    .values()
+                    .filter(|r| normalize_state(&r.issue.state) == state)
+                    .count();
                 prop_assert!(
                     count <= config.state_limit(&state),
                     "{count} running in {state}"

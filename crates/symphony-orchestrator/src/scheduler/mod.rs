@@ -2,7 +2,8 @@
 
 mod types;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use serde_json::Value;
 use symphony_core::{normalize_state, Issue};
@@ -10,7 +11,7 @@ use symphony_core::{normalize_state, Issue};
 pub use types::*;
 
 use crate::config::SchedulerConfig;
-use crate::eligibility::{issue_eligible, routable, sort_for_dispatch, Ineligible};
+use crate::eligibility::{dispatch_key, issue_eligible, routable, DispatchKey, Ineligible};
 
 /// Where the current tick is: ticks never overlap, so a slow tracker cannot pile them up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,20 +352,7 @@ impl Scheduler {
         }
         self.phase = TickPhase::Idle;
         match result {
-            Ok(mut issues) => {
-                sort_for_dispatch(&mut issues);
-                let mut seen = BTreeSet::new();
-                for issue in issues {
-                    if self.shutting_down || self.running.len() >= self.config.max_concurrent_agents
-                    {
-                        break;
-                    }
-                    // A tracker that repeats an issue in one answer must not get it twice.
-                    if seen.insert(issue.id.clone()) && self.explain(&issue).is_ok() {
-                        self.dispatch(issue, None, now_ms, out);
-                    }
-                }
-            }
+            Ok(issues) => self.dispatch_candidates(issues, now_ms, out),
             Err(error) => log(
                 out,
                 LogLevel::Warn,
@@ -373,6 +361,61 @@ impl Scheduler {
             ),
         }
         out.push(Effect::Notify);
+    }
+
+    /// Dispatches eligible candidates in dispatch order while slots remain (SPEC §8.2, §8.3).
+    ///
+    /// Only small sort keys go into a heap (linear to build) and only as many are popped as
+    /// slots allow, so a tick over 10,000 candidates neither sorts nor moves them all; per-state
+    /// counts are computed once and updated as issues are chosen.
+    fn dispatch_candidates(&mut self, issues: Vec<Issue>, now_ms: u64, out: &mut Out) {
+        let max = self.config.max_concurrent_agents;
+        if self.shutting_down || self.running.len() >= max {
+            return;
+        }
+        let eligible: Vec<Issue> = issues
+            .into_iter()
+            .filter(|i| !self.claimed.contains(&i.id) && issue_eligible(i, &self.config).is_ok())
+            .collect();
+        let chosen = {
+            let mut per_state: HashMap<String, usize> = HashMap::new();
+            for entry in self.running.values() {
+                *per_state
+                    .entry(normalize_state(&entry.issue.state))
+                    .or_default() += 1;
+            }
+            let mut heap: BinaryHeap<Reverse<(DispatchKey<'_>, usize)>> = eligible
+                .iter()
+                .enumerate()
+                .map(|(index, issue)| Reverse((dispatch_key(issue), index)))
+                .collect();
+            let mut chosen = Vec::new();
+            // A tracker that repeats an issue in one answer must not get it twice.
+            let mut taken: HashSet<&str> = HashSet::new();
+            while self.running.len() + chosen.len() < max {
+                let Some(Reverse((_, index))) = heap.pop() else {
+                    break;
+                };
+                let issue = &eligible[index];
+                if self.running.contains_key(&issue.id) || !taken.insert(issue.id.as_str()) {
+                    continue;
+                }
+                let state = normalize_state(&issue.state);
+                let count = per_state.get(&state).copied().unwrap_or(0);
+                if count >= self.config.state_limit_normalized(&state) {
+                    continue;
+                }
+                per_state.insert(state, count + 1);
+                chosen.push(index);
+            }
+            chosen
+        };
+        let mut eligible: Vec<Option<Issue>> = eligible.into_iter().map(Some).collect();
+        for index in chosen {
+            if let Some(issue) = eligible[index].take() {
+                self.dispatch(issue, None, now_ms, out);
+            }
+        }
     }
 
     fn dispatch(&mut self, issue: Issue, attempt: Option<u32>, now_ms: u64, out: &mut Out) {
