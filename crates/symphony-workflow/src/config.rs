@@ -207,6 +207,19 @@ impl HooksConfig {
     }
 }
 
+/// Which agent runner drives the turns (`agent.backend`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentBackendKind {
+    /// The Codex app-server, configured by the `codex` section.
+    #[default]
+    Codex,
+    /// A shell command per turn (`agent.command`), prompt on stdin.
+    Command,
+}
+
 /// `agent`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentConfig {
@@ -218,6 +231,11 @@ pub struct AgentConfig {
     pub max_retry_backoff_ms: u64,
     /// Per-state concurrency limits, keyed by normalized state name.
     pub max_concurrent_agents_by_state: BTreeMap<String, u32>,
+    /// What drives the turns.
+    pub backend: AgentBackendKind,
+    /// The per-turn command of the `command` backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// `codex`: how the coding agent is launched and timed.
@@ -303,7 +321,15 @@ impl ServiceConfig {
                 raw.agent.max_concurrent_agents_by_state,
                 &mut warnings,
             ),
+            backend: raw.agent.backend,
+            command: non_blank(raw.agent.command),
         };
+        if agent.backend == AgentBackendKind::Command && agent.command.is_none() {
+            return Err(ConfigError::invalid(
+                "agent.command",
+                "required when agent.backend is `command`: the shell command each turn runs",
+            ));
+        }
         if raw.codex.command.trim().is_empty() {
             return Err(ConfigError::MissingCodexCommand);
         }

@@ -17,8 +17,8 @@ mod schema;
 mod template;
 
 pub use config::{
-    AgentConfig, CodexConfig, HooksConfig, PollingConfig, ProviderConfig, RepoSource,
-    ServiceConfig, TrackerConfig, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
+    AgentBackendKind, AgentConfig, CodexConfig, HooksConfig, PollingConfig, ProviderConfig,
+    RepoSource, ServiceConfig, TrackerConfig, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
 };
 pub use definition::{resolve_workflow_path, Workflow, WorkflowDefinition, MAX_WORKFLOW_BYTES};
 pub use environment::{Environment, ProcessEnvironment};

@@ -179,3 +179,15 @@ fn a_secret_that_is_not_a_string() {
     let text = MINIMAL.replace("project: demo", "project: demo\n    api_key: [1, 2]");
     insta::assert_snapshot!(failure(text.as_bytes(), &[]));
 }
+
+#[test]
+fn the_command_backend_without_a_command() {
+    let text = MINIMAL.replace("---\nWork", "agent:\n  backend: command\n---\nWork");
+    insta::assert_snapshot!(failure(text.as_bytes(), &[]));
+}
+
+#[test]
+fn an_unknown_agent_backend() {
+    let text = MINIMAL.replace("---\nWork", "agent:\n  backend: claude\n---\nWork");
+    insta::assert_snapshot!(failure(text.as_bytes(), &[]));
+}

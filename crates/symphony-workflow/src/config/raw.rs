@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::DEFAULT_CODEX_COMMAND;
+use super::{AgentBackendKind, DEFAULT_CODEX_COMMAND};
 
 /// Symphony WORKFLOW.md front matter. Keys other than the core sections are kept for extensions.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -141,6 +141,12 @@ pub(crate) struct AgentSection {
     /// Per-state concurrency limits (state names compared case-insensitively); entries that are
     /// not positive integers are ignored.
     pub max_concurrent_agents_by_state: Map<String, Value>,
+    /// Extension: what drives the turns. `codex` (default) is the Codex app-server of the
+    /// `codex` section; `command` runs `agent.command` once per turn.
+    pub backend: AgentBackendKind,
+    /// Extension: for `backend: command`, the shell command run with `bash -lc` in the workspace
+    /// for each turn, with the prompt on stdin; a non-zero exit fails the turn.
+    pub command: Option<String>,
     #[serde(flatten)]
     #[schemars(skip)]
     pub unknown: BTreeMap<String, Value>,
@@ -153,6 +159,8 @@ impl Default for AgentSection {
             max_turns: 20,
             max_retry_backoff_ms: 300_000,
             max_concurrent_agents_by_state: Map::new(),
+            backend: AgentBackendKind::default(),
+            command: None,
             unknown: BTreeMap::new(),
         }
     }
