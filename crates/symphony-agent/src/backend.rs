@@ -1,6 +1,7 @@
 //! The backend and session traits.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,9 +34,16 @@ impl StopSignal {
     }
 }
 
+/// Executes the tools an agent calls, host-side (SPEC §10.5): tracker tools run with the
+/// adapter's credentials, which the agent never sees.
+#[async_trait]
+pub trait ToolHandler: Send + Sync {
+    /// Runs tool `name`; returns whether it succeeded and its JSON output.
+    async fn call(&self, name: &str, arguments: serde_json::Value) -> (bool, serde_json::Value);
+}
+
 /// Everything a session is started with. The caller has already validated `workspace`
 /// (SPEC §9.5); the backend checks it is a directory and runs nowhere else.
-#[derive(Debug)]
 pub struct SessionSpec {
     /// The agent's working directory: the issue's workspace.
     pub workspace: PathBuf,
@@ -51,6 +59,19 @@ pub struct SessionSpec {
     pub events: mpsc::Sender<AgentEvent>,
     /// Raised to stop the session.
     pub stop: StopSignal,
+    /// Host-side tools the agent may call, if any.
+    pub tools: Option<Arc<dyn ToolHandler>>,
+}
+
+impl std::fmt::Debug for SessionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSpec")
+            .field("workspace", &self.workspace)
+            .field("issue", &self.issue.identifier)
+            .field("remove_env", &self.remove_env)
+            .field("tools", &self.tools.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a successful turn ended.

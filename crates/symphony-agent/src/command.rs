@@ -19,6 +19,8 @@ use crate::event::{clip, AgentEvent, AgentEventKind};
 
 /// After the command exits, how long output from leftover children is still read.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// Prefix of an output line that calls a host-side tool.
+pub const TOOL_DIRECTIVE: &str = "::symphony-tool ";
 /// How long a lifecycle event waits for room in a full event channel.
 const EMIT_PATIENCE: Duration = Duration::from_secs(1);
 /// Lines of output kept for the failure message of a turn.
@@ -116,6 +118,26 @@ impl CommandSession {
         command
     }
 
+    /// Runs a `::symphony-tool {...}` directive; returns a line describing the outcome.
+    async fn call_tool(&self, directive: &str) -> String {
+        #[derive(serde::Deserialize)]
+        struct Call {
+            name: String,
+            #[serde(default)]
+            arguments: serde_json::Value,
+        }
+        let Some(tools) = &self.spec.tools else {
+            return "tool call ignored: this session has no tools".to_owned();
+        };
+        match serde_json::from_str::<Call>(directive.trim()) {
+            Ok(call) => {
+                let (ok, output) = tools.call(&call.name, call.arguments).await;
+                clip(&format!("tool {} {}: {output}", call.name, if ok { "succeeded" } else { "failed" }))
+            }
+            Err(e) => clip(&format!("malformed tool call ({e}); expected {TOOL_DIRECTIVE}{{\"name\": ..., \"arguments\": {{...}}}}")),
+        }
+    }
+
     async fn fail(&self, pid: Option<u32>, error: AgentError) -> Result<TurnOutcome, AgentError> {
         self.emit(
             pid,
@@ -190,6 +212,15 @@ impl AgentSession for CommandSession {
             if heard && exit.is_none() {
                 // turn_timeout is a silence limit: any output restarts it (SPEC §10.6).
                 deadline = Instant::now() + silence;
+            }
+            for line in &out_lines {
+                if let Some(directive) = line.strip_prefix(TOOL_DIRECTIVE) {
+                    let note = self.call_tool(directive).await;
+                    let _ = self
+                        .spec
+                        .events
+                        .try_send(self.event(pid, AgentEventKind::Notification { message: note }));
+                }
             }
             for line in out_lines.into_iter().chain(err_lines) {
                 tail.push_back(line.clone());

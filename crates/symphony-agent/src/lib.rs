@@ -1,14 +1,15 @@
 //! The agent seam (SPEC §10): an [`AgentBackend`] starts an [`AgentSession`] in a workspace;
 //! the session runs turns and streams [`AgentEvent`]s to the orchestrator. [`CommandBackend`]
-//! drives any command-line agent (one shell command per turn, prompt on stdin); the Codex
-//! app-server backend has its own crate.
+//! drives any command-line agent (one shell command per turn, prompt on stdin; tools are called
+//! by printing `::symphony-tool {"name": ..., "arguments": {...}}` lines); the Codex app-server
+//! backend has its own crate.
 
 mod backend;
 mod command;
 mod error;
 mod event;
 
-pub use backend::{AgentBackend, AgentSession, SessionSpec, StopSignal, TurnOutcome};
-pub use command::CommandBackend;
+pub use backend::{AgentBackend, AgentSession, SessionSpec, StopSignal, ToolHandler, TurnOutcome};
+pub use command::{CommandBackend, TOOL_DIRECTIVE};
 pub use error::AgentError;
 pub use event::{AgentEvent, AgentEventKind, MAX_EVENT_LINE};

@@ -40,6 +40,7 @@ async fn start(
         read_timeout: Duration::from_secs(5),
         events: tx,
         stop: signal,
+        tools: None,
     };
     let session = CommandBackend::new(command).start(spec).await.unwrap();
     Started {
@@ -264,7 +265,69 @@ async fn a_missing_workspace_is_refused_before_anything_runs() {
         read_timeout: LONG,
         events: tx,
         stop: signal,
+        tools: None,
     };
     let err = CommandBackend::new("true").start(spec).await.err().unwrap();
     assert_eq!(err.category(), "invalid_workspace_cwd");
+}
+
+struct Recorder(std::sync::Mutex<Vec<(String, serde_json::Value)>>);
+
+#[async_trait::async_trait]
+impl symphony_agent::ToolHandler for Recorder {
+    async fn call(&self, name: &str, arguments: serde_json::Value) -> (bool, serde_json::Value) {
+        self.0.lock().unwrap().push((name.to_owned(), arguments));
+        (
+            name == "set_state",
+            serde_json::json!({"ok": name == "set_state"}),
+        )
+    }
+}
+
+#[tokio::test]
+async fn tool_directives_are_executed_host_side_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut events) = mpsc::channel(64);
+    let (_stop, signal) = StopSignal::new();
+    let recorder = std::sync::Arc::new(Recorder(Default::default()));
+    let spec = SessionSpec {
+        workspace: dir.path().to_path_buf(),
+        issue: issue(),
+        remove_env: vec![],
+        turn_timeout: LONG,
+        read_timeout: LONG,
+        events: tx,
+        stop: signal,
+        tools: Some(recorder.clone()),
+    };
+    let script = r#"echo '::symphony-tool {"name": "set_state", "arguments": {"state": "done"}}'; echo '::symphony-tool {"name": "nope"}'; echo '::symphony-tool not json'"#;
+    let mut session = CommandBackend::new(script).start(spec).await.unwrap();
+    session.run_turn("p").await.unwrap();
+    let calls = recorder.0.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[0],
+        ("set_state".to_owned(), serde_json::json!({"state": "done"}))
+    );
+    let notes: Vec<String> = drain(&mut events)
+        .into_iter()
+        .filter_map(|k| match k {
+            AgentEventKind::Notification { message } if !message.starts_with("::") => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("tool set_state succeeded")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with("tool nope failed")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with("malformed tool call")),
+        "{notes:?}"
+    );
 }
