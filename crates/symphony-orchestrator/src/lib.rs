@@ -6,6 +6,7 @@
 mod config;
 mod eligibility;
 mod scheduler;
+mod service;
 mod snapshot;
 
 pub use config::SchedulerConfig;
@@ -14,4 +15,5 @@ pub use scheduler::{
     AgentUpdate, Effect, Event, ExitReason, FetchPurpose, LogLevel, RetryEntry, RunningEntry,
     Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS, FAILURE_BASE_DELAY_MS,
 };
+pub use service::{Service, ServiceOptions, SnapshotHandle, Wiring};
 pub use snapshot::{RetryRow, RunningRow, Snapshot};

@@ -1,0 +1,356 @@
+//! The async shell around the pure scheduler: it performs effects (tracker reads, workers,
+//! timers, workspace removal) and feeds their results back as events, one at a time, so the
+//! scheduler stays the only authority over scheduling state.
+
+mod worker;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use symphony_agent::{AgentBackend, StopSignal};
+use symphony_tracker::Tracker;
+use symphony_workflow::{ReloadOutcome, ServiceConfig, WorkflowSource};
+use symphony_workspace::WorkspaceManager;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::SchedulerConfig;
+use crate::scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Scheduler, Timer};
+use crate::snapshot::Snapshot;
+use worker::{run_worker, WorkerContext};
+
+/// Builds the tracker and agent backend a configuration names. The binary implements it with
+/// the adapters it ships; tests and embedders bring their own.
+pub trait Wiring: Send + Sync + 'static {
+    /// The tracker for `config.tracker`.
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String>;
+    /// The agent backend for `config.agent` / `config.codex`.
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String>;
+}
+
+/// Limits of the shell itself.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// A tracker read that takes longer fails (the scheduler retries next tick).
+    pub fetch_timeout: Duration,
+    /// How long a worker asked to stop has before its task is aborted (its processes killed).
+    pub stop_grace: Duration,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        Self {
+            fetch_timeout: Duration::from_secs(30),
+            stop_grace: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A live view of the scheduler for status surfaces (SPEC §13.3).
+#[derive(Clone, Default)]
+pub struct SnapshotHandle(Arc<Mutex<Option<Snapshot>>>);
+
+impl SnapshotHandle {
+    /// The latest snapshot, if the service has published one.
+    pub fn get(&self) -> Option<Snapshot> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, snapshot: Snapshot) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
+    }
+}
+
+struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    abort: tokio::task::AbortHandle,
+}
+
+/// The orchestrator service.
+pub struct Service {
+    source: Arc<WorkflowSource>,
+    wiring: Arc<dyn Wiring>,
+    options: ServiceOptions,
+    snapshot: SnapshotHandle,
+}
+
+struct Shell {
+    source: Arc<WorkflowSource>,
+    wiring: Arc<dyn Wiring>,
+    options: ServiceOptions,
+    snapshot: SnapshotHandle,
+    started: Instant,
+    scheduler: Scheduler,
+    tracker: Arc<dyn Tracker>,
+    backend: Arc<dyn AgentBackend>,
+    config: Arc<symphony_workflow::Workflow>,
+    tx: mpsc::UnboundedSender<Event>,
+    timers: HashMap<Timer, JoinHandle<()>>,
+    workers: HashMap<String, WorkerHandle>,
+}
+
+impl Service {
+    /// A service over a loaded workflow.
+    pub fn new(
+        source: Arc<WorkflowSource>,
+        wiring: Arc<dyn Wiring>,
+        options: ServiceOptions,
+    ) -> Self {
+        Self {
+            source,
+            wiring,
+            options,
+            snapshot: SnapshotHandle::default(),
+        }
+    }
+
+    /// The handle status surfaces read.
+    pub fn snapshot(&self) -> SnapshotHandle {
+        self.snapshot.clone()
+    }
+
+    /// Runs until `shutdown` resolves and every worker has stopped. Fails only at start-up
+    /// (no tracker or agent backend for the configuration).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+        let workflow = self.source.current();
+        let tracker = self.wiring.tracker(&workflow.config)?;
+        let backend = self.wiring.backend(&workflow.config)?;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut shell = Shell {
+            scheduler: Scheduler::new(SchedulerConfig::from_service(&workflow.config)),
+            source: self.source,
+            wiring: self.wiring,
+            options: self.options,
+            snapshot: self.snapshot,
+            started: Instant::now(),
+            tracker,
+            backend,
+            config: workflow,
+            tx,
+            timers: HashMap::new(),
+            workers: HashMap::new(),
+        };
+        let mut reloads = shell.source.subscribe();
+        tokio::pin!(shutdown);
+        let mut stopping = false;
+        if shell.handle(Event::Start) {
+            return Ok(());
+        }
+        loop {
+            let event = tokio::select! {
+                () = &mut shutdown, if !stopping => {
+                    stopping = true;
+                    tracing::info!("shutting down: no new work; stopping running agents");
+                    Event::Stop
+                }
+                changed = reloads.changed() => {
+                    if changed.is_err() { continue; }
+                    let latest = reloads.borrow_and_update().clone();
+                    match shell.apply_workflow(latest) { Some(event) => event, None => continue }
+                }
+                received = rx.recv() => match received {
+                    Some(Event::Tick { .. }) => {
+                        // Defensive re-read before each dispatch cycle (SPEC §6.2, §6.3).
+                        let source = Arc::clone(&shell.source);
+                        let outcome = tokio::task::spawn_blocking(move || source.refresh()).await;
+                        if let Ok(ReloadOutcome::Reloaded(latest)) = outcome {
+                            if let Some(event) = shell.apply_workflow(latest) {
+                                shell.handle(event);
+                            }
+                        }
+                        let preflight_error = shell.source.last_error().map(|e| format!("{}: {e}", e.category()));
+                        Event::Tick { preflight_error }
+                    }
+                    Some(event) => event,
+                    None => continue,
+                },
+            };
+            if shell.handle(event) {
+                break;
+            }
+        }
+        for (_, timer) in shell.timers.drain() {
+            timer.abort();
+        }
+        Ok(())
+    }
+}
+
+impl Shell {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Makes a reloaded workflow current for everything that starts from now on.
+    fn apply_workflow(&mut self, latest: Arc<symphony_workflow::Workflow>) -> Option<Event> {
+        if Arc::ptr_eq(&latest, &self.config) {
+            return None;
+        }
+        match (
+            self.wiring.tracker(&latest.config),
+            self.wiring.backend(&latest.config),
+        ) {
+            (Ok(tracker), Ok(backend)) => {
+                self.tracker = tracker;
+                self.backend = backend;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!("reloaded workflow cannot be wired ({e}); keeping the previous tracker and agent");
+            }
+        }
+        self.config = Arc::clone(&latest);
+        Some(Event::ConfigReloaded(SchedulerConfig::from_service(
+            &latest.config,
+        )))
+    }
+
+    /// Handles one event and performs its effects; `true` once shutdown is complete.
+    fn handle(&mut self, event: Event) -> bool {
+        if let Event::WorkerExited { issue_id, .. } = &event {
+            self.workers.remove(issue_id);
+        }
+        let now = self.now_ms();
+        let effects = self.scheduler.handle(event, now);
+        let mut done = false;
+        for effect in effects {
+            match effect {
+                Effect::FetchByStates { purpose, states } => {
+                    self.fetch(purpose, FetchKind::States(states))
+                }
+                Effect::FetchByIds { purpose, ids } => self.fetch(purpose, FetchKind::Ids(ids)),
+                Effect::SpawnWorker { issue, attempt } => self.spawn_worker(*issue, attempt),
+                Effect::StopWorker { issue_id, .. } => self.stop_worker(&issue_id),
+                Effect::RemoveWorkspace { identifier } => {
+                    let manager = WorkspaceManager::from_config(&self.config.config);
+                    tokio::spawn(async move {
+                        if let Err(e) = manager.remove(&identifier).await {
+                            tracing::warn!(issue_identifier = %identifier, "workspace removal failed: {e}");
+                        }
+                    });
+                }
+                Effect::ArmTimer { timer, delay_ms } => self.arm(timer, delay_ms),
+                Effect::CancelTimer { timer } => {
+                    if let Some(handle) = self.timers.remove(&timer) {
+                        handle.abort();
+                    }
+                }
+                Effect::Log {
+                    level,
+                    issue_id,
+                    identifier,
+                    message,
+                } => {
+                    let issue_id = issue_id.unwrap_or_default();
+                    let identifier = identifier.unwrap_or_default();
+                    match level {
+                        LogLevel::Info => {
+                            tracing::info!(issue_id, issue_identifier = identifier, "{message}")
+                        }
+                        LogLevel::Warn => {
+                            tracing::warn!(issue_id, issue_identifier = identifier, "{message}")
+                        }
+                        LogLevel::Error => {
+                            tracing::error!(issue_id, issue_identifier = identifier, "{message}")
+                        }
+                    }
+                }
+                Effect::Notify => self.snapshot.set(self.scheduler.snapshot(now)),
+                Effect::Stopped => done = true,
+            }
+        }
+        done
+    }
+
+    fn fetch(&self, purpose: FetchPurpose, kind: FetchKind) {
+        let tracker = Arc::clone(&self.tracker);
+        let tx = self.tx.clone();
+        let limit = self.options.fetch_timeout;
+        tokio::spawn(async move {
+            let read = async {
+                match &kind {
+                    FetchKind::States(states) => tracker.fetch_issues_by_states(states).await,
+                    FetchKind::Ids(ids) => tracker.fetch_issues_by_ids(ids).await,
+                }
+            };
+            let result = match tokio::time::timeout(limit, read).await {
+                Ok(Ok(issues)) => Ok(issues),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!(
+                    "tracker did not answer within {} s",
+                    limit.as_secs()
+                )),
+            };
+            let _ = tx.send(Event::Fetched { purpose, result });
+        });
+    }
+
+    fn spawn_worker(&mut self, issue: symphony_core::Issue, attempt: Option<u32>) {
+        let (stop, signal) = StopSignal::new();
+        let ctx = WorkerContext {
+            workflow: Arc::clone(&self.config),
+            tracker: Arc::clone(&self.tracker),
+            backend: Arc::clone(&self.backend),
+            updates: self.tx.clone(),
+        };
+        let issue_id = issue.id.clone();
+        let task = tokio::spawn(run_worker(ctx, issue, attempt, signal));
+        let abort = task.abort_handle();
+        let tx = self.tx.clone();
+        let id = issue_id.clone();
+        // Reports the exit whether the worker ended, failed, panicked or was aborted.
+        tokio::spawn(async move {
+            let reason = match task.await {
+                Ok(reason) => reason,
+                Err(e) if e.is_cancelled() => {
+                    ExitReason::Failed("worker aborted after the stop grace".to_owned())
+                }
+                Err(e) => ExitReason::Failed(format!("worker panicked: {e}")),
+            };
+            let _ = tx.send(Event::WorkerExited {
+                issue_id: id,
+                reason,
+            });
+        });
+        self.workers.insert(issue_id, WorkerHandle { stop, abort });
+    }
+
+    fn stop_worker(&mut self, issue_id: &str) {
+        let Some(handle) = self.workers.remove(issue_id) else {
+            return;
+        };
+        let _ = handle.stop.send(true);
+        let grace = self.options.stop_grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            // Dropping the worker's future kills its agent's process group.
+            handle.abort.abort();
+        });
+    }
+
+    fn arm(&mut self, timer: Timer, delay_ms: u64) {
+        if let Some(previous) = self.timers.remove(&timer) {
+            previous.abort();
+        }
+        let tx = self.tx.clone();
+        let event = match &timer {
+            Timer::Tick => Event::Tick {
+                preflight_error: None,
+            },
+            Timer::Retry(issue_id) => Event::RetryDue {
+                issue_id: issue_id.clone(),
+            },
+        };
+        let handle = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            let _ = tx.send(event);
+        });
+        self.timers.insert(timer, handle);
+    }
+}
+
+enum FetchKind {
+    States(Vec<String>),
+    Ids(Vec<String>),
+}

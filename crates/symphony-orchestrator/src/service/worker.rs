@@ -1,0 +1,221 @@
+//! One worker attempt (SPEC §16.5): workspace, `before_run`, agent session, turns while the
+//! issue stays active, `after_run` always once the workspace exists.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use symphony_agent::{
+    AgentBackend, AgentEvent, AgentEventKind, SessionSpec, StopSignal, ToolHandler,
+};
+use symphony_core::Issue;
+use symphony_tracker::{ToolContext, Tracker};
+use symphony_workflow::{PromptTemplate, Workflow};
+use symphony_workspace::WorkspaceManager;
+use tokio::sync::mpsc;
+
+use crate::config::SchedulerConfig;
+use crate::eligibility::routable;
+use crate::scheduler::{AgentUpdate, Event, ExitReason};
+
+/// Events a worker's agent may queue before it is slowed down.
+const AGENT_EVENT_BUFFER: usize = 256;
+
+/// What a worker runs with: one workflow snapshot for its whole session (SPEC §10.5).
+pub(crate) struct WorkerContext {
+    pub workflow: Arc<Workflow>,
+    pub tracker: Arc<dyn Tracker>,
+    pub backend: Arc<dyn AgentBackend>,
+    pub updates: mpsc::UnboundedSender<Event>,
+}
+
+/// The guidance of turns after the first: the task itself is already in the agent's thread.
+fn continuation_prompt(issue: &Issue, turn: u32, max_turns: u32) -> String {
+    format!(
+        "Continue working on {} ({}). It is still in state {:?}. This is turn {turn} of at most \
+         {max_turns}: pick up where you left off, finish the change, and say when it is done.",
+        issue.identifier, issue.title, issue.state
+    )
+}
+
+/// Runs one attempt and says how it ended.
+pub(crate) async fn run_worker(
+    ctx: WorkerContext,
+    issue: Issue,
+    attempt: Option<u32>,
+    stop: StopSignal,
+) -> ExitReason {
+    let manager = WorkspaceManager::from_config(&ctx.workflow.config);
+    let workspace = match manager.ensure(&issue.identifier).await {
+        Ok(workspace) => workspace,
+        Err(e) => return ExitReason::Failed(format!("workspace error [{}]: {e}", e.category())),
+    };
+    let outcome = attempt_in_workspace(&ctx, &manager, &workspace, issue, attempt, stop).await;
+    manager.after_run(&workspace).await;
+    outcome
+}
+
+async fn attempt_in_workspace(
+    ctx: &WorkerContext,
+    manager: &WorkspaceManager,
+    workspace: &symphony_workspace::Workspace,
+    mut issue: Issue,
+    attempt: Option<u32>,
+    stop: StopSignal,
+) -> ExitReason {
+    if let Err(e) = manager.before_run(workspace).await {
+        return ExitReason::Failed(format!("before_run hook error [{}]: {e}", e.category()));
+    }
+    let cwd = match manager.agent_cwd(workspace) {
+        Ok(cwd) => cwd,
+        Err(e) => return ExitReason::Failed(format!("invalid workspace [{}]: {e}", e.category())),
+    };
+    let config = &ctx.workflow.config;
+    let prompt = PromptTemplate::compile(&ctx.workflow.definition.prompt_template)
+        .and_then(|t| t.render(&issue, attempt));
+    let prompt = match prompt {
+        Ok(prompt) => prompt,
+        Err(e) => return ExitReason::Failed(format!("prompt error [{}]: {e}", e.category())),
+    };
+
+    let (events_tx, events_rx) = mpsc::channel(AGENT_EVENT_BUFFER);
+    let forwarder = tokio::spawn(forward_events(
+        issue.id.clone(),
+        events_rx,
+        ctx.updates.clone(),
+    ));
+    let spec = SessionSpec {
+        workspace: cwd,
+        issue: issue.clone(),
+        remove_env: ctx.tracker.secret_environment_names(),
+        turn_timeout: std::time::Duration::from_millis(config.codex.turn_timeout_ms),
+        read_timeout: std::time::Duration::from_millis(config.codex.read_timeout_ms),
+        events: events_tx,
+        stop,
+        tools: Some(Arc::new(TrackerTools {
+            tracker: Arc::clone(&ctx.tracker),
+            issue: issue.clone(),
+        })),
+    };
+    let mut session = match ctx.backend.start(spec).await {
+        Ok(session) => session,
+        Err(e) => {
+            forwarder.abort();
+            return ExitReason::Failed(format!(
+                "agent session startup error [{}]: {e}",
+                e.category()
+            ));
+        }
+    };
+    let scheduling = SchedulerConfig::from_service(config);
+    let max_turns = config.agent.max_turns;
+    let mut turn = 1;
+    let outcome = loop {
+        let text = if turn == 1 {
+            prompt.clone()
+        } else {
+            continuation_prompt(&issue, turn, max_turns)
+        };
+        if let Err(e) = session.run_turn(&text).await {
+            break ExitReason::Failed(format!("agent turn error [{}]: {e}", e.category()));
+        }
+        match ctx
+            .tracker
+            .fetch_issues_by_ids(std::slice::from_ref(&issue.id))
+            .await
+        {
+            Err(e) => break ExitReason::Failed(format!("issue state refresh error: {e}")),
+            Ok(refreshed) => match refreshed.into_iter().find(|i| i.id == issue.id) {
+                None => break ExitReason::Normal,
+                Some(fresh) => issue = fresh,
+            },
+        }
+        if !scheduling.is_active(&issue.state)
+            || routable(&issue, &scheduling).is_err()
+            || turn >= max_turns
+        {
+            break ExitReason::Normal;
+        }
+        turn += 1;
+    };
+    session.stop().await;
+    drop(session);
+    // The forwarder ends when the session's sender is gone; let it deliver what is queued.
+    let _ = forwarder.await;
+    outcome
+}
+
+async fn forward_events(
+    issue_id: String,
+    mut events: mpsc::Receiver<AgentEvent>,
+    updates: mpsc::UnboundedSender<Event>,
+) {
+    while let Some(event) = events.recv().await {
+        let name = serde_json::to_value(&event.kind)
+            .ok()
+            .and_then(|v| v.get("event").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| "other_message".to_owned());
+        let mut update = AgentUpdate {
+            event: name,
+            session_id: Some(event.session_id.clone()),
+            pid: event.pid,
+            ..AgentUpdate::default()
+        };
+        match event.kind {
+            AgentEventKind::TurnStarted { .. } => update.turn_started = true,
+            AgentEventKind::Notification { message } => update.message = Some(message),
+            AgentEventKind::TurnFailed { message, .. } => update.message = Some(message),
+            AgentEventKind::OutputDropped { lines } => {
+                update.message = Some(format!("{lines} output lines dropped"))
+            }
+            AgentEventKind::TokenUsage {
+                input_tokens,
+                output_tokens,
+                total_tokens,
+            } => {
+                update.tokens = Some((input_tokens, output_tokens, total_tokens));
+            }
+            AgentEventKind::SessionStarted | AgentEventKind::TurnCompleted { .. } => {}
+        }
+        if updates
+            .send(Event::AgentUpdate {
+                issue_id: issue_id.clone(),
+                update,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// The tracker's agent tools, bound to the session's issue.
+struct TrackerTools {
+    tracker: Arc<dyn Tracker>,
+    issue: Issue,
+}
+
+#[async_trait]
+impl ToolHandler for TrackerTools {
+    async fn call(&self, name: &str, arguments: Value) -> (bool, Value) {
+        if !self
+            .tracker
+            .agent_tool_specs()
+            .iter()
+            .any(|spec| spec.name == name)
+        {
+            return (
+                false,
+                serde_json::json!({"error": format!("unsupported tool {name:?}")}),
+            );
+        }
+        let context = ToolContext {
+            issue: self.issue.clone(),
+        };
+        let result = self
+            .tracker
+            .execute_agent_tool(name, arguments, &context)
+            .await;
+        (result.success, result.output)
+    }
+}

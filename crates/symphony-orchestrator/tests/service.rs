@@ -1,0 +1,151 @@
+//! The service end to end with the local tracker and the `command` backend: real files, real
+//! subprocesses, real timers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use symphony_agent::{AgentBackend, CommandBackend};
+use symphony_orchestrator::{Service, ServiceOptions, Wiring};
+use symphony_tracker::Tracker;
+use symphony_tracker_local::{LocalProfile, LocalTracker};
+use symphony_workflow::{ProcessEnvironment, ServiceConfig, TrackerRegistry, WorkflowSource};
+
+struct LocalWiring;
+
+impl Wiring for LocalWiring {
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+        Ok(Arc::new(
+            LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
+        ))
+    }
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+        let command = config
+            .agent
+            .command
+            .clone()
+            .ok_or("agent.command is required")?;
+        Ok(Arc::new(CommandBackend::new(command)))
+    }
+}
+
+fn workflow(command: &str, extra: &str) -> String {
+    format!(
+        "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\npolling:\n  interval_ms: 200\nagent:\n  backend: command\n  command: {command:?}\n  max_turns: 3\n{extra}---\nWork on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}\n"
+    )
+}
+
+fn setup(command: &str, extra: &str, issues: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("issues")).unwrap();
+    for (id, state) in issues {
+        std::fs::write(
+            dir.path().join(format!("issues/{id}.md")),
+            format!("---\ntitle: Issue {id}\nstate: {state}\n---\nDo it.\n"),
+        )
+        .unwrap();
+    }
+    let path = dir.path().join("WORKFLOW.md");
+    std::fs::write(&path, workflow(command, extra)).unwrap();
+    (dir, path)
+}
+
+fn source(path: &Path) -> Arc<WorkflowSource> {
+    let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
+    Arc::new(WorkflowSource::open(path, registry, Arc::new(ProcessEnvironment)).unwrap())
+}
+
+fn state_of(dir: &Path, id: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(format!("issues/{id}.md"))).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("state:"))
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"')
+        .to_owned()
+}
+
+/// Resolves when `done` holds (checked every 100 ms) or after `limit`.
+async fn until(limit: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() && start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_goes_from_todo_to_done_through_real_subprocesses() {
+    // The agent: records its prompt and where it ran, edits a file, then moves its issue.
+    let agent = r#"cat > .prompt; pwd >> ../../agent.log; echo greeting >> README.md; echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "done"}}'"#;
+    let (dir, path) = setup(agent, "", &[("DEMO-1", "todo")]);
+    let root = dir.path().to_path_buf();
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let workspace = root.join("ws/DEMO-1");
+    let check = root.clone();
+    let ws = workspace.clone();
+    service
+        .run(until(Duration::from_secs(60), move || {
+            state_of(&check, "DEMO-1") == "done" && !ws.exists()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(state_of(&root, "DEMO-1"), "done");
+    let log = std::fs::read_to_string(root.join("agent.log")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        1,
+        "one turn: the issue left the active states after it"
+    );
+    assert!(log.trim_end().ends_with("/ws/DEMO-1"), "{log}");
+    assert!(
+        !workspace.exists(),
+        "the terminal issue's workspace is removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_issue_to_a_terminal_state_stops_the_run_and_removes_the_workspace() {
+    let (dir, path) = setup("touch started; sleep 600", "", &[("LONG-1", "todo")]);
+    let root = dir.path().to_path_buf();
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let started = root.join("ws/LONG-1/started");
+    let check = root.clone();
+    let moved = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&moved);
+    let mover = tokio::spawn(async move {
+        until(Duration::from_secs(30), || started.exists()).await;
+        let file = check.join("issues/LONG-1.md");
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("state: todo", "state: cancelled");
+        std::fs::write(file, text).unwrap();
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let ws = root.join("ws/LONG-1");
+    let t0 = Instant::now();
+    let flag = Arc::clone(&moved);
+    service
+        .run(until(Duration::from_secs(60), move || {
+            flag.load(std::sync::atomic::Ordering::SeqCst) && !ws.exists()
+        }))
+        .await
+        .unwrap();
+    mover.await.unwrap();
+    assert!(
+        moved.load(std::sync::atomic::Ordering::SeqCst),
+        "the agent never started"
+    );
+    assert!(!root.join("ws/LONG-1").exists());
+    assert!(
+        t0.elapsed() < Duration::from_secs(59),
+        "stopped by reconciliation, not by the test's limit"
+    );
+}
