@@ -57,6 +57,20 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         attempt: Option<u32>,
     },
+    /// Run the service: poll the tracker, dispatch agents, reconcile, until SIGINT/SIGTERM.
+    #[command(after_help = EXIT_CODES)]
+    Run {
+        /// Path to the workflow file [default: ./WORKFLOW.md].
+        path: Option<PathBuf>,
+    },
+    /// Run the bundled demo (local issues, a stand-in agent) in a scratch folder until every
+    /// issue is done; no account, no network.
+    #[command(after_help = EXIT_CODES)]
+    Demo {
+        /// Where to put the demo's files [default: a new folder under the system temp dir].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Print the JSON Schema of WORKFLOW.md front matter.
     #[command(after_help = EXIT_CODES)]
     Schema,

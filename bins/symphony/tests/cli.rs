@@ -247,3 +247,48 @@ fn usage_errors_exit_with_code_2() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn demo_takes_every_bundled_issue_from_todo_to_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = symphony(dir.path(), &["demo", "--dir", demo.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", shown(&out, &[dir.path()]));
+    for id in ["DEMO-1", "DEMO-2", "DEMO-3"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.trim() == format!("{id:<8} done").trim()),
+            "{stdout}"
+        );
+        let issue = std::fs::read_to_string(demo.join(format!("issues/{id}.md"))).unwrap();
+        assert!(issue.contains("state: \"done\""), "{issue}");
+    }
+    let readme = std::fs::read_to_string(demo.join("workspaces/DEMO-1/README.md")).unwrap();
+    assert!(
+        readme.contains("DEMO-1: done by the demo agent"),
+        "{readme}"
+    );
+}
+
+#[test]
+fn run_surfaces_startup_failure_cleanly_and_exits_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default backend (codex) is not wired in this build: a clean startup failure.
+    write(dir.path(), "WORKFLOW.md", VALID);
+    std::fs::create_dir(dir.path().join("issues")).unwrap();
+    let out = symphony(dir.path(), &["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[startup_failed]") && stderr.contains("agent.backend"),
+        "{stderr}"
+    );
+    // A missing explicit path and a missing default are errors before anything starts.
+    let out = symphony(dir.path(), &["run", "nope.md"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[missing_workflow_file]"));
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(symphony(empty.path(), &["run"]).status.code(), Some(1));
+}

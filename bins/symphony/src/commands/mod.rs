@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 mod check;
+mod demo;
 mod init;
 mod prompt;
+mod run;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,8 @@ pub fn run(command: Command) -> Result<(), Failure> {
             issue,
             attempt,
         } => prompt::run(&workflow_path(path.as_deref())?, &issue, attempt),
+        Command::Run { path } => run::run(&workflow_path(path.as_deref())?),
+        Command::Demo { dir } => demo::run(dir),
         Command::Schema => {
             let schema = symphony_workflow::front_matter_schema();
             let text = serde_json::to_string_pretty(&schema)

@@ -1,0 +1,40 @@
+//! Which tracker and agent backend a configuration gets in this binary.
+
+use std::sync::Arc;
+
+use symphony_agent::{AgentBackend, CommandBackend};
+use symphony_orchestrator::Wiring;
+use symphony_tracker::Tracker;
+use symphony_tracker_local::LocalTracker;
+use symphony_workflow::{AgentBackendKind, ServiceConfig};
+
+/// The adapters this binary ships.
+pub struct BinaryWiring;
+
+impl Wiring for BinaryWiring {
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+        match config.tracker.kind.as_str() {
+            symphony_tracker_local::KIND => Ok(Arc::new(
+                LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
+            )),
+            other => Err(format!(
+                "tracker.kind {other:?} has no adapter in this build"
+            )),
+        }
+    }
+
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+        match config.agent.backend {
+            AgentBackendKind::Command => {
+                let command = config.agent.command.clone().ok_or("agent.command is required for the command backend")?;
+                Ok(Arc::new(CommandBackend::new(command)))
+            }
+            AgentBackendKind::Codex => Err(
+                "agent.backend `codex` (the default) is not in this build yet: the Codex app-server \
+                 runner is its own milestone. Set `agent.backend: command` and `agent.command` to \
+                 drive a command-line agent meanwhile"
+                    .to_owned(),
+            ),
+        }
+    }
+}
