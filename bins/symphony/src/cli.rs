@@ -57,6 +57,12 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         attempt: Option<u32>,
     },
+    /// List the tracker's issues and whether the scheduler would dispatch each now, and why not.
+    #[command(after_help = EXIT_CODES)]
+    Issues {
+        /// Path to the workflow file [default: ./WORKFLOW.md].
+        path: Option<PathBuf>,
+    },
     /// Run the service: poll the tracker, dispatch agents, reconcile, until SIGINT/SIGTERM.
     #[command(after_help = EXIT_CODES)]
     Run {

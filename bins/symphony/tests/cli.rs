@@ -292,3 +292,32 @@ fn run_surfaces_startup_failure_cleanly_and_exits_nonzero() {
     let empty = tempfile::tempdir().unwrap();
     assert_eq!(symphony(empty.path(), &["run"]).status.code(), Some(1));
 }
+
+#[test]
+fn issues_explains_why_each_issue_is_or_is_not_dispatched() {
+    let dir = tempfile::tempdir().unwrap();
+    let issues = dir.path().join("issues");
+    std::fs::create_dir(&issues).unwrap();
+    for (id, front) in [
+        ("A-1", "state: todo\npriority: 1\nlabels: [agent]"),
+        ("A-2", "state: todo\npriority: 2\nlabels: [agent]"),
+        ("A-3", "state: todo\npriority: 3\nlabels: [agent]"),
+        ("A-4", "state: In Progress\nlabels: []"),
+        ("A-5", "state: todo\nlabels: [agent]\nblocked_by: [A-9]"),
+        ("A-6", "state: Done\nlabels: [agent]"),
+    ] {
+        std::fs::write(
+            issues.join(format!("{id}.md")),
+            format!("---\ntitle: t\n{front}\n---\n"),
+        )
+        .unwrap();
+    }
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n  required_labels: [agent]\nagent:\n  max_concurrent_agents: 2\n---\nx\n",
+    );
+    let out = symphony(dir.path(), &["issues"]);
+    assert!(out.status.success());
+    insta::assert_snapshot!(shown(&out, &[dir.path()]));
+}

@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod init;
+mod issues;
 mod prompt;
 mod run;
 
@@ -20,6 +21,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             issue,
             attempt,
         } => prompt::run(&workflow_path(path.as_deref())?, &issue, attempt),
+        Command::Issues { path } => issues::run(&workflow_path(path.as_deref())?),
         Command::Run { path } => run::run(&workflow_path(path.as_deref())?),
         Command::Demo { dir } => demo::run(dir),
         Command::Schema => {
