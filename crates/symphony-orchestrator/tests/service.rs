@@ -149,3 +149,104 @@ async fn moving_the_issue_to_a_terminal_state_stops_the_run_and_removes_the_work
         "stopped by reconciliation, not by the test's limit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_command_is_killed_by_stall_detection_and_retried_with_backoff() {
+    let (dir, path) = setup(
+        "echo started >> ../../starts.log; exec sleep 600",
+        "codex:\n  stall_timeout_ms: 1000\n",
+        &[("HUNG-1", "todo")],
+    );
+    let root = dir.path().to_path_buf();
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let probe = service.snapshot();
+    // The snapshot at the moment the retry is queued (shutdown clears the queue afterwards).
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let keep = Arc::clone(&seen);
+    service
+        .run(until(Duration::from_secs(60), move || match probe.get() {
+            Some(s)
+                if s.running.is_empty() && s.retrying.iter().any(|r| r.identifier == "HUNG-1") =>
+            {
+                *keep.lock().unwrap() = Some(s);
+                true
+            }
+            _ => false,
+        }))
+        .await
+        .unwrap();
+    let snap = seen
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the stalled run was stopped and queued for retry");
+    let retry = snap
+        .retrying
+        .iter()
+        .find(|r| r.identifier == "HUNG-1")
+        .expect("a retry is queued");
+    assert_eq!(retry.attempt, 1);
+    assert!(
+        retry.error.as_deref().unwrap_or("").starts_with("stalled"),
+        "{retry:?}"
+    );
+    assert!(
+        retry.due_in_ms > 5_000 && retry.due_in_ms <= 10_000,
+        "failure backoff of 10 s: {retry:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("starts.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_workflow_edit_mid_run_keeps_the_service_on_the_last_good_config() {
+    let (dir, path) = setup("echo ran >> ../../ran.log", "", &[]);
+    let root = dir.path().to_path_buf();
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let good = std::fs::read_to_string(&path).unwrap();
+    let script = tokio::spawn({
+        let root = root.clone();
+        let path = path.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            std::fs::write(&path, "---\ntracker: [broken\n---\n").unwrap();
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            // A new issue arrives while the file is broken: it must wait.
+            std::fs::write(
+                root.join("issues/NEW-1.md"),
+                "---\ntitle: n\nstate: todo\n---\n",
+            )
+            .unwrap();
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            let ran_while_broken = root.join("ran.log").exists();
+            std::fs::write(&path, good).unwrap();
+            ran_while_broken
+        }
+    });
+    let log = root.join("ran.log");
+    service
+        .run(until(Duration::from_secs(60), move || log.exists()))
+        .await
+        .unwrap();
+    assert!(
+        !script.await.unwrap(),
+        "nothing is dispatched while the workflow is broken"
+    );
+    assert!(
+        root.join("ran.log").exists(),
+        "dispatch resumes once the file is fixed"
+    );
+}
