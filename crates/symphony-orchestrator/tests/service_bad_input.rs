@@ -1,0 +1,197 @@
+//! The service under hostile conditions: a tracker that fails or hangs, garbage issue files,
+//! agents that exit at once or flood their output. The service stays up and never runs an
+//! issue twice at the same time.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use symphony_agent::{AgentBackend, CommandBackend};
+use symphony_core::Issue;
+use symphony_orchestrator::{Service, ServiceOptions, Wiring};
+use symphony_tracker::{MemoryTracker, Tracker, TrackerError, TrackerErrorCategory};
+use symphony_tracker_local::{LocalProfile, LocalTracker};
+use symphony_workflow::{ProcessEnvironment, ServiceConfig, TrackerRegistry, WorkflowSource};
+
+async fn until(limit: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() && start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn workflow(dir: &Path, command: &str, max_turns: u32) -> Arc<WorkflowSource> {
+    std::fs::create_dir_all(dir.join("issues")).unwrap();
+    let text = format!(
+        "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  command: {command:?}\n  max_turns: {max_turns}\n---\nWork on {{{{ issue.identifier }}}}\n"
+    );
+    let path = dir.join("WORKFLOW.md");
+    std::fs::write(&path, text).unwrap();
+    let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
+    Arc::new(WorkflowSource::open(&path, registry, Arc::new(ProcessEnvironment)).unwrap())
+}
+
+/// A tracker that fails or hangs on a schedule, over an in-memory store.
+struct Flaky {
+    inner: MemoryTracker,
+    calls: AtomicU64,
+    id_calls: AtomicU64,
+}
+
+#[async_trait]
+impl Tracker for Flaky {
+    fn kind(&self) -> &str {
+        "flaky"
+    }
+    async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError> {
+        match self.calls.fetch_add(1, Ordering::SeqCst) % 4 {
+            0 => Err(TrackerError::new(TrackerErrorCategory::Status, "HTTP 502")),
+            1 => std::future::pending().await,
+            _ => self.inner.fetch_issues_by_states(states).await,
+        }
+    }
+    async fn fetch_issues_by_ids(&self, ids: &[String]) -> Result<Vec<Issue>, TrackerError> {
+        // The first refresh gets garbage: that attempt fails and is retried with backoff.
+        if self.id_calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(TrackerError::new(
+                TrackerErrorCategory::Response,
+                "garbage payload",
+            ));
+        }
+        self.inner.fetch_issues_by_ids(ids).await
+    }
+}
+
+struct FlakyWiring(Arc<Flaky>);
+
+impl Wiring for FlakyWiring {
+    fn tracker(&self, _: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+        Ok(self.0.clone())
+    }
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+        Ok(Arc::new(CommandBackend::new(
+            config.agent.command.clone().unwrap_or_default(),
+        )))
+    }
+}
+
+struct LocalWiring;
+
+impl Wiring for LocalWiring {
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+        Ok(Arc::new(
+            LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
+        ))
+    }
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+        Ok(Arc::new(CommandBackend::new(
+            config.agent.command.clone().unwrap_or_default(),
+        )))
+    }
+}
+
+/// An agent command that notices if another run of the same issue overlaps with it.
+const EXCLUSIVE: &str = "mkdir ../../lock-$SYMPHONY_ISSUE_ID 2>/dev/null || echo $SYMPHONY_ISSUE_ID >> ../../overlap.log; echo run >> ../../runs-$SYMPHONY_ISSUE_ID.log; sleep 0.1; rmdir ../../lock-$SYMPHONY_ISSUE_ID";
+
+fn runs(dir: &Path, id: &str) -> usize {
+    std::fs::read_to_string(dir.join(format!("runs-{id}.log"))).map_or(0, |t| t.lines().count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracker_that_errors_and_hangs_never_stops_the_service_or_doubles_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = workflow(dir.path(), EXCLUSIVE, 2);
+    let issue: Issue = serde_json::from_value(
+        serde_json::json!({"id": "F-1", "identifier": "F-1", "title": "t", "state": "todo"}),
+    )
+    .unwrap();
+    let flaky = Arc::new(Flaky {
+        inner: MemoryTracker::with_issues([issue]),
+        calls: AtomicU64::new(0),
+        id_calls: AtomicU64::new(0),
+    });
+    let options = ServiceOptions {
+        fetch_timeout: Duration::from_millis(300),
+        ..ServiceOptions::default()
+    };
+    let service = Service::new(source, Arc::new(FlakyWiring(flaky.clone())), options);
+    let root = dir.path().to_path_buf();
+    service
+        .run(until(Duration::from_secs(60), move || {
+            runs(&root, "F-1") >= 3
+        }))
+        .await
+        .unwrap();
+    assert!(
+        runs(dir.path(), "F-1") >= 3,
+        "the issue kept being worked on despite the tracker"
+    );
+    assert!(
+        !dir.path().join("overlap.log").exists(),
+        "two runs of one issue overlapped"
+    );
+    assert!(
+        flaky.calls.load(Ordering::SeqCst) > 4,
+        "the failing and hanging polls happened"
+    );
+    assert!(
+        flaky.id_calls.load(Ordering::SeqCst) > 1,
+        "the garbage refresh happened"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_issue_files_are_skipped_and_agents_that_exit_at_once_never_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = workflow(dir.path(), EXCLUSIVE, 3);
+    let issues = dir.path().join("issues");
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 253) as u8).collect();
+    std::fs::write(issues.join("JUNK.md"), garbage).unwrap();
+    std::fs::write(issues.join("NOFRONT.md"), "just text").unwrap();
+    std::fs::write(
+        issues.join("OK-1.md"),
+        "---\ntitle: fine\nstate: todo\n---\n",
+    )
+    .unwrap();
+    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default());
+    let root = dir.path().to_path_buf();
+    service
+        .run(until(Duration::from_secs(60), move || {
+            runs(&root, "OK-1") >= 5
+        }))
+        .await
+        .unwrap();
+    assert!(runs(dir.path(), "OK-1") >= 5);
+    assert!(
+        !dir.path().join("overlap.log").exists(),
+        "two runs of one issue overlapped"
+    );
+    assert_eq!(runs(dir.path(), "JUNK"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let flood = "yes 'flood line flood line flood line' | head -n 300000; echo done >> ../../flood.log; echo '::symphony-tool {\"name\": \"local_issue_set_state\", \"arguments\": {\"state\": \"done\"}}'";
+    let source = workflow(dir.path(), flood, 1);
+    std::fs::write(
+        dir.path().join("issues/FLOOD-1.md"),
+        "---\ntitle: loud\nstate: todo\n---\n",
+    )
+    .unwrap();
+    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default());
+    let root = dir.path().to_path_buf();
+    service
+        .run(until(Duration::from_secs(60), move || {
+            root.join("flood.log").exists()
+        }))
+        .await
+        .unwrap();
+    let issue = std::fs::read_to_string(dir.path().join("issues/FLOOD-1.md")).unwrap();
+    assert!(
+        issue.contains("state: \"done\""),
+        "the tool call after the flood still ran: {issue}"
+    );
+}
