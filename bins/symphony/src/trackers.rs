@@ -1,10 +1,37 @@
-//! The tracker kinds this binary supports, as configuration profiles.
+//! The tracker kinds this build supports: the built-in ones and any plugins installed by
+//! [`crate::main_with`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use symphony_workflow::TrackerRegistry;
+use symphony_tracker::Tracker;
+use symphony_workflow::{ServiceConfig, TrackerProfile, TrackerRegistry};
 
-/// Every tracker kind `symphony` can be configured with.
+/// A tracker adapter added to the CLI by a third party: its configuration profile and a way
+/// to build it from a resolved configuration.
+pub trait TrackerPlugin: Send + Sync {
+    /// The profile (its `kind()` is the `tracker.kind` it serves).
+    fn profile(&self) -> Arc<dyn TrackerProfile>;
+    /// Builds the tracker for `config` (already validated against the profile).
+    fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String>;
+}
+
+static PLUGINS: OnceLock<Vec<Arc<dyn TrackerPlugin>>> = OnceLock::new();
+
+/// Installs the plugins for this process (the first call wins).
+pub(crate) fn install(plugins: Vec<Arc<dyn TrackerPlugin>>) {
+    let _ = PLUGINS.set(plugins);
+}
+
+/// The installed plugins.
+pub(crate) fn plugins() -> &'static [Arc<dyn TrackerPlugin>] {
+    PLUGINS.get().map_or(&[], Vec::as_slice)
+}
+
+/// Every tracker kind this process can be configured with.
 pub fn registry() -> TrackerRegistry {
-    TrackerRegistry::new().with(Arc::new(symphony_tracker_local::LocalProfile))
+    let mut registry = TrackerRegistry::new().with(Arc::new(symphony_tracker_local::LocalProfile));
+    for plugin in plugins() {
+        registry.register(plugin.profile());
+    }
+    registry
 }

@@ -17,9 +17,15 @@ impl Wiring for BinaryWiring {
             symphony_tracker_local::KIND => Ok(Arc::new(
                 LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
             )),
-            other => Err(format!(
-                "tracker.kind {other:?} has no adapter in this build"
-            )),
+            other => match crate::trackers::plugins()
+                .iter()
+                .find(|p| p.profile().kind() == other)
+            {
+                Some(plugin) => plugin.build(config),
+                None => Err(format!(
+                    "tracker.kind {other:?} has no adapter in this build"
+                )),
+            },
         }
     }
 

@@ -1,0 +1,49 @@
+//! The `symphony` command as a library: the whole CLI behind [`main_with`], so a third party
+//! can ship Symphony with its own tracker adapter — a binary whose `main` is one call, with
+//! every command (`run`, `check`, `issues`, ...) and the same behaviour. See
+//! `examples/tracker-plugin`.
+
+mod cli;
+mod commands;
+mod failure;
+mod trackers;
+mod wiring;
+
+pub use trackers::TrackerPlugin;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Runs the `symphony` CLI with extra tracker adapters beside the built-in ones, and returns
+/// the process exit code.
+pub fn main_with(plugins: Vec<std::sync::Arc<dyn TrackerPlugin>>) -> ExitCode {
+    trackers::install(plugins);
+    let cli = cli::Cli::parse();
+    // The service commands narrate what they decide; the others only warn.
+    let default_level = match cli.command {
+        cli::Command::Run { .. } | cli::Command::Demo { .. } => "info",
+        _ => "warn",
+    };
+    init_logging(cli.log_format, default_level);
+    match commands::run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+fn init_logging(format: cli::LogFormat, default_level: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SYMPHONY_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        cli::LogFormat::Json => builder.json().init(),
+    }
+}

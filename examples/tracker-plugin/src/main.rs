@@ -1,0 +1,7 @@
+//! `symphony-jsonl`: the symphony CLI, every command included, plus the `jsonl` tracker.
+
+use std::sync::Arc;
+
+fn main() -> std::process::ExitCode {
+    symphony::main_with(vec![Arc::new(symphony_example_jsonl_tracker::JsonlPlugin)])
+}
