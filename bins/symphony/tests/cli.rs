@@ -265,11 +265,14 @@ fn demo_takes_every_bundled_issue_from_todo_to_done() {
         let issue = std::fs::read_to_string(demo.join(format!("issues/{id}.md"))).unwrap();
         assert!(issue.contains("state: \"done\""), "{issue}");
     }
-    let readme = std::fs::read_to_string(demo.join("workspaces/DEMO-1/README.md")).unwrap();
-    assert!(
-        readme.contains("DEMO-1: done by the demo agent"),
-        "{readme}"
-    );
+    let log = std::fs::read_to_string(demo.join("agent.log")).unwrap();
+    for id in ["DEMO-1", "DEMO-2", "DEMO-3"] {
+        let expected = format!(
+            "{id} turn 1: edited README.md in {}",
+            demo.join("workspaces").join(id).display()
+        );
+        assert!(log.contains(&expected), "{log}");
+    }
 }
 
 #[test]
