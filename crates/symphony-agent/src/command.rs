@@ -243,28 +243,19 @@ impl AgentSession for CommandSession {
         }
         let status = match exit {
             Some(Ok(status)) => status,
-            Some(Err(e)) => {
-                let output = format!("cannot read the exit status: {e}");
+            unreadable => {
+                // The loop only ends after the exit was seen, but its status may be unreadable.
+                let output = match unreadable {
+                    Some(Err(e)) => format!("cannot read the exit status: {e}"),
+                    _ => "the turn ended without an exit status".to_owned(),
+                };
+                let status = "unknown".to_owned();
                 return self
                     .fail(
                         pid,
                         AgentError::TurnFailed {
                             turn,
-                            status: "unknown".into(),
-                            output,
-                        },
-                    )
-                    .await;
-            }
-            // The loop only ends after the exit was seen.
-            None => {
-                let output = "the turn ended without an exit status".to_owned();
-                return self
-                    .fail(
-                        pid,
-                        AgentError::TurnFailed {
-                            turn,
-                            status: "unknown".into(),
+                            status,
                             output,
                         },
                     )
