@@ -85,13 +85,31 @@ impl GroupChild {
         }
     }
 
-    /// Stops the group: SIGTERM, up to [`TERM_GRACE`] for the leader to exit, then SIGKILL for
-    /// whatever is left. Returns the leader's exit status.
+    /// Whether any process of the group is still alive.
+    pub fn group_alive(&self) -> bool {
+        self.group.is_some_and(|group| killpg(group, None).is_ok())
+    }
+
+    /// Stops the group: SIGTERM, then up to [`TERM_GRACE`] for every member (not only the
+    /// leader) to exit and run its exit traps, then SIGKILL for whatever is left. Returns the
+    /// leader's exit status.
     pub async fn stop(&mut self) -> Option<ExitStatus> {
         self.signal(Signal::SIGTERM);
-        let _ = tokio::time::timeout(TERM_GRACE, self.child.wait()).await;
+        let deadline = tokio::time::Instant::now() + TERM_GRACE;
+        let status = tokio::time::timeout_at(deadline, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        // A shell that exits at once on SIGTERM can leave children finishing their own traps
+        // (a login shell's `pyenv rehash` removing its lock file): wait for them too.
+        while self.group_alive() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.signal(Signal::SIGKILL);
-        self.child.wait().await.ok()
+        match status {
+            Some(status) => Some(status),
+            None => self.child.wait().await.ok(),
+        }
     }
 }
 
@@ -134,7 +152,8 @@ pub async fn run_bounded(mut command: Command, timeout: Duration) -> Result<Fini
     let output = match tokio::time::timeout(DRAIN_GRACE, &mut collector).await {
         Ok(Ok(output)) => output.render(),
         _ => {
-            child.signal(Signal::SIGKILL);
+            // Stragglers hold the pipes: stop them as a timeout would, traps included.
+            child.stop().await;
             match collector.await {
                 Ok(output) => output.render(),
                 Err(_) => String::new(),
