@@ -15,5 +15,5 @@ pub use scheduler::{
     AgentUpdate, Effect, Event, ExitReason, FetchPurpose, LogLevel, RetryEntry, RunningEntry,
     Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS, FAILURE_BASE_DELAY_MS,
 };
-pub use service::{Service, ServiceOptions, SnapshotHandle, Wiring};
+pub use service::{Service, ServiceOptions, SnapshotError, SnapshotHandle, Wiring};
 pub use snapshot::{RetryRow, RunningRow, Snapshot};

@@ -168,14 +168,17 @@ async fn a_hung_command_is_killed_by_stall_detection_and_retried_with_backoff() 
     let seen = Arc::new(std::sync::Mutex::new(None));
     let keep = Arc::clone(&seen);
     service
-        .run(until(Duration::from_secs(60), move || match probe.get() {
-            Some(s)
-                if s.running.is_empty() && s.retrying.iter().any(|r| r.identifier == "HUNG-1") =>
-            {
-                *keep.lock().unwrap() = Some(s);
-                true
+        .run(until(Duration::from_secs(60), move || {
+            match probe.latest() {
+                Some(s)
+                    if s.running.is_empty()
+                        && s.retrying.iter().any(|r| r.identifier == "HUNG-1") =>
+                {
+                    *keep.lock().unwrap() = Some(s);
+                    true
+                }
+                _ => false,
             }
-            _ => false,
         }))
         .await
         .unwrap();
@@ -249,4 +252,43 @@ async fn a_broken_workflow_edit_mid_run_keeps_the_service_on_the_last_good_confi
         root.join("ran.log").exists(),
         "dispatch resumes once the file is fixed"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_timeout_and_unavailable_cases_are_surfaced() {
+    let (dir, path) = setup("true", "", &[("S-1", "todo")]);
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let handle = service.snapshot();
+    // Created but not running: nobody answers.
+    assert_eq!(
+        handle.get(Duration::from_millis(200)).await,
+        Err(symphony_orchestrator::SnapshotError::Timeout)
+    );
+    let asker = handle.clone();
+    let answered = Arc::new(std::sync::Mutex::new(None));
+    let keep = Arc::clone(&answered);
+    service
+        .run(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            *keep.lock().unwrap() = Some(asker.get(Duration::from_secs(10)).await);
+        })
+        .await
+        .unwrap();
+    let live = answered
+        .lock()
+        .unwrap()
+        .take()
+        .unwrap()
+        .expect("a running service answers");
+    assert!(live.running.len() + live.retrying.len() <= 1);
+    // Stopped: the service is gone.
+    assert_eq!(
+        handle.get(Duration::from_secs(1)).await,
+        Err(symphony_orchestrator::SnapshotError::Unavailable)
+    );
+    drop(dir);
 }

@@ -48,18 +48,57 @@ impl Default for ServiceOptions {
     }
 }
 
+/// Why a snapshot could not be had (SPEC §13.3 error modes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The service is not running (not started yet, or stopped).
+    Unavailable,
+    /// The service did not answer in time (busy or stuck).
+    Timeout,
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable => f.write_str("unavailable: the orchestrator is not running"),
+            Self::Timeout => f.write_str("timeout: the orchestrator did not answer in time"),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
 /// A live view of the scheduler for status surfaces (SPEC §13.3).
-#[derive(Clone, Default)]
-pub struct SnapshotHandle(Arc<Mutex<Option<Snapshot>>>);
+#[derive(Clone)]
+pub struct SnapshotHandle {
+    latest: Arc<Mutex<Option<Snapshot>>>,
+    requests: mpsc::UnboundedSender<tokio::sync::oneshot::Sender<Snapshot>>,
+}
 
 impl SnapshotHandle {
-    /// The latest snapshot, if the service has published one.
-    pub fn get(&self) -> Option<Snapshot> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The snapshot as of the last state change, without asking the service (may be stale).
+    pub fn latest(&self) -> Option<Snapshot> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A snapshot taken by the service now, within `timeout`.
+    pub async fn get(&self, timeout: Duration) -> Result<Snapshot, SnapshotError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.requests
+            .send(reply)
+            .map_err(|_| SnapshotError::Unavailable)?;
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(snapshot)) => Ok(snapshot),
+            Ok(Err(_)) => Err(SnapshotError::Unavailable),
+            Err(_) => Err(SnapshotError::Timeout),
+        }
     }
 
     fn set(&self, snapshot: Snapshot) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
+        *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot);
     }
 }
 
@@ -74,6 +113,7 @@ pub struct Service {
     wiring: Arc<dyn Wiring>,
     options: ServiceOptions,
     snapshot: SnapshotHandle,
+    snapshot_requests: mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Snapshot>>,
 }
 
 struct Shell {
@@ -98,11 +138,16 @@ impl Service {
         wiring: Arc<dyn Wiring>,
         options: ServiceOptions,
     ) -> Self {
+        let (requests, snapshot_requests) = mpsc::unbounded_channel();
         Self {
             source,
             wiring,
             options,
-            snapshot: SnapshotHandle::default(),
+            snapshot: SnapshotHandle {
+                latest: Arc::default(),
+                requests,
+            },
+            snapshot_requests,
         }
     }
 
@@ -113,7 +158,9 @@ impl Service {
 
     /// Runs until `shutdown` resolves and every worker has stopped. Fails only at start-up
     /// (no tracker or agent backend for the configuration).
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+        let mut snapshot_requests =
+            std::mem::replace(&mut self.snapshot_requests, mpsc::unbounded_channel().1);
         let workflow = self.source.current();
         let tracker = self.wiring.tracker(&workflow.config)?;
         let backend = self.wiring.backend(&workflow.config)?;
@@ -140,6 +187,10 @@ impl Service {
         }
         loop {
             let event = tokio::select! {
+                Some(reply) = snapshot_requests.recv() => {
+                    let _ = reply.send(shell.scheduler.snapshot(shell.now_ms()));
+                    continue;
+                }
                 () = &mut shutdown, if !stopping => {
                     stopping = true;
                     tracing::info!("shutting down: no new work; stopping running agents");
