@@ -81,6 +81,7 @@ async fn attempt_in_workspace(
     let (events_tx, events_rx) = mpsc::channel(AGENT_EVENT_BUFFER);
     let forwarder = tokio::spawn(forward_events(
         issue.id.clone(),
+        issue.identifier.clone(),
         events_rx,
         ctx.updates.clone(),
     ));
@@ -145,12 +146,66 @@ async fn attempt_in_workspace(
     outcome
 }
 
+/// Logs a session's lifecycle (SPEC §13.1 fields) and hands every event to the scheduler.
 async fn forward_events(
     issue_id: String,
+    identifier: String,
     mut events: mpsc::Receiver<AgentEvent>,
     updates: mpsc::UnboundedSender<Event>,
 ) {
     while let Some(event) = events.recv().await {
+        let session_id = event.session_id.as_str();
+        match &event.kind {
+            AgentEventKind::SessionStarted => {
+                tracing::info!(
+                    issue_id,
+                    issue_identifier = identifier,
+                    session_id,
+                    "agent session started"
+                );
+            }
+            AgentEventKind::TurnStarted { turn } => {
+                tracing::info!(
+                    issue_id,
+                    issue_identifier = identifier,
+                    session_id,
+                    turn,
+                    "turn started"
+                );
+            }
+            AgentEventKind::TurnCompleted { turn } => {
+                tracing::info!(
+                    issue_id,
+                    issue_identifier = identifier,
+                    session_id,
+                    turn,
+                    "turn completed"
+                );
+            }
+            AgentEventKind::TurnFailed {
+                turn,
+                category,
+                message,
+            } => {
+                tracing::warn!(
+                    issue_id,
+                    issue_identifier = identifier,
+                    session_id,
+                    turn,
+                    category,
+                    "turn failed: {message}"
+                );
+            }
+            AgentEventKind::Notification { message } => {
+                tracing::debug!(
+                    issue_id,
+                    issue_identifier = identifier,
+                    session_id,
+                    "agent: {message}"
+                );
+            }
+            _ => {}
+        }
         let name = serde_json::to_value(&event.kind)
             .ok()
             .and_then(|v| v.get("event").and_then(Value::as_str).map(str::to_owned))
