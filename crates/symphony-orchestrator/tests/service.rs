@@ -1,33 +1,16 @@
 //! The service end to end with the local tracker and the `command` backend: real files, real
 //! subprocesses, real timers.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{until, LocalWiring};
 
-use symphony_agent::{AgentBackend, CommandBackend};
-use symphony_orchestrator::{Service, ServiceOptions, Wiring};
-use symphony_tracker::Tracker;
-use symphony_tracker_local::{LocalProfile, LocalTracker};
-use symphony_workflow::{ProcessEnvironment, ServiceConfig, TrackerRegistry, WorkflowSource};
-
-struct LocalWiring;
-
-impl Wiring for LocalWiring {
-    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
-        Ok(Arc::new(
-            LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
-        ))
-    }
-    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
-        let command = config
-            .agent
-            .command
-            .clone()
-            .ok_or("agent.command is required")?;
-        Ok(Arc::new(CommandBackend::new(command)))
-    }
-}
+use symphony_orchestrator::{Service, ServiceOptions};
+use symphony_tracker_local::LocalProfile;
+use symphony_workflow::{ProcessEnvironment, TrackerRegistry, WorkflowSource};
 
 fn workflow(command: &str, extra: &str) -> String {
     format!(
@@ -63,14 +46,6 @@ fn state_of(dir: &Path, id: &str) -> String {
         .trim()
         .trim_matches('"')
         .to_owned()
-}
-
-/// Resolves when `done` holds (checked every 100 ms) or after `limit`.
-async fn until(limit: Duration, done: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !done() && start.elapsed() < limit {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

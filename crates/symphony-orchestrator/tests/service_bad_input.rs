@@ -2,25 +2,21 @@
 //! agents that exit at once or flood their output. The service stays up and never runs an
 //! issue twice at the same time.
 
+mod support;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{command_backend, until, LocalWiring};
 
 use async_trait::async_trait;
-use symphony_agent::{AgentBackend, CommandBackend};
+use symphony_agent::AgentBackend;
 use symphony_core::Issue;
 use symphony_orchestrator::{Service, ServiceOptions, Wiring};
 use symphony_tracker::{MemoryTracker, Tracker, TrackerError, TrackerErrorCategory};
-use symphony_tracker_local::{LocalProfile, LocalTracker};
+use symphony_tracker_local::LocalProfile;
 use symphony_workflow::{ProcessEnvironment, ServiceConfig, TrackerRegistry, WorkflowSource};
-
-async fn until(limit: Duration, done: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !done() && start.elapsed() < limit {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn workflow(dir: &Path, command: &str, max_turns: u32) -> Arc<WorkflowSource> {
     std::fs::create_dir_all(dir.join("issues")).unwrap();
@@ -71,24 +67,7 @@ impl Wiring for FlakyWiring {
         Ok(self.0.clone())
     }
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
-        Ok(Arc::new(CommandBackend::new(
-            config.agent.command.clone().unwrap_or_default(),
-        )))
-    }
-}
-
-struct LocalWiring;
-
-impl Wiring for LocalWiring {
-    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
-        Ok(Arc::new(
-            LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
-        ))
-    }
-    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
-        Ok(Arc::new(CommandBackend::new(
-            config.agent.command.clone().unwrap_or_default(),
-        )))
+        command_backend(config)
     }
 }
 

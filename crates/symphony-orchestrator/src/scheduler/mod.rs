@@ -470,21 +470,15 @@ impl Scheduler {
         self.totals.ended_runtime_ms += now_ms.saturating_sub(entry.started_at_ms);
         let identifier = entry.issue.identifier.clone();
         let next_attempt = entry.attempt.map_or(1, |a| a.saturating_add(1));
-        match (entry.stopping, reason) {
-            (Some(StopReason::Stalled), _) => {
-                let error = format!(
+        // Every exit but a deliberate release queues a retry: (attempt, error or continuation).
+        let retry = match (entry.stopping, reason) {
+            (Some(StopReason::Stalled), _) => Some((
+                next_attempt,
+                Some(format!(
                     "stalled: no agent activity for more than {} ms",
                     self.config.stall_timeout_ms
-                );
-                self.schedule_retry(
-                    issue_id,
-                    &identifier,
-                    next_attempt,
-                    Some(error),
-                    now_ms,
-                    out,
-                );
-            }
+                )),
+            )),
             (Some(stop), _) => {
                 if stop.removes_workspace() {
                     out.push(Effect::RemoveWorkspace {
@@ -498,22 +492,18 @@ impl Scheduler {
                     Some((issue_id, &identifier)),
                     format!("released after stop: {stop:?}"),
                 );
+                None
             }
             (None, ExitReason::Normal) => {
                 self.completed.insert(issue_id.to_owned());
-                self.schedule_retry(issue_id, &identifier, 1, None, now_ms, out);
+                Some((1, None))
             }
             (None, ExitReason::Failed(error)) => {
-                let error = format!("worker exited: {error}");
-                self.schedule_retry(
-                    issue_id,
-                    &identifier,
-                    next_attempt,
-                    Some(error),
-                    now_ms,
-                    out,
-                );
+                Some((next_attempt, Some(format!("worker exited: {error}"))))
             }
+        };
+        if let Some((attempt, error)) = retry {
+            self.schedule_retry(issue_id, &identifier, attempt, error, now_ms, out);
         }
         if self.shutting_down && self.running.is_empty() {
             out.push(Effect::Stopped);

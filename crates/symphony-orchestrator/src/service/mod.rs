@@ -125,7 +125,7 @@ struct Shell {
     scheduler: Scheduler,
     tracker: Arc<dyn Tracker>,
     backend: Arc<dyn AgentBackend>,
-    config: Arc<symphony_workflow::Workflow>,
+    workflow: Arc<symphony_workflow::Workflow>,
     tx: mpsc::UnboundedSender<Event>,
     timers: HashMap<Timer, JoinHandle<()>>,
     workers: HashMap<String, WorkerHandle>,
@@ -174,7 +174,7 @@ impl Service {
             started: Instant::now(),
             tracker,
             backend,
-            config: workflow,
+            workflow,
             tx,
             timers: HashMap::new(),
             workers: HashMap::new(),
@@ -236,7 +236,7 @@ impl Shell {
 
     /// Makes a reloaded workflow current for everything that starts from now on.
     fn apply_workflow(&mut self, latest: Arc<symphony_workflow::Workflow>) -> Option<Event> {
-        if Arc::ptr_eq(&latest, &self.config) {
+        if Arc::ptr_eq(&latest, &self.workflow) {
             return None;
         }
         match (
@@ -251,7 +251,7 @@ impl Shell {
                 tracing::error!("reloaded workflow cannot be wired ({e}); keeping the previous tracker and agent");
             }
         }
-        self.config = Arc::clone(&latest);
+        self.workflow = Arc::clone(&latest);
         Some(Event::ConfigReloaded(SchedulerConfig::from_service(
             &latest.config,
         )))
@@ -274,7 +274,7 @@ impl Shell {
                 Effect::SpawnWorker { issue, attempt } => self.spawn_worker(*issue, attempt),
                 Effect::StopWorker { issue_id, .. } => self.stop_worker(&issue_id),
                 Effect::RemoveWorkspace { identifier } => {
-                    let manager = WorkspaceManager::from_config(&self.config.config);
+                    let manager = WorkspaceManager::from_config(&self.workflow.config);
                     tokio::spawn(async move {
                         if let Err(e) = manager.remove(&identifier).await {
                             tracing::warn!(issue_identifier = %identifier, "workspace removal failed: {e}");
@@ -340,7 +340,7 @@ impl Shell {
     fn spawn_worker(&mut self, issue: symphony_core::Issue, attempt: Option<u32>) {
         let (stop, signal) = StopSignal::new();
         let ctx = WorkerContext {
-            workflow: Arc::clone(&self.config),
+            workflow: Arc::clone(&self.workflow),
             tracker: Arc::clone(&self.tracker),
             backend: Arc::clone(&self.backend),
             updates: self.tx.clone(),

@@ -1,0 +1,44 @@
+//! Helpers shared by the service tests: this build's adapters and a polling wait.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use symphony_agent::{AgentBackend, CommandBackend};
+use symphony_orchestrator::Wiring;
+use symphony_tracker::Tracker;
+use symphony_tracker_local::LocalTracker;
+use symphony_workflow::ServiceConfig;
+
+/// The local tracker and the command backend, as the binary wires them.
+pub struct LocalWiring;
+
+impl Wiring for LocalWiring {
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+        Ok(Arc::new(
+            LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
+        ))
+    }
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+        command_backend(config)
+    }
+}
+
+/// The command backend for `config.agent.command`.
+pub fn command_backend(config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+    let command = config
+        .agent
+        .command
+        .clone()
+        .ok_or("agent.command is required")?;
+    Ok(Arc::new(CommandBackend::new(command)))
+}
+
+/// Resolves when `done` holds (checked every 50 ms) or after `limit`.
+pub async fn until(limit: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() && start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
