@@ -3,6 +3,10 @@
 //! run has a time limit; a stop is SIGTERM, a short grace, then SIGKILL; captured output is a
 //! bounded tail.
 
+mod identity;
+
+pub use identity::{kill_orphaned_group, OrphanOutcome, ProcessIdentity};
+
 use std::collections::VecDeque;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;

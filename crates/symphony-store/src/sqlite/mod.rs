@@ -1,0 +1,258 @@
+//! [`SqliteStore`]: the embedded default. One database file under the state directory, in WAL
+//! mode so readers (`symphony runs`, the dashboard) never wait for the writer; every
+//! operation is one `BEGIN IMMEDIATE` transaction, which also serializes instances that share
+//! the file.
+
+mod audit_log;
+mod read;
+mod schema;
+mod takeover;
+mod write;
+
+use audit_log::Appender;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::{
+    AuditEntry, AuditVerdict, Change, ClaimOutcome, ClaimRecord, EventRecord, Instance, Recovery,
+    RetryRecord, RunFilter, RunRecord, RunStart, Store, StoreError, Totals,
+};
+
+/// The database file's name inside the state directory.
+pub const DATABASE_FILE: &str = "state.db";
+/// The copy of the audit head kept outside the database.
+pub const ANCHOR_FILE: &str = "audit.head";
+
+/// Settings of a [`SqliteStore`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a claim lasts without renewal.
+    pub lease: Duration,
+    /// Agent events kept per run; older ones are dropped first (their count is kept).
+    pub events_per_run: u64,
+    /// How long to wait for another process's lock before failing.
+    pub busy_timeout: Duration,
+    /// Largest size the database may grow to, in bytes (`None`: as large as the disk allows).
+    /// Past it, writes fail as on a full disk and nothing committed is lost.
+    pub max_size_bytes: Option<u64>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(30),
+            events_per_run: 500,
+            busy_timeout: Duration::from_secs(5),
+            max_size_bytes: None,
+        }
+    }
+}
+
+/// Durable state in a SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    anchor: PathBuf,
+    conn: Mutex<Connection>,
+    instance: Instance,
+    options: StoreOptions,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<dir>/state.db` and brings its schema up to date.
+    pub fn open(dir: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+        Self::open_as(dir, options, Instance::current())
+    }
+
+    /// Like [`SqliteStore::open`], acting as `instance` (tests use this to play several).
+    pub fn open_as(
+        dir: &Path,
+        options: StoreOptions,
+        instance: Instance,
+    ) -> Result<Self, StoreError> {
+        let path = dir.join(DATABASE_FILE);
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            message: format!("cannot create the state directory: {e}"),
+        })?;
+        let sqlite = |e| StoreError::from_sqlite(&path, e);
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
+        conn.busy_timeout(options.busy_timeout).map_err(sqlite)?;
+        // WAL: readers never block the writer; NORMAL sync: a commit survives a crash of the
+        // process (what restarts need), fsync happens at checkpoints.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(sqlite)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Open {
+                path,
+                message: format!("cannot switch to WAL journaling (got {mode:?})"),
+            });
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite)?;
+        if let Some(bytes) = options.max_size_bytes {
+            let page_size: i64 = conn
+                .query_row("PRAGMA page_size", [], |row| row.get(0))
+                .map_err(sqlite)?;
+            let pages = (bytes / page_size.max(512) as u64).max(1);
+            conn.pragma_update(None, "max_page_count", pages as i64)
+                .map_err(sqlite)?;
+        }
+        match schema::migrate(&mut conn).map_err(sqlite)? {
+            schema::Outcome::Current => {}
+            schema::Outcome::TooNew(found) => {
+                return Err(StoreError::TooNew {
+                    path,
+                    found,
+                    known: schema::LATEST,
+                })
+            }
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                anchor: dir.join(ANCHOR_FILE),
+                path,
+                conn: Mutex::new(conn),
+                instance,
+                options,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in one immediate transaction on a blocking thread.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &Inner, &mut Appender) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let sqlite = |e| StoreError::from_sqlite(&inner.path, e);
+            let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sqlite)?;
+            let mut appender = Appender::new(&inner.instance.id);
+            let value = f(&tx, &inner, &mut appender).map_err(sqlite)?;
+            let head = appender.finish(&tx).map_err(sqlite)?;
+            tx.commit().map_err(sqlite)?;
+            drop(conn);
+            audit_log::update_anchor(&inner, head);
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs a read-only `f` on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Inner) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn, &inner).map_err(|e| StoreError::from_sqlite(&inner.path, e))
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(f)
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+        Err(_) => f(),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn instance(&self) -> &Instance {
+        &self.inner.instance
+    }
+
+    fn lease_ms(&self) -> u64 {
+        u64::try_from(self.inner.options.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    async fn recover(&self, now_ms: u64) -> Result<Recovery, StoreError> {
+        self.write(move |tx, inner, audit| takeover::run(tx, inner, audit, now_ms, true))
+            .await
+    }
+
+    async fn heartbeat(&self, now_ms: u64) -> Result<Recovery, StoreError> {
+        self.write(move |tx, inner, audit| takeover::run(tx, inner, audit, now_ms, false))
+            .await
+    }
+
+    async fn claim_and_start(&self, start: RunStart) -> Result<ClaimOutcome, StoreError> {
+        self.write(move |tx, inner, audit| write::claim_and_start(tx, inner, audit, &start))
+            .await
+    }
+
+    async fn apply(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.write(move |tx, inner, audit| write::apply(tx, inner, audit, changes))
+            .await
+    }
+
+    async fn detach(&self, now_ms: u64) -> Result<(), StoreError> {
+        self.write(move |tx, inner, audit| takeover::detach(tx, inner, audit, now_ms))
+            .await
+    }
+
+    async fn runs(&self, filter: RunFilter) -> Result<Vec<RunRecord>, StoreError> {
+        self.read(move |conn, _| read::runs(conn, &filter)).await
+    }
+
+    async fn run_events(&self, run_id: i64) -> Result<Vec<EventRecord>, StoreError> {
+        self.read(move |conn, _| read::events(conn, run_id)).await
+    }
+
+    async fn retry_queue(&self) -> Result<Vec<RetryRecord>, StoreError> {
+        self.read(|conn, _| read::retries(conn)).await
+    }
+
+    async fn claims(&self) -> Result<Vec<ClaimRecord>, StoreError> {
+        self.read(|conn, _| read::claims(conn)).await
+    }
+
+    async fn totals(&self) -> Result<Totals, StoreError> {
+        self.read(|conn, _| read::totals(conn)).await
+    }
+
+    async fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |conn, _| audit_log::tail(conn, limit)).await
+    }
+
+    async fn audit_verify(&self) -> Result<AuditVerdict, StoreError> {
+        self.read(|conn, inner| audit_log::verify(conn, &inner.anchor))
+            .await
+    }
+}

@@ -1,0 +1,130 @@
+//! Queries for status surfaces and the CLI.
+
+use rusqlite::{params, Connection, Row};
+
+use crate::{ClaimRecord, EventRecord, RetryRecord, RunFilter, RunOutcome, RunRecord, Totals};
+
+pub(super) const RUN_COLUMNS: &str = "id, issue_id, identifier, attempt, instance, host, \
+    started_at, ended_at, outcome, error, pid, pid_start, input_tokens, output_tokens, \
+    total_tokens, events_total, last_event";
+
+fn opt_u64(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<u64>> {
+    Ok(row.get::<_, Option<i64>>(index)?.map(|v| v.max(0) as u64))
+}
+
+fn u64_at(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
+    Ok(row.get::<_, i64>(index)?.max(0) as u64)
+}
+
+pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
+    Ok(RunRecord {
+        id: row.get(0)?,
+        issue_id: row.get(1)?,
+        identifier: row.get(2)?,
+        attempt: row.get(3)?,
+        instance: row.get(4)?,
+        host: row.get(5)?,
+        started_at_ms: u64_at(row, 6)?,
+        ended_at_ms: opt_u64(row, 7)?,
+        outcome: row
+            .get::<_, Option<String>>(8)?
+            .and_then(|o| RunOutcome::parse(&o)),
+        error: row.get(9)?,
+        pid: row.get(10)?,
+        pid_start: opt_u64(row, 11)?,
+        input_tokens: u64_at(row, 12)?,
+        output_tokens: u64_at(row, 13)?,
+        total_tokens: u64_at(row, 14)?,
+        events_total: u64_at(row, 15)?,
+        last_event: row.get(16)?,
+    })
+}
+
+pub(super) fn runs(conn: &Connection, filter: &RunFilter) -> rusqlite::Result<Vec<RunRecord>> {
+    let limit = filter.limit.map_or(-1, |l| l as i64);
+    match &filter.issue {
+        Some(issue) => {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE issue_id = ?1 OR identifier = ?1
+                 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let rows = statement.query_map(params![issue, limit], run_from_row)?;
+            rows.collect()
+        }
+        None => {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"
+            ))?;
+            let rows = statement.query_map([limit], run_from_row)?;
+            rows.collect()
+        }
+    }
+}
+
+pub(super) fn events(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<EventRecord>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, at, kind, message FROM events WHERE run_id = ?1 ORDER BY seq",
+    )?;
+    let rows = statement.query_map([run_id], |row| {
+        Ok(EventRecord {
+            seq: u64_at(row, 0)?,
+            at_ms: u64_at(row, 1)?,
+            kind: row.get(2)?,
+            message: row.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub(super) fn retries(conn: &Connection) -> rusqlite::Result<Vec<RetryRecord>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT r.issue_id, r.identifier, r.attempt, r.due_at, r.error, c.owner
+         FROM retries r LEFT JOIN claims c ON c.issue_id = r.issue_id
+         ORDER BY r.due_at, r.issue_id",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok(RetryRecord {
+            issue_id: row.get(0)?,
+            identifier: row.get(1)?,
+            attempt: row.get(2)?,
+            due_at_ms: u64_at(row, 3)?,
+            error: row.get(4)?,
+            owner: row.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub(super) fn claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT issue_id, identifier, owner, expires_at FROM claims ORDER BY issue_id",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok(ClaimRecord {
+            issue_id: row.get(0)?,
+            identifier: row.get(1)?,
+            owner: row.get(2)?,
+            expires_at_ms: u64_at(row, 3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub(super) fn totals(conn: &Connection) -> rusqlite::Result<Totals> {
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+                COALESCE(SUM(total_tokens), 0),
+                COALESCE(SUM(CASE WHEN ended_at IS NOT NULL THEN ended_at - started_at END), 0)
+         FROM runs",
+        [],
+        |row| {
+            Ok(Totals {
+                runs: u64_at(row, 0)?,
+                input_tokens: u64_at(row, 1)?,
+                output_tokens: u64_at(row, 2)?,
+                total_tokens: u64_at(row, 3)?,
+                runtime_ms: u64_at(row, 4)?,
+            })
+        },
+    )
+}
