@@ -22,7 +22,8 @@ pub struct ProcessIdentity {
 /// The fields of `/proc/<pid>/stat` identity needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stat {
-    process_group: u32,
+    /// Exited but not yet reaped by its parent (`Z`) or dead (`X`).
+    exited: bool,
     start_ticks: u64,
 }
 
@@ -36,9 +37,9 @@ fn stat(pid: u32) -> Option<Stat> {
 fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3 (state): pgrp is field 5, starttime field 22.
+    // `rest` starts at field 3 (state); starttime is field 22.
     Some(Stat {
-        process_group: fields.get(2)?.parse().ok()?,
+        exited: matches!(*fields.first()?, "Z" | "X" | "x"),
         start_ticks: fields.get(19)?.parse().ok()?,
     })
 }
@@ -57,9 +58,10 @@ impl ProcessIdentity {
         Self::of(std::process::id())
     }
 
-    /// Whether this very process is still running (not merely some process with its pid).
+    /// Whether this very process is still running (not merely some process with its pid,
+    /// and not a zombie waiting for its parent).
     pub fn is_alive(&self) -> bool {
-        stat(self.pid).is_some_and(|s| s.start_ticks == self.start_ticks)
+        stat(self.pid).is_some_and(|s| s.start_ticks == self.start_ticks && !s.exited)
     }
 }
 
@@ -113,7 +115,7 @@ mod tests {
         assert_eq!(
             parse_stat(line),
             Some(Stat {
-                process_group: 4240,
+                exited: false,
                 start_ticks: 987654
             })
         );

@@ -16,7 +16,7 @@ mod types;
 pub use audit::{canonical_json, entry_hash, verify_chain, AuditVerdict, GENESIS_HASH};
 pub use error::StoreError;
 pub use redact::Redactor;
-pub use sqlite::{SqliteStore, StoreOptions};
+pub use sqlite::{SqliteStore, StoreOptions, ANCHOR_FILE, DATABASE_FILE};
 pub use types::*;
 
 use async_trait::async_trait;

@@ -71,8 +71,8 @@ const COLUMNS: [&str; 8] = [
     "issue_id = 'someone-else'",
     "identifier = COALESCE(identifier, '') || 'x'",
     "detail = '{\"attempt\":99}'",
-    "prev_hash = substr(prev_hash, 2) || '0'",
-    "hash = substr(hash, 2) || '0'",
+    "prev_hash = (CASE WHEN substr(prev_hash, 1, 1) = 'a' THEN 'b' ELSE 'a' END) || substr(prev_hash, 2)",
+    "hash = (CASE WHEN substr(hash, 1, 1) = 'a' THEN 'b' ELSE 'a' END) || substr(hash, 2)",
 ];
 
 fn edit(entries: i64) -> impl Strategy<Value = Edit> {
