@@ -28,6 +28,11 @@ pub enum Ineligible {
     Running,
     /// It is claimed (running or waiting for a retry).
     Claimed,
+    /// Another orchestrator instance holds it.
+    HeldElsewhere {
+        /// That instance.
+        holder: String,
+    },
     /// All global slots are taken.
     NoGlobalSlot {
         /// The global limit.
@@ -57,6 +62,9 @@ impl fmt::Display for Ineligible {
             Self::MissingLabel(label) => write!(f, "missing required label {label:?}"),
             Self::Running => write!(f, "already running"),
             Self::Claimed => write!(f, "claimed (running or waiting for a retry)"),
+            Self::HeldElsewhere { holder } => {
+                write!(f, "held by another orchestrator instance ({holder})")
+            }
             Self::NoGlobalSlot { limit } => write!(f, "no free slot ({limit} agents running)"),
             Self::NoStateSlot { state, limit } => {
                 write!(f, "no free slot for state {state:?} (limit {limit})")

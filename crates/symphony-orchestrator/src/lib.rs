@@ -12,8 +12,9 @@ mod snapshot;
 pub use config::SchedulerConfig;
 pub use eligibility::{sort_for_dispatch, Ineligible};
 pub use scheduler::{
-    AgentUpdate, Effect, Event, ExitReason, FetchPurpose, LogLevel, RetryEntry, RunningEntry,
-    Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS, FAILURE_BASE_DELAY_MS,
+    AgentUpdate, Decision, Effect, Event, ExitReason, FetchPurpose, LogLevel, RestoredRetry,
+    RetryEntry, RunEnd, RunningEntry, Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
+    FAILURE_BASE_DELAY_MS,
 };
 pub use service::{Service, ServiceOptions, SnapshotError, SnapshotHandle, Wiring};
 pub use snapshot::{RetryRow, RunningRow, Snapshot};

@@ -38,6 +38,8 @@ pub struct ServiceConfig {
     pub agent: AgentConfig,
     /// How the coding agent is launched.
     pub codex: CodexConfig,
+    /// Where durable state is kept.
+    pub state: StateConfig,
     /// Top-level keys the core does not own, kept verbatim for extensions (`server`, `gates`, ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Value>,
@@ -267,7 +269,26 @@ impl CodexConfig {
     }
 }
 
-const CORE_SECTIONS: [&str; 6] = ["tracker", "polling", "workspace", "hooks", "agent", "codex"];
+const CORE_SECTIONS: [&str; 7] = [
+    "tracker",
+    "polling",
+    "workspace",
+    "hooks",
+    "agent",
+    "codex",
+    "state",
+];
+
+/// Durable state settings (extension section `state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateConfig {
+    /// Folder of the state database.
+    pub dir: PathBuf,
+    /// Claim lease, in milliseconds (at least 1 s).
+    pub lease_ms: u64,
+    /// Agent events kept per run.
+    pub events_per_run: u64,
+}
 
 impl ServiceConfig {
     /// Applies defaults, resolves the environment and validates (SPEC §6.1, §6.3).
@@ -342,8 +363,17 @@ impl ServiceConfig {
             read_timeout_ms: positive_u64("codex.read_timeout_ms", raw.codex.read_timeout_ms)?,
             stall_timeout_ms: raw.codex.stall_timeout_ms,
         };
+        let state = StateConfig {
+            dir: match raw.state.dir.as_deref().map(str::trim) {
+                Some(text) if !text.is_empty() => resolve_path("state.dir", text, env, dir)?,
+                _ => normalize(&dir.join(".symphony")),
+            },
+            lease_ms: positive_u64("state.lease_ms", raw.state.lease_ms)?.max(1_000),
+            events_per_run: positive_u64("state.events_per_run", raw.state.events_per_run)?,
+        };
         Ok(Self {
             tracker,
+            state,
             polling: PollingConfig {
                 interval_ms: positive_u64("polling.interval_ms", raw.polling.interval_ms)?,
             },

@@ -18,7 +18,7 @@ mod template;
 
 pub use config::{
     AgentBackendKind, AgentConfig, CodexConfig, HooksConfig, PollingConfig, ProviderConfig,
-    RepoSource, ServiceConfig, TrackerConfig, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
+    RepoSource, ServiceConfig, StateConfig, TrackerConfig, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
 };
 pub use definition::{resolve_workflow_path, Workflow, WorkflowDefinition, MAX_WORKFLOW_BYTES};
 pub use environment::{Environment, ProcessEnvironment};

@@ -29,6 +29,8 @@ pub struct Scheduler {
     claimed: BTreeSet<String>,
     retries: BTreeMap<String, RetryEntry>,
     completed: BTreeSet<String>,
+    /// Issues another instance holds: `(holder, until_ms)`; not dispatched before then.
+    held_elsewhere: BTreeMap<String, (String, u64)>,
     totals: Totals,
     rate_limits: Option<Value>,
     phase: TickPhase,
@@ -63,6 +65,7 @@ impl Scheduler {
             claimed: BTreeSet::new(),
             retries: BTreeMap::new(),
             completed: BTreeSet::new(),
+            held_elsewhere: BTreeMap::new(),
             totals: Totals::default(),
             rate_limits: None,
             phase: TickPhase::Idle,
@@ -128,6 +131,12 @@ impl Scheduler {
             }
             Event::RetryDue { issue_id } => self.on_retry_due(&issue_id, now_ms, &mut out),
             Event::ConfigReloaded(config) => self.on_reload(config, &mut out),
+            Event::ClaimDenied {
+                issue_id,
+                holder,
+                held_for_ms,
+            } => self.on_claim_denied(&issue_id, holder, held_for_ms, now_ms, &mut out),
+            Event::Restore(retries) => self.on_restore(retries, now_ms, &mut out),
             Event::Stop => self.on_stop(&mut out),
         }
         out
@@ -141,6 +150,11 @@ impl Scheduler {
         }
         if self.claimed.contains(&issue.id) {
             return Err(Ineligible::Claimed);
+        }
+        if let Some((holder, _)) = self.held_elsewhere.get(&issue.id) {
+            return Err(Ineligible::HeldElsewhere {
+                holder: holder.clone(),
+            });
         }
         self.slot_for(&issue.state)
     }
@@ -215,6 +229,7 @@ impl Scheduler {
             return;
         }
         self.detect_stalls(now_ms, out);
+        self.held_elsewhere.retain(|_, (_, until)| *until > now_ms);
         self.preflight_error = preflight_error;
         let ids: Vec<String> = self
             .running
@@ -265,6 +280,11 @@ impl Scheduler {
                     Some((issue_id, &entry.issue.identifier)),
                     format!("stopping worker: {reason:?}"),
                 );
+                out.push(Effect::Record(Decision::StopRequested {
+                    issue_id: issue_id.to_owned(),
+                    identifier: entry.issue.identifier.clone(),
+                    reason,
+                }));
                 out.push(Effect::StopWorker {
                     issue_id: issue_id.to_owned(),
                     reason,
@@ -375,7 +395,14 @@ impl Scheduler {
         }
         let eligible: Vec<Issue> = issues
             .into_iter()
-            .filter(|i| !self.claimed.contains(&i.id) && issue_eligible(i, &self.config).is_ok())
+            .filter(|i| {
+                !self.claimed.contains(&i.id)
+                    && self
+                        .held_elsewhere
+                        .get(&i.id)
+                        .is_none_or(|(_, until)| *until <= now_ms)
+                    && issue_eligible(i, &self.config).is_ok()
+            })
             .collect();
         let chosen = {
             let mut per_state: HashMap<String, usize> = HashMap::new();
@@ -467,39 +494,61 @@ impl Scheduler {
             );
             return;
         };
-        self.totals.ended_runtime_ms += now_ms.saturating_sub(entry.started_at_ms);
+        let runtime_ms = now_ms.saturating_sub(entry.started_at_ms);
+        self.totals.ended_runtime_ms += runtime_ms;
         let identifier = entry.issue.identifier.clone();
         let next_attempt = entry.attempt.map_or(1, |a| a.saturating_add(1));
-        // Every exit but a deliberate release queues a retry: (attempt, error or continuation).
-        let retry = match (entry.stopping, reason) {
-            (Some(StopReason::Stalled), _) => Some((
-                next_attempt,
+        let (outcome, error) = match (&entry.stopping, &reason) {
+            (Some(StopReason::Stalled), _) => (
+                RunEnd::Stalled,
                 Some(format!(
                     "stalled: no agent activity for more than {} ms",
                     self.config.stall_timeout_ms
                 )),
-            )),
-            (Some(stop), _) => {
+            ),
+            (Some(StopReason::Shutdown), _) => (
+                RunEnd::Interrupted,
+                Some("interrupted: the service shut down while it ran".to_owned()),
+            ),
+            (Some(stop), _) => (RunEnd::Stopped(*stop), None),
+            (None, ExitReason::Normal) => (RunEnd::Succeeded, None),
+            (None, ExitReason::Failed(error)) => {
+                (RunEnd::Failed, Some(format!("worker exited: {error}")))
+            }
+            (None, ExitReason::Ineligible(why)) => (RunEnd::Skipped, Some(why.clone())),
+        };
+        out.push(Effect::Record(Decision::RunEnded {
+            issue_id: issue_id.to_owned(),
+            identifier: identifier.clone(),
+            outcome,
+            error: error.clone(),
+            runtime_ms,
+        }));
+        // Every exit but a deliberate release queues a retry: (attempt, error or continuation).
+        let retry = match outcome {
+            RunEnd::Stalled | RunEnd::Failed => Some((next_attempt, error)),
+            RunEnd::Interrupted => {
+                // Taken up at once by whoever runs next.
+                self.queue_retry(issue_id, &identifier, next_attempt, error, 0, now_ms, out);
+                None
+            }
+            RunEnd::Stopped(stop) => {
                 if stop.removes_workspace() {
                     out.push(Effect::RemoveWorkspace {
                         identifier: identifier.clone(),
                     });
                 }
-                self.claimed.remove(issue_id);
-                log(
-                    out,
-                    LogLevel::Info,
-                    Some((issue_id, &identifier)),
-                    format!("released after stop: {stop:?}"),
-                );
+                self.release(issue_id, &identifier, &format!("stopped: {stop:?}"), out);
                 None
             }
-            (None, ExitReason::Normal) => {
+            RunEnd::Skipped => {
+                let why = error.unwrap_or_default();
+                self.release(issue_id, &identifier, &why, out);
+                None
+            }
+            RunEnd::Succeeded => {
                 self.completed.insert(issue_id.to_owned());
                 Some((1, None))
-            }
-            (None, ExitReason::Failed(error)) => {
-                Some((next_attempt, Some(format!("worker exited: {error}"))))
             }
         };
         if let Some((attempt, error)) = retry {
@@ -521,14 +570,37 @@ impl Scheduler {
         now_ms: u64,
         out: &mut Out,
     ) {
-        if self.shutting_down {
-            self.claimed.remove(issue_id);
-            return;
-        }
-        let delay_ms = match error {
+        let delay_ms = match &error {
             None => CONTINUATION_DELAY_MS,
             Some(_) => failure_delay_ms(attempt, self.config.max_retry_backoff_ms),
         };
+        self.queue_retry(issue_id, identifier, attempt, error, delay_ms, now_ms, out);
+    }
+
+    /// Queues a retry `delay_ms` from now; during shutdown it is only recorded.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_retry(
+        &mut self,
+        issue_id: &str,
+        identifier: &str,
+        attempt: u32,
+        error: Option<String>,
+        delay_ms: u64,
+        now_ms: u64,
+        out: &mut Out,
+    ) {
+        out.push(Effect::Record(Decision::RetryScheduled {
+            issue_id: issue_id.to_owned(),
+            identifier: identifier.to_owned(),
+            attempt,
+            delay_ms,
+            error: error.clone(),
+        }));
+        if self.shutting_down {
+            // Kept in durable state for the next start; nothing more happens in this one.
+            self.claimed.remove(issue_id);
+            return;
+        }
         log(
             out,
             if error.is_some() {
@@ -653,6 +725,11 @@ impl Scheduler {
 
     fn release(&mut self, issue_id: &str, identifier: &str, why: &str, out: &mut Out) {
         self.claimed.remove(issue_id);
+        out.push(Effect::Record(Decision::Released {
+            issue_id: issue_id.to_owned(),
+            identifier: identifier.to_owned(),
+            reason: why.to_owned(),
+        }));
         out.push(Effect::CancelTimer {
             timer: Timer::Retry(issue_id.to_owned()),
         });
@@ -711,6 +788,86 @@ impl Scheduler {
             None,
             "configuration reloaded; applies to the next decisions",
         );
+        out.push(Effect::Record(Decision::ConfigReloaded));
+        out.push(Effect::Notify);
+    }
+
+    fn on_claim_denied(
+        &mut self,
+        issue_id: &str,
+        holder: String,
+        held_for_ms: u64,
+        now_ms: u64,
+        out: &mut Out,
+    ) {
+        let Some(entry) = self.running.remove(issue_id) else {
+            return;
+        };
+        self.claimed.remove(issue_id);
+        let identifier = entry.issue.identifier;
+        log(
+            out,
+            LogLevel::Info,
+            Some((issue_id, &identifier)),
+            format!("not started: instance {holder} holds it for up to {held_for_ms} ms"),
+        );
+        out.push(Effect::Record(Decision::HeldElsewhere {
+            issue_id: issue_id.to_owned(),
+            identifier,
+            holder: holder.clone(),
+            held_for_ms,
+        }));
+        self.held_elsewhere.insert(
+            issue_id.to_owned(),
+            (holder, now_ms.saturating_add(held_for_ms)),
+        );
+        if self.shutting_down && self.running.is_empty() {
+            out.push(Effect::Stopped);
+        }
+        out.push(Effect::Notify);
+    }
+
+    fn on_restore(&mut self, retries: Vec<RestoredRetry>, now_ms: u64, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        for retry in retries {
+            if self.claimed.contains(&retry.issue_id) {
+                continue;
+            }
+            log(
+                out,
+                LogLevel::Info,
+                Some((&retry.issue_id, &retry.identifier)),
+                format!(
+                    "restored retry {} due in {} ms{}",
+                    retry.attempt,
+                    retry.due_in_ms,
+                    retry
+                        .error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+            );
+            self.held_elsewhere.remove(&retry.issue_id);
+            self.claimed.insert(retry.issue_id.clone());
+            out.push(Effect::ArmTimer {
+                timer: Timer::Retry(retry.issue_id.clone()),
+                delay_ms: retry.due_in_ms,
+            });
+            self.retries.insert(
+                retry.issue_id.clone(),
+                RetryEntry {
+                    issue_id: retry.issue_id,
+                    identifier: retry.identifier,
+                    attempt: retry.attempt,
+                    due_at_ms: now_ms.saturating_add(retry.due_in_ms),
+                    error: retry.error,
+                    refreshing: false,
+                },
+            );
+        }
         out.push(Effect::Notify);
     }
 
@@ -720,6 +877,7 @@ impl Scheduler {
         }
         self.shutting_down = true;
         out.push(Effect::CancelTimer { timer: Timer::Tick });
+        // Queued retries stay in durable state for the next start; only their timers go.
         let queued: Vec<String> = self.retries.keys().cloned().collect();
         for id in queued {
             self.retries.remove(&id);

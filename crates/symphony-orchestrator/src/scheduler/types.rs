@@ -40,6 +40,8 @@ pub enum ExitReason {
     Normal,
     /// It failed; the text says how (workspace, hook, prompt or agent error).
     Failed(String),
+    /// It did not start: once claimed, a fresh read showed the issue no longer eligible.
+    Ineligible(String),
 }
 
 /// Why the scheduler asked a worker to stop.
@@ -125,6 +127,18 @@ pub enum Event {
     },
     /// The workflow was reloaded; future decisions use the new settings.
     ConfigReloaded(SchedulerConfig),
+    /// A worker could not start because another orchestrator instance holds the issue.
+    ClaimDenied {
+        /// Which issue.
+        issue_id: String,
+        /// The instance holding it.
+        holder: String,
+        /// How long its claim lasts unless renewed.
+        held_for_ms: u64,
+    },
+    /// Retries restored from durable state (after a restart, or work taken over from an
+    /// instance that is gone).
+    Restore(Vec<RestoredRetry>),
     /// Shut down: dispatch nothing more, stop every worker.
     Stop,
 }
@@ -199,10 +213,109 @@ pub enum Effect {
         /// What happened.
         message: String,
     },
+    /// A decision for durable state and the audit log.
+    Record(Decision),
     /// State changed: observers should refresh.
     Notify,
     /// Shutdown finished: no worker is left.
     Stopped,
+}
+
+/// A retry queued before, by this or another instance, to be taken up again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredRetry {
+    /// Issue id.
+    pub issue_id: String,
+    /// Identifier for people.
+    pub identifier: String,
+    /// 1-based attempt number it will run as.
+    pub attempt: u32,
+    /// In how long it is due (0: now).
+    pub due_in_ms: u64,
+    /// Why it was queued.
+    pub error: Option<String>,
+}
+
+/// How a run ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEnd {
+    /// Its turn loop finished normally.
+    Succeeded,
+    /// It failed.
+    Failed,
+    /// It was stopped for inactivity.
+    Stalled,
+    /// It was stopped because the issue changed.
+    Stopped(StopReason),
+    /// It was stopped because the service shut down.
+    Interrupted,
+    /// It did not start: the issue was no longer eligible once claimed.
+    Skipped,
+}
+
+/// A decision worth keeping: the service records each in durable state and the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Decision {
+    /// A running worker is asked to stop.
+    StopRequested {
+        /// Which issue.
+        issue_id: String,
+        /// Its identifier.
+        identifier: String,
+        /// Why.
+        reason: StopReason,
+    },
+    /// A worker ended.
+    RunEnded {
+        /// Which issue.
+        issue_id: String,
+        /// Its identifier.
+        identifier: String,
+        /// How.
+        outcome: RunEnd,
+        /// Why, when it did not succeed.
+        error: Option<String>,
+        /// How long it ran.
+        runtime_ms: u64,
+    },
+    /// An issue is queued for another attempt (also during shutdown: the queue outlives the
+    /// process).
+    RetryScheduled {
+        /// Which issue.
+        issue_id: String,
+        /// Its identifier.
+        identifier: String,
+        /// The attempt it will run as.
+        attempt: u32,
+        /// In how long.
+        delay_ms: u64,
+        /// Why (`None` for a continuation).
+        error: Option<String>,
+    },
+    /// The issue is let go: no worker, no retry.
+    Released {
+        /// Which issue.
+        issue_id: String,
+        /// Its identifier.
+        identifier: String,
+        /// Why.
+        reason: String,
+    },
+    /// Another instance holds the issue; it is left alone until that claim lapses.
+    HeldElsewhere {
+        /// Which issue.
+        issue_id: String,
+        /// Its identifier.
+        identifier: String,
+        /// The holding instance.
+        holder: String,
+        /// For how long at most.
+        held_for_ms: u64,
+    },
+    /// The workflow was reloaded.
+    ConfigReloaded,
 }
 
 /// A running worker's record (SPEC §4.1.6, §16.4).

@@ -2,6 +2,8 @@
 //! timers, workspace removal) and feeds their results back as events, one at a time, so the
 //! scheduler stays the only authority over scheduling state.
 
+mod persist;
+mod recovery;
 mod worker;
 
 use std::collections::HashMap;
@@ -10,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use symphony_agent::{AgentBackend, StopSignal};
+use symphony_store::{wall_clock_ms, ClaimOutcome, Redactor, RunStart, Store};
 use symphony_tracker::Tracker;
 use symphony_workflow::{ReloadOutcome, ServiceConfig, WorkflowSource};
 use symphony_workspace::WorkspaceManager;
@@ -19,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::config::SchedulerConfig;
 use crate::scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Scheduler, Timer};
 use crate::snapshot::Snapshot;
+use persist::Persistence;
 use worker::{run_worker, WorkerContext};
 
 /// Builds the tracker and agent backend a configuration names. The binary implements it with
@@ -112,6 +116,7 @@ pub struct Service {
     source: Arc<WorkflowSource>,
     wiring: Arc<dyn Wiring>,
     options: ServiceOptions,
+    store: Option<Arc<dyn Store>>,
     snapshot: SnapshotHandle,
     snapshot_requests: mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Snapshot>>,
 }
@@ -126,6 +131,7 @@ struct Shell {
     tracker: Arc<dyn Tracker>,
     backend: Arc<dyn AgentBackend>,
     workflow: Arc<symphony_workflow::Workflow>,
+    persistence: Option<Persistence>,
     tx: mpsc::UnboundedSender<Event>,
     timers: HashMap<Timer, JoinHandle<()>>,
     workers: HashMap<String, WorkerHandle>,
@@ -143,6 +149,7 @@ impl Service {
             source,
             wiring,
             options,
+            store: None,
             snapshot: SnapshotHandle {
                 latest: Arc::default(),
                 requests,
@@ -151,13 +158,21 @@ impl Service {
         }
     }
 
+    /// Keeps runs, the retry queue, claims and the audit log in `store`, so a restart resumes
+    /// where this process stopped and several instances can share one backlog.
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// The handle status surfaces read.
     pub fn snapshot(&self) -> SnapshotHandle {
         self.snapshot.clone()
     }
 
     /// Runs until `shutdown` resolves and every worker has stopped. Fails only at start-up
-    /// (no tracker or agent backend for the configuration).
+    /// (no tracker or agent backend for the configuration, or durable state that cannot be
+    /// read).
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
         let mut snapshot_requests =
             std::mem::replace(&mut self.snapshot_requests, mpsc::unbounded_channel().1);
@@ -165,6 +180,14 @@ impl Service {
         let tracker = self.wiring.tracker(&workflow.config)?;
         let backend = self.wiring.backend(&workflow.config)?;
         let (tx, mut rx) = mpsc::unbounded_channel();
+        let persistence = self.store.clone().map(Persistence::spawn);
+        let mut recovered = None;
+        if let (Some(store), Some(persistence)) = (&self.store, &persistence) {
+            persistence.set_secrets(Redactor::from_env_names(
+                &tracker.secret_environment_names(),
+            ));
+            recovered = Some(recovery::at_start(store.as_ref(), persistence).await?);
+        }
         let mut shell = Shell {
             scheduler: Scheduler::new(SchedulerConfig::from_service(&workflow.config)),
             source: self.source,
@@ -175,6 +198,7 @@ impl Service {
             tracker,
             backend,
             workflow,
+            persistence,
             tx,
             timers: HashMap::new(),
             workers: HashMap::new(),
@@ -182,7 +206,19 @@ impl Service {
         let mut reloads = shell.source.subscribe();
         tokio::pin!(shutdown);
         let mut stopping = false;
+        let heartbeat = match (&self.store, &shell.persistence) {
+            (Some(store), Some(persistence)) => Some(recovery::spawn_heartbeat(
+                store.lease_ms(),
+                persistence.clone(),
+                shell.tx.clone(),
+            )),
+            _ => None,
+        };
+        if let Some(retries) = recovered {
+            shell.handle(Event::Restore(retries));
+        }
         if shell.handle(Event::Start) {
+            shell.finish(heartbeat).await;
             return Ok(());
         }
         loop {
@@ -222,14 +258,25 @@ impl Service {
                 break;
             }
         }
-        for (_, timer) in shell.timers.drain() {
-            timer.abort();
-        }
+        shell.finish(heartbeat).await;
         Ok(())
     }
 }
 
 impl Shell {
+    /// After the last worker stopped: timers off, durable state handed over cleanly.
+    async fn finish(&mut self, heartbeat: Option<JoinHandle<()>>) {
+        for (_, timer) in self.timers.drain() {
+            timer.abort();
+        }
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
+        }
+        if let Some(persistence) = &self.persistence {
+            persistence.detach().await;
+        }
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
@@ -244,6 +291,11 @@ impl Shell {
             self.wiring.backend(&latest.config),
         ) {
             (Ok(tracker), Ok(backend)) => {
+                if let Some(persistence) = &self.persistence {
+                    persistence.set_secrets(Redactor::from_env_names(
+                        &tracker.secret_environment_names(),
+                    ));
+                }
                 self.tracker = tracker;
                 self.backend = backend;
             }
@@ -259,8 +311,16 @@ impl Shell {
 
     /// Handles one event and performs its effects; `true` once shutdown is complete.
     fn handle(&mut self, event: Event) -> bool {
-        if let Event::WorkerExited { issue_id, .. } = &event {
-            self.workers.remove(issue_id);
+        match &event {
+            Event::WorkerExited { issue_id, .. } | Event::ClaimDenied { issue_id, .. } => {
+                self.workers.remove(issue_id);
+            }
+            Event::AgentUpdate { issue_id, update } => {
+                if let Some(persistence) = &self.persistence {
+                    persistence.agent(issue_id, update);
+                }
+            }
+            _ => {}
         }
         let now = self.now_ms();
         let effects = self.scheduler.handle(event, now);
@@ -275,11 +335,25 @@ impl Shell {
                 Effect::StopWorker { issue_id, .. } => self.stop_worker(&issue_id),
                 Effect::RemoveWorkspace { identifier } => {
                     let manager = WorkspaceManager::from_config(&self.workflow.config);
+                    let persistence = self.persistence.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = manager.remove(&identifier).await {
+                        let result = manager.remove(&identifier).await;
+                        if let Err(e) = &result {
                             tracing::warn!(issue_identifier = %identifier, "workspace removal failed: {e}");
                         }
+                        if let Some(persistence) = persistence {
+                            persistence.audit(
+                                "workspace_removed",
+                                Some(&identifier),
+                                serde_json::json!({"error": result.err().map(|e| e.to_string())}),
+                            );
+                        }
                     });
+                }
+                Effect::Record(decision) => {
+                    if let Some(persistence) = &self.persistence {
+                        persistence.decision(decision);
+                    }
                 }
                 Effect::ArmTimer { timer, delay_ms } => self.arm(timer, delay_ms),
                 Effect::CancelTimer { timer } => {
@@ -346,23 +420,58 @@ impl Shell {
             updates: self.tx.clone(),
         };
         let issue_id = issue.id.clone();
-        let task = tokio::spawn(run_worker(ctx, issue, attempt, signal));
+        let persistence = self.persistence.clone();
+        let task = tokio::spawn(async move {
+            if let Some(persistence) = persistence {
+                let start = RunStart {
+                    issue_id: issue.id.clone(),
+                    identifier: issue.identifier.clone(),
+                    attempt,
+                    at_ms: wall_clock_ms(),
+                };
+                match persistence.claim(start).await {
+                    Ok(ClaimOutcome::Started { .. }) => {}
+                    Ok(ClaimOutcome::Held {
+                        owner,
+                        expires_at_ms,
+                    }) => {
+                        return Err((owner, expires_at_ms.saturating_sub(wall_clock_ms())));
+                    }
+                    Err(e) => {
+                        return Ok(ExitReason::Failed(format!(
+                            "state store error [{}]: {e}",
+                            e.category()
+                        )))
+                    }
+                }
+            }
+            Ok(run_worker(ctx, issue, attempt, signal).await)
+        });
         let abort = task.abort_handle();
         let tx = self.tx.clone();
         let id = issue_id.clone();
         // Reports the exit whether the worker ended, failed, panicked or was aborted.
         tokio::spawn(async move {
-            let reason = match task.await {
-                Ok(reason) => reason,
-                Err(e) if e.is_cancelled() => {
-                    ExitReason::Failed("worker aborted after the stop grace".to_owned())
-                }
-                Err(e) => ExitReason::Failed(format!("worker panicked: {e}")),
+            let event = match task.await {
+                Ok(Ok(reason)) => Event::WorkerExited {
+                    issue_id: id,
+                    reason,
+                },
+                Ok(Err((holder, held_for_ms))) => Event::ClaimDenied {
+                    issue_id: id,
+                    holder,
+                    held_for_ms,
+                },
+                Err(e) => Event::WorkerExited {
+                    issue_id: id,
+                    reason: if e.is_cancelled() {
+                        ExitReason::Failed("worker aborted after the stop grace".to_owned())
+                    } else {
+                        ExitReason::Failed(format!("worker panicked: {e}"))
+                    },
+                },
             };
-            let _ = tx.send(Event::WorkerExited {
-                issue_id: id,
-                reason,
-            });
+            let _ = tx.send(event);
         });
         self.workers.insert(issue_id, WorkerHandle { stop, abort });
     }

@@ -15,7 +15,7 @@ use symphony_workspace::WorkspaceManager;
 use tokio::sync::mpsc;
 
 use crate::config::SchedulerConfig;
-use crate::eligibility::routable;
+use crate::eligibility::{issue_eligible, routable};
 use crate::scheduler::{AgentUpdate, Event, ExitReason};
 
 /// Events a worker's agent may queue before it is slowed down.
@@ -45,6 +45,12 @@ pub(crate) async fn run_worker(
     attempt: Option<u32>,
     stop: StopSignal,
 ) -> ExitReason {
+    // Claim, then verify: the candidate list may be older than another instance's (or an
+    // earlier run's) last change to the issue, so nothing starts on a stale snapshot.
+    let issue = match fresh_eligible(&ctx, issue).await {
+        Ok(issue) => issue,
+        Err(exit) => return exit,
+    };
     let manager = WorkspaceManager::from_config(&ctx.workflow.config);
     let workspace = match manager.ensure(&issue.identifier).await {
         Ok(workspace) => workspace,
@@ -53,6 +59,23 @@ pub(crate) async fn run_worker(
     let outcome = attempt_in_workspace(&ctx, &manager, &workspace, issue, attempt, stop).await;
     manager.after_run(&workspace).await;
     outcome
+}
+
+/// The issue as the tracker has it now, if it is still eligible.
+async fn fresh_eligible(ctx: &WorkerContext, issue: Issue) -> Result<Issue, ExitReason> {
+    let refreshed = ctx
+        .tracker
+        .fetch_issues_by_ids(std::slice::from_ref(&issue.id))
+        .await
+        .map_err(|e| ExitReason::Failed(format!("issue state refresh error: {e}")))?;
+    let Some(fresh) = refreshed.into_iter().find(|i| i.id == issue.id) else {
+        return Err(ExitReason::Ineligible(
+            "no longer visible in the tracker".to_owned(),
+        ));
+    };
+    let scheduling = SchedulerConfig::from_service(&ctx.workflow.config);
+    issue_eligible(&fresh, &scheduling).map_err(|why| ExitReason::Ineligible(why.to_string()))?;
+    Ok(fresh)
 }
 
 async fn attempt_in_workspace(

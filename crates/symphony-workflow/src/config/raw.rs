@@ -26,6 +26,8 @@ pub(crate) struct FrontMatter {
     pub agent: AgentSection,
     /// How the Codex app-server (or a compatible agent) is launched.
     pub codex: CodexSection,
+    /// Extension: where durable state (runs, retry queue, claims, audit log) is kept.
+    pub state: StateSection,
     /// Extension sections (`server`, `worker`, `gates`, `docs`, `handoff`, ...), kept verbatim.
     #[serde(flatten)]
     #[schemars(skip)]
@@ -206,16 +208,50 @@ impl Default for CodexSection {
     }
 }
 
+/// `state`: durable state, so a restart resumes where the last process stopped and several
+/// instances can share one backlog.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(default)]
+pub(crate) struct StateSection {
+    /// Folder of the state database (`state.db`) and the audit head copy. `~` and `$VAR` are
+    /// expanded; relative paths start at the WORKFLOW.md's folder. Default: `.symphony` next
+    /// to WORKFLOW.md. Instances that share a folder share the backlog without running an
+    /// issue twice.
+    pub dir: Option<String>,
+    /// How long an instance's claim on an issue lasts without renewal, in milliseconds; claims
+    /// are renewed every third of it while the instance runs.
+    #[schemars(range(min = 1000))]
+    pub lease_ms: i64,
+    /// Agent events kept per run (oldest dropped first; the count is kept).
+    #[schemars(range(min = 1))]
+    pub events_per_run: i64,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl Default for StateSection {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            lease_ms: 30_000,
+            events_per_run: 500,
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
 impl FrontMatter {
     /// One warning per key inside a core section that no setting reads (likely a typo).
     pub fn unknown_key_warnings(&self) -> Vec<String> {
-        let sections: [(&str, &BTreeMap<String, Value>); 6] = [
+        let sections: [(&str, &BTreeMap<String, Value>); 7] = [
             ("tracker", &self.tracker.unknown),
             ("polling", &self.polling.unknown),
             ("workspace", &self.workspace.unknown),
             ("hooks", &self.hooks.unknown),
             ("agent", &self.agent.unknown),
             ("codex", &self.codex.unknown),
+            ("state", &self.state.unknown),
         ];
         sections
             .into_iter()
