@@ -77,6 +77,30 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// List run history from the state database, newest first.
+    #[command(after_help = EXIT_CODES)]
+    Runs {
+        /// Path to the workflow file [default: ./WORKFLOW.md]; names the state directory.
+        path: Option<PathBuf>,
+        #[command(flatten)]
+        state: StateArgs,
+        /// Only runs of this issue (id or identifier).
+        #[arg(long)]
+        issue: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per run instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect the tamper-evident audit log of decisions.
+    #[command(after_help = EXIT_CODES)]
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Print the JSON Schema of WORKFLOW.md front matter.
     #[command(after_help = EXIT_CODES)]
     Schema,
@@ -88,5 +112,40 @@ pub enum Command {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
+    },
+}
+
+/// Where the state database is.
+#[derive(Debug, clap::Args)]
+pub struct StateArgs {
+    /// The state directory, instead of the workflow's `state.dir` (no workflow needed).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `symphony audit` actions.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the whole hash chain; exit 1 naming the first broken entry.
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        /// Path to the workflow file [default: ./WORKFLOW.md]; names the state directory.
+        path: Option<PathBuf>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Print the most recent decisions, oldest first.
+    #[command(after_help = EXIT_CODES)]
+    Tail {
+        /// Path to the workflow file [default: ./WORKFLOW.md]; names the state directory.
+        path: Option<PathBuf>,
+        #[command(flatten)]
+        state: StateArgs,
+        /// How many entries.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        /// One JSON object per entry instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }

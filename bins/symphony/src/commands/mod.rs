@@ -6,10 +6,11 @@ mod init;
 mod issues;
 mod prompt;
 mod run;
+mod state;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::Command;
+use crate::cli::{AuditAction, Command};
 use crate::failure::Failure;
 
 /// Runs a parsed subcommand.
@@ -24,6 +25,33 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Issues { path } => issues::run(&workflow_path(path.as_deref())?),
         Command::Run { path } => run::run(&workflow_path(path.as_deref())?),
         Command::Demo { dir } => demo::run(dir),
+        Command::Runs {
+            path,
+            state: args,
+            issue,
+            limit,
+            json,
+        } => state::runs(
+            &state::locate(path.as_deref(), args.state_dir.as_deref())?,
+            issue,
+            limit,
+            json,
+        ),
+        Command::Audit { action } => match action {
+            AuditAction::Verify { path, state: args } => {
+                state::audit_verify(&state::locate(path.as_deref(), args.state_dir.as_deref())?)
+            }
+            AuditAction::Tail {
+                path,
+                state: args,
+                lines,
+                json,
+            } => state::audit_tail(
+                &state::locate(path.as_deref(), args.state_dir.as_deref())?,
+                lines,
+                json,
+            ),
+        },
         Command::Schema => {
             let schema = symphony_workflow::front_matter_schema();
             let text = serde_json::to_string_pretty(&schema)
@@ -36,7 +64,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
 }
 
 /// The workflow path: explicit, else ./WORKFLOW.md (SPEC §5.1), made absolute.
-fn workflow_path(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
+pub(crate) fn workflow_path(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
     let cwd = std::env::current_dir().map_err(|e| {
         Failure::new(
             "missing_workflow_file",

@@ -2,8 +2,10 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use symphony_orchestrator::{Service, ServiceOptions};
+use symphony_store::{SqliteStore, Store, StoreOptions};
 use symphony_workflow::{ProcessEnvironment, WorkflowSource, WorkflowWatcher};
 
 use crate::failure::Failure;
@@ -46,8 +48,24 @@ pub(crate) async fn serve(
             format!("cannot watch {}: {e}", path.display()),
         )
     })?;
-    tracing::info!(workflow = %path.display(), "symphony started");
+    let state = &source.current().config.state;
+    let store = SqliteStore::open(
+        &state.dir,
+        StoreOptions {
+            lease: Duration::from_millis(state.lease_ms),
+            events_per_run: state.events_per_run,
+            ..StoreOptions::default()
+        },
+    )
+    .map_err(|e| Failure::new(e.category(), e.to_string()))?;
+    tracing::info!(
+        workflow = %path.display(),
+        state = %store.path().display(),
+        instance = %store.instance().id,
+        "symphony started"
+    );
     Service::new(source, Arc::new(BinaryWiring), ServiceOptions::default())
+        .with_store(Arc::new(store))
         .run(shutdown)
         .await
         .map_err(|e| Failure::new("startup_failed", e))?;
