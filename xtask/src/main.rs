@@ -17,6 +17,7 @@ Tasks:
                          `git worktree add` of the same generated repository
   bench scheduler [--candidates N] [--running N] [--ticks N]
                          time one scheduler tick (p50, p99) and memory per running issue
+  bench store            events appended per second, and what persistence adds to a tick
   deny                   check licenses, bans and sources with cargo-deny (deny.toml)
   help                   this text";
 
@@ -26,8 +27,9 @@ fn main() -> Result<()> {
     match args.as_slice() {
         ["schema"] => schema(),
         ["bench", "workspace", rest @ ..] => bench_workspace::run(rest),
-        ["bench", "scheduler", rest @ ..] => bench_scheduler(rest),
-        ["bench", ..] => bail!("unknown benchmark; available: workspace, scheduler\n\n{HELP}"),
+        ["bench", "scheduler", rest @ ..] => release_example("bench_tick", rest),
+        ["bench", "store"] => release_example("bench_store", &[]),
+        ["bench", ..] => bail!("unknown benchmark; available: workspace, scheduler, store\n\n{HELP}"),
         ["deny"] => deny(),
         [] | ["help" | "--help" | "-h"] => {
             println!("{HELP}");
@@ -51,9 +53,9 @@ fn schema() -> Result<()> {
     Ok(())
 }
 
-/// The scheduler bench runs optimized, as the service does: a debug build would measure the
-/// compiler's checks, not the scheduler.
-fn bench_scheduler(args: &[&str]) -> Result<()> {
+/// The scheduler and store benches run optimized, as the service does: a debug build would
+/// measure the compiler's checks, not the code.
+fn release_example(example: &str, args: &[&str]) -> Result<()> {
     let status = Command::new("cargo")
         .args([
             "run",
@@ -62,15 +64,15 @@ fn bench_scheduler(args: &[&str]) -> Result<()> {
             "-p",
             "symphony-orchestrator",
             "--example",
-            "bench_tick",
+            example,
             "--",
         ])
         .args(args)
         .current_dir(project_root())
         .status()
-        .context("running the scheduler bench")?;
+        .with_context(|| format!("running {example}"))?;
     if !status.success() {
-        bail!("the scheduler bench failed");
+        bail!("{example} failed");
     }
     Ok(())
 }

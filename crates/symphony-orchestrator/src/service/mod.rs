@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use crate::config::SchedulerConfig;
 use crate::scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Scheduler, Timer};
 use crate::snapshot::Snapshot;
-use persist::Persistence;
+pub use persist::Persistence;
 use worker::{run_worker, WorkerContext};
 
 /// Builds the tracker and agent backend a configuration names. The binary implements it with

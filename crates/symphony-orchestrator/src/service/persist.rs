@@ -35,15 +35,16 @@ enum Command {
     Detach(oneshot::Sender<()>),
 }
 
-/// A handle to the persistence task; cheap to clone.
+/// A handle to the persistence task; cheap to clone. The service uses one; an embedder that
+/// drives the [`crate::Scheduler`] with its own shell can too.
 #[derive(Clone)]
-pub(crate) struct Persistence {
+pub struct Persistence {
     commands: mpsc::UnboundedSender<Command>,
 }
 
 impl Persistence {
-    /// Starts the task that owns the writes to `store`.
-    pub(crate) fn spawn(store: Arc<dyn Store>) -> Self {
+    /// Starts the task that owns the writes to `store` (on the current tokio runtime).
+    pub fn spawn(store: Arc<dyn Store>) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
         tokio::spawn(
             Pipeline {
@@ -64,7 +65,7 @@ impl Persistence {
     }
 
     /// Claims the issue and records its run; waits for the answer.
-    pub(crate) async fn claim(&self, start: RunStart) -> Result<ClaimOutcome, StoreError> {
+    pub async fn claim(&self, start: RunStart) -> Result<ClaimOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Claim { start, reply });
         answer.await.unwrap_or_else(|_| {
@@ -75,18 +76,21 @@ impl Persistence {
         })
     }
 
-    pub(crate) fn decision(&self, decision: Decision) {
+    /// Records a scheduler decision (an [`crate::Effect::Record`]).
+    pub fn decision(&self, decision: Decision) {
         self.send(Command::Decision(decision));
     }
 
-    pub(crate) fn agent(&self, issue_id: &str, update: &AgentUpdate) {
+    /// Records an agent update of the issue's current run.
+    pub fn agent(&self, issue_id: &str, update: &AgentUpdate) {
         self.send(Command::Agent {
             issue_id: issue_id.to_owned(),
             update: update.clone(),
         });
     }
 
-    pub(crate) fn audit(&self, kind: &str, identifier: Option<&str>, detail: serde_json::Value) {
+    /// Appends a decision the shell made itself (workspace removed, orphan stopped).
+    pub fn audit(&self, kind: &str, identifier: Option<&str>, detail: serde_json::Value) {
         self.send(Command::Audit(AuditRecord {
             at_ms: wall_clock_ms(),
             kind: kind.to_owned(),
@@ -97,19 +101,19 @@ impl Persistence {
     }
 
     /// Secret values to keep out of everything written from now on.
-    pub(crate) fn set_secrets(&self, redactor: Redactor) {
+    pub fn set_secrets(&self, redactor: Redactor) {
         self.send(Command::Secrets(redactor));
     }
 
     /// Renews leases and takes over work of instances that are gone, after what is queued.
-    pub(crate) async fn heartbeat(&self) -> Result<Recovery, StoreError> {
+    pub async fn heartbeat(&self) -> Result<Recovery, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Heartbeat(reply));
         answer.await.unwrap_or_else(|_| Ok(Recovery::default()))
     }
 
     /// Writes what is queued, then leaves the deployment cleanly.
-    pub(crate) async fn detach(&self) {
+    pub async fn detach(&self) {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Detach(reply));
         let _ = answer.await;
