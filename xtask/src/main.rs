@@ -29,7 +29,9 @@ fn main() -> Result<()> {
         ["bench", "workspace", rest @ ..] => bench_workspace::run(rest),
         ["bench", "scheduler", rest @ ..] => release_example("bench_tick", rest),
         ["bench", "store"] => release_example("bench_store", &[]),
-        ["bench", ..] => bail!("unknown benchmark; available: workspace, scheduler, store\n\n{HELP}"),
+        ["bench", ..] => {
+            bail!("unknown benchmark; available: workspace, scheduler, store\n\n{HELP}")
+        }
         ["deny"] => deny(),
         [] | ["help" | "--help" | "-h"] => {
             println!("{HELP}");

@@ -348,3 +348,26 @@ fn reading_state_that_does_not_exist_says_where_it_looked() {
     );
     assert!(!dir.path().join("nowhere").exists(), "nothing is created");
 }
+
+#[test]
+fn a_locked_state_database_is_a_clear_start_up_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::create_dir_all(dir.join("issues")).unwrap();
+    std::fs::create_dir_all(dir.join(".symphony")).unwrap();
+    std::fs::write(dir.join("WORKFLOW.md"), SHARED_WORKFLOW).unwrap();
+    let file = dir.join(".symphony/state.db");
+    // Another program holds the database exclusively for longer than Symphony waits.
+    let holder = rusqlite::Connection::open(&file).unwrap();
+    holder
+        .execute_batch("CREATE TABLE other (x); BEGIN EXCLUSIVE; INSERT INTO other VALUES (1);")
+        .unwrap();
+    let output = symphony(dir, &["run"]).output().unwrap();
+    drop(holder);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error[store_locked]") && stderr.contains(&file.display().to_string()),
+        "{stderr}"
+    );
+}

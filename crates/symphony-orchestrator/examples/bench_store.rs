@@ -80,7 +80,10 @@ fn run() -> Result<(), String> {
 
 async fn append_rate(dir: &std::path::Path) -> Result<(), String> {
     let store = SqliteStore::open(dir, StoreOptions::default()).map_err(|e| e.to_string())?;
-    store.recover(wall_clock_ms()).await.map_err(|e| e.to_string())?;
+    store
+        .recover(wall_clock_ms())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut runs = Vec::new();
     for i in 0..RUNNING {
         let start = RunStart {
@@ -89,7 +92,11 @@ async fn append_rate(dir: &std::path::Path) -> Result<(), String> {
             attempt: None,
             at_ms: wall_clock_ms(),
         };
-        match store.claim_and_start(start).await.map_err(|e| e.to_string())? {
+        match store
+            .claim_and_start(start)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             ClaimOutcome::Started { run_id } => runs.push(run_id),
             ClaimOutcome::Held { .. } => return Err("claim held".into()),
         }
@@ -100,7 +107,10 @@ async fn append_rate(dir: &std::path::Path) -> Result<(), String> {
         kind: "notification".into(),
         message: Some(format!("agent output line {n}: compiling crate foo v0.1.0")),
     };
-    for (label, batch, total) in [("batched (1,000 per transaction)", 1_000, 200_000), ("one transaction per event", 1, 2_000)] {
+    for (label, batch, total) in [
+        ("batched (1,000 per transaction)", 1_000, 200_000),
+        ("one transaction per event", 1, 2_000),
+    ] {
         let started = Instant::now();
         let mut n = 0;
         while n < total {
@@ -226,11 +236,20 @@ fn tick_cost(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> Result
         purpose: FetchPurpose::Candidates,
         result: Ok(all),
     });
-    rig.running = rig.scheduler.running().values().map(|r| r.issue.clone()).collect();
+    rig.running = rig
+        .scheduler
+        .running()
+        .values()
+        .map(|r| r.issue.clone())
+        .collect();
     if rig.running.len() != RUNNING {
-        return Err(format!("expected {RUNNING} running, got {}", rig.running.len()));
+        return Err(format!(
+            "expected {RUNNING} running, got {}",
+            rig.running.len()
+        ));
     }
-    rig.scheduler.handle(Event::ConfigReloaded(config(RUNNING + 1)), 0);
+    rig.scheduler
+        .handle(Event::ConfigReloaded(config(RUNNING + 1)), 0);
     runtime
         .block_on(persistence.heartbeat())
         .map_err(|e| e.to_string())?;
@@ -258,7 +277,9 @@ fn tick_cost(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> Result
             drain += started.elapsed();
         }
     }
-    let totals = runtime.block_on(store.totals()).map_err(|e| e.to_string())?;
+    let totals = runtime
+        .block_on(store.totals())
+        .map_err(|e| e.to_string())?;
     baseline.sort();
     persisted.sort();
     let pct = |s: &[Duration], p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
