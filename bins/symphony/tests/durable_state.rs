@@ -226,6 +226,10 @@ fn a_sigkill_mid_turn_loses_nothing_and_runs_nothing_twice() {
         outcomes,
         vec![vec!["interrupted".to_owned()], vec!["succeeded".to_owned()]]
     );
+    let workspaces: Vec<Vec<String>> =
+        query(dir, "SELECT workspace FROM runs WHERE identifier = 'SLOW'");
+    let expected = std::fs::canonicalize(dir).unwrap().join("ws/SLOW");
+    assert_eq!(workspaces[0][0], expected.display().to_string());
     // The history and the audit trail say the same through the CLI.
     let runs = symphony(dir, &["runs", "--issue", "SLOW"])
         .output()

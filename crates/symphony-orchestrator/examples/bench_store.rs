@@ -90,6 +90,7 @@ async fn append_rate(dir: &std::path::Path) -> Result<(), String> {
             issue_id: format!("issue-{i}"),
             identifier: format!("PROJ-{i}"),
             attempt: None,
+            workspace: None,
             at_ms: wall_clock_ms(),
         };
         match store
@@ -156,6 +157,7 @@ impl Rig {
                                 issue_id: issue.id.clone(),
                                 identifier: issue.identifier.clone(),
                                 attempt,
+                                workspace: None,
                                 at_ms: wall_clock_ms(),
                             })
                             .await;

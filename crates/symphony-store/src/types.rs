@@ -55,6 +55,8 @@ pub struct RunStart {
     pub identifier: String,
     /// `None` on a first run.
     pub attempt: Option<u32>,
+    /// Its workspace folder, when known.
+    pub workspace: Option<String>,
     /// When (store clock).
     pub at_ms: u64,
 }
@@ -218,6 +220,8 @@ pub struct RunRecord {
     pub instance: String,
     /// The host it ran on.
     pub host: String,
+    /// Its workspace folder, when known.
+    pub workspace: Option<String>,
     /// Start (store clock).
     pub started_at_ms: u64,
     /// End, once ended.

@@ -16,6 +16,7 @@ fn start(issue: &str, attempt: Option<u32>, at_ms: u64) -> RunStart {
         issue_id: issue.to_owned(),
         identifier: format!("ID-{issue}"),
         attempt,
+        workspace: Some(format!("/ws/ID-{issue}")),
         at_ms,
     }
 }
@@ -279,6 +280,7 @@ async fn events_are_bounded_per_run_and_counted() {
     assert_eq!(events[4].message.as_deref(), Some("line 12"));
     let runs = store.runs(RunFilter::default()).await.expect("runs");
     assert_eq!(runs[0].events_total, 12);
+    assert_eq!(runs[0].workspace.as_deref(), Some("/ws/ID-1"));
     assert_eq!(runs[0].last_event.as_deref(), Some("notification"));
     let totals = store.totals().await.expect("totals");
     assert_eq!((totals.runs, totals.total_tokens), (1, 15));

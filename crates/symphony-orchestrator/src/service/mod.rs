@@ -423,10 +423,15 @@ impl Shell {
         let persistence = self.persistence.clone();
         let task = tokio::spawn(async move {
             if let Some(persistence) = persistence {
+                let workspace = WorkspaceManager::from_config(&ctx.workflow.config)
+                    .path_for(&issue.identifier)
+                    .ok()
+                    .map(|p| p.display().to_string());
                 let start = RunStart {
                     issue_id: issue.id.clone(),
                     identifier: issue.identifier.clone(),
                     attempt,
+                    workspace,
                     at_ms: wall_clock_ms(),
                 };
                 match persistence.claim(start).await {

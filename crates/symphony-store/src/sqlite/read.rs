@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Row};
 use crate::{ClaimRecord, EventRecord, RetryRecord, RunFilter, RunOutcome, RunRecord, Totals};
 
 pub(super) const RUN_COLUMNS: &str = "id, issue_id, identifier, attempt, instance, host, \
-    started_at, ended_at, outcome, error, pid, pid_start, input_tokens, output_tokens, \
+    workspace, started_at, ended_at, outcome, error, pid, pid_start, input_tokens, output_tokens, \
     total_tokens, events_total, last_event";
 
 fn opt_u64(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<u64>> {
@@ -24,19 +24,20 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         attempt: row.get(3)?,
         instance: row.get(4)?,
         host: row.get(5)?,
-        started_at_ms: u64_at(row, 6)?,
-        ended_at_ms: opt_u64(row, 7)?,
+        workspace: row.get(6)?,
+        started_at_ms: u64_at(row, 7)?,
+        ended_at_ms: opt_u64(row, 8)?,
         outcome: row
-            .get::<_, Option<String>>(8)?
+            .get::<_, Option<String>>(9)?
             .and_then(|o| RunOutcome::parse(&o)),
-        error: row.get(9)?,
-        pid: row.get(10)?,
-        pid_start: opt_u64(row, 11)?,
-        input_tokens: u64_at(row, 12)?,
-        output_tokens: u64_at(row, 13)?,
-        total_tokens: u64_at(row, 14)?,
-        events_total: u64_at(row, 15)?,
-        last_event: row.get(16)?,
+        error: row.get(10)?,
+        pid: row.get(11)?,
+        pid_start: opt_u64(row, 12)?,
+        input_tokens: u64_at(row, 13)?,
+        output_tokens: u64_at(row, 14)?,
+        total_tokens: u64_at(row, 15)?,
+        events_total: u64_at(row, 16)?,
+        last_event: row.get(17)?,
     })
 }
 

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
         attempt        INTEGER,
         instance       TEXT NOT NULL,
         host           TEXT NOT NULL,
+        workspace      TEXT,
         started_at     INTEGER NOT NULL,
         ended_at       INTEGER,
         outcome        TEXT,

@@ -47,14 +47,15 @@ pub(super) fn claim_and_start(
     upsert_claim(tx, inner, &start.issue_id, &start.identifier, start.at_ms)?;
     tx.execute("DELETE FROM retries WHERE issue_id = ?1", [&start.issue_id])?;
     tx.execute(
-        "INSERT INTO runs (issue_id, identifier, attempt, instance, host, started_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO runs (issue_id, identifier, attempt, instance, host, workspace, started_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             start.issue_id,
             start.identifier,
             start.attempt,
             me,
             inner.instance.host,
+            start.workspace,
             start.at_ms as i64
         ],
     )?;
