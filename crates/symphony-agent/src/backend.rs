@@ -34,10 +34,26 @@ impl StopSignal {
     }
 }
 
+/// A tool as advertised to the agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolDeclaration {
+    /// Tool name.
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// JSON Schema of its arguments.
+    pub input_schema: serde_json::Value,
+}
+
 /// Executes the tools an agent calls, host-side (SPEC §10.5): tracker tools run with the
 /// adapter's credentials, which the agent never sees.
 #[async_trait]
 pub trait ToolHandler: Send + Sync {
+    /// The tools to advertise (backends whose protocol declares tools up front use it).
+    fn declarations(&self) -> Vec<ToolDeclaration> {
+        Vec::new()
+    }
+
     /// Runs tool `name`; returns whether it succeeded and its JSON output.
     async fn call(&self, name: &str, arguments: serde_json::Value) -> (bool, serde_json::Value);
 }

@@ -44,6 +44,46 @@ pub enum AgentError {
         /// Which turn.
         turn: u32,
     },
+    /// A request to the agent got no answer in time (start-up, `read_timeout_ms`).
+    #[error("the agent did not answer {request} within {} ms", timeout.as_millis())]
+    ResponseTimeout {
+        /// Which request.
+        request: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The agent answered a request with an error.
+    #[error("the agent refused {request}: {message}")]
+    ResponseError {
+        /// Which request.
+        request: String,
+        /// Its error.
+        message: String,
+    },
+    /// The agent process exited (or closed its output) while it was needed.
+    #[error("the agent process exited unexpectedly ({status}){}", if stderr.is_empty() { String::new() } else { format!(": {stderr}") })]
+    PortExit {
+        /// Exit status in words.
+        status: String,
+        /// The end of its diagnostic output.
+        stderr: String,
+    },
+    /// The agent asked for user input, which an unattended run cannot give.
+    #[error("turn {turn} needs user input, which this run does not give: {message}")]
+    TurnInputRequired {
+        /// Which turn.
+        turn: u32,
+        /// What it asked.
+        message: String,
+    },
+    /// The agent asked to do something the approval policy refuses.
+    #[error("turn {turn}: approval refused by policy: {message}")]
+    ApprovalRefused {
+        /// Which turn.
+        turn: u32,
+        /// What it asked to do, and why it was refused.
+        message: String,
+    },
 }
 
 impl AgentError {
@@ -55,6 +95,11 @@ impl AgentError {
             Self::TurnTimeout { .. } => "turn_timeout",
             Self::TurnFailed { .. } => "turn_failed",
             Self::TurnCancelled { .. } => "turn_cancelled",
+            Self::ResponseTimeout { .. } => "response_timeout",
+            Self::ResponseError { .. } => "response_error",
+            Self::PortExit { .. } => "port_exit",
+            Self::TurnInputRequired { .. } => "turn_input_required",
+            Self::ApprovalRefused { .. } => "approval_refused",
         }
     }
 }

@@ -56,6 +56,11 @@ pub enum AgentEventKind {
         /// How many.
         lines: u64,
     },
+    /// The agent's latest rate-limit report, as the agent sent it.
+    RateLimits {
+        /// The payload.
+        payload: serde_json::Value,
+    },
     /// Token counts reported by the agent, cumulative for the session.
     TokenUsage {
         /// Input tokens.

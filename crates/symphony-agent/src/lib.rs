@@ -9,7 +9,9 @@ mod command;
 mod error;
 mod event;
 
-pub use backend::{AgentBackend, AgentSession, SessionSpec, StopSignal, ToolHandler, TurnOutcome};
+pub use backend::{
+    AgentBackend, AgentSession, SessionSpec, StopSignal, ToolDeclaration, ToolHandler, TurnOutcome,
+};
 pub use command::{CommandBackend, TOOL_DIRECTIVE};
 pub use error::AgentError;
 pub use event::{AgentEvent, AgentEventKind, MAX_EVENT_LINE};

@@ -222,6 +222,49 @@ pub enum AgentBackendKind {
     Command,
 }
 
+/// How the Codex runner answers command and file-change approval requests (`codex.approvals`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAnswer {
+    /// Accept when the command runs in, or the change stays in, the workspace;
+    /// otherwise refuse and fail the attempt (`approval_refused`).
+    #[default]
+    Workspace,
+    /// Accept everything for the rest of the session (high trust).
+    Accept,
+    /// Refuse everything and fail the attempt.
+    Fail,
+}
+
+/// How the Codex runner answers user-input requests (`codex.user_input`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UserInputAnswer {
+    /// Fail the attempt with `turn_input_required` (nobody is there to answer).
+    #[default]
+    Fail,
+    /// Answer each question with its first offered option (the agent's own recommendation).
+    FirstOption,
+}
+
+/// Which `CODEX_HOME` the app-server runs with (`codex.home`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CodexHomeMode {
+    /// The operator's (`$CODEX_HOME`, else `~/.codex`), with its plugins and MCP servers.
+    #[default]
+    Inherit,
+    /// A fresh folder per run holding only `codex.home_config` and the operator's
+    /// `auth.json`: personal plugins and MCP servers cannot stall or steer runs.
+    Isolated,
+}
+
 /// `agent`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentConfig {
@@ -257,6 +300,14 @@ pub struct CodexConfig {
     pub read_timeout_ms: u64,
     /// Inactivity limit before a run counts as stalled, in milliseconds; `<= 0` disables.
     pub stall_timeout_ms: i64,
+    /// Extension: answers to approval requests.
+    pub approvals: ApprovalAnswer,
+    /// Extension: answers to user-input requests.
+    pub user_input: UserInputAnswer,
+    /// Extension: which `CODEX_HOME` runs use.
+    pub home: CodexHomeMode,
+    /// Extension: the `config.toml` copied into each isolated home.
+    pub home_config: Option<PathBuf>,
 }
 
 impl CodexConfig {
@@ -362,6 +413,15 @@ impl ServiceConfig {
             turn_timeout_ms: positive_u64("codex.turn_timeout_ms", raw.codex.turn_timeout_ms)?,
             read_timeout_ms: positive_u64("codex.read_timeout_ms", raw.codex.read_timeout_ms)?,
             stall_timeout_ms: raw.codex.stall_timeout_ms,
+            approvals: raw.codex.approvals,
+            user_input: raw.codex.user_input,
+            home: raw.codex.home,
+            home_config: match raw.codex.home_config.as_deref().map(str::trim) {
+                Some(text) if !text.is_empty() => {
+                    Some(resolve_path("codex.home_config", text, env, dir)?)
+                }
+                _ => None,
+            },
         };
         let state = StateConfig {
             dir: match raw.state.dir.as_deref().map(str::trim) {

@@ -17,8 +17,9 @@ mod schema;
 mod template;
 
 pub use config::{
-    AgentBackendKind, AgentConfig, CodexConfig, HooksConfig, PollingConfig, ProviderConfig,
-    RepoSource, ServiceConfig, StateConfig, TrackerConfig, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
+    AgentBackendKind, AgentConfig, ApprovalAnswer, CodexConfig, CodexHomeMode, HooksConfig,
+    PollingConfig, ProviderConfig, RepoSource, ServiceConfig, StateConfig, TrackerConfig,
+    UserInputAnswer, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
 };
 pub use definition::{resolve_workflow_path, Workflow, WorkflowDefinition, MAX_WORKFLOW_BYTES};
 pub use environment::{Environment, ProcessEnvironment};

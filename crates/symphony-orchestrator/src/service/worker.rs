@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use symphony_agent::{
-    AgentBackend, AgentEvent, AgentEventKind, SessionSpec, StopSignal, ToolHandler,
+    AgentBackend, AgentEvent, AgentEventKind, SessionSpec, StopSignal, ToolDeclaration, ToolHandler,
 };
 use symphony_core::Issue;
 use symphony_tracker::{ToolContext, Tracker};
@@ -253,6 +253,7 @@ async fn forward_events(
             } => {
                 update.tokens = Some((input_tokens, output_tokens, total_tokens));
             }
+            AgentEventKind::RateLimits { payload } => update.rate_limits = Some(payload),
             AgentEventKind::SessionStarted | AgentEventKind::TurnCompleted { .. } => {}
         }
         if updates
@@ -275,6 +276,18 @@ struct TrackerTools {
 
 #[async_trait]
 impl ToolHandler for TrackerTools {
+    fn declarations(&self) -> Vec<ToolDeclaration> {
+        self.tracker
+            .agent_tool_specs()
+            .into_iter()
+            .map(|spec| ToolDeclaration {
+                name: spec.name,
+                description: spec.description,
+                input_schema: spec.input_schema,
+            })
+            .collect()
+    }
+
     async fn call(&self, name: &str, arguments: Value) -> (bool, Value) {
         if !self
             .tracker

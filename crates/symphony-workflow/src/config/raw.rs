@@ -7,7 +7,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{AgentBackendKind, DEFAULT_CODEX_COMMAND};
+use super::{
+    AgentBackendKind, ApprovalAnswer, CodexHomeMode, UserInputAnswer, DEFAULT_CODEX_COMMAND,
+};
 
 /// Symphony WORKFLOW.md front matter. Keys other than the core sections are kept for extensions.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -188,6 +190,18 @@ pub(crate) struct CodexSection {
     pub read_timeout_ms: i64,
     /// Inactivity, in milliseconds, after which a run counts as stalled; `<= 0` disables.
     pub stall_timeout_ms: i64,
+    /// Extension: how command and file-change approval requests are answered: `workspace`
+    /// (default; accept inside the workspace, else fail the attempt), `accept` (accept
+    /// for the session) or `fail`.
+    pub approvals: ApprovalAnswer,
+    /// Extension: how user-input requests are answered: `fail` (default; the attempt fails
+    /// with `turn_input_required`) or `first_option`.
+    pub user_input: UserInputAnswer,
+    /// Extension: `inherit` (default) runs Codex with the operator's `CODEX_HOME`; `isolated`
+    /// gives each run a fresh one holding only `home_config` and the operator's `auth.json`.
+    pub home: CodexHomeMode,
+    /// Extension: `config.toml` for isolated homes (`~`, `$VAR`, relative to WORKFLOW.md).
+    pub home_config: Option<String>,
     #[serde(flatten)]
     #[schemars(skip)]
     pub unknown: BTreeMap<String, Value>,
@@ -203,6 +217,10 @@ impl Default for CodexSection {
             turn_timeout_ms: 3_600_000,
             read_timeout_ms: 5_000,
             stall_timeout_ms: 300_000,
+            approvals: ApprovalAnswer::default(),
+            user_input: UserInputAnswer::default(),
+            home: CodexHomeMode::default(),
+            home_config: None,
             unknown: BTreeMap::new(),
         }
     }
