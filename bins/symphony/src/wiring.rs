@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use symphony_agent::{AgentBackend, CommandBackend};
+use symphony_agent_codex::{CodexBackend, CodexOptions};
 use symphony_orchestrator::Wiring;
 use symphony_tracker::Tracker;
 use symphony_tracker_local::LocalTracker;
@@ -32,15 +33,16 @@ impl Wiring for BinaryWiring {
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
         match config.agent.backend {
             AgentBackendKind::Command => {
-                let command = config.agent.command.clone().ok_or("agent.command is required for the command backend")?;
+                let command = config
+                    .agent
+                    .command
+                    .clone()
+                    .ok_or("agent.command is required for the command backend")?;
                 Ok(Arc::new(CommandBackend::new(command)))
             }
-            AgentBackendKind::Codex => Err(
-                "agent.backend `codex` (the default) is not in this build yet: the Codex app-server \
-                 runner is its own milestone. Set `agent.backend: command` and `agent.command` to \
-                 drive a command-line agent meanwhile"
-                    .to_owned(),
-            ),
+            AgentBackendKind::Codex => Ok(Arc::new(CodexBackend::new(CodexOptions::from_config(
+                &config.codex,
+            )))),
         }
     }
 }

@@ -278,14 +278,19 @@ fn demo_takes_every_bundled_issue_from_todo_to_done() {
 #[test]
 fn run_surfaces_startup_failure_cleanly_and_exits_nonzero() {
     let dir = tempfile::tempdir().unwrap();
-    // The default backend (codex) is not wired in this build: a clean startup failure.
-    write(dir.path(), "WORKFLOW.md", VALID);
+    // The state directory cannot be created (a file is in the way): a clean startup failure.
+    write(dir.path(), "blocker", "");
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        &VALID.replacen("---\n", "---\nstate:\n  dir: ./blocker/state\n", 1),
+    );
     std::fs::create_dir(dir.path().join("issues")).unwrap();
     let out = symphony(dir.path(), &["run"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("error[startup_failed]") && stderr.contains("agent.backend"),
+        stderr.contains("error[store_open_failed]") && stderr.contains("blocker/state"),
         "{stderr}"
     );
     // A missing explicit path and a missing default are errors before anything starts.

@@ -109,16 +109,18 @@ fn cli_errors_on_a_nonexistent_explicit_path_or_a_missing_default_workflow_md() 
 fn cli_surfaces_startup_failure_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     project(dir.path(), "WORKFLOW.md");
+    // A valid workflow whose state directory cannot be created: start-up fails cleanly.
+    std::fs::write(dir.path().join("blocker"), "").unwrap();
     std::fs::write(
         dir.path().join("WORKFLOW.md"),
-        WORKFLOW.replace("backend: command", "backend: codex"),
+        WORKFLOW.replacen("---\n", "---\nstate:\n  dir: ./blocker/state\n", 1),
     )
     .unwrap();
     let out = run(dir.path(), &[]).wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr.contains("error[startup_failed]") && !stderr.contains("panicked"),
+        stderr.contains("error[store_open_failed]") && !stderr.contains("panicked"),
         "{stderr}"
     );
 }

@@ -46,7 +46,8 @@ pub struct CodexSession {
     read_timeout: Duration,
     pid: Option<u32>,
     stderr_log: PathBuf,
-    _home: Option<IsolatedHome>,
+    /// The run's own `CODEX_HOME`, removed once the process is gone.
+    home: Option<IsolatedHome>,
 }
 
 impl CodexSession {
@@ -136,7 +137,7 @@ impl CodexSession {
             read_timeout: spec.read_timeout,
             pid,
             stderr_log,
-            _home: home,
+            home,
         };
         match session.handshake(&spec.issue).await {
             Ok(()) => Ok(session),
@@ -389,6 +390,7 @@ impl AgentSession for CodexSession {
         // Closing stdin asks the app-server to exit; the group stop makes sure of it.
         self.stdin = None;
         self.child.stop().await;
+        self.home = None;
     }
 }
 

@@ -1,0 +1,136 @@
+//! `symphony run` with the local tracker and the real Codex CLI (pinned, installed by
+//! `.ci/run`) against a mock model: the issue is claimed, the agent writes a file and moves the
+//! issue to done with the tracker's tool, the workspace has the change, and the run's totals
+//! show the model's tokens.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use symphony_testkit::{codex, MockModel, Step};
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn state_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("issues/E2E-1.md"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("state:"))
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"')
+        .to_owned()
+}
+
+#[test]
+fn symphony_runs_an_issue_to_done_with_the_real_codex() {
+    let Some(bin) = codex::binary("symphony_runs_an_issue_to_done_with_the_real_codex") else {
+        return;
+    };
+    let model = MockModel::start(vec![
+        Step::Shell("echo 'hello from codex' > greeting.txt".into()),
+        Step::Call {
+            name: "local_issue_set_state".into(),
+            arguments: json!({"state": "done"}),
+        },
+        Step::Message("Wrote greeting.txt and moved the issue to done.".into()),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::create_dir(dir.join("issues")).unwrap();
+    std::fs::write(
+        dir.join("issues/E2E-1.md"),
+        "---\ntitle: Add a greeting\nstate: todo\n---\nWrite greeting.txt.\n",
+    )
+    .unwrap();
+    codex::write_config(
+        &dir.join("codex"),
+        &model.base_url(),
+        "never",
+        "danger-full-access",
+    )
+    .unwrap();
+    // Terminal workspaces are removed: the hook keeps the agent's file for the assertion.
+    let workflow = format!(
+        r#"---
+tracker:
+  kind: local
+  provider:
+    path: ./issues
+workspace:
+  root: ./ws
+hooks:
+  before_remove: cp greeting.txt ../../kept-greeting.txt
+polling:
+  interval_ms: 200
+codex:
+  command: "{} app-server"
+  approval_policy: never
+  thread_sandbox: danger-full-access
+  turn_sandbox_policy:
+    type: dangerFullAccess
+  home: isolated
+  home_config: ./codex/config.toml
+---
+Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
+"#,
+        bin.display()
+    );
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("run")
+        .current_dir(dir)
+        .env("SYMPHONY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let limit = Duration::from_secs(120);
+    wait_until("the issue to be done", limit, || state_of(dir) == "done");
+    wait_until("the workspace to be cleaned after the hook", limit, || {
+        dir.join("kept-greeting.txt").exists()
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
+    assert!(status.success(), "{log}");
+
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kept-greeting.txt")).unwrap(),
+        "hello from codex\n",
+        "the agent's change was in the workspace"
+    );
+    let runs = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["runs", "--json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let runs: Vec<Value> = String::from_utf8_lossy(&runs.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first = runs.last().unwrap();
+    assert_eq!(first["identifier"], "E2E-1");
+    assert_eq!(first["outcome"], "succeeded", "{log}");
+    assert_eq!(
+        first["total_tokens"].as_u64(),
+        Some(model.usage_served().total()),
+        "the run's totals are the model's usage"
+    );
+    assert_eq!(model.usage_served().total(), 45);
+    assert!(
+        log.contains("session_id"),
+        "sessions are logged with their id"
+    );
+}

@@ -1,0 +1,217 @@
+//! A scripted Responses API: each `POST /v1/responses` gets the next [`Step`] as an SSE
+//! stream, then the connection closes (what Codex 0.169 accepts; see the offline recipe).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+/// What one model response does.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Call `exec_command` with this shell command (no login shell).
+    Shell(String),
+    /// Call `exec_command` asking to run outside the sandbox, with a justification (this is
+    /// what makes Codex ask for approval under `on-request`).
+    EscalatedShell {
+        /// The command.
+        command: String,
+        /// Why, as the model says.
+        justification: String,
+    },
+    /// Call a (dynamic) tool.
+    Call {
+        /// Tool name.
+        name: String,
+        /// Its arguments.
+        arguments: Value,
+    },
+    /// Say this and end the turn.
+    Message(String),
+    /// Fail the response (`response.failed`).
+    Failed(String),
+}
+
+/// Token usage reported with every response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+}
+
+impl Usage {
+    /// Their sum.
+    pub fn total(self) -> u64 {
+        self.input + self.output
+    }
+}
+
+struct State {
+    script: Vec<Step>,
+    next: usize,
+    requests: Vec<Value>,
+    served: Vec<Usage>,
+}
+
+/// The mock server; stops when dropped.
+pub struct MockModel {
+    addr: std::net::SocketAddr,
+    state: Arc<Mutex<State>>,
+    usage: Usage,
+}
+
+impl MockModel {
+    /// Starts a server that answers with `script` in order; past its end, every response is
+    /// the message "done".
+    pub fn start(script: Vec<Step>) -> std::io::Result<Self> {
+        Self::with_usage(
+            script,
+            Usage {
+                input: 10,
+                output: 5,
+            },
+        )
+    }
+
+    /// Like [`MockModel::start`], reporting `usage` with every response.
+    pub fn with_usage(script: Vec<Step>, usage: Usage) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State {
+            script,
+            next: 0,
+            requests: Vec::new(),
+            served: Vec::new(),
+        }));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &state, usage);
+                });
+            }
+        });
+        Ok(Self { addr, state, usage })
+    }
+
+    /// The `base_url` for a Codex model provider.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Request bodies received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.lock().requests.clone()
+    }
+
+    /// Usage reported over all responses served so far.
+    pub fn usage_served(&self) -> Usage {
+        let state = self.lock();
+        Usage {
+            input: state.served.iter().map(|u| u.input).sum(),
+            output: state.served.iter().map(|u| u.output).sum(),
+        }
+    }
+
+    /// The usage each response reports.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>, usage: Usage) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    let mut out = stream;
+    if !request_line.starts_with("POST ") || !request_line.contains("/responses") {
+        out.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")?;
+        return Ok(());
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let step = {
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        state.requests.push(body);
+        let step = state.script.get(state.next).cloned();
+        state.next += 1;
+        if !matches!(step, Some(Step::Failed(_))) {
+            state.served.push(usage);
+        }
+        step.unwrap_or_else(|| Step::Message("done".to_owned()))
+    };
+    let n = {
+        let state = state.lock().unwrap_or_else(|p| p.into_inner());
+        state.next
+    };
+    let id = format!("resp-{n}");
+    let mut events = vec![json!({"type": "response.created", "response": {"id": id}})];
+    let call = |name: &str, arguments: String| {
+        json!({"type": "response.output_item.done", "item": {
+            "type": "function_call", "call_id": format!("call-{n}"), "name": name,
+            "arguments": arguments}})
+    };
+    match step {
+        Step::Shell(command) => events.push(call(
+            "exec_command",
+            json!({"cmd": command, "yield_time_ms": 1000, "login": false}).to_string(),
+        )),
+        Step::EscalatedShell {
+            command,
+            justification,
+        } => events.push(call(
+            "exec_command",
+            json!({"cmd": command, "yield_time_ms": 1000, "login": false,
+                   "sandbox_permissions": "require_escalated", "justification": justification})
+            .to_string(),
+        )),
+        Step::Call { name, arguments } => events.push(call(&name, arguments.to_string())),
+        Step::Message(text) => events.push(json!({"type": "response.output_item.done", "item": {
+            "type": "message", "role": "assistant", "id": format!("msg-{n}"),
+            "content": [{"type": "output_text", "text": text}]}})),
+        Step::Failed(message) => {
+            events.push(json!({"type": "response.failed", "response": {"id": id,
+                "error": {"code": "server_error", "message": message}}}));
+        }
+    }
+    if !matches!(events.last(), Some(e) if e["type"] == "response.failed") {
+        events.push(
+            json!({"type": "response.completed", "response": {"id": id, "usage": {
+            "input_tokens": usage.input, "input_tokens_details": null,
+            "output_tokens": usage.output, "output_tokens_details": null,
+            "total_tokens": usage.total()}}}),
+        );
+    }
+    let mut response = String::from(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+    );
+    for event in events {
+        response.push_str(&format!(
+            "event: {}\ndata: {event}\n\n",
+            event["type"].as_str().unwrap_or("")
+        ));
+    }
+    out.write_all(response.as_bytes())?;
+    out.flush()
+}
