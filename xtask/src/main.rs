@@ -18,6 +18,7 @@ Tasks:
   bench scheduler [--candidates N] [--running N] [--ticks N]
                          time one scheduler tick (p50, p99) and memory per running issue
   bench store            events appended per second, and what persistence adds to a tick
+  bench agent            recorded app-server lines read, parsed and mapped per second
   deny                   check licenses, bans and sources with cargo-deny (deny.toml)
   help                   this text";
 
@@ -27,10 +28,13 @@ fn main() -> Result<()> {
     match args.as_slice() {
         ["schema"] => schema(),
         ["bench", "workspace", rest @ ..] => bench_workspace::run(rest),
-        ["bench", "scheduler", rest @ ..] => release_example("bench_tick", rest),
-        ["bench", "store"] => release_example("bench_store", &[]),
+        ["bench", "scheduler", rest @ ..] => {
+            release_example("symphony-orchestrator", "bench_tick", rest)
+        }
+        ["bench", "store"] => release_example("symphony-orchestrator", "bench_store", &[]),
+        ["bench", "agent"] => release_example("symphony-agent-codex", "bench_agent", &[]),
         ["bench", ..] => {
-            bail!("unknown benchmark; available: workspace, scheduler, store\n\n{HELP}")
+            bail!("unknown benchmark; available: workspace, scheduler, store, agent\n\n{HELP}")
         }
         ["deny"] => deny(),
         [] | ["help" | "--help" | "-h"] => {
@@ -57,14 +61,14 @@ fn schema() -> Result<()> {
 
 /// The scheduler and store benches run optimized, as the service does: a debug build would
 /// measure the compiler's checks, not the code.
-fn release_example(example: &str, args: &[&str]) -> Result<()> {
+fn release_example(package: &str, example: &str, args: &[&str]) -> Result<()> {
     let status = Command::new("cargo")
         .args([
             "run",
             "--quiet",
             "--release",
             "-p",
-            "symphony-orchestrator",
+            package,
             "--example",
             example,
             "--",
