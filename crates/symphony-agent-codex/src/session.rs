@@ -232,7 +232,8 @@ impl CodexSession {
     /// Reads lines until `wanted` is answered, handling everything else meanwhile.
     async fn answer(&mut self, wanted: Purpose) -> Result<Value, AgentError> {
         let limit = self.read_timeout;
-        let mut deadline = Instant::now() + limit;
+        // A limit on the answer, not on silence: chatter meanwhile does not extend it.
+        let deadline = Instant::now() + limit;
         loop {
             let line = match self.read_until(deadline).await {
                 Ok(line) => line,
@@ -267,7 +268,6 @@ impl CodexSession {
                                 message: "the turn ended before turn/start was answered".into(),
                             }));
                         }
-                        deadline = deadline.max(Instant::now() + Duration::from_millis(1));
                     }
                 }
             }

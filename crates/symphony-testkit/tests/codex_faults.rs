@@ -130,6 +130,18 @@ async fn no_answer_to_initialize_is_a_response_timeout() {
 }
 
 #[tokio::test]
+async fn an_error_answer_to_thread_start_is_a_response_error() {
+    let (_rig, result, elapsed) = one_turn("refuse-thread").await;
+    assert_category(&result, "response_error");
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("thread/start") && message.contains("sandbox mode not allowed"),
+        "{message}"
+    );
+    assert_prompt(elapsed);
+}
+
+#[tokio::test]
 async fn a_turn_that_goes_silent_is_a_turn_timeout() {
     let (_rig, result, elapsed) = one_turn("silent-turn").await;
     assert_category(&result, "turn_timeout");

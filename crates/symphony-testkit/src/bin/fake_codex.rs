@@ -3,6 +3,7 @@
 //! (unless the mode says otherwise), then misbehaves on `turn/start` as the mode says:
 //!
 //! - `silent-initialize`: never answers `initialize`;
+//! - `refuse-thread`: answers `thread/start` with a JSON-RPC error;
 //! - `silent-turn`: answers `turn/start`, then says nothing more;
 //! - `garbage`: non-JSON, binary and half-JSON lines, then completes the turn;
 //! - `huge-line`: a 20 MB line, then completes the turn;
@@ -60,6 +61,10 @@ fn main() {
                     &json!({"id": id, "result": {"userAgent": "fake-codex/0.169.0"}}),
                 );
             }
+            (Some("thread/start"), Some(id)) if mode == "refuse-thread" => send(
+                &mut out,
+                &json!({"id": id, "error": {"code": -32600, "message": "Invalid request: sandbox mode not allowed"}}),
+            ),
             (Some("thread/start"), Some(id)) => send(
                 &mut out,
                 &json!({"id": id, "result": {"thread": {"id": "thread-1"}}}),
