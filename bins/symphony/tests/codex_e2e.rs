@@ -79,6 +79,8 @@ codex:
     type: dangerFullAccess
   home: isolated
   home_config: ./codex/config.toml
+  # Codex starts in about a second; a busy CI machine gets more room.
+  read_timeout_ms: 30000
 ---
 Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
 "#,
