@@ -69,8 +69,11 @@ workspace:
   root: ./ws
 hooks:
   before_remove: cp greeting.txt ../../kept-greeting.txt
+# One tick dispatches; the next comes after the run. A tick during the turn would see the
+# issue the agent just moved to done and stop the turn as SPEC 8.5 asks (a run "stopped",
+# not "succeeded"), which is not what this test is about.
 polling:
-  interval_ms: 200
+  interval_ms: 10000
 codex:
   command: "{} app-server"
   approval_policy: never

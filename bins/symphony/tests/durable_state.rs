@@ -222,9 +222,13 @@ fn a_sigkill_mid_turn_loses_nothing_and_runs_nothing_twice() {
         dir,
         "SELECT outcome FROM runs WHERE identifier = 'SLOW' ORDER BY id",
     );
-    assert_eq!(
-        outcomes,
-        vec![vec!["interrupted".to_owned()], vec!["succeeded".to_owned()]]
+    // The second run ends "succeeded", or "stopped" if a tick saw the issue done (the agent's
+    // own doing) while its process was still exiting; either way it ran once.
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes[0], vec!["interrupted".to_owned()]);
+    assert!(
+        outcomes[1] == vec!["succeeded".to_owned()] || outcomes[1] == vec!["stopped".to_owned()],
+        "{outcomes:?}"
     );
     let workspaces: Vec<Vec<String>> =
         query(dir, "SELECT workspace FROM runs WHERE identifier = 'SLOW'");
@@ -236,8 +240,8 @@ fn a_sigkill_mid_turn_loses_nothing_and_runs_nothing_twice() {
         .unwrap();
     let runs = String::from_utf8_lossy(&runs.stdout);
     assert!(
-        runs.contains("interrupted") && runs.contains("succeeded"),
-        "{runs}"
+        runs.contains("interrupted") && runs.lines().count() == 3,
+        "a header and the two runs: {runs}"
     );
     let verify = symphony(dir, &["audit", "verify"]).output().unwrap();
     assert!(verify.status.success(), "{verify:?}");

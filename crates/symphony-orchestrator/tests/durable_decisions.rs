@@ -154,6 +154,43 @@ fn a_worker_that_finds_its_issue_no_longer_eligible_releases_it_without_a_retry(
 }
 
 #[test]
+fn a_worker_that_ends_on_its_own_after_a_stop_request_is_recorded_as_succeeded() {
+    let mut sim = Sim::new(config());
+    sim.tick(&[], &[issue("1", "Todo")]);
+    sim.advance(1_000);
+    // The agent moved its issue to done; the tick asks the worker to stop, which has just
+    // finished its turn loop.
+    sim.tick(&[issue("1", "Done")], &[]);
+    let effects = sim.exit("1", ExitReason::Normal);
+    let recorded = decisions(&effects);
+    assert!(matches!(
+        &recorded[0],
+        Decision::RunEnded {
+            outcome: RunEnd::Succeeded,
+            ..
+        }
+    ));
+    // Still released, workspace removed: the issue is terminal.
+    assert!(matches!(&recorded[1], Decision::Released { .. }));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::RemoveWorkspace { .. })));
+    // Cancelled mid-turn instead: stopped.
+    let mut sim = Sim::new(config());
+    sim.tick(&[], &[issue("1", "Todo")]);
+    sim.advance(1_000);
+    sim.tick(&[issue("1", "Done")], &[]);
+    let effects = sim.exit("1", ExitReason::Failed("turn 1 was cancelled".into()));
+    assert!(matches!(
+        &decisions(&effects)[0],
+        Decision::RunEnded {
+            outcome: RunEnd::Stopped(_),
+            ..
+        }
+    ));
+}
+
+#[test]
 fn every_retry_and_stop_is_recorded() {
     let mut sim = Sim::new(config());
     sim.tick(&[], &[issue("1", "Todo")]);

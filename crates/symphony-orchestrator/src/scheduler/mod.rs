@@ -517,10 +517,16 @@ impl Scheduler {
             }
             (None, ExitReason::Ineligible(why)) => (RunEnd::Skipped, Some(why.clone())),
         };
+        // A worker that finished its own turn loop succeeded, even if a stop (the issue went
+        // terminal, often by the agent's own hand) crossed its exit.
+        let recorded = match (outcome, &reason) {
+            (RunEnd::Stopped(_), ExitReason::Normal) => RunEnd::Succeeded,
+            _ => outcome,
+        };
         out.push(Effect::Record(Decision::RunEnded {
             issue_id: issue_id.to_owned(),
             identifier: identifier.clone(),
-            outcome,
+            outcome: recorded,
             error: error.clone(),
             runtime_ms,
         }));
