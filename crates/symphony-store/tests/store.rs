@@ -426,3 +426,25 @@ async fn a_full_disk_fails_the_write_and_keeps_every_committed_row() {
         broken => panic!("{broken:?}"),
     }
 }
+
+#[test]
+fn instances_opening_a_new_database_at_the_same_moment_all_open_it() {
+    for round in 0..30 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let dir = dir.path().to_owned();
+                let barrier = std::sync::Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteStore::open_as(&dir, options(), live(&format!("i{i}"))).map(|_| ())
+                })
+            })
+            .collect();
+        for handle in handles {
+            let opened = handle.join().expect("thread");
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}

@@ -84,6 +84,36 @@ impl SqliteStore {
             path: path.clone(),
             message: format!("cannot create the state directory: {e}"),
         })?;
+        // Instances starting together contend for a new file's first schema and journal
+        // switch, where SQLite reports "busy" without waiting; so the whole opening is retried
+        // until the busy timeout, as one statement would be.
+        let deadline = std::time::Instant::now() + options.busy_timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match Self::try_open(&path, &options) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e),
+                Ok(conn) => {
+                    return Ok(Self {
+                        inner: Arc::new(Inner {
+                            anchor: dir.join(ANCHOR_FILE),
+                            path,
+                            conn: Mutex::new(conn),
+                            instance,
+                            options,
+                        }),
+                    })
+                }
+            }
+        }
+    }
+
+    /// One attempt at opening and migrating the database.
+    fn try_open(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
+        let path = path.to_owned();
         let sqlite = |e| StoreError::from_sqlite(&path, e);
         let mut conn = Connection::open_with_flags(
             &path,
@@ -95,13 +125,15 @@ impl SqliteStore {
         conn.busy_timeout(options.busy_timeout).map_err(sqlite)?;
         // WAL: readers never block the writer; NORMAL sync: a commit survives a crash of the
         // process (what restarts need), fsync happens at checkpoints.
+        // A new database switches to WAL only with the file to itself: beside another
+        // instance it keeps the old mode, which is "busy" for the retry above.
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(sqlite)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Open {
+            return Err(StoreError::Locked {
                 path,
-                message: format!("cannot switch to WAL journaling (got {mode:?})"),
+                message: format!("cannot switch to WAL journaling yet (still {mode:?})"),
             });
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -124,15 +156,7 @@ impl SqliteStore {
                 })
             }
         }
-        Ok(Self {
-            inner: Arc::new(Inner {
-                anchor: dir.join(ANCHOR_FILE),
-                path,
-                conn: Mutex::new(conn),
-                instance,
-                options,
-            }),
-        })
+        Ok(conn)
     }
 
     /// The database file.
