@@ -68,8 +68,10 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     }
     println!("\nevery issue went from todo to done: claimed, given a workspace, worked on by the agent, moved.");
     println!(
-        "the agent's edits are in {}/workspaces/*/README.md",
-        dir.display()
+        "the agent logged each edit in {dir}/agent.log (workspaces of done issues are removed);\n\
+         run history: symphony runs --state-dir {dir}/.symphony\n\
+         decisions:   symphony audit tail --state-dir {dir}/.symphony",
+        dir = dir.display()
     );
     Ok(())
 }
