@@ -11,7 +11,10 @@ use symphony_agent_codex::{ApprovalAnswer, CodexBackend, CodexOptions, UserInput
 use tokio::sync::mpsc;
 
 const FAKE: &str = env!("CARGO_BIN_EXE_symphony-fake-codex");
-const LIMIT: Duration = Duration::from_millis(800);
+/// Limits for the faults that must trip them.
+const SHORT: Duration = Duration::from_millis(1_500);
+/// Limits for everything else: a login shell on a busy 2-core CI machine can take seconds.
+const ROOMY: Duration = Duration::from_secs(20);
 
 fn options(command: String) -> CodexOptions {
     CodexOptions {
@@ -54,8 +57,8 @@ fn spec(
             workspace: workspace.to_owned(),
             issue: issue(),
             remove_env: Vec::new(),
-            turn_timeout: LIMIT,
-            read_timeout: LIMIT,
+            turn_timeout: ROOMY,
+            read_timeout: ROOMY,
             events,
             stop: signal,
             tools: None,
@@ -97,7 +100,16 @@ fn notes(rig: &mut Rig) -> Vec<String> {
 
 /// One turn in `mode`: its result and how long it took.
 async fn one_turn(mode: &str) -> (Rig, Result<(), AgentError>, Duration) {
-    let (rig, spec) = rig();
+    one_turn_with(mode, |_| {}).await
+}
+
+/// One turn in `mode` with `adjust`ed limits.
+async fn one_turn_with(
+    mode: &str,
+    adjust: impl FnOnce(&mut SessionSpec),
+) -> (Rig, Result<(), AgentError>, Duration) {
+    let (rig, mut spec) = rig();
+    adjust(&mut spec);
     let started = Instant::now();
     let mut session = match backend(mode).start(spec).await {
         Ok(session) => session,
@@ -116,14 +128,15 @@ fn assert_category(result: &Result<(), AgentError>, category: &str) {
     }
 }
 
-/// Well within the limit plus process start and stop (generous: CI machines are slow).
+/// Ended by its own limit, not by a roomy one: well before `ROOMY`.
 fn assert_prompt(elapsed: Duration) {
-    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    assert!(elapsed < ROOMY, "took {elapsed:?}");
 }
 
 #[tokio::test]
 async fn no_answer_to_initialize_is_a_response_timeout() {
-    let (_rig, result, elapsed) = one_turn("silent-initialize").await;
+    let (_rig, result, elapsed) =
+        one_turn_with("silent-initialize", |s| s.read_timeout = SHORT).await;
     assert_category(&result, "response_timeout");
     assert!(result.unwrap_err().to_string().contains("initialize"));
     assert_prompt(elapsed);
@@ -143,7 +156,7 @@ async fn an_error_answer_to_thread_start_is_a_response_error() {
 
 #[tokio::test]
 async fn a_turn_that_goes_silent_is_a_turn_timeout() {
-    let (_rig, result, elapsed) = one_turn("silent-turn").await;
+    let (_rig, result, elapsed) = one_turn_with("silent-turn", |s| s.turn_timeout = SHORT).await;
     assert_category(&result, "turn_timeout");
     assert_prompt(elapsed);
 }
@@ -199,6 +212,34 @@ async fn a_user_input_request_fails_the_attempt_at_once() {
         .to_string()
         .contains("Deploy to production?"));
     assert_prompt(elapsed);
+}
+
+#[tokio::test]
+async fn tracker_secrets_are_not_in_the_agents_environment() {
+    const NAME: &str = "SYMPHONY_FAKE_CODEX_CANARY";
+    std::env::set_var(NAME, "canary-secret-value");
+    let (mut rig, mut spec) = rig();
+    spec.remove_env = vec![NAME.to_owned()];
+    let mut session = backend(&format!("env {NAME}")).start(spec).await.unwrap();
+    session.run_turn("show me").await.unwrap();
+    session.stop().await;
+    let notes = notes(&mut rig);
+    assert!(
+        notes.iter().any(|n| n == &format!("{NAME} is unset")),
+        "{notes:?}"
+    );
+    // Control: without the removal the agent would have seen it.
+    let (mut rig, spec) = self::rig();
+    let mut session = backend(&format!("env {NAME}")).start(spec).await.unwrap();
+    session.run_turn("show me").await.unwrap();
+    session.stop().await;
+    assert!(notes_of(&mut rig)
+        .iter()
+        .any(|n| n.contains("canary-secret-value")));
+}
+
+fn notes_of(rig: &mut Rig) -> Vec<String> {
+    notes(rig)
 }
 
 #[tokio::test]

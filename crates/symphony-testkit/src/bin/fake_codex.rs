@@ -11,6 +11,7 @@
 //! - `unknown-request`: asks something no client knows and completes the turn only once
 //!   answered (exits 9 if not answered within 5 s);
 //! - `user-input`: asks for user input, then waits;
+//! - `env NAME`: reports whether the environment variable `NAME` is set, then completes;
 //! - `complete`: a normal turn with token usage.
 
 use std::io::{BufRead, Write};
@@ -127,6 +128,17 @@ fn on_turn(mode: &str, out: &mut impl Write, turn: u64) {
                 std::thread::sleep(Duration::from_secs(5));
                 std::process::exit(9);
             });
+        }
+        "env" => {
+            let name = std::env::args().nth(2).unwrap_or_default();
+            let seen =
+                std::env::var(&name).map_or_else(|_| "unset".to_owned(), |v| format!("set to {v}"));
+            send(
+                out,
+                &json!({"method": "item/completed", "params": {"item": {
+                "type": "agentMessage", "text": format!("{name} is {seen}")}}}),
+            );
+            complete_turn(out, turn);
         }
         "user-input" => send(
             out,
