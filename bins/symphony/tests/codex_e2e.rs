@@ -3,31 +3,14 @@
 //! issue to done with the tracker's tool, the workspace has the change, and the run's totals
 //! show the model's tokens.
 
-use std::path::Path;
+mod support;
+
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
+use support::{issue_state, wait_until};
 use symphony_testkit::{codex, MockModel, Step};
-
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn state_of(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("issues/E2E-1.md"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("state:"))
-        .unwrap_or("")
-        .trim()
-        .trim_matches('"')
-        .to_owned()
-}
 
 #[test]
 fn symphony_runs_an_issue_to_done_with_the_real_codex() {
@@ -100,7 +83,9 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         .spawn()
         .unwrap();
     let limit = Duration::from_secs(120);
-    wait_until("the issue to be done", limit, || state_of(dir) == "done");
+    wait_until("the issue to be done", limit, || {
+        issue_state(dir, "E2E-1") == "done"
+    });
     wait_until("the workspace to be cleaned after the hook", limit, || {
         dir.join("kept-greeting.txt").exists()
     });

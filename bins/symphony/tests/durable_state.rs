@@ -2,10 +2,14 @@
 //! and duplicates nothing, two instances on one state directory never run the same issue,
 //! and bad state files are clear start-up errors.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{issue_state, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -23,14 +27,6 @@ fn start(dir: &Path, log: &str) -> Child {
         .stderr(log)
         .spawn()
         .unwrap()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// SIGTERM, then waits; the exit status.
@@ -86,16 +82,6 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
-fn state_of(dir: &Path, issue: &str) -> String {
-    let text = std::fs::read_to_string(dir.join(format!("issues/{issue}.md"))).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("state: "))
-        .unwrap_or_default()
-        .trim()
-        .trim_matches('"')
-        .to_owned()
-}
-
 /// Alive, and not a zombie waiting for a parent that will never reap it.
 fn process_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
@@ -147,7 +133,7 @@ fn a_sigkill_mid_turn_loses_nothing_and_runs_nothing_twice() {
 
     let first = start(dir, "first.log");
     // SLOW is mid-turn with its process recorded, and FAIL waits in the retry queue.
-    wait_until("SLOW mid-turn and FAIL queued", || {
+    wait_until("SLOW mid-turn and FAIL queued", LIMIT, || {
         let slow_pid = query::<i64>(dir, "SELECT pid FROM runs WHERE identifier = 'SLOW' AND pid IS NOT NULL AND ended_at IS NULL");
         let queued = query::<i64>(dir, "SELECT attempt FROM retries WHERE identifier = 'FAIL'");
         let started = lines(&dir.join("ran.log"))
@@ -178,7 +164,7 @@ fn a_sigkill_mid_turn_loses_nothing_and_runs_nothing_twice() {
     );
 
     let second = start(dir, "second.log");
-    wait_until("the restart to adopt FAIL's retry", || {
+    wait_until("the restart to adopt FAIL's retry", LIMIT, || {
         let owners = query::<String>(dir, "SELECT c.owner FROM retries r JOIN claims c USING (issue_id) WHERE r.identifier = 'FAIL'");
         let instances = query::<String>(dir, "SELECT id FROM instances");
         owners.len() == 1 && instances.len() == 1 && owners[0] == instances[0]
@@ -191,12 +177,14 @@ fn a_sigkill_mid_turn_loses_nothing_and_runs_nothing_twice() {
         queued_after, queued_before,
         "the retry queue is back with its due times"
     );
-    wait_until("the orphaned agent to be stopped", || {
+    wait_until("the orphaned agent to be stopped", LIMIT, || {
         !process_running(agent_pid)
     });
-    wait_until("SLOW to be done", || state_of(dir, "SLOW") == "done");
+    wait_until("SLOW to be done", LIMIT, || {
+        issue_state(dir, "SLOW") == "done"
+    });
     // FAIL's next attempt starts when it was due before the kill, not earlier.
-    wait_until("FAIL's next attempt", || {
+    wait_until("FAIL's next attempt", LIMIT, || {
         !query::<i64>(
             dir,
             "SELECT id FROM runs WHERE identifier = 'FAIL' AND attempt = 1",
@@ -300,8 +288,8 @@ fn two_instances_on_one_state_directory_never_run_the_same_issue() {
     std::fs::write(dir.join("WORKFLOW.md"), SHARED_WORKFLOW).unwrap();
     let a = start(dir, "a.log");
     let b = start(dir, "b.log");
-    wait_until("every issue done", || {
-        issues.iter().all(|i| state_of(dir, i) == "done")
+    wait_until("every issue done", LIMIT, || {
+        issues.iter().all(|i| issue_state(dir, i) == "done")
     });
     // Let continuation checks release their claims.
     std::thread::sleep(Duration::from_secs(2));

@@ -6,15 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::json;
 use symphony_agent::{
     AgentBackend, AgentError, AgentEvent, AgentEventKind, AgentSession, SessionSpec, StopSignal,
-    ToolDeclaration, ToolHandler,
 };
 use symphony_agent_codex::{ApprovalAnswer, CodexBackend, CodexOptions, UserInputAnswer};
+use symphony_orchestrator::TrackerTools;
 use symphony_testkit::{codex, MockModel, Step};
-use symphony_tracker::{ToolContext, Tracker};
+use symphony_tracker::Tracker;
 use symphony_tracker_local::LocalTracker;
 use tokio::sync::mpsc;
 
@@ -206,37 +205,6 @@ async fn a_command_approval_under_on_request_and_read_only_is_answered_by_policy
     )));
 }
 
-/// The local tracker's tools, as the orchestrator's worker binds them to the session's issue.
-struct LocalTools {
-    tracker: LocalTracker,
-    issue: symphony_core::Issue,
-}
-
-#[async_trait]
-impl ToolHandler for LocalTools {
-    fn declarations(&self) -> Vec<ToolDeclaration> {
-        self.tracker
-            .agent_tool_specs()
-            .into_iter()
-            .map(|s| ToolDeclaration {
-                name: s.name,
-                description: s.description,
-                input_schema: s.input_schema,
-            })
-            .collect()
-    }
-    async fn call(&self, name: &str, arguments: Value) -> (bool, Value) {
-        let context = ToolContext {
-            issue: self.issue.clone(),
-        };
-        let result = self
-            .tracker
-            .execute_agent_tool(name, arguments, &context)
-            .await;
-        (result.success, result.output)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dynamic_tool_call_is_answered_by_the_local_trackers_tool() {
     let Some(bin) = codex::binary("a_dynamic_tool_call") else {
@@ -258,11 +226,9 @@ async fn a_dynamic_tool_call_is_answered_by_the_local_trackers_tool() {
         "---\ntitle: Real codex\nstate: todo\n---\n",
     )
     .unwrap();
-    let tracker = LocalTracker::new(&issues, vec!["done".into()]);
-    spec.tools = Some(Arc::new(LocalTools {
-        tracker,
-        issue: issue(),
-    }));
+    // Bound the way the orchestrator's worker binds them.
+    let tracker: Arc<dyn Tracker> = Arc::new(LocalTracker::new(&issues, vec!["done".into()]));
+    spec.tools = Some(Arc::new(TrackerTools::new(tracker, issue())));
     let mut session = start(options, spec).await;
     session.run_turn("Finish the issue").await.unwrap();
     session.stop().await;

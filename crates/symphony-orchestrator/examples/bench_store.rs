@@ -10,13 +10,15 @@
 //!    SQLite file on another thread meanwhile. Blocks of both alternate in one run; the ratio
 //!    of medians is the cost. Target: under 10 %.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
 use symphony_core::Issue;
 use symphony_orchestrator::{
-    AgentUpdate, Effect, Event, ExitReason, FetchPurpose, Persistence, Scheduler, SchedulerConfig,
+    AgentUpdate, Effect, Event, ExitReason, FetchPurpose, Persistence, Scheduler,
 };
 use symphony_store::{
     wall_clock_ms, Change, ClaimOutcome, RunStart, SqliteStore, Store, StoreOptions,
@@ -26,34 +28,6 @@ const CANDIDATES: usize = 10_000;
 const RUNNING: usize = 100;
 const TICKS_PER_BLOCK: usize = 50;
 const BLOCKS: usize = 4;
-
-fn issue(i: usize) -> Issue {
-    Issue {
-        id: format!("issue-{i:06}"),
-        native_ref: None,
-        identifier: format!("PROJ-{i}"),
-        title: format!("Issue number {i} with a realistic title"),
-        description: Some("A description of a few hundred bytes. ".repeat(8)),
-        priority: Some((i % 6) as i64),
-        state: "Todo".into(),
-        branch_name: None,
-        url: None,
-        assignee_id: None,
-        labels: vec!["agent".into()],
-        blocked_by: Vec::new(),
-        dispatchable: true,
-        created_at: Utc.timestamp_opt(1_700_000_000 + i as i64, 0).single(),
-        updated_at: None,
-    }
-}
-
-fn config(max: usize) -> SchedulerConfig {
-    SchedulerConfig {
-        max_concurrent_agents: max,
-        stall_timeout_ms: 300_000,
-        ..SchedulerConfig::default()
-    }
-}
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -220,10 +194,10 @@ fn tick_cost(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> Result
         .block_on(store.recover(wall_clock_ms()))
         .map_err(|e| e.to_string())?;
     let persistence = Persistence::spawn(Arc::new(store.clone()));
-    let all: Vec<Issue> = (0..CANDIDATES).map(issue).collect();
-    let mut scheduler = Scheduler::new(config(RUNNING));
+    let all: Vec<Issue> = (0..CANDIDATES).map(common::issue).collect();
+    let mut scheduler = Scheduler::new(common::config(RUNNING));
     let mut rig = Rig {
-        scheduler: Scheduler::new(config(RUNNING)),
+        scheduler: Scheduler::new(common::config(RUNNING)),
         running: Vec::new(),
         all: all.clone(),
         now: 0,
@@ -251,7 +225,7 @@ fn tick_cost(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> Result
         ));
     }
     rig.scheduler
-        .handle(Event::ConfigReloaded(config(RUNNING + 1)), 0);
+        .handle(Event::ConfigReloaded(common::config(RUNNING + 1)), 0);
     runtime
         .block_on(persistence.heartbeat())
         .map_err(|e| e.to_string())?;

@@ -5,11 +5,13 @@
 //! issues) and the candidate answer (every candidate). The tracker answers are built before
 //! the clock starts, as the shell receives them already built. Target: p99 under 5 ms.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
 use symphony_core::Issue;
-use symphony_orchestrator::{Event, ExitReason, FetchPurpose, Scheduler, SchedulerConfig};
+use symphony_orchestrator::{Event, ExitReason, FetchPurpose, Scheduler};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -52,40 +54,6 @@ fn parse(args: &[&str]) -> Result<Options> {
         "need running <= candidates and ticks > 0"
     );
     Ok(o)
-}
-
-fn issue(i: usize) -> Issue {
-    Issue {
-        id: format!("issue-{i:06}"),
-        native_ref: None,
-        identifier: format!("PROJ-{i}"),
-        title: format!("Issue number {i} with a realistic title"),
-        description: Some("A description of a few hundred bytes. ".repeat(8)),
-        priority: Some((i % 6) as i64),
-        state: if i % 3 == 0 {
-            "In Progress".into()
-        } else {
-            "Todo".into()
-        },
-        branch_name: None,
-        url: Some(format!("https://tracker.example/PROJ-{i}")),
-        assignee_id: None,
-        labels: vec!["agent".into(), format!("area-{}", i % 17)],
-        blocked_by: Vec::new(),
-        dispatchable: true,
-        created_at: Utc
-            .timestamp_opt(1_700_000_000 + (i as i64 * 7919) % 1_000_000, 0)
-            .single(),
-        updated_at: None,
-    }
-}
-
-fn config(max: usize) -> SchedulerConfig {
-    SchedulerConfig {
-        max_concurrent_agents: max,
-        stall_timeout_ms: 300_000,
-        ..SchedulerConfig::default()
-    }
 }
 
 /// One full tick; returns its duration.
@@ -137,11 +105,11 @@ fn run(args: &[&str]) -> Result<()> {
     let o = parse(args)?;
     // Memory first, on a fresh heap, so freed memory from other work does not hide growth.
     let per_issue = memory_per_running_issue(10_000)?;
-    let all: Vec<Issue> = (0..o.candidates).map(issue).collect();
+    let all: Vec<Issue> = (0..o.candidates).map(common::issue).collect();
 
     for (label, free_slots) in [("all slots taken", 0), ("one slot free", 1)] {
         // Fill `running` slots: the first tick dispatches the top of the candidate order.
-        let mut s = Scheduler::new(config(o.running));
+        let mut s = Scheduler::new(common::config(o.running));
         tick(&mut s, 0, Vec::new(), all.clone());
         ensure!(
             s.running().len() == o.running,
@@ -150,7 +118,10 @@ fn run(args: &[&str]) -> Result<()> {
             s.running().len()
         );
         let running: Vec<Issue> = s.running().values().map(|r| r.issue.clone()).collect();
-        s.handle(Event::ConfigReloaded(config(o.running + free_slots)), 0);
+        s.handle(
+            Event::ConfigReloaded(common::config(o.running + free_slots)),
+            0,
+        );
 
         let inputs: Vec<(Vec<Issue>, Vec<Issue>)> = (0..o.ticks)
             .map(|_| (running.clone(), all.clone()))
@@ -204,9 +175,9 @@ fn run(args: &[&str]) -> Result<()> {
 
 /// Resident growth per running issue when `n` issues are dispatched into a fresh scheduler.
 fn memory_per_running_issue(n: usize) -> Result<Option<f64>> {
-    let many: Vec<Issue> = (0..n).map(issue).collect();
+    let many: Vec<Issue> = (0..n).map(common::issue).collect();
     let before = rss_bytes();
-    let mut big = Scheduler::new(config(n));
+    let mut big = Scheduler::new(common::config(n));
     tick(&mut big, 0, Vec::new(), many);
     let after = rss_bytes();
     ensure!(big.running().len() == n, "expected {n} running");

@@ -16,5 +16,7 @@ pub use scheduler::{
     RetryEntry, RunEnd, RunningEntry, Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
     FAILURE_BASE_DELAY_MS,
 };
-pub use service::{Persistence, Service, ServiceOptions, SnapshotError, SnapshotHandle, Wiring};
+pub use service::{
+    Persistence, Service, ServiceOptions, SnapshotError, SnapshotHandle, TrackerTools, Wiring,
+};
 pub use snapshot::{RetryRow, RunningRow, Snapshot};

@@ -23,6 +23,7 @@ use crate::config::SchedulerConfig;
 use crate::scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Scheduler, Timer};
 use crate::snapshot::Snapshot;
 pub use persist::Persistence;
+pub use worker::TrackerTools;
 use worker::{run_worker, WorkerContext};
 
 /// Builds the tracker and agent backend a configuration names. The binary implements it with

@@ -116,10 +116,10 @@ async fn attempt_in_workspace(
         read_timeout: std::time::Duration::from_millis(config.codex.read_timeout_ms),
         events: events_tx,
         stop,
-        tools: Some(Arc::new(TrackerTools {
-            tracker: Arc::clone(&ctx.tracker),
-            issue: issue.clone(),
-        })),
+        tools: Some(Arc::new(TrackerTools::new(
+            Arc::clone(&ctx.tracker),
+            issue.clone(),
+        ))),
     };
     let mut session = match ctx.backend.start(spec).await {
         Ok(session) => session,
@@ -268,10 +268,19 @@ async fn forward_events(
     }
 }
 
-/// The tracker's agent tools, bound to the session's issue.
-struct TrackerTools {
+/// A tracker's agent tools as an agent session's [`ToolHandler`], bound to the session's issue
+/// (SPEC §10.5): advertised from `agent_tool_specs`, run host-side with the adapter's
+/// credentials, unknown names refused.
+pub struct TrackerTools {
     tracker: Arc<dyn Tracker>,
     issue: Issue,
+}
+
+impl TrackerTools {
+    /// `tracker`'s tools for a session on `issue`.
+    pub fn new(tracker: Arc<dyn Tracker>, issue: Issue) -> Self {
+        Self { tracker, issue }
+    }
 }
 
 #[async_trait]

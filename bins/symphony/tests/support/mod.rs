@@ -1,0 +1,27 @@
+//! Helpers shared by the tests that drive the real `symphony` binary.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Polls `done` every 50 ms; fails the test naming `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The `state:` of local issue file `issues/<id>.md` under `dir` (quotes removed).
+pub fn issue_state(dir: &Path, id: &str) -> String {
+    std::fs::read_to_string(dir.join(format!("issues/{id}.md")))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("state:"))
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"')
+        .to_owned()
+}
