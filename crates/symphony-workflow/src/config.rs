@@ -548,7 +548,7 @@ fn resolve_tracker(
     })?;
     let active_states = raw
         .active_states
-        .or_else(|| profile.default_active_states())
+        .or_else(|| profile.default_active_states_for(&provider))
         .ok_or_else(|| {
             ConfigError::invalid(
                 "tracker.active_states",
@@ -557,7 +557,7 @@ fn resolve_tracker(
         })?;
     let terminal_states = raw
         .terminal_states
-        .or_else(|| profile.default_terminal_states())
+        .or_else(|| profile.default_terminal_states_for(&provider))
         .ok_or_else(|| {
             ConfigError::invalid(
                 "tracker.terminal_states",

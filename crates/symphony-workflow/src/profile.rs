@@ -39,6 +39,20 @@ pub trait TrackerProfile: Send + Sync {
         None
     }
 
+    /// Like [`TrackerProfile::default_active_states`], for adapters whose defaults depend on
+    /// the (resolved) provider block — a GitHub adapter reading states from labels has other
+    /// states than one reading open/closed. Config resolution calls this one.
+    fn default_active_states_for(&self, provider: &ProviderConfig) -> Option<Vec<String>> {
+        let _ = provider;
+        self.default_active_states()
+    }
+
+    /// Like [`TrackerProfile::default_terminal_states`], given the provider block.
+    fn default_terminal_states_for(&self, provider: &ProviderConfig) -> Option<Vec<String>> {
+        let _ = provider;
+        self.default_terminal_states()
+    }
+
     /// Checks the resolved provider block; the error says what to fix.
     fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String>;
 }

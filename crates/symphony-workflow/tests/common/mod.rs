@@ -26,6 +26,19 @@ impl TrackerProfile for TestProfile {
     fn default_active_states(&self) -> Option<Vec<String>> {
         Some(vec!["Todo".into(), "In Progress".into()])
     }
+    /// With `mode: simple` the tracker only knows open and closed.
+    fn default_active_states_for(&self, provider: &ProviderConfig) -> Option<Vec<String>> {
+        match provider.get_str("mode") {
+            Some("simple") => Some(vec!["open".into()]),
+            _ => self.default_active_states(),
+        }
+    }
+    fn default_terminal_states_for(&self, provider: &ProviderConfig) -> Option<Vec<String>> {
+        match provider.get_str("mode") {
+            Some("simple") => Some(vec!["closed".into()]),
+            _ => self.default_terminal_states(),
+        }
+    }
     fn default_terminal_states(&self) -> Option<Vec<String>> {
         Some(vec!["Done".into(), "Cancelled".into()])
     }
