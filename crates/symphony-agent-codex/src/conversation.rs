@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use symphony_agent::{AgentError, AgentEventKind, ToolDeclaration};
+use symphony_agent::{clip, AgentError, AgentEventKind, ToolDeclaration};
 
 use crate::policy::{inside, ApprovalAnswer, UserInputAnswer};
 use crate::protocol::{self, Incoming, RpcError};
@@ -91,20 +91,6 @@ pub struct Conversation {
     in_turn: bool,
     /// The last non-retried error the server reported in this turn, for the failure text.
     last_error: Option<String>,
-}
-
-/// Longest agent text carried by one event.
-const MAX_TEXT: usize = 2 * 1024;
-
-fn clip(text: &str) -> String {
-    if text.len() <= MAX_TEXT {
-        return text.to_owned();
-    }
-    let mut end = MAX_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {

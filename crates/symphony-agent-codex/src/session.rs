@@ -306,9 +306,6 @@ impl CodexSession {
     /// The next line, unless the deadline passes, a stop is asked for, or the output ends.
     async fn read_until(&mut self, deadline: Instant) -> Result<String, Interrupted> {
         loop {
-            if self.stop.is_raised() {
-                return Err(Interrupted::Stopped);
-            }
             let mut stop = self.stop.clone();
             let line = tokio::select! {
                 biased;

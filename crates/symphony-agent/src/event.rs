@@ -72,8 +72,9 @@ pub enum AgentEventKind {
     },
 }
 
-/// Cuts `text` to at most [`MAX_EVENT_LINE`] bytes on a character boundary.
-pub(crate) fn clip(text: &str) -> String {
+/// Cuts `text` to at most [`MAX_EVENT_LINE`] bytes on a character boundary (every backend's
+/// event text goes through it).
+pub fn clip(text: &str) -> String {
     if text.len() <= MAX_EVENT_LINE {
         return text.to_owned();
     }

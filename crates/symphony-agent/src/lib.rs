@@ -14,4 +14,4 @@ pub use backend::{
 };
 pub use command::{CommandBackend, TOOL_DIRECTIVE};
 pub use error::AgentError;
-pub use event::{AgentEvent, AgentEventKind, MAX_EVENT_LINE};
+pub use event::{clip, AgentEvent, AgentEventKind, MAX_EVENT_LINE};

@@ -76,6 +76,19 @@ impl Issue {
     pub fn normalized_state(&self) -> String {
         normalize_state(&self.state)
     }
+
+    /// The first required field (`id`, `identifier`, `title`, `state`) that is blank, if any.
+    pub fn blank_required_field(&self) -> Option<&'static str> {
+        [
+            ("id", &self.id),
+            ("identifier", &self.identifier),
+            ("title", &self.title),
+            ("state", &self.state),
+        ]
+        .into_iter()
+        .find(|(_, value)| value.trim().is_empty())
+        .map(|(field, _)| field)
+    }
 }
 
 /// Normalizes a state name for comparison: surrounding whitespace trimmed, lowercased (SPEC §4.2).

@@ -100,15 +100,8 @@ pub(crate) fn routable(issue: &Issue, config: &SchedulerConfig) -> Result<(), In
 
 /// The issue-only checks of SPEC §8.2: required fields, state, dispatchable, labels.
 pub(crate) fn issue_eligible(issue: &Issue, config: &SchedulerConfig) -> Result<(), Ineligible> {
-    for (field, value) in [
-        ("id", &issue.id),
-        ("identifier", &issue.identifier),
-        ("title", &issue.title),
-        ("state", &issue.state),
-    ] {
-        if value.trim().is_empty() {
-            return Err(Ineligible::MissingField(field));
-        }
+    if let Some(field) = issue.blank_required_field() {
+        return Err(Ineligible::MissingField(field));
     }
     if config.is_terminal(&issue.state) {
         return Err(Ineligible::Terminal(issue.state.clone()));

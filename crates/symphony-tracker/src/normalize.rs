@@ -34,15 +34,8 @@ pub fn state_in(state: &str, wanted: &[String]) -> bool {
 
 /// Checks the invariants of a normalized issue; the error names the first one broken.
 pub fn check_normalized(issue: &Issue) -> Result<(), String> {
-    for (field, value) in [
-        ("id", &issue.id),
-        ("identifier", &issue.identifier),
-        ("title", &issue.title),
-        ("state", &issue.state),
-    ] {
-        if value.trim().is_empty() {
-            return Err(format!("issue {:?}: `{field}` is empty", issue.identifier));
-        }
+    if let Some(field) = issue.blank_required_field() {
+        return Err(format!("issue {:?}: `{field}` is empty", issue.identifier));
     }
     if normalize_labels(&issue.labels) != issue.labels {
         return Err(format!(

@@ -416,6 +416,7 @@ impl Shell {
         let (stop, signal) = StopSignal::new();
         let ctx = WorkerContext {
             workflow: Arc::clone(&self.workflow),
+            scheduling: self.scheduler.config().clone(),
             tracker: Arc::clone(&self.tracker),
             backend: Arc::clone(&self.backend),
             updates: self.tx.clone(),

@@ -138,10 +138,7 @@ impl Pipeline {
                 match command {
                     Command::Decision(decision) => self.decision(decision),
                     Command::Agent { issue_id, update } => self.agent(&issue_id, update),
-                    Command::Audit(mut record) => {
-                        record.detail = self.redactor.json(&record.detail);
-                        self.pending.push(Change::Audit(record));
-                    }
+                    Command::Audit(record) => self.push_audit(record),
                     Command::Secrets(redactor) => self.redactor = redactor,
                     Command::Claim { start, reply } => {
                         self.flush().await;
@@ -190,15 +187,20 @@ impl Pipeline {
         text.map(|t| self.redactor.text(&t))
     }
 
+    /// Queues an audit entry, its detail redacted.
+    fn push_audit(&mut self, mut record: AuditRecord) {
+        record.detail = self.redactor.json(&record.detail);
+        self.pending.push(Change::Audit(record));
+    }
+
     fn audit(&mut self, kind: &str, issue: (&str, &str), detail: serde_json::Value) {
-        let detail = self.redactor.json(&detail);
-        self.pending.push(Change::Audit(AuditRecord {
+        self.push_audit(AuditRecord {
             at_ms: wall_clock_ms(),
             kind: kind.to_owned(),
             issue_id: Some(issue.0.to_owned()),
             identifier: Some(issue.1.to_owned()),
             detail,
-        }));
+        });
     }
 
     fn decision(&mut self, decision: Decision) {
@@ -288,13 +290,13 @@ impl Pipeline {
                 (&issue_id, &identifier),
                 json!({"holder": holder, "held_for_ms": held_for_ms}),
             ),
-            Decision::ConfigReloaded => self.pending.push(Change::Audit(AuditRecord {
+            Decision::ConfigReloaded => self.push_audit(AuditRecord {
                 at_ms: now,
                 kind: "config_reloaded".to_owned(),
                 issue_id: None,
                 identifier: None,
                 detail: json!({}),
-            })),
+            }),
         }
     }
 

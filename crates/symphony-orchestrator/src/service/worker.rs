@@ -24,6 +24,8 @@ const AGENT_EVENT_BUFFER: usize = 256;
 /// What a worker runs with: one workflow snapshot for its whole session (SPEC §10.5).
 pub(crate) struct WorkerContext {
     pub workflow: Arc<Workflow>,
+    /// The scheduling rules of that workflow (active states, routing), as the scheduler has them.
+    pub scheduling: SchedulerConfig,
     pub tracker: Arc<dyn Tracker>,
     pub backend: Arc<dyn AgentBackend>,
     pub updates: mpsc::UnboundedSender<Event>,
@@ -73,8 +75,8 @@ async fn fresh_eligible(ctx: &WorkerContext, issue: Issue) -> Result<Issue, Exit
             "no longer visible in the tracker".to_owned(),
         ));
     };
-    let scheduling = SchedulerConfig::from_service(&ctx.workflow.config);
-    issue_eligible(&fresh, &scheduling).map_err(|why| ExitReason::Ineligible(why.to_string()))?;
+    issue_eligible(&fresh, &ctx.scheduling)
+        .map_err(|why| ExitReason::Ineligible(why.to_string()))?;
     Ok(fresh)
 }
 
@@ -131,7 +133,6 @@ async fn attempt_in_workspace(
             ));
         }
     };
-    let scheduling = SchedulerConfig::from_service(config);
     let max_turns = config.agent.max_turns;
     let mut turn = 1;
     let outcome = loop {
@@ -154,8 +155,8 @@ async fn attempt_in_workspace(
                 Some(fresh) => issue = fresh,
             },
         }
-        if !scheduling.is_active(&issue.state)
-            || routable(&issue, &scheduling).is_err()
+        if !ctx.scheduling.is_active(&issue.state)
+            || routable(&issue, &ctx.scheduling).is_err()
             || turn >= max_turns
         {
             break ExitReason::Normal;

@@ -193,18 +193,16 @@ pub(super) fn apply(
             Change::Released { issue_id } => {
                 // Only this instance's claim (or an unowned one) is released; another
                 // instance's work is never dropped from here.
-                let deleted = tx.execute(
+                tx.execute(
                     "DELETE FROM claims WHERE issue_id = ?1 AND (owner = ?2 OR owner IS NULL)",
                     params![issue_id, inner.instance.id],
                 )?;
-                let unclaimed: bool = tx.query_row(
-                    "SELECT NOT EXISTS (SELECT 1 FROM claims WHERE issue_id = ?1)",
+                // The queued retry goes with the claim; one another instance holds stays.
+                tx.execute(
+                    "DELETE FROM retries WHERE issue_id = ?1
+                     AND NOT EXISTS (SELECT 1 FROM claims WHERE issue_id = ?1)",
                     [&issue_id],
-                    |row| row.get(0),
                 )?;
-                if deleted > 0 || unclaimed {
-                    tx.execute("DELETE FROM retries WHERE issue_id = ?1", [&issue_id])?;
-                }
             }
             Change::Audit(record) => audit.append(tx, &record)?,
         }
