@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
 
 mod bench_workspace;
+mod openapi;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,6 +20,8 @@ Tasks:
                          time one scheduler tick (p50, p99) and memory per running issue
   bench store            events appended per second, and what persistence adds to a tick
   bench agent            recorded app-server lines read, parsed and mapped per second
+  openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
+                         @octokit/openapi package (needs npm)
   deny                   check licenses, bans and sources with cargo-deny (deny.toml)
   help                   this text";
 
@@ -37,6 +40,7 @@ fn main() -> Result<()> {
             bail!("unknown benchmark; available: workspace, scheduler, store, agent\n\n{HELP}")
         }
         ["deny"] => deny(),
+        ["openapi"] => openapi::run(&project_root()),
         [] | ["help" | "--help" | "-h"] => {
             println!("{HELP}");
             Ok(())

@@ -68,6 +68,8 @@ pub struct TrackerConfig {
 pub struct ProviderConfig {
     values: Map<String, Value>,
     secret_keys: BTreeSet<String>,
+    /// Secret key -> the environment variable its value came from.
+    secret_variables: BTreeMap<String, String>,
 }
 
 impl ProviderConfig {
@@ -76,7 +78,14 @@ impl ProviderConfig {
         Self {
             values,
             secret_keys: BTreeSet::new(),
+            secret_variables: BTreeMap::new(),
         }
+    }
+
+    /// The environment variable the secret `key` was read from (`$VAR` or a documented
+    /// fallback), so adapters can keep it out of agent environments.
+    pub fn secret_variable(&self, key: &str) -> Option<&str> {
+        self.secret_variables.get(key).map(String::as_str)
     }
 
     /// The value of `key`, if set.
@@ -468,6 +477,7 @@ fn resolve_tracker(
     };
     let mut values = raw.provider;
     let mut secret_keys = BTreeSet::new();
+    let mut secret_variables = BTreeMap::new();
     for &key in profile.secret_keys() {
         let field = format!("tracker.provider.{key}");
         secret_keys.insert(key.to_owned());
@@ -482,6 +492,7 @@ fn resolve_tracker(
                     match env.var(var).filter(|v| !v.is_empty()) {
                         Some(secret) => {
                             values.insert(key.to_owned(), Value::String(secret));
+                            secret_variables.insert(key.to_owned(), var.to_owned());
                         }
                         None => {
                             return Err(ConfigError::MissingSecret {
@@ -502,11 +513,12 @@ fn resolve_tracker(
             }
             Some(Value::Null) | None => {
                 values.remove(key);
-                if let Some(secret) = fallback
-                    .and_then(|var| env.var(var))
-                    .filter(|v| !v.is_empty())
+                if let Some((var, secret)) = fallback
+                    .and_then(|var| Some((var, env.var(var)?)))
+                    .filter(|(_, v)| !v.is_empty())
                 {
                     values.insert(key.to_owned(), Value::String(secret));
+                    secret_variables.insert(key.to_owned(), var.to_owned());
                 }
             }
             Some(other) => {
@@ -539,6 +551,7 @@ fn resolve_tracker(
     let provider = ProviderConfig {
         values,
         secret_keys,
+        secret_variables,
     };
     profile.validate_provider(&provider).map_err(|message| {
         ConfigError::InvalidTrackerProvider {

@@ -1,0 +1,80 @@
+//! The GraphQL documents Symphony sends. Each is named, so GitHub's logs (and the fake's
+//! dispatcher) can tell them apart.
+
+/// Fields read from every `Issue` node. `$status`/`$priority` name board fields; they are
+/// declared by every query that includes this fragment.
+pub const ISSUE_FIELDS: &str = "fragment SymphonyIssue on Issue {
+  id number title body state url createdAt updatedAt
+  repository { nameWithOwner }
+  labels(first: 100) { nodes { name } }
+  assignees(first: 20) { nodes { login } }
+  issueDependenciesSummary { blockedBy totalBlockedBy }
+  blockedBy(first: 50) { nodes { id number state repository { nameWithOwner } } }
+}";
+
+/// Refresh by node id: one query per 100 ids (GitHub's `nodes` limit).
+pub const REFRESH: &str = "query SymphonyRefresh($ids: [ID!]!) {
+  nodes(ids: $ids) { __typename ...SymphonyIssue }
+}";
+
+/// Refresh under the `project` source: the same, plus the issue's items on boards.
+pub const REFRESH_WITH_PROJECT: &str =
+    "query SymphonyRefreshProject($ids: [ID!]!, $status: String!, $priority: String!) {
+  nodes(ids: $ids) {
+    __typename
+    ...SymphonyIssue
+    ... on Issue {
+      projectItems(first: 50) {
+        nodes {
+          id
+          project { number owner { ... on Organization { login } ... on User { login } } }
+          status: fieldValueByName(name: $status) { ...SymphonyFieldValue }
+          priority: fieldValueByName(name: $priority) { ...SymphonyFieldValue }
+        }
+      }
+    }
+  }
+}";
+
+/// A board field's value, whichever type it is.
+pub const FIELD_VALUE: &str = "fragment SymphonyFieldValue on ProjectV2ItemFieldValue {
+  ... on ProjectV2ItemFieldSingleSelectValue { name }
+  ... on ProjectV2ItemFieldNumberValue { number }
+  ... on ProjectV2ItemFieldTextValue { text }
+}";
+
+/// The board's items, 100 per page.
+pub const PROJECT_ITEMS: &str = "query SymphonyProjectItems($owner: String!, $number: Int!, $after: String, $status: String!, $priority: String!) {
+  repositoryOwner(login: $owner) {
+    ... on ProjectV2Owner {
+      projectV2(number: $number) {
+        items(first: 100, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          nodes {
+            id
+            status: fieldValueByName(name: $status) { ...SymphonyFieldValue }
+            priority: fieldValueByName(name: $priority) { ...SymphonyFieldValue }
+            content { __typename ...SymphonyIssue }
+          }
+        }
+      }
+    }
+  }
+}";
+
+/// A document with the fragments it uses.
+pub fn document(operation: &str) -> String {
+    let mut doc = format!("{operation}\n{ISSUE_FIELDS}\n");
+    if operation.contains("...SymphonyFieldValue") {
+        doc.push_str(FIELD_VALUE);
+        doc.push('\n');
+    }
+    doc
+}
+
+/// The operation name of a document (`query Name(` → `Name`).
+pub fn operation_name(document: &str) -> Option<&str> {
+    let rest = document.trim_start().strip_prefix("query ")?;
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    Some(&rest[..end])
+}

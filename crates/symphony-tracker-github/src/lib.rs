@@ -1,0 +1,244 @@
+//! `tracker.kind: github` — GitHub Issues as Symphony's backlog, through octocrab behind a
+//! small client layer of our own (conditional requests, `Link` pagination, rate limits,
+//! SPEC §11.4 error categories). See `docs/trackers/github.md` for the adapter profile.
+//!
+//! States come from labels (`symphony:todo`, the default), from open/closed, or from the
+//! Status field of a Projects v2 board. Candidates are read over REST with ETags, so an idle
+//! poll costs `304`s and no rate limit; refreshes by id are one GraphQL `nodes` query per 100.
+
+mod client;
+mod config;
+mod graphql;
+mod profile;
+mod reads;
+mod record;
+mod tools;
+pub mod webhook;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{Duration as Days, Utc};
+use serde_json::Value;
+use symphony_core::{BlockerRef, Issue};
+use symphony_tracker::normalize::state_in;
+use symphony_tracker::{ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
+use symphony_workflow::TrackerConfig;
+
+pub use client::{Pause, RequestStats, TokioPause};
+pub use config::{GithubConfig, ProjectSource, StateSource, CLOSED, OPEN};
+pub use graphql::operation_name;
+pub use profile::GithubProfile;
+
+use record::{GhIssue, Malformed, Scoped};
+
+/// The `tracker.kind` value.
+pub const KIND: &str = "github";
+
+/// Reads a repository's issues; offers the agent the `github_api` tool.
+pub struct GithubTracker {
+    config: Arc<GithubConfig>,
+    client: client::Client,
+    issue_pages: reads::PageCache<Result<GhIssue, Malformed>>,
+    blocker_pages: reads::PageCache<BlockerRef>,
+}
+
+impl std::fmt::Debug for GithubTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubTracker")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GithubTracker {
+    /// A tracker for `config`, waiting on the tokio timer.
+    pub fn new(config: GithubConfig) -> Result<Self, TrackerError> {
+        Self::with_pause(config, Arc::new(TokioPause))
+    }
+
+    /// A tracker whose rate-limit and backoff waits go through `pause` (tests record them).
+    pub fn with_pause(config: GithubConfig, pause: Arc<dyn Pause>) -> Result<Self, TrackerError> {
+        let client = client::Client::new(&config, pause)?;
+        Ok(Self {
+            config: Arc::new(config),
+            client,
+            issue_pages: reads::PageCache::default(),
+            blocker_pages: reads::PageCache::default(),
+        })
+    }
+
+    /// A tracker from resolved `tracker` settings.
+    pub fn from_config(config: &TrackerConfig) -> Result<Self, TrackerError> {
+        let github = GithubConfig::from_provider(&config.provider, config.terminal_states.clone())
+            .map_err(|message| {
+                TrackerError::new(
+                    symphony_tracker::TrackerErrorCategory::InvalidTrackerConfig,
+                    message,
+                )
+            })?;
+        Self::new(github)
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &GithubConfig {
+        &self.config
+    }
+
+    /// Requests sent, `304`s, retries and the last rate-limit budget seen.
+    pub fn stats(&self) -> Arc<RequestStats> {
+        self.client.stats()
+    }
+
+    fn list_path(&self, state: &str) -> String {
+        let mut path = format!(
+            "/repos/{}/{}/issues?state={state}&sort=created&direction=asc&per_page={}",
+            self.config.owner,
+            self.config.repo,
+            reads::PAGE_SIZE
+        );
+        if state == CLOSED {
+            // Whole days, so the URL (and its ETag) stays the same all day.
+            let since = (Utc::now() - Days::days(i64::from(self.config.closed_lookback_days)))
+                .format("%Y-%m-%dT00:00:00Z");
+            path.push_str(&format!("&since={since}"));
+        }
+        path
+    }
+
+    async fn rest_candidates(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError> {
+        let closed = [CLOSED.to_owned()];
+        let wants_closed = states.iter().any(|s| state_in(s, &closed));
+        let wants_open = match self.config.state_source {
+            StateSource::Issue => state_in(OPEN, states),
+            _ => states.iter().any(|s| !state_in(s, &closed)),
+        };
+        let mut records = Vec::new();
+        if wants_open {
+            records.extend(
+                reads::list_issues(&self.client, &self.issue_pages, self.list_path(OPEN)).await?,
+            );
+        }
+        if wants_closed {
+            records.extend(
+                reads::list_issues(&self.client, &self.issue_pages, self.list_path(CLOSED)).await?,
+            );
+        }
+        let mut issues = Vec::new();
+        for record in records {
+            let mut gh = match record {
+                Ok(gh) => gh,
+                Err(reason) => {
+                    tracing::warn!(repo = %self.config.full_name(), "skipping malformed GitHub issue: {reason}");
+                    continue;
+                }
+            };
+            let Scoped::Issue(issue) = record::normalize(&gh, &self.config) else {
+                continue;
+            };
+            if !state_in(&issue.state, states) {
+                continue;
+            }
+            if gh.total_blockers == 0 {
+                issues.push(*issue);
+                continue;
+            }
+            gh.blockers =
+                reads::blockers(&self.client, &self.blocker_pages, &self.config, gh.number).await?;
+            if let Scoped::Issue(issue) = record::normalize(&gh, &self.config) {
+                issues.push(*issue);
+            }
+        }
+        Ok(issues)
+    }
+
+    async fn project_candidates(
+        &self,
+        project: &ProjectSource,
+        states: &[String],
+    ) -> Result<Vec<Issue>, TrackerError> {
+        let mut issues = Vec::new();
+        for record in reads::project_items(&self.client, &self.config, project).await? {
+            match record {
+                Ok(gh) => {
+                    if let Scoped::Issue(issue) = record::normalize(&gh, &self.config) {
+                        if state_in(&issue.state, states) {
+                            issues.push(*issue);
+                        }
+                    }
+                }
+                Err(reason) => {
+                    tracing::warn!(repo = %self.config.full_name(), "skipping malformed board item: {reason}");
+                }
+            }
+        }
+        Ok(issues)
+    }
+}
+
+#[async_trait]
+impl Tracker for GithubTracker {
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.config.state_source {
+            StateSource::Project(project) => self.project_candidates(project, states).await,
+            _ => self.rest_candidates(states).await,
+        }
+    }
+
+    async fn fetch_issues_by_ids(&self, ids: &[String]) -> Result<Vec<Issue>, TrackerError> {
+        let mut unique: Vec<String> = Vec::new();
+        for id in ids {
+            if !unique.contains(id) {
+                unique.push(id.clone());
+            }
+        }
+        if unique.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = reads::refresh(&self.client, &self.config, &unique).await?;
+        Ok(found
+            .iter()
+            .filter_map(|gh| match record::normalize(gh, &self.config) {
+                Scoped::Issue(issue) => Some(*issue),
+                Scoped::OutOfScope => None,
+            })
+            .collect())
+    }
+
+    fn agent_tool_specs(&self) -> Vec<ToolSpec> {
+        vec![tools::spec(&self.config)]
+    }
+
+    async fn execute_agent_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+        context: &ToolContext,
+    ) -> ToolResult {
+        let _ = context;
+        if name != tools::GITHUB_API {
+            return ToolResult::failure(format!(
+                "unsupported tool {name:?}; this tracker offers {}",
+                tools::GITHUB_API
+            ));
+        }
+        tools::execute(&self.client, &self.config, &arguments).await
+    }
+
+    fn secret_environment_names(&self) -> Vec<String> {
+        let mut names = vec![config::TOKEN_VARIABLE.to_owned()];
+        if let Some(var) = &self.config.token_variable {
+            if !names.contains(var) {
+                names.push(var.clone());
+            }
+        }
+        names
+    }
+}
