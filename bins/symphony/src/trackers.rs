@@ -29,7 +29,9 @@ pub(crate) fn plugins() -> &'static [Arc<dyn TrackerPlugin>] {
 
 /// Every tracker kind this process can be configured with.
 pub fn registry() -> TrackerRegistry {
-    let mut registry = TrackerRegistry::new().with(Arc::new(symphony_tracker_local::LocalProfile));
+    let mut registry = TrackerRegistry::new()
+        .with(Arc::new(symphony_tracker_local::LocalProfile))
+        .with(Arc::new(symphony_tracker_github::GithubProfile));
     for plugin in plugins() {
         registry.register(plugin.profile());
     }

@@ -6,6 +6,7 @@ use symphony_agent::{AgentBackend, CommandBackend};
 use symphony_agent_codex::{CodexBackend, CodexOptions};
 use symphony_orchestrator::Wiring;
 use symphony_tracker::Tracker;
+use symphony_tracker_github::GithubTracker;
 use symphony_tracker_local::LocalTracker;
 use symphony_workflow::{AgentBackendKind, ServiceConfig};
 
@@ -17,6 +18,9 @@ impl Wiring for BinaryWiring {
         match config.tracker.kind.as_str() {
             symphony_tracker_local::KIND => Ok(Arc::new(
                 LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
+            )),
+            symphony_tracker_github::KIND => Ok(Arc::new(
+                GithubTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
             )),
             other => match crate::trackers::plugins()
                 .iter()

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use symphony_tracker::{TrackerError, TrackerErrorCategory};
 use symphony_workflow::ProviderConfig;
 
 /// Where an issue's state comes from.
@@ -98,19 +99,46 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const TOKEN_VARIABLE: &str = "GITHUB_TOKEN";
 
 impl GithubConfig {
-    /// Parses a resolved provider block; the error says which key to fix and how.
+    /// Parses a resolved provider block; the error says which key to fix and how. A missing
+    /// token is `missing_tracker_secret`; everything else `invalid_tracker_config`.
     pub fn from_provider(
         provider: &ProviderConfig,
         terminal_states: Vec<String>,
+    ) -> Result<Self, TrackerError> {
+        Self::parse(provider, terminal_states)
+            .map_err(|(category, message)| TrackerError::new(category, message))
+    }
+
+    fn parse(
+        provider: &ProviderConfig,
+        terminal_states: Vec<String>,
+    ) -> Result<Self, (TrackerErrorCategory, String)> {
+        let invalid = |message: String| (TrackerErrorCategory::InvalidTrackerConfig, message);
+        let repo = string(provider, "repo").map_err(invalid)?.ok_or_else(|| {
+            invalid(
+                "`repo` is required: the repository as `owner/name` (e.g. `repo: acme/widgets`)"
+                    .to_owned(),
+            )
+        })?;
+        let (owner, name) = split_repo(&repo).map_err(invalid)?;
+        let token = string(provider, "token").map_err(invalid)?.ok_or_else(|| {
+            (
+                TrackerErrorCategory::MissingTrackerSecret,
+                "`token` is missing: set GITHUB_TOKEN or `token: $MY_TOKEN_VAR` (a token that \
+                 can read issues and write labels of the repository)"
+                    .to_owned(),
+            )
+        })?;
+        Self::rest(provider, owner, name, token, terminal_states).map_err(invalid)
+    }
+
+    fn rest(
+        provider: &ProviderConfig,
+        owner: String,
+        name: String,
+        token: String,
+        terminal_states: Vec<String>,
     ) -> Result<Self, String> {
-        let repo = string(provider, "repo")?.ok_or(
-            "`repo` is required: the repository as `owner/name` (e.g. `repo: acme/widgets`)",
-        )?;
-        let (owner, name) = split_repo(&repo)?;
-        let token = string(provider, "token")?.ok_or(
-            "`token` is missing: set GITHUB_TOKEN or `token: $MY_TOKEN_VAR` (a token that can \
-             read issues and write labels of the repository)",
-        )?;
         let api_url = string(provider, "api_url")?
             .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
             .trim_end_matches('/')
@@ -311,7 +339,7 @@ mod tests {
     }
 
     fn parse(value: Value) -> Result<GithubConfig, String> {
-        GithubConfig::from_provider(&provider(value), vec!["closed".into()])
+        GithubConfig::from_provider(&provider(value), vec!["closed".into()]).map_err(|e| e.message)
     }
 
     #[test]

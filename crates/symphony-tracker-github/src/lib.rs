@@ -70,13 +70,7 @@ impl GithubTracker {
 
     /// A tracker from resolved `tracker` settings.
     pub fn from_config(config: &TrackerConfig) -> Result<Self, TrackerError> {
-        let github = GithubConfig::from_provider(&config.provider, config.terminal_states.clone())
-            .map_err(|message| {
-                TrackerError::new(
-                    symphony_tracker::TrackerErrorCategory::InvalidTrackerConfig,
-                    message,
-                )
-            })?;
+        let github = GithubConfig::from_provider(&config.provider, config.terminal_states.clone())?;
         Self::new(github)
     }
 

@@ -44,6 +44,8 @@ impl TrackerProfile for GithubProfile {
     }
 
     fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String> {
-        GithubConfig::from_provider(provider, Vec::new()).map(|_| ())
+        GithubConfig::from_provider(provider, Vec::new())
+            .map(|_| ())
+            .map_err(|e| e.message)
     }
 }

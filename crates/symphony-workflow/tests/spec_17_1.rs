@@ -246,6 +246,9 @@ fn var_resolution_works_for_documented_adapter_secret_keys_and_path_values() {
     let provider = &wf.config.tracker.provider;
     assert_eq!(provider.get_str("api_key"), Some("s3cret"));
     assert!(provider.is_secret("api_key"));
+    // Which variable a secret came from, so adapters can keep it from agents.
+    assert_eq!(provider.secret_variable("api_key"), Some("MY_TOKEN"));
+    assert_eq!(provider.secret_variable("cache_dir"), None);
     assert_eq!(provider.get_str("cache_dir"), Some("/var/cache/issues"));
     assert_eq!(wf.config.workspace.root, PathBuf::from("/srv/ws"));
     // Secrets never show in Debug or in the serialized operator view.
@@ -275,6 +278,10 @@ fn var_resolution_works_for_documented_adapter_secret_keys_and_path_values() {
     assert_eq!(
         wf.config.tracker.provider.get_str("api_key"),
         Some("fallback")
+    );
+    assert_eq!(
+        wf.config.tracker.provider.secret_variable("api_key"),
+        Some("TEST_TRACKER_TOKEN")
     );
     assert_eq!(
         wf.config.tracker.provider.get_str("project"),

@@ -147,7 +147,7 @@ pub struct World {
     pub(crate) repos: Vec<Repo>,
     pub(crate) projects: Vec<Project>,
     pub(crate) next_id: u64,
-    /// Logical time: every change moves it one second on from 2026-01-01.
+    /// Logical time: every change moves it one second on.
     pub(crate) clock: DateTime<Utc>,
 }
 
@@ -157,8 +157,10 @@ impl Default for World {
             repos: Vec::new(),
             projects: Vec::new(),
             next_id: 1000,
+            // A day ago, whole seconds: recent enough for `since` filters, and time moves
+            // one second per change from there.
             clock: Utc
-                .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .timestamp_opt(Utc::now().timestamp() - 86_400, 0)
                 .single()
                 .unwrap_or_default(),
         }
