@@ -20,6 +20,8 @@ Tasks:
                          time one scheduler tick (p50, p99) and memory per running issue
   bench store            events appended per second, and what persistence adds to a tick
   bench agent            recorded app-server lines read, parsed and mapped per second
+  bench github           requests and rate-limit cost of polling 500 open issues on the
+                         fake GitHub: first poll, idle polls (ETags), unconditional baseline
   openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
                          @octokit/openapi package (needs npm)
   deny                   check licenses, bans and sources with cargo-deny (deny.toml)
@@ -36,8 +38,9 @@ fn main() -> Result<()> {
         }
         ["bench", "store"] => release_example("symphony-orchestrator", "bench_store", &[]),
         ["bench", "agent"] => release_example("symphony-agent-codex", "bench_agent", &[]),
+        ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
         ["bench", ..] => {
-            bail!("unknown benchmark; available: workspace, scheduler, store, agent\n\n{HELP}")
+            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github\n\n{HELP}")
         }
         ["deny"] => deny(),
         ["openapi"] => openapi::run(&project_root()),
