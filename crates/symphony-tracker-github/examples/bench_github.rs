@@ -109,7 +109,7 @@ async fn main() {
     }
     baseline_times.sort_by(f64::total_cmp);
     row(
-        &format!("baseline: unconditional poll (mean; p50 ms)"),
+        "baseline: unconditional poll (mean; p50 ms)",
         &Cost {
             requests: baseline_requests / IDLE_POLLS,
             units: baseline_units / IDLE_POLLS as u64,
