@@ -169,3 +169,46 @@ fn a_todo_issue_is_run_once_and_moved_to_human_review_by_the_agent() {
         );
     }
 }
+
+#[test]
+fn check_shows_the_github_defaults_with_the_token_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("WORKFLOW.md"),
+        "---\ntracker:\n  kind: github\n  provider:\n    repo: acme/widgets\n---\nWork on {{ issue.identifier }}\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env("GITHUB_TOKEN", CANARY)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    assert!(!text.contains(CANARY), "{text}");
+    assert!(
+        text.contains("********"),
+        "the token is shown masked: {text}"
+    );
+    for default in ["in-progress", "closed"] {
+        assert!(
+            text.contains(default),
+            "default {default:?} missing: {text}"
+        );
+    }
+    // Without a token the load fails and says how to provide one.
+    let output = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("GITHUB_TOKEN"), "{text}");
+}
