@@ -39,6 +39,13 @@ const OPERATIONS: &[(&str, &str)] = &[
         "/repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by",
     ),
     ("get", "/repos/{owner}/{repo}/labels"),
+    ("get", "/repos/{owner}/{repo}/pulls"),
+    ("post", "/repos/{owner}/{repo}/pulls"),
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+    ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+    ("post", "/repos/{owner}/{repo}/statuses/{sha}"),
+    ("get", "/repos/{owner}/{repo}/commits/{ref}/statuses"),
+    ("post", "/repos/{owner}/{repo}/check-runs"),
 ];
 
 /// Keys that only document.

@@ -34,6 +34,14 @@ async fn every_rest_exchange_conforms_to_githubs_openapi_description() {
         json!({"method": "GET", "path": "/repos/acme/widgets/issues/1/comments"}),
         json!({"method": "PATCH", "path": "/repos/acme/widgets/issues/3", "body": {"state": "closed"}}),
         json!({"method": "GET", "path": "/repos/acme/widgets/labels"}),
+        // What the hand-off will do: a pull request, its status and a check run.
+        json!({"method": "POST", "path": "/repos/acme/widgets/pulls", "body": {"title": "widgets#1: Issue 0", "head": "symphony/widgets-1", "base": "main", "body": "Closes #1"}}),
+        json!({"method": "GET", "path": "/repos/acme/widgets/pulls", "query": {"head": "acme:symphony/widgets-1", "state": "open"}}),
+        json!({"method": "PATCH", "path": "/repos/acme/widgets/pulls/123", "body": {"body": "Closes #1, with gates"}}),
+        json!({"method": "GET", "path": "/repos/acme/widgets/pulls/123"}),
+        json!({"method": "POST", "path": "/repos/acme/widgets/statuses/0000000000000000000000000000000000000124", "body": {"state": "success", "context": "symphony/gates", "description": "5 gates passed"}}),
+        json!({"method": "GET", "path": "/repos/acme/widgets/commits/0000000000000000000000000000000000000124/statuses"}),
+        json!({"method": "POST", "path": "/repos/acme/widgets/check-runs", "body": {"name": "symphony", "head_sha": "0000000000000000000000000000000000000124", "status": "completed", "conclusion": "success", "output": {"title": "Gates", "summary": "all passed"}}}),
     ] {
         let result = setup
             .tracker

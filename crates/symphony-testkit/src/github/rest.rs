@@ -245,7 +245,7 @@ pub(crate) fn route(
                         i.pull.as_ref().is_some_and(|p| p.head == branch)
                     })
                 })
-                .map(|i| pull_json(&base, r, i))
+                .map(|i| model::pull_json(&base, r, i))
                 .collect();
             Reply::json(StatusCode::OK, Value::Array(list))
         }
@@ -256,7 +256,7 @@ pub(crate) fn route(
                 .and_then(|n| r.issue(n))
                 .filter(|i| i.pull.is_some())
             {
-                Some(pull) => Reply::json(StatusCode::OK, pull_json(&base, r, pull)),
+                Some(pull) => Reply::json(StatusCode::OK, model::pull_json(&base, r, pull)),
                 None => not_found(),
             }
         }
@@ -277,7 +277,10 @@ pub(crate) fn route(
             }
             pull.updated_at = now;
             let pull = pull.clone();
-            Reply::json(StatusCode::OK, pull_json(&base, &world.repos[repo], &pull))
+            Reply::json(
+                StatusCode::OK,
+                model::pull_json(&base, &world.repos[repo], &pull),
+            )
         }
         ("POST", ["statuses", sha]) => {
             let state = body
@@ -304,7 +307,7 @@ pub(crate) fn route(
             world.repos[repo].statuses.push(status.clone());
             Reply::json(
                 StatusCode::CREATED,
-                status_json(&base, &world.repos[repo].full_name(), id, &status),
+                model::status_json(&base, &world.repos[repo], id, &status),
             )
         }
         ("GET", ["commits", sha, "statuses"]) => {
@@ -315,7 +318,7 @@ pub(crate) fn route(
                 .rev()
                 .filter(|s| s.sha == *sha)
                 .enumerate()
-                .map(|(i, s)| status_json(&base, &r.full_name(), i as u64 + 1, s))
+                .map(|(i, s)| model::status_json(&base, r, i as u64 + 1, s))
                 .collect();
             Reply::json(StatusCode::OK, Value::Array(list))
         }
@@ -357,11 +360,7 @@ pub(crate) fn route(
             world.repos[repo].check_runs.push(run.clone());
             Reply::json(
                 StatusCode::CREATED,
-                json!({
-                    "id": run.id, "head_sha": run.head_sha, "name": run.name, "status": run.status,
-                    "conclusion": run.conclusion,
-                    "url": format!("{base}/repos/{}/check-runs/{}", world.repos[repo].full_name(), run.id)
-                }),
+                model::check_run_json(&base, &world.repos[repo], &run),
             )
         }
         _ => not_found(),
@@ -555,42 +554,8 @@ fn create_pull(world: &mut World, repo: usize, base: &str, body: Option<&Value>)
     let r = &world.repos[repo];
     Reply::json(
         StatusCode::CREATED,
-        pull_json(base, r, r.issue(number).expect("exists")),
+        model::pull_json(base, r, r.issue(number).expect("exists")),
     )
-}
-
-fn pull_json(base: &str, repo: &super::model::Repo, issue: &FakeIssue) -> Value {
-    let pull = issue.pull.as_ref().expect("a pull request");
-    json!({
-        "id": issue.id,
-        "node_id": format!("PR_fake{}", issue.id),
-        "number": issue.number,
-        "url": format!("{base}/repos/{}/pulls/{}", repo.full_name(), issue.number),
-        "html_url": format!("https://github.example/{}/pull/{}", repo.full_name(), issue.number),
-        "state": if issue.open { "open" } else { "closed" },
-        "title": issue.title,
-        "body": issue.body,
-        "draft": pull.draft,
-        "head": { "ref": pull.head, "sha": pull.head_sha, "label": format!("{}:{}", repo.owner, pull.head) },
-        "base": { "ref": pull.base, "label": format!("{}:{}", repo.owner, pull.base) },
-        "user": model::user(base, "symphony-bot"),
-    })
-}
-
-fn status_json(base: &str, full_name: &str, id: u64, status: &CommitStatus) -> Value {
-    json!({
-        "id": id,
-        "node_id": format!("SC_fake{id}"),
-        "url": format!("{base}/repos/{full_name}/statuses/{}", status.sha),
-        "avatar_url": null,
-        "state": status.state,
-        "description": status.description,
-        "target_url": null,
-        "context": status.context,
-        "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": "2026-01-01T00:00:00Z",
-        "creator": model::user(base, "symphony-bot")
-    })
 }
 
 fn list_issues(
