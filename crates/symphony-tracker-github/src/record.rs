@@ -181,15 +181,17 @@ pub(crate) fn from_graphql(value: &Value, config: &GithubConfig) -> Result<GhIss
     })
 }
 
+/// A blocker's identifier: ours for this repository, `owner/name#n` for another.
+fn blocker_identifier(config: &GithubConfig, repository: Option<&str>, number: u64) -> String {
+    match repository {
+        Some(repo) if !repo.eq_ignore_ascii_case(&config.full_name()) => format!("{repo}#{number}"),
+        _ => config.identifier(number),
+    }
+}
+
 fn blocker_from_graphql(value: &Value, config: &GithubConfig) -> Option<BlockerRef> {
     let number = value.get("number").and_then(Value::as_u64)?;
-    let same_repo =
-        graphql_repository(value).is_none_or(|r| r.eq_ignore_ascii_case(&config.full_name()));
-    let identifier = if same_repo {
-        config.identifier(number)
-    } else {
-        format!("{}#{number}", graphql_repository(value).unwrap_or_default())
-    };
+    let identifier = blocker_identifier(config, graphql_repository(value).as_deref(), number);
     let open = value
         .get("state")
         .and_then(Value::as_str)
@@ -209,19 +211,12 @@ pub(crate) fn blocker_from_rest(value: &Value, config: &GithubConfig) -> Option<
         .and_then(Value::as_str)
         .and_then(|u| u.split("/repos/").nth(1))
         .map(str::to_owned);
-    let same_repo = repository
-        .as_deref()
-        .is_none_or(|r| r.eq_ignore_ascii_case(&config.full_name()));
     Some(BlockerRef {
         id: value
             .get("node_id")
             .and_then(Value::as_str)
             .map(str::to_owned),
-        identifier: Some(if same_repo {
-            config.identifier(number)
-        } else {
-            format!("{}#{number}", repository.unwrap_or_default())
-        }),
+        identifier: Some(blocker_identifier(config, repository.as_deref(), number)),
         state: value
             .get("state")
             .and_then(Value::as_str)

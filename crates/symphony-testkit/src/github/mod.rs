@@ -275,34 +275,27 @@ impl FakeGithub {
         }
     }
 
+    fn read_repo<T>(&self, full_name: &str, read: impl FnOnce(&Repo) -> T) -> Option<T> {
+        let (owner, name) = full_name.split_once('/').expect("owner/name");
+        self.lock().world.repo(owner, name).map(read)
+    }
+
     /// A copy of an issue.
     pub fn issue(&self, full_name: &str, number: u64) -> FakeIssue {
-        let (owner, name) = full_name.split_once('/').expect("owner/name");
-        self.lock()
-            .world
-            .repo(owner, name)
-            .and_then(|r| r.issue(number))
-            .cloned()
+        self.read_repo(full_name, |r| r.issue(number).cloned())
+            .flatten()
             .expect("issue exists")
     }
 
     /// Commit statuses posted to `full_name`.
     pub fn statuses(&self, full_name: &str) -> Vec<CommitStatus> {
-        let (owner, name) = full_name.split_once('/').expect("owner/name");
-        self.lock()
-            .world
-            .repo(owner, name)
-            .map(|r| r.statuses.clone())
+        self.read_repo(full_name, |r| r.statuses.clone())
             .unwrap_or_default()
     }
 
     /// Check runs created in `full_name`.
     pub fn check_runs(&self, full_name: &str) -> Vec<CheckRun> {
-        let (owner, name) = full_name.split_once('/').expect("owner/name");
-        self.lock()
-            .world
-            .repo(owner, name)
-            .map(|r| r.check_runs.clone())
+        self.read_repo(full_name, |r| r.check_runs.clone())
             .unwrap_or_default()
     }
 
