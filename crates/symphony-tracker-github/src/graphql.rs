@@ -8,8 +8,7 @@ pub const ISSUE_FIELDS: &str = "fragment SymphonyIssue on Issue {
   repository { nameWithOwner }
   labels(first: 100) { nodes { name } }
   assignees(first: 20) { nodes { login } }
-  issueDependenciesSummary { blockedBy totalBlockedBy }
-  blockedBy(first: 50) { nodes { id number state repository { nameWithOwner } } }
+  blockedBy(first: 50) { totalCount nodes { id number state repository { nameWithOwner } } }
 }";
 
 /// Refresh by node id: one query per 100 ids (GitHub's `nodes` limit).

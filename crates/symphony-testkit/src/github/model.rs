@@ -372,11 +372,6 @@ pub(crate) fn issue_node(repo: &Repo, issue: &FakeIssue) -> Value {
             })
         })
         .collect();
-    let open_blockers = issue
-        .blocked_by
-        .iter()
-        .filter(|n| repo.issue(**n).is_some_and(|b| b.open))
-        .count();
     json!({
         "__typename": "Issue",
         "id": issue.node_id,
@@ -390,8 +385,7 @@ pub(crate) fn issue_node(repo: &Repo, issue: &FakeIssue) -> Value {
         "repository": { "nameWithOwner": repo.full_name() },
         "labels": { "nodes": issue.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>() },
         "assignees": { "nodes": issue.assignees.iter().map(|a| json!({"login": a})).collect::<Vec<_>>() },
-        "issueDependenciesSummary": { "blockedBy": open_blockers, "totalBlockedBy": issue.blocked_by.len() },
-        "blockedBy": { "nodes": blockers }
+        "blockedBy": { "totalCount": issue.blocked_by.len(), "nodes": blockers }
     })
 }
 
