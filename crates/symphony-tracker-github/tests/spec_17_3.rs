@@ -406,3 +406,21 @@ fn the_adapter_profile_is_published() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_by_id_is_one_graphql_query_per_hundred_ids() {
+    let setup = Setup::new(Source::Labels);
+    for n in 0..150 {
+        setup.file(&format!("Issue {n}"), "todo", &[]);
+    }
+    let listed = active(&setup).await;
+    let ids: Vec<String> = listed.iter().map(|i| i.id.clone()).collect();
+    let before = setup.fake.exchanges().len();
+    let refreshed = setup.tracker.fetch_issues_by_ids(&ids).await.unwrap();
+    assert_eq!(refreshed, listed);
+    let queries: Vec<_> = setup.fake.exchanges()[before..]
+        .iter()
+        .map(|e| (e.method.clone(), e.path.clone()))
+        .collect();
+    assert_eq!(queries, vec![("POST".to_owned(), "/graphql".to_owned()); 2]);
+}
