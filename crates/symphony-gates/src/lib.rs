@@ -1,0 +1,37 @@
+//! Quality gates: Symphony checks an agent's change itself instead of trusting the agent's
+//! word. A [`Gate`] judges a [`ChangeSet`] (the workspace against its base) and returns a
+//! [`GateReport`]; [`GateRunner`] applies the rules every gate shares (path filters, a time
+//! limit, "an error, a timeout or a skip is never a pass"); [`sarif`] exports reports as
+//! SARIF 2.1.0.
+
+pub mod change;
+mod gate;
+mod report;
+pub mod sarif;
+pub mod secrets;
+
+pub use change::{AddedLine, ChangeSet, ChangedFile, FileChange};
+pub use gate::{Gate, GateContext, GateRunner, GateSettings};
+pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
+pub use secrets::SecretsGate;
+
+/// Why gates could not be set up or a change could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    /// A gate's configuration is invalid (bad path filter, bad rules file).
+    #[error("invalid gate configuration: {0}")]
+    Config(String),
+    /// `git` failed while reading the change.
+    #[error("reading the change failed: {0}")]
+    Git(String),
+}
+
+impl GateError {
+    /// The error's category name.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "invalid_gate_config",
+            Self::Git(_) => "gate_change_unreadable",
+        }
+    }
+}
