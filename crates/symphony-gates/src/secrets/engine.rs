@@ -248,7 +248,20 @@ impl RuleSet {
         hits.dedup_by(|a, b| {
             a.line_index == b.line_index && a.rule == b.rule && a.secret == b.secret
         });
-        hits
+        // The same secret found by two rules is reported once, by the rule listed first
+        // (built-in provider formats come before the generic assignment rule).
+        let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let shadowed = kept.iter().any(|k| {
+                k.line_index == hit.line_index
+                    && k.rule < hit.rule
+                    && (k.secret.contains(&hit.secret) || hit.secret.contains(&k.secret))
+            });
+            if !shadowed {
+                kept.push(hit);
+            }
+        }
+        kept
     }
 
     /// Runs one rule over `haystack` (a line, a multi-line window, or one keywordless

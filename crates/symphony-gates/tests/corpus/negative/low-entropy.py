@@ -1,0 +1,3 @@
+# expect: none
+password = "aaaaaaaaaaaaaaaaaaaaaa"
+token = "1111111111111111"

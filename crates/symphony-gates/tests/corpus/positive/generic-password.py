@@ -1,0 +1,2 @@
+# expect: generic-secret-assignment
+DATABASE_PASSWORD = 'kJLUw!cN^QeDvUjS93Fx'

@@ -1,0 +1,2 @@
+# expect: huggingface-token
+login("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")

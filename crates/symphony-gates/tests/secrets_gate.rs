@@ -1,0 +1,182 @@
+//! The secrets gate on real git workspaces: pass, fail, error and timeout, only added lines
+//! judged, SARIF output valid against the official SARIF 2.1.0 schema.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use symphony_gates::{
+    sarif, ChangeSet, FileChange, GateContext, GateRunner, GateSettings, GateStatus, SecretsGate,
+};
+
+/// A fake AWS key id, shaped like the real thing (not the documented example).
+const AWS_KEY: &str = "AKIAQ3EGRT5YK2PJZW4X";
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A repository with one commit holding an old secret, then `files` written on top.
+fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        dir.path().join("legacy.env"),
+        format!("OLD_KEY={AWS_KEY}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "ignored.txt\n").unwrap();
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+async fn judge(dir: &Path, settings: GateSettings) -> symphony_gates::GateReport {
+    let change = ChangeSet::from_workspace(dir, "main", Duration::from_secs(30))
+        .await
+        .expect("change");
+    let runner = GateRunner::new(Arc::new(SecretsGate::builtin()), settings).unwrap();
+    runner
+        .run(&GateContext {
+            workspace: dir.to_path_buf(),
+            change: Arc::new(change),
+        })
+        .await
+}
+
+#[tokio::test]
+async fn the_change_is_read_from_the_working_tree_without_touching_the_index() {
+    let dir = workspace(&[("src/new.rs", "fn main() {}\n"), ("ignored.txt", "x\n")]);
+    std::fs::write(
+        dir.path().join("legacy.env"),
+        format!("OLD_KEY={AWS_KEY}\nMORE=1\n"),
+    )
+    .unwrap();
+    let index_before = std::fs::read(dir.path().join(".git/index")).unwrap();
+    let change = ChangeSet::from_workspace(dir.path(), "main", Duration::from_secs(30))
+        .await
+        .unwrap();
+    let paths: Vec<&str> = change.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["legacy.env", "src/new.rs"],
+        "ignored files are not part of it"
+    );
+    assert_eq!(change.file("src/new.rs").unwrap().change, FileChange::Added);
+    let legacy = change.file("legacy.env").unwrap();
+    assert_eq!(legacy.added.len(), 1);
+    assert_eq!(
+        (legacy.added[0].line, legacy.added[0].text.as_str()),
+        (2, "MORE=1")
+    );
+    assert_eq!(change.base.len(), 40);
+    assert_eq!(
+        std::fs::read(dir.path().join(".git/index")).unwrap(),
+        index_before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".git"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("symphony-gates-index")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "the scratch index is removed");
+}
+
+#[tokio::test]
+async fn a_clean_change_passes_and_an_old_secret_does_not_block() {
+    let dir = workspace(&[(
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 { a + b }\n",
+    )]);
+    let report = judge(dir.path(), GateSettings::new("secrets")).await;
+    assert_eq!(report.status, GateStatus::Pass, "{report:?}");
+    assert!(!report.blocks());
+}
+
+#[tokio::test]
+async fn an_added_key_fails_with_its_place_but_not_its_value() {
+    let dir = workspace(&[(
+        "config/prod.env",
+        &format!("REGION=eu\nAWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+    )]);
+    let report = judge(dir.path(), GateSettings::new("secrets")).await;
+    assert_eq!(report.status, GateStatus::Fail, "{report:?}");
+    let finding = &report.findings[0];
+    assert_eq!(finding.rule, "aws-access-key-id");
+    assert_eq!(
+        (finding.file.as_deref(), finding.line),
+        (Some("config/prod.env"), Some(2))
+    );
+    let shown = serde_json::to_string(&report).unwrap();
+    assert!(!shown.contains(&AWS_KEY[4..]), "{shown}");
+    let log = serde_json::to_string(&sarif::to_sarif(&[report])).unwrap();
+    assert!(!log.contains(&AWS_KEY[4..]));
+}
+
+#[tokio::test]
+async fn an_unreadable_change_is_an_error_and_a_slow_gate_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = ChangeSet::from_workspace(dir.path(), "main", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "gate_change_unreadable");
+    let repo = workspace(&[("a.txt", "hello\n")]);
+    let error = ChangeSet::from_workspace(repo.path(), "no-such-branch", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no-such-branch"), "{error}");
+
+    // A limit too short to scan anything: an error, which blocks.
+    let big: String = (0..200_000)
+        .map(|i| format!("token_{i} = \"value\"\n"))
+        .collect();
+    let repo = workspace(&[("big.txt", &big)]);
+    let mut settings = GateSettings::new("secrets");
+    settings.timeout = Duration::from_nanos(1);
+    let report = judge(repo.path(), settings).await;
+    assert_eq!(report.status, GateStatus::Error, "{report:?}");
+    assert!(report.blocks());
+}
+
+#[tokio::test]
+async fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let dir = workspace(&[
+        ("a.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")),
+        ("b.txt", "nothing\n"),
+    ]);
+    let failing = judge(dir.path(), GateSettings::new("secrets")).await;
+    let clean = workspace(&[("b.txt", "nothing\n")]);
+    let passing = judge(clean.path(), GateSettings::new("secrets-2")).await;
+    let mut erroring = passing.clone();
+    erroring.status = GateStatus::Error;
+    erroring.summary = "timed out".into();
+    let log = sarif::to_sarif(&[failing, passing, erroring]);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/sarif-schema-2.1.0.json")).unwrap();
+    let validator = jsonschema::draft7::new(&schema).expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // And the validator does catch a broken log.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("catastrophic");
+    assert!(!validator.is_valid(&broken));
+}
