@@ -24,6 +24,8 @@ Tasks:
                          fake GitHub: first poll, idle polls (ETags), unconditional baseline
   openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
                          @octokit/openapi package (needs npm)
+  bench gates [--mb N]   the secrets gate's throughput on a generated 100 MB tree, against
+                         gitleaks, kingfisher and ripsecrets installed under target/tools
   deny                   check licenses, bans and sources with cargo-deny (deny.toml)
   help                   this text";
 
@@ -39,8 +41,9 @@ fn main() -> Result<()> {
         ["bench", "store"] => release_example("symphony-orchestrator", "bench_store", &[]),
         ["bench", "agent"] => release_example("symphony-agent-codex", "bench_agent", &[]),
         ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
+        ["bench", "gates", rest @ ..] => bench_gates(rest),
         ["bench", ..] => {
-            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github\n\n{HELP}")
+            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, gates\n\n{HELP}")
         }
         ["deny"] => deny(),
         ["openapi"] => openapi::run(&project_root()),
@@ -107,4 +110,88 @@ fn deny() -> Result<()> {
         bail!("cargo deny found policy violations (see above)");
     }
     Ok(())
+}
+
+/// The scanners `bench gates` compares against, installed under `target/tools` from the
+/// registries this machine reaches; one that cannot be installed is reported, not fatal.
+fn bench_gates(args: &[&str]) -> Result<()> {
+    let tools = project_root().join("target/tools");
+    let bin = tools.join("bench-bin");
+    std::fs::create_dir_all(&bin)?;
+    let link = |name: &str, target: &Path| -> Result<()> {
+        let path = bin.join(name);
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(target, &path)?;
+        Ok(())
+    };
+    // kingfisher: a static binary in the kingfisher-bin wheel on PyPI.
+    let kingfisher = tools.join("kingfisher/kingfisher/bin/kingfisher");
+    if !kingfisher.is_file() {
+        let _ = Command::new("pip")
+            .args(["install", "-q", "--target"])
+            .arg(tools.join("kingfisher"))
+            .arg("kingfisher-bin==2.14.0")
+            .status();
+    }
+    if kingfisher.is_file() {
+        link("kingfisher", &kingfisher)?;
+    }
+    // ripsecrets: from crates.io.
+    let ripsecrets = tools.join("ripsecrets/bin/ripsecrets");
+    if !ripsecrets.is_file() {
+        let _ = Command::new("cargo")
+            .args([
+                "install",
+                "--locked",
+                "--quiet",
+                "--version",
+                "0.1.11",
+                "--root",
+            ])
+            .arg(tools.join("ripsecrets"))
+            .arg("ripsecrets")
+            .status();
+    }
+    if ripsecrets.is_file() {
+        link("ripsecrets", &ripsecrets)?;
+    }
+    // gitleaks: Debian's package where the release has one.
+    if which("gitleaks").is_none() {
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", "-qq", "gitleaks"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(&path));
+    let status = Command::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "symphony-gates",
+            "--example",
+            "bench_secrets",
+            "--",
+        ])
+        .args(args)
+        .env("PATH", std::env::join_paths(paths)?)
+        .current_dir(project_root())
+        .status()
+        .context("running bench_secrets")?;
+    if !status.success() {
+        bail!("bench_secrets failed");
+    }
+    Ok(())
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
 }
