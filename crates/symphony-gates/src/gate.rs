@@ -68,7 +68,7 @@ pub struct GateRunner {
     exclude: GlobSet,
 }
 
-fn globs(patterns: &[String]) -> Result<GlobSet, GateError> {
+pub(crate) fn globs(patterns: &[String]) -> Result<GlobSet, GateError> {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
         builder.add(

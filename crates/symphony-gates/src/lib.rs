@@ -4,13 +4,19 @@
 //! limit, "an error, a timeout or a skip is never a pass"); [`sarif`] exports reports as
 //! SARIF 2.1.0.
 
+mod budget;
 pub mod change;
+pub mod command_gate;
+mod docs_gate;
 mod gate;
 mod report;
 pub mod sarif;
 pub mod secrets;
 
+pub use budget::{BudgetSettings, DiffBudgetGate};
 pub use change::{AddedLine, ChangeSet, ChangedFile, FileChange};
+pub use command_gate::{CommandGate, CommandSettings};
+pub use docs_gate::{DocKind, DocsGate, DocsSettings};
 pub use gate::{Gate, GateContext, GateRunner, GateSettings};
 pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
 pub use secrets::SecretsGate;
