@@ -33,7 +33,7 @@ pub trait Gate: Send + Sync {
 }
 
 /// How one configured gate is run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GateSettings {
     /// Name in reports (defaults to the kind).
     pub name: String,

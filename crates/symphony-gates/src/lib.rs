@@ -7,8 +7,10 @@
 mod budget;
 pub mod change;
 pub mod command_gate;
+mod config;
 mod docs_gate;
 mod gate;
+mod registry;
 mod report;
 pub mod sarif;
 pub mod secrets;
@@ -16,8 +18,10 @@ pub mod secrets;
 pub use budget::{BudgetSettings, DiffBudgetGate};
 pub use change::{AddedLine, ChangeSet, ChangedFile, FileChange};
 pub use command_gate::{CommandGate, CommandSettings};
+pub use config::{CheckConfig, GatesConfig, DEFAULT_MAX_ROUNDS, DEFAULT_TIMEOUT_MS};
 pub use docs_gate::{DocKind, DocsGate, DocsSettings};
 pub use gate::{Gate, GateContext, GateRunner, GateSettings};
+pub use registry::{GateFactory, GateRegistry};
 pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
 pub use secrets::SecretsGate;
 

@@ -1,0 +1,309 @@
+//! Gate kinds by name: the built-in ones and any a program registers (a plugin gate is a
+//! [`GateFactory`]; WORKFLOW.md names it by `kind`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::budget::{BudgetSettings, DiffBudgetGate};
+use crate::command_gate::{CommandGate, CommandSettings};
+use crate::config::{CheckConfig, GatesConfig};
+use crate::docs_gate::{DocKind, DocsGate, DocsSettings};
+use crate::gate::{Gate, GateRunner};
+use crate::secrets::SecretsGate;
+use crate::GateError;
+
+/// Builds gates of one kind from their WORKFLOW.md options.
+pub trait GateFactory: Send + Sync {
+    /// The `kind` it serves.
+    fn kind(&self) -> &str;
+
+    /// A gate from the check's own options; `base_dir` is the WORKFLOW.md's folder (relative
+    /// paths in options start there). `check` carries the shared settings too.
+    fn build(&self, check: &CheckConfig, base_dir: &Path) -> Result<Arc<dyn Gate>, GateError>;
+}
+
+/// The kinds a program knows.
+#[derive(Clone)]
+pub struct GateRegistry {
+    factories: Vec<Arc<dyn GateFactory>>,
+}
+
+impl GateRegistry {
+    /// `secrets`, `command`, `diff_budget` and `docs`.
+    pub fn builtin() -> Self {
+        Self {
+            factories: vec![
+                Arc::new(Builtin("secrets")),
+                Arc::new(Builtin("command")),
+                Arc::new(Builtin("diff_budget")),
+                Arc::new(Builtin("docs")),
+            ],
+        }
+    }
+
+    /// Adds (or replaces) a kind.
+    pub fn register(&mut self, factory: Arc<dyn GateFactory>) {
+        self.factories.retain(|f| f.kind() != factory.kind());
+        self.factories.push(factory);
+    }
+
+    /// The known kinds, sorted.
+    pub fn kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self.factories.iter().map(|f| f.kind().to_owned()).collect();
+        kinds.sort();
+        kinds
+    }
+
+    /// Every configured check, ready to run; the first bad one is the error.
+    pub fn build(
+        &self,
+        config: &GatesConfig,
+        base_dir: &Path,
+    ) -> Result<Vec<GateRunner>, GateError> {
+        config
+            .checks
+            .iter()
+            .map(|check| {
+                let factory = self
+                    .factories
+                    .iter()
+                    .find(|f| f.kind() == check.kind)
+                    .ok_or_else(|| {
+                        GateError::Config(format!(
+                            "gate {:?}: unknown kind {:?}; known kinds: {}",
+                            check.settings.name,
+                            check.kind,
+                            self.kinds().join(", ")
+                        ))
+                    })?;
+                let gate = factory.build(check, base_dir).map_err(|e| match e {
+                    GateError::Config(message) => {
+                        GateError::Config(format!("gate {:?}: {message}", check.settings.name))
+                    }
+                    other => other,
+                })?;
+                GateRunner::new(gate, check.settings.clone())
+            })
+            .collect()
+    }
+}
+
+struct Builtin(&'static str);
+
+/// Reads a kind's options strictly: every key must be one the kind knows.
+struct Options<'a> {
+    map: &'a Map<String, Value>,
+    known: &'static [&'static str],
+}
+
+impl<'a> Options<'a> {
+    fn new(map: &'a Map<String, Value>, known: &'static [&'static str]) -> Result<Self, GateError> {
+        if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(GateError::Config(format!(
+                "`{unknown}` is not an option of this kind (options: {})",
+                known.join(", ")
+            )));
+        }
+        Ok(Self { map, known })
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, GateError> {
+        debug_assert!(self.known.contains(&key));
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(GateError::Config(format!("`{key}` must be a string"))),
+        }
+    }
+
+    fn count(&self, key: &str) -> Result<Option<usize>, GateError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
+                GateError::Config(format!("`{key}` must be a non-negative integer"))
+            }),
+        }
+    }
+
+    fn flag(&self, key: &str, default: bool) -> Result<bool, GateError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| GateError::Config(format!("`{key}` must be true or false"))),
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Vec<String>, GateError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| GateError::Config(format!("`{key}` must list strings")))
+                })
+                .collect(),
+            Some(_) => Err(GateError::Config(format!(
+                "`{key}` must be a list of strings"
+            ))),
+        }
+    }
+}
+
+impl GateFactory for Builtin {
+    fn kind(&self) -> &str {
+        self.0
+    }
+
+    fn build(&self, check: &CheckConfig, base_dir: &Path) -> Result<Arc<dyn Gate>, GateError> {
+        let options = &check.options;
+        Ok(match self.0 {
+            "secrets" => {
+                let o = Options::new(options, &["rules"])?;
+                match o.string("rules")? {
+                    None => Arc::new(SecretsGate::builtin()),
+                    Some(path) => {
+                        let path = base_dir.join(path);
+                        let text = std::fs::read_to_string(&path).map_err(|e| {
+                            GateError::Config(format!("rules file {}: {e}", path.display()))
+                        })?;
+                        Arc::new(SecretsGate::from_gitleaks(&text).map_err(|e| match e {
+                            GateError::Config(m) => {
+                                GateError::Config(format!("rules file {}: {m}", path.display()))
+                            }
+                            other => other,
+                        })?)
+                    }
+                }
+            }
+            "command" => {
+                let o = Options::new(options, &["run", "sarif"])?;
+                let run = o
+                    .string("run")?
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or_else(|| {
+                        GateError::Config("`run` is required: the command to run".to_owned())
+                    })?;
+                Arc::new(CommandGate::new(CommandSettings {
+                    run,
+                    // The runner's limit applies too; the command's own stops the process group.
+                    timeout: check
+                        .settings
+                        .timeout
+                        .saturating_sub(Duration::from_millis(100))
+                        .max(Duration::from_millis(100)),
+                    sarif: o.string("sarif")?,
+                }))
+            }
+            "diff_budget" => {
+                let o = Options::new(
+                    options,
+                    &[
+                        "max_files",
+                        "max_lines",
+                        "protected",
+                        "lockfiles_need_manifest",
+                    ],
+                )?;
+                Arc::new(DiffBudgetGate::new(BudgetSettings {
+                    max_files: o.count("max_files")?,
+                    max_lines: o.count("max_lines")?,
+                    protected: o.strings("protected")?,
+                    lockfiles_need_manifest: o.flag("lockfiles_need_manifest", true)?,
+                })?)
+            }
+            "docs" => {
+                let o = Options::new(options, &["require", "changelog_dir", "adr_dir"])?;
+                let require = o
+                    .strings("require")?
+                    .iter()
+                    .map(|r| match r.as_str() {
+                        "changelog" => Ok(DocKind::Changelog),
+                        "adr" => Ok(DocKind::Adr),
+                        other => Err(GateError::Config(format!(
+                            "`require` lists {other:?}; expected changelog or adr"
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let defaults = DocsSettings::default();
+                Arc::new(DocsGate::new(DocsSettings {
+                    // The check's `paths` are the paths whose changes need documents.
+                    paths: check.settings.paths.clone(),
+                    require: if require.is_empty() {
+                        defaults.require
+                    } else {
+                        require
+                    },
+                    changelog_dir: o.string("changelog_dir")?.unwrap_or(defaults.changelog_dir),
+                    adr_dir: o.string("adr_dir")?.unwrap_or(defaults.adr_dir),
+                })?)
+            }
+            other => return Err(GateError::Config(format!("no built-in gate {other:?}"))),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn build(section: Value) -> Result<Vec<GateRunner>, GateError> {
+        let config = GatesConfig::from_section(Some(&section))?;
+        GateRegistry::builtin().build(&config, Path::new("."))
+    }
+
+    #[test]
+    fn built_in_kinds_build_from_their_options() {
+        let runners = build(json!({"checks": [
+            {"kind": "secrets"},
+            {"kind": "command", "name": "tests", "run": "cargo test"},
+            {"kind": "diff_budget", "max_files": 10, "protected": [".github/**"]},
+            {"kind": "docs", "require": ["changelog", "adr"]},
+        ]}))
+        .unwrap();
+        let names: Vec<&str> = runners.iter().map(GateRunner::name).collect();
+        assert_eq!(names, ["secrets", "tests", "diff_budget", "docs"]);
+    }
+
+    #[test]
+    fn bad_options_name_the_gate_and_the_option() {
+        for (check, expected) in [
+            (
+                json!({"kind": "lint"}),
+                "unknown kind \"lint\"; known kinds: command, diff_budget, docs, secrets",
+            ),
+            (
+                json!({"kind": "command"}),
+                "gate \"command\": `run` is required",
+            ),
+            (
+                json!({"kind": "secrets", "rules": "missing.toml"}),
+                "rules file ./missing.toml",
+            ),
+            (
+                json!({"kind": "diff_budget", "max_file": 3}),
+                "`max_file` is not an option",
+            ),
+            (
+                json!({"kind": "docs", "require": ["manual"]}),
+                "expected changelog or adr",
+            ),
+        ] {
+            let error = build(json!({"checks": [check]}))
+                .err()
+                .expect("an error")
+                .to_string();
+            assert!(
+                error.contains(expected),
+                "{error} should mention {expected}"
+            );
+        }
+    }
+}
