@@ -9,6 +9,7 @@
 mod client;
 mod config;
 mod graphql;
+mod handoff;
 mod profile;
 mod reads;
 mod record;
@@ -224,6 +225,15 @@ impl Tracker for GithubTracker {
             ));
         }
         tools::execute(&self.client, &self.config, &arguments).await
+    }
+
+    async fn hand_off(
+        &self,
+        issue: &Issue,
+        state: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<(), TrackerError> {
+        handoff::hand_off(&self.client, &self.config, issue, state, comment).await
     }
 
     fn secret_environment_names(&self) -> Vec<String> {

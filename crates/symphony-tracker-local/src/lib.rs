@@ -170,4 +170,35 @@ impl Tracker for LocalTracker {
             .await
             .unwrap_or_else(|e| ToolResult::failure(format!("tool task failed: {e}")))
     }
+
+    async fn hand_off(
+        &self,
+        issue: &Issue,
+        state: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<(), TrackerError> {
+        // The same confined, atomic writes the agent's tools make.
+        let mut calls = Vec::new();
+        if let Some(body) = comment {
+            calls.push((tools::COMMENT, serde_json::json!({ "body": body })));
+        }
+        if let Some(state) = state {
+            calls.push((tools::SET_STATE, serde_json::json!({ "state": state })));
+        }
+        for (name, arguments) in calls {
+            let folder = self.folder.clone();
+            let id = issue.id.clone();
+            let result =
+                tokio::task::spawn_blocking(move || tools::execute(&folder, name, &arguments, &id))
+                    .await
+                    .unwrap_or_else(|e| ToolResult::failure(format!("hand-off task failed: {e}")));
+            if !result.success {
+                return Err(TrackerError::new(
+                    TrackerErrorCategory::Request,
+                    format!("hand-off of {} failed: {}", issue.identifier, result.output),
+                ));
+            }
+        }
+        Ok(())
+    }
 }

@@ -244,3 +244,28 @@ async fn blockers_make_issues_undispatchable_until_they_are_done() {
         .remove(0);
     assert!(a1.dispatchable);
 }
+
+#[tokio::test]
+async fn hand_off_comments_then_moves_the_issue() {
+    let (_dir, folder) = folder_with(&[("ABC-1.md", b"---\ntitle: One\nstate: todo\n---\nBody\n")]);
+    let tracker = tracker(&folder);
+    let issue = tracker
+        .fetch_issues_by_ids(&["ABC-1".to_owned()])
+        .await
+        .unwrap()
+        .remove(0);
+    tracker
+        .hand_off(
+            &issue,
+            Some("needs human"),
+            Some("Gates failed:\n- secrets"),
+        )
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(folder.join("ABC-1.md")).unwrap();
+    assert!(text.contains("state: \"needs human\""), "{text}");
+    assert!(text.contains("Gates failed:\n- secrets"), "{text}");
+    let mut gone = issue.clone();
+    gone.id = "../escape".into();
+    assert!(tracker.hand_off(&gone, Some("done"), None).await.is_err());
+}

@@ -47,4 +47,22 @@ pub trait Tracker: Send + Sync {
     fn secret_environment_names(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Hand-off capability (DESIGN §4), used only by Symphony's own hand-off stage — never
+    /// by the scheduler: moves `issue` to `state` and/or adds `comment` (Markdown).
+    async fn hand_off(
+        &self,
+        issue: &Issue,
+        state: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<(), TrackerError> {
+        let _ = (issue, state, comment);
+        Err(TrackerError::new(
+            crate::TrackerErrorCategory::InvalidTrackerConfig,
+            format!(
+                "tracker kind {:?} cannot move issues or comment on them",
+                self.kind()
+            ),
+        ))
+    }
 }
