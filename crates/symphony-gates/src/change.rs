@@ -137,6 +137,18 @@ impl ChangeSet {
         Ok(set)
     }
 
+    /// The change of `workspace` since it branched from `base_ref`: from the merge base of
+    /// `HEAD` and `base_ref`, so the base branch moving on does not count as the change.
+    pub async fn since_branch_point(
+        workspace: &Path,
+        base_ref: &str,
+        timeout: Duration,
+    ) -> Result<Self, GateError> {
+        let base = git(workspace, &["merge-base", "HEAD", base_ref], None, timeout).await?;
+        let base = String::from_utf8_lossy(&base).trim().to_owned();
+        Self::from_workspace(workspace, &base, timeout).await
+    }
+
     /// Parses `git diff --unified=0` output.
     pub fn parse(diff: &str) -> Self {
         let mut files: Vec<ChangedFile> = Vec::new();

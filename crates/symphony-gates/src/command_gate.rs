@@ -168,6 +168,9 @@ impl Gate for CommandGate {
             .arg("-lc")
             .arg(&self.settings.run)
             .current_dir(&context.workspace);
+        for name in &context.remove_env {
+            command.env_remove(name);
+        }
         let finished = match run_bounded(command, self.settings.timeout).await {
             Ok(finished) => finished,
             Err(RunError::Spawn(e)) => {

@@ -19,6 +19,8 @@ pub struct GateContext {
     pub workspace: PathBuf,
     /// The change against the workspace's base.
     pub change: Arc<ChangeSet>,
+    /// Environment variables removed from anything a gate runs (tracker secrets).
+    pub remove_env: Vec<String>,
 }
 
 /// A quality gate. Implementations report what they find; the runner decides pass/fail
@@ -177,6 +179,7 @@ mod tests {
                     })
                     .collect(),
             }),
+            remove_env: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod change;
 pub mod command_gate;
 mod config;
 mod docs_gate;
+pub mod feedback;
 mod gate;
 mod registry;
 mod report;

@@ -32,6 +32,7 @@ fn context(files: Vec<ChangedFile>, workspace: PathBuf) -> GateContext {
             base: "0".repeat(40),
             files,
         }),
+        remove_env: Vec::new(),
     }
 }
 
@@ -278,4 +279,19 @@ async fn command_findings_come_from_rustc_output_and_sarif_files() {
         GateStatus::Error,
         "a promised report that is missing is an error"
     );
+}
+
+#[tokio::test]
+async fn commands_run_without_the_trackers_secrets() {
+    // cargo sets CARGO_MANIFEST_DIR for test processes: a stand-in for a tracker token.
+    assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let check = "[ -z \"${CARGO_MANIFEST_DIR:-}\" ]";
+    let mut ctx = context(vec![file("a.txt", FileChange::Added, 1, 0)], dir.path().to_path_buf());
+    let limit = Duration::from_secs(30);
+    let report = run(command(check, limit), GateSettings::new("env"), &ctx).await;
+    assert_eq!(report.status, GateStatus::Fail, "inherited when not listed");
+    ctx.remove_env = vec!["CARGO_MANIFEST_DIR".into()];
+    let report = run(command(check, limit), GateSettings::new("env"), &ctx).await;
+    assert_eq!(report.status, GateStatus::Pass, "{report:?}");
 }

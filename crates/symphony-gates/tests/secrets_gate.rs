@@ -52,6 +52,7 @@ async fn judge(dir: &Path, settings: GateSettings) -> symphony_gates::GateReport
         .run(&GateContext {
             workspace: dir.to_path_buf(),
             change: Arc::new(change),
+            remove_env: Vec::new(),
         })
         .await
 }

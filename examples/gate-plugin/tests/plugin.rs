@@ -31,6 +31,7 @@ fn change(lines: &[&str]) -> GateContext {
                 removed: 0,
             }],
         }),
+        remove_env: Vec::new(),
     }
 }
 
