@@ -51,6 +51,8 @@ pub struct GatesConfig {
     pub max_rounds: u32,
     /// Where an issue goes when the rounds are spent (the tracker's spelling).
     pub needs_human_state: Option<String>,
+    /// A Liquid template for the feedback turn (see `feedback::DEFAULT_TEMPLATE`).
+    pub feedback: Option<String>,
     /// The checks, in order.
     pub checks: Vec<CheckConfig>,
 }
@@ -60,6 +62,7 @@ impl Default for GatesConfig {
         Self {
             max_rounds: DEFAULT_MAX_ROUNDS,
             needs_human_state: None,
+            feedback: None,
             checks: Vec::new(),
         }
     }
@@ -112,6 +115,14 @@ impl GatesConfig {
                             .to_owned(),
                     )
                 }
+                "feedback" => {
+                    config.feedback = Some(
+                        value
+                            .as_str()
+                            .ok_or_else(|| invalid("gates.feedback: expected a Liquid template".to_owned()))?
+                            .to_owned(),
+                    )
+                }
                 "checks" => {
                     let items = value
                         .as_array()
@@ -122,7 +133,7 @@ impl GatesConfig {
                 }
                 other => {
                     return Err(invalid(format!(
-                        "gates.{other} is not a setting (max_rounds, needs_human_state, checks)"
+                        "gates.{other} is not a setting (max_rounds, needs_human_state, feedback, checks)"
                     )))
                 }
             }

@@ -287,7 +287,10 @@ async fn commands_run_without_the_trackers_secrets() {
     assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
     let dir = tempfile::tempdir().unwrap();
     let check = "[ -z \"${CARGO_MANIFEST_DIR:-}\" ]";
-    let mut ctx = context(vec![file("a.txt", FileChange::Added, 1, 0)], dir.path().to_path_buf());
+    let mut ctx = context(
+        vec![file("a.txt", FileChange::Added, 1, 0)],
+        dir.path().to_path_buf(),
+    );
     let limit = Duration::from_secs(30);
     let report = run(command(check, limit), GateSettings::new("env"), &ctx).await;
     assert_eq!(report.status, GateStatus::Fail, "inherited when not listed");

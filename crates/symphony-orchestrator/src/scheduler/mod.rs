@@ -129,6 +129,11 @@ impl Scheduler {
             Event::AgentUpdate { issue_id, update } => {
                 self.on_agent_update(&issue_id, update, now_ms)
             }
+            Event::GateStageStarted { issue_id } => {
+                if let Some(entry) = self.running.get_mut(&issue_id) {
+                    entry.gating = true;
+                }
+            }
             Event::RetryDue { issue_id } => self.on_retry_due(&issue_id, now_ms, &mut out),
             Event::ConfigReloaded(config) => self.on_reload(config, &mut out),
             Event::ClaimDenied {
@@ -259,7 +264,7 @@ impl Scheduler {
         let stalled: Vec<String> = self
             .running
             .iter()
-            .filter(|(_, r)| r.stopping.is_none())
+            .filter(|(_, r)| r.stopping.is_none() && !r.gating)
             .filter(|(_, r)| {
                 now_ms.saturating_sub(r.last_event_at_ms.unwrap_or(r.started_at_ms)) > stall_ms
             })
@@ -311,7 +316,9 @@ impl Scheduler {
                     }
                     let reason = if self.config.is_terminal(&issue.state) {
                         Some(StopReason::Terminal)
-                    } else if !self.config.is_active(&issue.state) {
+                    } else if !self.config.is_active(&issue.state) && !entry.gating {
+                        // An agent that moved its issue to review has finished its turns;
+                        // during the gate stage that is expected, not a reason to stop.
                         Some(StopReason::Inactive)
                     } else if routable(&issue, &self.config).is_err() {
                         Some(StopReason::Unroutable)
@@ -476,6 +483,7 @@ impl Scheduler {
                 turn_count: 0,
                 tokens: (0, 0, 0),
                 stopping: None,
+                gating: false,
             },
         );
         out.push(Effect::SpawnWorker {

@@ -113,6 +113,13 @@ pub enum Event {
         /// How.
         reason: ExitReason,
     },
+    /// A running worker finished its agent turns and entered Symphony's own gate stage: the
+    /// issue may now sit in a non-active review state without being stopped, and gates
+    /// (bounded by their own limits) are not agent silence.
+    GateStageStarted {
+        /// Which issue.
+        issue_id: String,
+    },
     /// A running issue's agent reported something.
     AgentUpdate {
         /// Which issue.
@@ -343,6 +350,8 @@ pub struct RunningEntry {
     pub tokens: (u64, u64, u64),
     /// Set once the scheduler asked the worker to stop.
     pub stopping: Option<StopReason>,
+    /// The worker is in its gate stage (see [`Event::GateStageStarted`]).
+    pub gating: bool,
 }
 
 /// A queued retry (SPEC §4.1.7).

@@ -2,6 +2,7 @@
 //! timers, workspace removal) and feeds their results back as events, one at a time, so the
 //! scheduler stays the only authority over scheduling state.
 
+mod gates;
 mod persist;
 mod recovery;
 mod worker;
@@ -33,6 +34,10 @@ pub trait Wiring: Send + Sync + 'static {
     fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String>;
     /// The agent backend for `config.agent` / `config.codex`.
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String>;
+    /// The gate kinds `gates.checks` may name: the built-in ones unless a program adds its own.
+    fn gates(&self) -> symphony_gates::GateRegistry {
+        symphony_gates::GateRegistry::builtin()
+    }
 }
 
 /// Limits of the shell itself.
@@ -420,6 +425,8 @@ impl Shell {
             tracker: Arc::clone(&self.tracker),
             backend: Arc::clone(&self.backend),
             updates: self.tx.clone(),
+            gates: gates::GatePlan::from_workflow(&self.workflow, &self.wiring.gates()),
+            persistence: self.persistence.clone(),
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();

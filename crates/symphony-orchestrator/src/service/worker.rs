@@ -18,6 +18,9 @@ use crate::config::SchedulerConfig;
 use crate::eligibility::{issue_eligible, routable};
 use crate::scheduler::{AgentUpdate, Event, ExitReason};
 
+use super::gates::{GatePlan, GateStage};
+use super::persist::Persistence;
+
 /// Events a worker's agent may queue before it is slowed down.
 const AGENT_EVENT_BUFFER: usize = 256;
 
@@ -29,6 +32,10 @@ pub(crate) struct WorkerContext {
     pub tracker: Arc<dyn Tracker>,
     pub backend: Arc<dyn AgentBackend>,
     pub updates: mpsc::UnboundedSender<Event>,
+    /// The workflow's gates (`None`: no checks configured; an error: a bad `gates:` section).
+    pub gates: Result<Option<Arc<GatePlan>>, String>,
+    /// Where gate verdicts are audited.
+    pub persistence: Option<Persistence>,
 }
 
 /// The guidance of turns after the first: the task itself is already in the agent's thread.
@@ -47,6 +54,11 @@ pub(crate) async fn run_worker(
     attempt: Option<u32>,
     stop: StopSignal,
 ) -> ExitReason {
+    if let Err(e) = &ctx.gates {
+        return ExitReason::Failed(format!(
+            "gate configuration error [invalid_gate_config]: {e}"
+        ));
+    }
     // Claim, then verify: the candidate list may be older than another instance's (or an
     // earlier run's) last change to the issue, so nothing starts on a stale snapshot.
     let issue = match fresh_eligible(&ctx, issue).await {
@@ -162,6 +174,25 @@ async fn attempt_in_workspace(
             break ExitReason::Normal;
         }
         turn += 1;
+    };
+    // Symphony checks the change itself before anything is handed off.
+    let outcome = match (&outcome, &ctx.gates) {
+        (ExitReason::Normal, Ok(Some(plan))) => {
+            let _ = ctx.updates.send(Event::GateStageStarted {
+                issue_id: issue.id.clone(),
+            });
+            let workspace_path = workspace.path.clone();
+            let stage = GateStage {
+                plan,
+                workflow: &ctx.workflow,
+                tracker: &ctx.tracker,
+                persistence: ctx.persistence.as_ref(),
+                workspace: &workspace_path,
+                issue: &issue,
+            };
+            stage.run(session.as_mut()).await
+        }
+        _ => outcome,
     };
     session.stop().await;
     drop(session);

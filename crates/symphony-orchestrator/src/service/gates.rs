@@ -1,0 +1,231 @@
+//! The gate stage of a worker: after the agent's turns end normally with a change, Symphony
+//! runs the configured gates itself; blocking failures go back to the agent as the next turn
+//! on the same thread, up to `gates.max_rounds`; when the rounds are spent the issue is handed
+//! to a person (`gates.needs_human_state`) with the reports. Every verdict is audited.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use symphony_agent::AgentSession;
+use symphony_core::Issue;
+use symphony_gates::{
+    feedback, ChangeSet, GateContext, GateRegistry, GateReport, GateRunner, GatesConfig,
+};
+use symphony_tracker::Tracker;
+use symphony_workflow::Workflow;
+
+use super::persist::Persistence;
+use crate::scheduler::ExitReason;
+
+/// How long reading the change may take.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Comments are bounded (trackers limit them; people read them).
+const MAX_COMMENT: usize = 60 * 1024;
+
+/// The gates of one workflow snapshot, ready to run.
+pub(crate) struct GatePlan {
+    pub config: GatesConfig,
+    pub runners: Vec<GateRunner>,
+}
+
+impl GatePlan {
+    /// The plan for `workflow` (`None` without checks); the error says what to fix.
+    pub fn from_workflow(
+        workflow: &Workflow,
+        registry: &GateRegistry,
+    ) -> Result<Option<Arc<Self>>, String> {
+        let config = GatesConfig::from_section(workflow.config.extensions.get("gates"))
+            .map_err(|e| e.to_string())?;
+        if config.checks.is_empty() {
+            return Ok(None);
+        }
+        let base_dir = workflow
+            .definition
+            .path
+            .parent()
+            .unwrap_or_else(|| Path::new("."));
+        let runners = registry
+            .build(&config, base_dir)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(Arc::new(Self { config, runners })))
+    }
+}
+
+/// What the gate stage needs from the worker.
+pub(crate) struct GateStage<'a> {
+    pub plan: &'a GatePlan,
+    pub workflow: &'a Workflow,
+    pub tracker: &'a Arc<dyn Tracker>,
+    pub persistence: Option<&'a Persistence>,
+    pub workspace: &'a Path,
+    pub issue: &'a Issue,
+}
+
+impl GateStage<'_> {
+    fn audit(&self, kind: &str, detail: serde_json::Value) {
+        if let Some(persistence) = self.persistence {
+            persistence.audit(kind, Some(&self.issue.identifier), detail);
+        }
+    }
+
+    fn base_ref(&self) -> String {
+        match &self.workflow.config.workspace.base_branch {
+            Some(branch) => format!("refs/remotes/origin/{branch}"),
+            None => "refs/remotes/origin/HEAD".to_owned(),
+        }
+    }
+
+    /// Runs gates and feedback rounds on `session`; the worker's outcome.
+    pub async fn run(&self, session: &mut dyn AgentSession) -> ExitReason {
+        if self.workflow.config.workspace.repo.is_none() {
+            tracing::warn!(issue_identifier = %self.issue.identifier, "gates need workspace.repo (a git checkout to diff); skipped");
+            self.audit(
+                "gates_skipped",
+                json!({"reason": "workspace.repo is not set"}),
+            );
+            return ExitReason::Normal;
+        }
+        let max_rounds = self.plan.config.max_rounds;
+        let mut round = 0;
+        loop {
+            let change = match ChangeSet::since_branch_point(
+                self.workspace,
+                &self.base_ref(),
+                CHANGE_TIMEOUT,
+            )
+            .await
+            {
+                Ok(change) => change,
+                Err(e) => {
+                    self.audit(
+                        "gates_error",
+                        json!({"round": round, "error": e.to_string()}),
+                    );
+                    return ExitReason::Failed(format!("gate stage error [{}]: {e}", e.category()));
+                }
+            };
+            if change.files.is_empty() {
+                self.audit(
+                    "gates_skipped",
+                    json!({"round": round, "reason": "no change"}),
+                );
+                return ExitReason::Normal;
+            }
+            let context = GateContext {
+                workspace: self.workspace.to_path_buf(),
+                change: Arc::new(change),
+                remove_env: self.tracker.secret_environment_names(),
+            };
+            let mut reports = Vec::new();
+            for runner in &self.plan.runners {
+                let report = runner.run(&context).await;
+                tracing::info!(
+                    issue_identifier = %self.issue.identifier,
+                    gate = %report.gate,
+                    status = report.status.as_str(),
+                    round,
+                    "gate verdict: {}",
+                    report.summary
+                );
+                self.audit(
+                    "gate_verdict",
+                    json!({
+                        "round": round,
+                        "gate": report.gate,
+                        "status": report.status.as_str(),
+                        "blocking": report.blocking,
+                        "summary": report.summary,
+                        "findings": report.findings.iter().map(|f| json!({
+                            "rule": f.rule, "file": f.file, "line": f.line,
+                            "fingerprint": f.fingerprint, "in_change": f.in_change,
+                        })).collect::<Vec<_>>(),
+                        "duration_ms": report.duration_ms,
+                    }),
+                );
+                reports.push(report);
+            }
+            let failed: Vec<&GateReport> = reports.iter().filter(|r| r.blocks()).collect();
+            if failed.is_empty() {
+                self.audit("gates_passed", json!({"round": round}));
+                return ExitReason::Normal;
+            }
+            if round >= max_rounds {
+                return self.exhausted(&failed, round).await;
+            }
+            round += 1;
+            let guidance = feedback::render(
+                self.plan.config.feedback.as_deref(),
+                &failed,
+                round,
+                max_rounds,
+            );
+            if let Err(e) = session.run_turn(&guidance).await {
+                return ExitReason::Failed(format!("agent turn error [{}]: {e}", e.category()));
+            }
+        }
+    }
+
+    /// The rounds are spent: hand the issue to a person with the reports, or fail the run.
+    async fn exhausted(&self, failed: &[&GateReport], round: u32) -> ExitReason {
+        let summary: Vec<String> = failed
+            .iter()
+            .map(|r| format!("{} ({}): {}", r.gate, r.status.as_str(), r.summary))
+            .collect();
+        self.audit(
+            "gates_exhausted",
+            json!({"round": round, "failed": summary}),
+        );
+        let Some(state) = self.plan.config.needs_human_state.as_deref() else {
+            return ExitReason::Failed(format!(
+                "gates still failing after {round} round(s): {}",
+                summary.join("; ")
+            ));
+        };
+        let mut comment = format!(
+            "Symphony's quality gates still fail after {round} round(s) of feedback, so this \
+             needs a person.\n\n"
+        );
+        for report in failed {
+            comment.push_str(&format!(
+                "- **{}** ({}): {}\n",
+                report.gate,
+                report.status.as_str(),
+                report.summary
+            ));
+            for finding in report.findings.iter().filter(|f| f.in_change).take(20) {
+                let place = match (&finding.file, finding.line) {
+                    (Some(file), Some(line)) => format!(" `{file}:{line}`"),
+                    (Some(file), None) => format!(" `{file}`"),
+                    _ => String::new(),
+                };
+                comment.push_str(&format!(
+                    "  - {}{place}: {}\n",
+                    finding.rule, finding.message
+                ));
+            }
+        }
+        if comment.len() > MAX_COMMENT {
+            let mut end = MAX_COMMENT;
+            while !comment.is_char_boundary(end) {
+                end -= 1;
+            }
+            comment.truncate(end);
+            comment.push_str("\n…");
+        }
+        match self
+            .tracker
+            .hand_off(self.issue, Some(state), Some(&comment))
+            .await
+        {
+            Ok(()) => {
+                self.audit("handed_to_human", json!({"state": state}));
+                ExitReason::Normal
+            }
+            Err(e) => ExitReason::Failed(format!(
+                "gates failed and the issue could not be moved to {state:?}: {e}"
+            )),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The gate stage in the service, with real git workspaces, the local tracker and a scripted
+//! `command` agent: a committed-in-passing credential fails the secrets gate, the failure is
+//! the agent's next turn, the fix passes; when the rounds run out the issue goes to a person.
+//! Every verdict is in the audit log.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::{until, LocalWiring};
+use symphony_orchestrator::{Service, ServiceOptions};
+use symphony_store::{AuditEntry, SqliteStore, Store, StoreOptions};
+use symphony_tracker_local::LocalProfile;
+use symphony_workflow::{ProcessEnvironment, TrackerRegistry, WorkflowSource};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
+    assert!(status.success(), "git {args:?}");
+}
+
+/// The agent: records each prompt; writes a leaked key unless the prompt is gate feedback
+/// (or `stubborn` is set), always touches a real file, and moves the issue to review.
+fn agent(stubborn: bool) -> String {
+    let fix = if stubborn {
+        "echo still-leaking"
+    } else {
+        "rm -f leak.env"
+    };
+    format!(
+        r#"prompt="$(cat)"
+mkdir -p ../../prompts
+printf '%s' "$prompt" > "../../prompts/turn-$SYMPHONY_TURN.txt"
+echo "turn $SYMPHONY_TURN" >> notes.txt
+case "$prompt" in
+  *"quality gates"*) {fix} ;;
+  *) echo "AWS_ACCESS_KEY_ID=AKIAQ3EGRT5YK2PJZW4X" > leak.env ;;
+esac
+echo '::symphony-tool {{"name": "local_issue_set_state", "arguments": {{"state": "human review"}}}}'
+"#
+    )
+}
+
+fn project(dir: &Path, gates: &str, stubborn: bool) -> Arc<WorkflowSource> {
+    let origin = dir.join("origin");
+    std::fs::create_dir(&origin).unwrap();
+    git(&origin, &["init", "-q", "-b", "main"]);
+    std::fs::write(origin.join("README.md"), "# demo\n").unwrap();
+    git(&origin, &["add", "-A"]);
+    git(&origin, &["commit", "-q", "-m", "initial"]);
+    std::fs::create_dir(dir.join("issues")).unwrap();
+    std::fs::write(
+        dir.join("issues/G-1.md"),
+        "---\ntitle: Add notes\nstate: todo\n---\n",
+    )
+    .unwrap();
+    let workflow = format!(
+        "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\n  repo: {origin}\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  max_turns: 3\n  command: {command:?}\n{gates}---\nWrite notes for {{{{ issue.identifier }}}}\n",
+        origin = origin.display(),
+        command = agent(stubborn),
+    );
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
+    Arc::new(
+        WorkflowSource::open(
+            &dir.join("WORKFLOW.md"),
+            registry,
+            Arc::new(ProcessEnvironment),
+        )
+        .unwrap(),
+    )
+}
+
+fn store(dir: &Path) -> SqliteStore {
+    SqliteStore::open(&dir.join(".symphony"), StoreOptions::default()).unwrap()
+}
+
+async fn audit_until(dir: &Path, kind: &str) -> Vec<AuditEntry> {
+    let reader = store(dir);
+    let start = std::time::Instant::now();
+    loop {
+        let entries = reader.audit_tail(500).await.unwrap();
+        if entries.iter().any(|e| e.kind == kind) || start.elapsed() > LIMIT {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn verdicts(entries: &[AuditEntry]) -> Vec<(u64, String, String)> {
+    entries
+        .iter()
+        .filter(|e| e.kind == "gate_verdict")
+        .map(|e| {
+            (
+                e.detail["round"].as_u64().unwrap_or(99),
+                e.detail["gate"].as_str().unwrap_or("").to_owned(),
+                e.detail["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_gate_becomes_the_next_turn_and_the_fix_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gates = "gates:\n  max_rounds: 2\n  checks:\n    - kind: secrets\n    - kind: diff_budget\n      max_files: 10\n";
+    let source = project(dir.path(), gates, false);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
+        .with_store(Arc::new(store(dir.path())));
+    let task = tokio::spawn(service.run(async {
+        let _ = stopped.await;
+    }));
+    let entries = audit_until(dir.path(), "gates_passed").await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+
+    assert_eq!(
+        verdicts(&entries),
+        [
+            (0, "secrets".to_owned(), "fail".to_owned()),
+            (0, "diff_budget".to_owned(), "pass".to_owned()),
+            (1, "secrets".to_owned(), "pass".to_owned()),
+            (1, "diff_budget".to_owned(), "pass".to_owned()),
+        ],
+        "{entries:#?}"
+    );
+    let failing = entries.iter().find(|e| e.kind == "gate_verdict").unwrap();
+    assert_eq!(failing.detail["findings"][0]["rule"], "aws-access-key-id");
+    assert_eq!(failing.detail["findings"][0]["file"], "leak.env");
+    let feedback = std::fs::read_to_string(dir.path().join("prompts/turn-2.txt")).unwrap();
+    assert!(
+        feedback.contains("round 1 of 2") && feedback.contains("aws-access-key-id in leak.env:1"),
+        "{feedback}"
+    );
+    let everything = format!("{entries:?}{feedback}");
+    assert!(
+        !everything.contains("AKIAQ3EGRT5YK2PJZW4X"),
+        "the key itself is never repeated"
+    );
+    assert!(
+        !dir.path().join("ws/G-1/leak.env").exists(),
+        "the agent removed it"
+    );
+    assert!(matches!(
+        store(dir.path()).audit_verify().await.unwrap(),
+        symphony_store::AuditVerdict::Intact { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_rounds_run_out_the_issue_goes_to_a_person_with_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let gates = "gates:\n  max_rounds: 1\n  needs_human_state: needs human\n  checks:\n    - kind: secrets\n";
+    let source = project(dir.path(), gates, true);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
+        .with_store(Arc::new(store(dir.path())));
+    let task = tokio::spawn(service.run(async {
+        let _ = stopped.await;
+    }));
+    let entries = audit_until(dir.path(), "handed_to_human").await;
+    // Give the scheduler a few ticks: the issue is no longer active, so nothing runs again.
+    until(Duration::from_secs(2), || false).await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+
+    let statuses: Vec<String> = verdicts(&entries)
+        .into_iter()
+        .map(|(r, _, s)| format!("{r}:{s}"))
+        .collect();
+    assert_eq!(statuses, ["0:fail", "1:fail"], "{entries:#?}");
+    assert!(entries.iter().any(|e| e.kind == "gates_exhausted"));
+    let issue = std::fs::read_to_string(dir.path().join("issues/G-1.md")).unwrap();
+    assert!(issue.contains("state: \"needs human\""), "{issue}");
+    assert!(
+        issue.contains("needs a person") && issue.contains("aws-access-key-id"),
+        "{issue}"
+    );
+    assert!(!issue.contains("AKIAQ3EGRT5YK2PJZW4X"), "{issue}");
+    let turns = std::fs::read_dir(dir.path().join("prompts"))
+        .unwrap()
+        .count();
+    assert_eq!(turns, 2, "one feedback round, then no more runs");
+}
