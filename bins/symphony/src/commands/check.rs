@@ -11,8 +11,33 @@ use crate::trackers;
 pub fn run(path: &Path) -> Result<(), Failure> {
     let workflow = Workflow::load(path, &trackers::registry(), &ProcessEnvironment)?;
     let template = PromptTemplate::compile(&workflow.definition.prompt_template)?;
-    print!("{}", report(&workflow, &template)?);
+    let gates = gates(&workflow)?;
+    print!("{}{gates}", report(&workflow, &template)?);
     Ok(())
+}
+
+/// Builds the `gates:` checks as `run` would, so a bad section fails here, not mid-run.
+fn gates(workflow: &Workflow) -> Result<String, Failure> {
+    let invalid = |e: symphony_gates::GateError| Failure::new(e.category(), e.to_string());
+    let config = symphony_gates::GatesConfig::from_section(workflow.config.extensions.get("gates"))
+        .map_err(invalid)?;
+    if config.checks.is_empty() {
+        return Ok(String::new());
+    }
+    let base_dir = workflow.definition.path.parent().unwrap_or(Path::new("."));
+    let runners = symphony_orchestrator::Wiring::gates(&crate::wiring::BinaryWiring)
+        .build(&config, base_dir)
+        .map_err(invalid)?;
+    let names: Vec<&str> = runners.iter().map(|r| r.name()).collect();
+    Ok(format!(
+        "# Gates: {} ({} feedback round(s), then {})\n",
+        names.join(", "),
+        config.max_rounds,
+        config
+            .needs_human_state
+            .as_deref()
+            .map_or("the run fails".to_owned(), |s| format!("state {s:?}"))
+    ))
 }
 
 /// The check report: validity, the effective configuration as YAML, the template, warnings.

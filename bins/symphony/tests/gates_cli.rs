@@ -1,0 +1,42 @@
+//! `symphony check` builds the workflow's gates, so a bad `gates:` section fails before a run.
+
+use std::process::Command;
+
+#[test]
+fn check_builds_the_gates_and_names_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = |gates: &str| {
+        format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n{gates}---\nWork\n")
+    };
+    std::fs::write(
+        dir.path().join("WORKFLOW.md"),
+        workflow("gates:\n  needs_human_state: needs human\n  checks:\n    - kind: secrets\n    - kind: command\n      name: tests\n      run: cargo test\n"),
+    )
+    .unwrap();
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("check")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let output = check();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("# Gates: secrets, tests (3 feedback round(s), then state \"needs human\")"),
+        "{text}"
+    );
+    std::fs::write(
+        dir.path().join("WORKFLOW.md"),
+        workflow("gates:\n  checks:\n    - kind: command\n"),
+    )
+    .unwrap();
+    let output = check();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[invalid_gate_config]") && text.contains("`run` is required"),
+        "{text}"
+    );
+}
