@@ -1,0 +1,231 @@
+//! The proof-of-work pull-request body: a Liquid template over what the run did. The default
+//! carries the issue link, what changed, a gate table, diff stats, tokens and time, decision
+//! records, and a `Symphony-Run:` reference into the audit log.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::DocsError;
+
+/// The default template. Variables: `issue` (`identifier`, `title`, `url`), `summary`,
+/// `gates` (`gate`, `status`, `summary`), `diff` (`files`, `added`, `removed`), `tokens`
+/// (`input`, `output`, `total`), `duration`, `adrs`, `run`.
+pub const DEFAULT_TEMPLATE: &str = "{% if issue.url %}Closes {{ issue.url }}{% else %}Resolves {{ issue.identifier }}{% endif %}: {{ issue.title }}
+
+## What changed
+
+{{ summary }}
+
+## Quality gates
+
+| Gate | Verdict | Summary |
+| --- | --- | --- |
+{% for g in gates %}| {{ g.gate }} | {{ g.status }} | {{ g.summary }} |
+{% endfor %}
+## Diff
+
+{{ diff.files }} file(s) changed, +{{ diff.added }} −{{ diff.removed }} lines.
+
+## Cost
+
+{{ tokens.total }} tokens ({{ tokens.input }} in, {{ tokens.output }} out) over {{ duration }}.
+{% if adrs.size > 0 %}
+## Decisions
+
+{% for adr in adrs %}- [{{ adr }}]({{ adr }})
+{% endfor %}{% endif %}
+Symphony-Run: {{ run }}
+";
+
+/// The issue the change is for.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssueRef {
+    /// Human key.
+    pub identifier: String,
+    /// Title.
+    pub title: String,
+    /// Link, if the tracker has one.
+    pub url: Option<String>,
+}
+
+/// One gate's line in the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateLine {
+    /// Gate name.
+    pub gate: String,
+    /// `pass`, `fail`, ...
+    pub status: String,
+    /// One line.
+    pub summary: String,
+}
+
+/// Diff size.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct DiffStats {
+    /// Files changed.
+    pub files: usize,
+    /// Lines added.
+    pub added: usize,
+    /// Lines removed.
+    pub removed: usize,
+}
+
+/// Tokens spent.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Tokens {
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Total.
+    pub total: u64,
+}
+
+/// Everything the body reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrFacts {
+    /// The issue.
+    pub issue: IssueRef,
+    /// What changed, in the agent's or the run's words.
+    pub summary: String,
+    /// The gate table.
+    pub gates: Vec<GateLine>,
+    /// Diff size.
+    pub diff: DiffStats,
+    /// Tokens.
+    pub tokens: Tokens,
+    /// Agent time, for people (`4m 12s`).
+    pub duration: String,
+    /// Paths of decision records in the change.
+    pub adrs: Vec<String>,
+    /// The audit reference (`<instance>/<run id>`).
+    pub run: String,
+}
+
+/// `252` seconds → `4m 12s`.
+pub fn human_duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// Table cells must not break the table.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Renders `template` (the default when `None`) over `facts`.
+pub fn render(template: Option<&str>, facts: &PrFacts) -> Result<String, DocsError> {
+    let mut value = serde_json::to_value(facts).map_err(|e| DocsError::Invalid(e.to_string()))?;
+    if let Some(Value::Array(gates)) = value.get_mut("gates") {
+        for gate in gates {
+            for key in ["gate", "status", "summary"] {
+                if let Some(text) = gate.get(key).and_then(Value::as_str).map(cell) {
+                    gate[key] = Value::String(text);
+                }
+            }
+        }
+    }
+    let parser = liquid::ParserBuilder::with_stdlib()
+        .build()
+        .map_err(|e| DocsError::Invalid(e.to_string()))?;
+    let template = parser
+        .parse(template.unwrap_or(DEFAULT_TEMPLATE))
+        .map_err(|e| DocsError::Invalid(format!("pull-request template: {e}")))?;
+    let globals =
+        liquid::model::to_object(&value).map_err(|e| DocsError::Invalid(e.to_string()))?;
+    template
+        .render(&globals)
+        .map_err(|e| DocsError::Invalid(format!("pull-request template: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> PrFacts {
+        PrFacts {
+            issue: IssueRef {
+                identifier: "widgets#7".into(),
+                title: "Add a greeting".into(),
+                url: Some("https://github.com/acme/widgets/issues/7".into()),
+            },
+            summary: "Adds `greet()` and its test.".into(),
+            gates: vec![
+                GateLine {
+                    gate: "secrets".into(),
+                    status: "pass".into(),
+                    summary: "no secrets in changed lines".into(),
+                },
+                GateLine {
+                    gate: "tests".into(),
+                    status: "pass".into(),
+                    summary: "`cargo test | tail` succeeded".into(),
+                },
+            ],
+            diff: DiffStats {
+                files: 2,
+                added: 30,
+                removed: 1,
+            },
+            tokens: Tokens {
+                input: 1200,
+                output: 300,
+                total: 1500,
+            },
+            duration: human_duration(252),
+            adrs: vec!["docs/adr/0004-greeting-format.md".into()],
+            run: "vm-1-abc/42".into(),
+        }
+    }
+
+    #[test]
+    fn the_default_body_carries_the_proof_of_work() {
+        let body = render(None, &facts()).unwrap();
+        assert!(
+            body.starts_with("Closes https://github.com/acme/widgets/issues/7: Add a greeting"),
+            "{body}"
+        );
+        assert!(
+            body.contains("| secrets | pass | no secrets in changed lines |"),
+            "{body}"
+        );
+        assert!(
+            body.contains("`cargo test \\| tail` succeeded"),
+            "pipes escaped: {body}"
+        );
+        assert!(body.contains("2 file(s) changed, +30 −1 lines."), "{body}");
+        assert!(
+            body.contains("1500 tokens (1200 in, 300 out) over 4m 12s."),
+            "{body}"
+        );
+        assert!(
+            body.contains("- [docs/adr/0004-greeting-format.md]"),
+            "{body}"
+        );
+        assert!(
+            body.trim_end().ends_with("Symphony-Run: vm-1-abc/42"),
+            "{body}"
+        );
+        let mut local = facts();
+        local.issue.url = None;
+        local.adrs.clear();
+        let body = render(None, &local).unwrap();
+        assert!(body.starts_with("Resolves widgets#7"), "{body}");
+        assert!(!body.contains("## Decisions"), "{body}");
+    }
+
+    #[test]
+    fn custom_templates_render_and_broken_ones_are_errors() {
+        assert_eq!(
+            render(Some("{{ issue.identifier }} / {{ diff.files }}"), &facts()).unwrap(),
+            "widgets#7 / 2"
+        );
+        let error = render(Some("{% if %}"), &facts()).unwrap_err();
+        assert_eq!(error.category(), "invalid_document");
+        assert_eq!(human_duration(59), "59s");
+        assert_eq!(human_duration(3725), "1h 02m");
+    }
+}
