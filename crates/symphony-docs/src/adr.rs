@@ -109,7 +109,7 @@ pub fn render(decision: &Decision, date: &str, decided_by: &str) -> Result<Strin
     }
     let chosen = one_line(&decision.chosen, 200);
     let mut options: Vec<String> = decision.options.iter().map(|o| one_line(o, 200)).collect();
-    if !options.iter().any(|o| *o == chosen) {
+    if !options.contains(&chosen) {
         options.insert(0, chosen.clone());
     }
     let mut text = format!(
