@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::budget::{BudgetSettings, DiffBudgetGate};
 use crate::command_gate::{CommandGate, CommandSettings};
 use crate::config::{CheckConfig, GatesConfig};
+use crate::dependencies::{DependenciesGate, DependencySettings};
 use crate::docs_gate::{DocKind, DocsGate, DocsSettings};
 use crate::gate::{Gate, GateRunner};
 use crate::secrets::SecretsGate;
@@ -40,6 +41,7 @@ impl GateRegistry {
                 Arc::new(Builtin("command")),
                 Arc::new(Builtin("diff_budget")),
                 Arc::new(Builtin("docs")),
+                Arc::new(Builtin("dependencies")),
             ],
         }
     }
@@ -244,6 +246,15 @@ impl GateFactory for Builtin {
                     adr_dir: o.string("adr_dir")?.unwrap_or(defaults.adr_dir),
                 })?)
             }
+            "dependencies" => {
+                let o = Options::new(options, &["rustsec_db", "max_age_days"])?;
+                Arc::new(DependenciesGate::new(DependencySettings {
+                    rustsec_db: o.string("rustsec_db")?.map(|p| base_dir.join(p)),
+                    max_age: Duration::from_secs(
+                        o.count("max_age_days")?.unwrap_or(30) as u64 * 86_400,
+                    ),
+                }))
+            }
             other => return Err(GateError::Config(format!("no built-in gate {other:?}"))),
         })
     }
@@ -277,7 +288,7 @@ mod tests {
         for (check, expected) in [
             (
                 json!({"kind": "lint"}),
-                "unknown kind \"lint\"; known kinds: command, diff_budget, docs, secrets",
+                "unknown kind \"lint\"; known kinds: command, dependencies, diff_budget, docs, secrets",
             ),
             (
                 json!({"kind": "command"}),
