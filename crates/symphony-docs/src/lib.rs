@@ -49,3 +49,100 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
         .take(max)
         .collect()
 }
+
+/// The `docs:` section of WORKFLOW.md (an extension section): where records go. Present
+/// (even empty) means the agent gets the `record_decision` tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocsConfig {
+    /// ADR folder, relative to the workspace.
+    pub adr_dir: String,
+    /// Changelog fragment folder, relative to the workspace.
+    pub changelog_dir: String,
+}
+
+impl Default for DocsConfig {
+    fn default() -> Self {
+        Self {
+            adr_dir: "docs/adr".to_owned(),
+            changelog_dir: "changelog.d".to_owned(),
+        }
+    }
+}
+
+/// A folder inside the workspace: relative, no `..`, no absolute paths.
+fn workspace_folder(key: &str, value: &serde_json::Value) -> Result<String, DocsError> {
+    let text = value
+        .as_str()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| DocsError::Invalid(format!("docs.{key}: expected a folder path")))?;
+    let path = std::path::Path::new(text);
+    let inside = path.is_relative()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if !inside {
+        return Err(DocsError::Invalid(format!(
+            "docs.{key}: {text:?} must be a folder inside the workspace"
+        )));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+impl DocsConfig {
+    /// Reads the section (`None` when absent).
+    pub fn from_section(section: Option<&serde_json::Value>) -> Result<Option<Self>, DocsError> {
+        let Some(section) = section else {
+            return Ok(None);
+        };
+        let mut config = Self::default();
+        match section {
+            serde_json::Value::Null => {}
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match key.as_str() {
+                        "adr_dir" => config.adr_dir = workspace_folder(key, value)?,
+                        "changelog_dir" => config.changelog_dir = workspace_folder(key, value)?,
+                        other => {
+                            return Err(DocsError::Invalid(format!(
+                                "docs.{other} is not a setting (adr_dir, changelog_dir)"
+                            )))
+                        }
+                    }
+                }
+            }
+            _ => return Err(DocsError::Invalid("docs: expected a map".to_owned())),
+        }
+        Ok(Some(config))
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_section_enables_records_and_keeps_folders_inside_the_workspace() {
+        assert_eq!(DocsConfig::from_section(None).unwrap(), None);
+        assert_eq!(
+            DocsConfig::from_section(Some(&json!(null))).unwrap(),
+            Some(DocsConfig::default())
+        );
+        let config = DocsConfig::from_section(Some(&json!({"adr_dir": "doc/decisions/"})))
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.adr_dir, "doc/decisions");
+        for bad in [
+            json!({"adr_dir": "../outside"}),
+            json!({"adr_dir": "/etc"}),
+            json!({"adr": "x"}),
+            json!([1]),
+        ] {
+            assert!(DocsConfig::from_section(Some(&bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -51,6 +51,10 @@ echo '::symphony-tool {{"name": "local_issue_set_state", "arguments": {{"state":
 }
 
 fn project(dir: &Path, gates: &str, stubborn: bool) -> Arc<WorkflowSource> {
+    project_with(dir, gates, &agent(stubborn))
+}
+
+fn project_with(dir: &Path, gates: &str, command: &str) -> Arc<WorkflowSource> {
     let origin = dir.join("origin");
     std::fs::create_dir(&origin).unwrap();
     git(&origin, &["init", "-q", "-b", "main"]);
@@ -66,7 +70,6 @@ fn project(dir: &Path, gates: &str, stubborn: bool) -> Arc<WorkflowSource> {
     let workflow = format!(
         "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\n  repo: {origin}\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  max_turns: 3\n  command: {command:?}\n{gates}---\nWrite notes for {{{{ issue.identifier }}}}\n",
         origin = origin.display(),
-        command = agent(stubborn),
     );
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
     let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
@@ -192,4 +195,44 @@ async fn when_the_rounds_run_out_the_issue_goes_to_a_person_with_the_reports() {
         .unwrap()
         .count();
     assert_eq!(turns, 2, "one feedback round, then no more runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_decision_becomes_an_adr_that_satisfies_the_docs_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = r#"cat > /dev/null
+echo "notes" > notes.txt
+echo '::symphony-tool {"name": "record_decision", "arguments": {"title": "Keep notes in plain text", "context": "Notes must diff well.", "options": ["Markdown", "SQLite"], "chosen": "Markdown", "rationale": "it diffs and reads well."}}'
+echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "human review"}}'
+"#;
+    let gates =
+        "docs: {}\ngates:\n  max_rounds: 0\n  checks:\n    - kind: docs\n      require: [adr]\n";
+    let source = project_with(dir.path(), gates, command);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
+        .with_store(Arc::new(store(dir.path())));
+    let task = tokio::spawn(service.run(async {
+        let _ = stopped.await;
+    }));
+    let entries = audit_until(dir.path(), "gates_passed").await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    let statuses: Vec<String> = verdicts(&entries)
+        .into_iter()
+        .map(|(_, g, s)| format!("{g}:{s}"))
+        .collect();
+    assert_eq!(statuses, ["docs:pass"], "{entries:#?}");
+    let adr = std::fs::read_to_string(
+        dir.path()
+            .join("ws/G-1/docs/adr/0001-keep-notes-in-plain-text.md"),
+    )
+    .unwrap();
+    assert!(
+        adr.contains("decision-makers: Symphony agent for G-1"),
+        "{adr}"
+    );
+    assert!(
+        adr.contains("Chosen option: \"Markdown\", because it diffs and reads well."),
+        "{adr}"
+    );
 }

@@ -5,6 +5,7 @@
 mod gates;
 mod persist;
 mod recovery;
+mod tools;
 mod worker;
 
 use std::collections::HashMap;

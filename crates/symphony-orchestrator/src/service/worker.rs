@@ -20,6 +20,7 @@ use crate::scheduler::{AgentUpdate, Event, ExitReason};
 
 use super::gates::{GatePlan, GateStage};
 use super::persist::Persistence;
+use super::tools::{Records, SessionTools};
 
 /// Events a worker's agent may queue before it is slowed down.
 const AGENT_EVENT_BUFFER: usize = 256;
@@ -108,6 +109,15 @@ async fn attempt_in_workspace(
         Err(e) => return ExitReason::Failed(format!("invalid workspace [{}]: {e}", e.category())),
     };
     let config = &ctx.workflow.config;
+    let records = match symphony_docs::DocsConfig::from_section(config.extensions.get("docs")) {
+        Ok(docs) => docs.map(|docs| Records {
+            dir: cwd.join(&docs.adr_dir),
+            identifier: issue.identifier.clone(),
+        }),
+        Err(e) => {
+            return ExitReason::Failed(format!("docs configuration error [{}]: {e}", e.category()))
+        }
+    };
     let prompt = PromptTemplate::compile(&ctx.workflow.definition.prompt_template)
         .and_then(|t| t.render(&issue, attempt));
     let prompt = match prompt {
@@ -130,10 +140,10 @@ async fn attempt_in_workspace(
         read_timeout: std::time::Duration::from_millis(config.codex.read_timeout_ms),
         events: events_tx,
         stop,
-        tools: Some(Arc::new(TrackerTools::new(
-            Arc::clone(&ctx.tracker),
-            issue.clone(),
-        ))),
+        tools: Some(Arc::new(SessionTools {
+            tracker: TrackerTools::new(Arc::clone(&ctx.tracker), issue.clone()),
+            records,
+        })),
     };
     let mut session = match ctx.backend.start(spec).await {
         Ok(session) => session,
