@@ -99,6 +99,26 @@ async fn audit_until(dir: &Path, kind: &str) -> Vec<AuditEntry> {
     }
 }
 
+/// Runs the service until the audit log has a `kind` entry (then `linger` more), and stops it.
+async fn run_until(
+    dir: &Path,
+    source: Arc<WorkflowSource>,
+    kind: &str,
+    linger: Duration,
+) -> Vec<AuditEntry> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
+        .with_store(Arc::new(store(dir)));
+    let task = tokio::spawn(service.run(async {
+        let _ = stopped.await;
+    }));
+    audit_until(dir, kind).await;
+    until(linger, || false).await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    store(dir).audit_tail(500).await.unwrap()
+}
+
 fn verdicts(entries: &[AuditEntry]) -> Vec<(u64, String, String)> {
     entries
         .iter()
@@ -118,15 +138,7 @@ async fn a_failed_gate_becomes_the_next_turn_and_the_fix_passes() {
     let dir = tempfile::tempdir().unwrap();
     let gates = "gates:\n  max_rounds: 2\n  checks:\n    - kind: secrets\n    - kind: diff_budget\n      max_files: 10\n";
     let source = project(dir.path(), gates, false);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
-        .with_store(Arc::new(store(dir.path())));
-    let task = tokio::spawn(service.run(async {
-        let _ = stopped.await;
-    }));
-    let entries = audit_until(dir.path(), "gates_passed").await;
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    let entries = run_until(dir.path(), source, "gates_passed", Duration::ZERO).await;
 
     assert_eq!(
         verdicts(&entries),
@@ -166,17 +178,14 @@ async fn when_the_rounds_run_out_the_issue_goes_to_a_person_with_the_reports() {
     let dir = tempfile::tempdir().unwrap();
     let gates = "gates:\n  max_rounds: 1\n  needs_human_state: needs human\n  checks:\n    - kind: secrets\n";
     let source = project(dir.path(), gates, true);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
-        .with_store(Arc::new(store(dir.path())));
-    let task = tokio::spawn(service.run(async {
-        let _ = stopped.await;
-    }));
-    let entries = audit_until(dir.path(), "handed_to_human").await;
-    // Give the scheduler a few ticks: the issue is no longer active, so nothing runs again.
-    until(Duration::from_secs(2), || false).await;
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    // Then a few more ticks: the issue is no longer active, so nothing runs again.
+    let entries = run_until(
+        dir.path(),
+        source,
+        "handed_to_human",
+        Duration::from_secs(2),
+    )
+    .await;
 
     let statuses: Vec<String> = verdicts(&entries)
         .into_iter()
@@ -208,15 +217,7 @@ echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "
     let gates =
         "docs: {}\ngates:\n  max_rounds: 0\n  checks:\n    - kind: docs\n      require: [adr]\n";
     let source = project_with(dir.path(), gates, command);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
-        .with_store(Arc::new(store(dir.path())));
-    let task = tokio::spawn(service.run(async {
-        let _ = stopped.await;
-    }));
-    let entries = audit_until(dir.path(), "gates_passed").await;
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    let entries = run_until(dir.path(), source, "gates_passed", Duration::ZERO).await;
     let statuses: Vec<String> = verdicts(&entries)
         .into_iter()
         .map(|(_, g, s)| format!("{g}:{s}"))

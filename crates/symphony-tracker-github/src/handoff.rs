@@ -8,6 +8,7 @@ use symphony_tracker::{TrackerError, TrackerErrorCategory};
 
 use crate::client::{ApiRequest, Client};
 use crate::config::{GithubConfig, StateSource, CLOSED, OPEN};
+use crate::tools::encode_segment;
 
 fn number(issue: &Issue) -> Result<u64, TrackerError> {
     issue
@@ -45,20 +46,6 @@ async fn send(
         return Ok(Value::Null);
     }
     response.json()
-}
-
-/// Label path segments may hold `:` and spaces.
-fn encode_segment(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 pub(crate) async fn hand_off(

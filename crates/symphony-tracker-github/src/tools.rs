@@ -142,21 +142,24 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
-/// Label names in paths (`.../labels/symphony:todo`) may hold characters a URI path cannot.
+/// One path segment, percent-encoded: label names (`symphony:todo`, `needs review`,
+/// `area/ui`) may hold characters a URI path segment cannot.
+pub(crate) fn encode_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~:@".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn encode_path(path: &str) -> String {
     path.split('/')
-        .map(|segment| {
-            segment
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.~:@!$&'()*+,;=".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect::<String>()
-        })
+        .map(encode_segment)
         .collect::<Vec<_>>()
         .join("/")
 }
