@@ -271,7 +271,7 @@ pub(crate) fn label_json(base: &str, repo: &Repo, label: &Label) -> Value {
 }
 
 /// An issue (or a pull request's issue face) as the REST issues endpoints render it.
-pub(crate) fn issue_json(base: &str, repo: &Repo, issue: &FakeIssue, world: &World) -> Value {
+pub(crate) fn issue_json(base: &str, repo: &Repo, issue: &FakeIssue) -> Value {
     let url = format!("{base}/repos/{}/issues/{}", repo.full_name(), issue.number);
     let labels: Vec<Value> = issue
         .labels
@@ -335,7 +335,6 @@ pub(crate) fn issue_json(base: &str, repo: &Repo, issue: &FakeIssue, world: &Wor
     if issue.corrupt {
         value["title"] = Value::Null;
     }
-    let _ = world;
     value
 }
 

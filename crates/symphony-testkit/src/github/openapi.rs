@@ -76,7 +76,7 @@ pub fn check_exchange(exchange: &Exchange) -> Vec<String> {
                         .parse::<i64>()
                         .map(Value::from)
                         .unwrap_or(Value::String(value.to_owned())),
-                    _ => Value::String(percent_decode(value)),
+                    _ => Value::String(super::rest::decode(value)),
                 };
                 validate(
                     &param["schema"],
@@ -113,27 +113,6 @@ pub fn check_exchange(exchange: &Exchange) -> Vec<String> {
         }
     }
     problems
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Validates `value` against an OpenAPI 3.0 schema object; problems go to `out`.

@@ -71,7 +71,8 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn decode(text: &str) -> String {
+/// Percent-decodes a path segment or query value (`+` is a space, as in forms).
+pub(crate) fn decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -138,13 +139,13 @@ pub(crate) fn route(
     let world = &mut shared.world;
     let number = |s: &str| s.parse::<u64>().ok();
     match (method.as_str(), rest.as_slice()) {
-        ("GET", ["issues"]) => list_issues(world, repo, &base, path, &pairs),
+        ("GET", ["issues"]) => list_issues(world, repo, &base, &pairs),
         ("POST", ["issues"]) => create_issue(world, repo, &base, body),
         ("GET", ["issues", n]) => with_issue(world, repo, number(n), |world, repo, n| {
             let r = &world.repos[repo];
             Reply::json(
                 StatusCode::OK,
-                model::issue_json(&base, r, r.issue(n).expect("exists"), world),
+                model::issue_json(&base, r, r.issue(n).expect("exists")),
             )
         }),
         ("PATCH", ["issues", n]) => with_issue(world, repo, number(n), |world, repo, n| {
@@ -216,7 +217,7 @@ pub(crate) fn route(
                     .blocked_by
                     .iter()
                     .filter_map(|b| r.issue(*b))
-                    .map(|b| model::issue_json(&base, r, b, world))
+                    .map(|b| model::issue_json(&base, r, b))
                     .collect();
                 Reply::json(StatusCode::OK, Value::Array(list))
             })
@@ -488,7 +489,7 @@ fn patch_issue(
     let r = &world.repos[repo];
     Reply::json(
         StatusCode::OK,
-        model::issue_json(base, r, r.issue(number).expect("exists"), world),
+        model::issue_json(base, r, r.issue(number).expect("exists")),
     )
 }
 
@@ -510,7 +511,7 @@ fn create_issue(world: &mut World, repo: usize, base: &str, body: Option<&Value>
     let r = &world.repos[repo];
     Reply::json(
         StatusCode::CREATED,
-        model::issue_json(base, r, r.issue(number).expect("exists"), world),
+        model::issue_json(base, r, r.issue(number).expect("exists")),
     )
 }
 
@@ -558,13 +559,7 @@ fn create_pull(world: &mut World, repo: usize, base: &str, body: Option<&Value>)
     )
 }
 
-fn list_issues(
-    world: &World,
-    repo: usize,
-    base: &str,
-    path: &str,
-    pairs: &[(String, String)],
-) -> Reply {
+fn list_issues(world: &World, repo: usize, base: &str, pairs: &[(String, String)]) -> Reply {
     let r = &world.repos[repo];
     let state = param(pairs, "state").unwrap_or("open");
     if !["open", "closed", "all"].contains(&state) {
@@ -624,10 +619,9 @@ fn list_issues(
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|i| model::issue_json(base, r, i, world))
+        .map(|i| model::issue_json(base, r, i))
         .collect();
     let mut reply = Reply::json(StatusCode::OK, Value::Array(list));
-    let _ = path;
     // GitHub's links point at /repositories/<id>/..., with the query kept and `page` set.
     let link = |n: usize| {
         let mut query: Vec<String> = pairs
