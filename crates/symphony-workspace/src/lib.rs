@@ -5,12 +5,17 @@
 //! `symphony_process::run_bounded`, so every child has a time limit, bounded captured output,
 //! and its whole process group stopped on timeout.
 
+mod branch;
 mod error;
 mod git;
 mod hooks;
 mod manager;
 mod root;
 
+pub use branch::{
+    commit_subjects, commit_worktree, head_branch, head_commit, push_branch, remote_default_branch,
+    BranchError, Identity,
+};
 pub use error::{HookError, WorkspaceError};
 pub use git::{mirror_path, GitPopulator, BRANCH_PREFIX};
 pub use hooks::{HookContext, HookKind, HookRunner};

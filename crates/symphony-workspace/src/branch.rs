@@ -1,0 +1,328 @@
+//! The workspace branch at hand-off: commit what the agent left uncommitted (gix) and push
+//! the branch (the `git` program: gix cannot push, and `git` brings the user's transports and
+//! credential helpers). See docs/adr/0010.
+
+use std::path::Path;
+use std::time::Duration;
+
+use gix::bstr::{BStr, ByteSlice};
+use gix::objs::tree::EntryKind;
+use symphony_process::{describe_status, run_bounded, RunError};
+use tokio::process::Command;
+
+/// Why the branch could not be committed or pushed.
+#[derive(Debug, thiserror::Error)]
+pub enum BranchError {
+    /// Reading the worktree or writing the commit failed.
+    #[error("cannot commit the workspace: {0}")]
+    Commit(String),
+    /// `git push` failed or timed out.
+    #[error("cannot push the branch: {0}")]
+    Push(String),
+}
+
+impl BranchError {
+    /// The error's category name.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Commit(_) => "handoff_commit_error",
+            Self::Push(_) => "handoff_push_error",
+        }
+    }
+}
+
+/// Who Symphony's commits are by (never the user's global git identity by accident).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            name: "Symphony".to_owned(),
+            email: "symphony@localhost".to_owned(),
+        }
+    }
+}
+
+fn commit_error(what: &str, e: impl std::fmt::Display) -> BranchError {
+    BranchError::Commit(format!("{what}: {e}"))
+}
+
+/// The commit `HEAD` of `workspace` points at.
+pub fn head_commit(workspace: &Path) -> Result<String, BranchError> {
+    let repo = gix::open(workspace).map_err(|e| commit_error("open", e))?;
+    let id = repo
+        .head_id()
+        .map_err(|e| commit_error("resolve HEAD", e))?;
+    Ok(id.to_string())
+}
+
+/// Commits every change in `workspace` that `HEAD` does not have — staged, unstaged and
+/// untracked files (ignored ones stay out), deletions — as one commit on the current branch,
+/// and resets the index to it so `git status` is clean afterwards. `None` when there was
+/// nothing to commit. Blocking: call it from `spawn_blocking`.
+pub fn commit_worktree(
+    workspace: &Path,
+    message: &str,
+    identity: &Identity,
+) -> Result<Option<String>, BranchError> {
+    let repo = gix::open(workspace).map_err(|e| commit_error("open", e))?;
+    let head = repo
+        .head_commit()
+        .map_err(|e| commit_error("read HEAD (a workspace branch has a commit)", e))?;
+    let head_tree = head.tree_id().map_err(|e| commit_error("HEAD's tree", e))?;
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| commit_error("read the index", e))?;
+
+    // The index is the staged state; the worktree's differences from it go on top.
+    let mut editor = repo
+        .edit_tree(gix::ObjectId::empty_tree(repo.object_hash()))
+        .map_err(|e| commit_error("tree editor", e))?;
+    for entry in index.entries() {
+        if entry.stage_raw() != 0 {
+            return Err(BranchError::Commit(format!(
+                "{} has an unresolved merge conflict",
+                entry.path(&index)
+            )));
+        }
+        let Some(mode) = entry.mode.to_tree_entry_mode() else {
+            continue;
+        };
+        editor
+            .upsert(
+                entry.path(&index).to_str_lossy().as_ref(),
+                mode.kind(),
+                entry.id,
+            )
+            .map_err(|e| commit_error("stage an index entry", e))?;
+    }
+    let status = repo
+        .status(gix::progress::Discard)
+        .map_err(|e| commit_error("status", e))?
+        .untracked_files(gix::status::UntrackedFiles::Files)
+        .index_worktree_rewrites(None)
+        .index_worktree_submodules(gix::status::Submodule::Given {
+            ignore: gix::submodule::config::Ignore::All,
+            check_dirty: false,
+        })
+        .into_index_worktree_iter(Vec::new())
+        .map_err(|e| commit_error("status", e))?;
+    use gix::status::index_worktree::Item;
+    use gix::status::plumbing::index_as_worktree::{Change, EntryStatus};
+    for item in status {
+        match item.map_err(|e| commit_error("status", e))? {
+            Item::Modification {
+                rela_path, status, ..
+            } => match status {
+                EntryStatus::Change(Change::Removed) => {
+                    editor
+                        .remove(rela_path.to_str_lossy().as_ref())
+                        .map_err(|e| commit_error("stage a deletion", e))?;
+                }
+                EntryStatus::Change(Change::Modification { .. } | Change::Type { .. })
+                | EntryStatus::IntentToAdd => {
+                    stage_file(&repo, &mut editor, workspace, rela_path.as_ref())?;
+                }
+                EntryStatus::Conflict { .. } => {
+                    return Err(BranchError::Commit(format!(
+                        "{rela_path} has an unresolved merge conflict"
+                    )))
+                }
+                EntryStatus::Change(Change::SubmoduleModification(_))
+                | EntryStatus::NeedsUpdate(_) => {}
+            },
+            Item::DirectoryContents { entry, .. } => {
+                if entry.status == gix::dir::entry::Status::Untracked {
+                    stage_file(&repo, &mut editor, workspace, entry.rela_path.as_ref())?;
+                }
+            }
+            Item::Rewrite { .. } => {}
+        }
+    }
+    let tree = editor
+        .write()
+        .map_err(|e| commit_error("write the tree", e))?
+        .detach();
+    if tree == head_tree.detach() {
+        return Ok(None);
+    }
+    let when = gix::date::Time::now_local_or_utc();
+    let mut time = gix::date::parse::TimeBuf::default();
+    let signature = gix::actor::SignatureRef {
+        name: identity.name.as_str().into(),
+        email: identity.email.as_str().into(),
+        time: when.to_str(&mut time),
+    };
+    let commit = repo
+        .commit_as(signature, signature, "HEAD", message, tree, [head.id])
+        .map_err(|e| commit_error("write the commit", e))?
+        .detach();
+    let mut fresh = repo
+        .index_from_tree(&tree)
+        .map_err(|e| commit_error("rebuild the index", e))?;
+    fresh
+        .write(Default::default())
+        .map_err(|e| commit_error("write the index", e))?;
+    Ok(Some(commit.to_string()))
+}
+
+/// Writes the worktree file at `rela_path` as a blob and puts it in the tree.
+fn stage_file(
+    repo: &gix::Repository,
+    editor: &mut gix::object::tree::Editor<'_>,
+    workspace: &Path,
+    rela_path: &BStr,
+) -> Result<(), BranchError> {
+    let relative = gix::path::from_bstr(rela_path)
+        .map_err(|e| commit_error(&format!("path {rela_path}"), e))?;
+    let path = workspace.join(relative);
+    let metadata = std::fs::symlink_metadata(&path)
+        .map_err(|e| commit_error(&format!("read {}", path.display()), e))?;
+    let (kind, bytes) = if metadata.file_type().is_symlink() {
+        let target = std::fs::read_link(&path)
+            .map_err(|e| commit_error(&format!("read link {}", path.display()), e))?;
+        let target = gix::path::into_bstr(target)
+            .map_err(|e| commit_error(&format!("link {}", path.display()), e))?
+            .into_owned();
+        (EntryKind::Link, Vec::from(target))
+    } else if metadata.is_file() {
+        let bytes = std::fs::read(&path)
+            .map_err(|e| commit_error(&format!("read {}", path.display()), e))?;
+        (file_kind(&metadata), bytes)
+    } else {
+        // A nested repository or a special file: git would not add it either.
+        return Ok(());
+    };
+    let id = repo
+        .write_blob(bytes)
+        .map_err(|e| commit_error("write a blob", e))?
+        .detach();
+    editor
+        .upsert(rela_path.to_str_lossy().as_ref(), kind, id)
+        .map_err(|e| commit_error("stage a file", e))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn file_kind(metadata: &std::fs::Metadata) -> EntryKind {
+    use std::os::unix::fs::PermissionsExt;
+    if metadata.permissions().mode() & 0o111 != 0 {
+        EntryKind::BlobExecutable
+    } else {
+        EntryKind::Blob
+    }
+}
+
+#[cfg(not(unix))]
+fn file_kind(_: &std::fs::Metadata) -> EntryKind {
+    EntryKind::Blob
+}
+
+/// Pushes the local `branch` of `workspace` to the same branch on `remote`. Fast-forward only:
+/// a remote branch that moved elsewhere is an error for a person, never overwritten.
+pub async fn push_branch(
+    workspace: &Path,
+    remote: &str,
+    branch: &str,
+    timeout: Duration,
+) -> Result<(), BranchError> {
+    if remote.starts_with('-') || branch.starts_with('-') {
+        return Err(BranchError::Push(format!(
+            "refusing remote {remote:?} / branch {branch:?}"
+        )));
+    }
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let mut command = Command::new("git");
+    command
+        .args(["push", "--porcelain", "--", remote, &refspec])
+        .current_dir(workspace)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "true");
+    match run_bounded(command, timeout).await {
+        Ok(done) if done.status.success() => Ok(()),
+        Ok(done) => Err(BranchError::Push(format!(
+            "`git push {remote} {refspec}` failed ({}): {}",
+            describe_status(&done.status),
+            done.output.trim()
+        ))),
+        Err(RunError::TimedOut { output }) => Err(BranchError::Push(format!(
+            "`git push` timed out after {} s: {}",
+            timeout.as_secs(),
+            output.trim()
+        ))),
+        Err(RunError::Spawn(e)) => Err(BranchError::Push(format!("cannot run git: {e}"))),
+    }
+}
+
+/// The branch `refs/remotes/<remote>/HEAD` names (the remote's default branch), if recorded.
+pub fn remote_default_branch(workspace: &Path, remote: &str) -> Option<String> {
+    let repo = gix::open(workspace).ok()?;
+    let head = repo
+        .find_reference(format!("refs/remotes/{remote}/HEAD").as_str())
+        .ok()?;
+    let target = head
+        .target()
+        .try_name()?
+        .as_bstr()
+        .to_str()
+        .ok()?
+        .to_owned();
+    target
+        .strip_prefix(&format!("refs/remotes/{remote}/"))
+        .map(str::to_owned)
+}
+
+/// Subjects of the commits reachable from `head` but not from `base`, oldest first, at most
+/// `limit` (the newest are kept).
+pub fn commit_subjects(
+    workspace: &Path,
+    base: &str,
+    head: &str,
+    limit: usize,
+) -> Result<Vec<String>, BranchError> {
+    let repo = gix::open(workspace).map_err(|e| commit_error("open", e))?;
+    let parse = |id: &str| {
+        gix::ObjectId::from_hex(id.as_bytes()).map_err(|e| commit_error(&format!("id {id}"), e))
+    };
+    let walk = repo
+        .rev_walk([parse(head)?])
+        .with_hidden([parse(base)?])
+        .all()
+        .map_err(|e| commit_error("walk the branch", e))?;
+    let mut subjects = Vec::new();
+    for info in walk {
+        let info = info.map_err(|e| commit_error("walk the branch", e))?;
+        let commit = info
+            .object()
+            .map_err(|e| commit_error("read a commit", e))?;
+        let message = commit
+            .message_raw()
+            .map_err(|e| commit_error("read a commit", e))?;
+        let subject = message.lines().next().unwrap_or_default();
+        subjects.push(subject.to_str_lossy().trim().to_owned());
+        if subjects.len() >= limit {
+            break;
+        }
+    }
+    subjects.reverse();
+    Ok(subjects)
+}
+
+/// The branch `HEAD` of `workspace` is on (`None` when detached).
+pub fn head_branch(workspace: &Path) -> Result<Option<String>, BranchError> {
+    let repo = gix::open(workspace).map_err(|e| commit_error("open", e))?;
+    let name = repo.head_name().map_err(|e| commit_error("read HEAD", e))?;
+    Ok(name.and_then(|name| {
+        name.as_bstr()
+            .to_str()
+            .ok()
+            .and_then(|n| n.strip_prefix("refs/heads/"))
+            .map(str::to_owned)
+    }))
+}

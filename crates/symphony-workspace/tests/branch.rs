@@ -1,0 +1,224 @@
+//! The hand-off's git work on a real linked worktree of the shared mirror: committing what
+//! the agent left (gix) and pushing the branch (`git`). Uses the real `git`; never skips.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use symphony_workflow::{HooksConfig, RepoSource, WorkspaceConfig};
+use symphony_workspace::{
+    commit_worktree, head_commit, push_branch, BranchError, Identity, WorkspaceManager,
+};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the `git` program is required for these tests");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A bare `origin` with one commit on `main`, and a workspace for `ABC-1` populated from it.
+async fn workspace(dir: &Path) -> (PathBuf, PathBuf) {
+    let seed = dir.join("seed");
+    std::fs::create_dir_all(seed.join("src")).unwrap();
+    git(&seed, &["init", "--quiet", "--initial-branch=main"]);
+    std::fs::write(seed.join("README.md"), "hello\n").unwrap();
+    std::fs::write(seed.join("src/lib.rs"), "// lib\n").unwrap();
+    std::fs::write(seed.join("old.txt"), "to be removed\n").unwrap();
+    std::fs::write(seed.join(".gitignore"), "target/\n").unwrap();
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "--quiet", "-m", "initial"]);
+    let origin = dir.join("origin.git");
+    git(
+        dir,
+        &[
+            "clone",
+            "--quiet",
+            "--bare",
+            "seed",
+            origin.to_str().unwrap(),
+        ],
+    );
+    let config = WorkspaceConfig {
+        root: dir.join("workspaces"),
+        repo: Some(RepoSource::Path(origin.clone())),
+        base_branch: None,
+    };
+    let manager = WorkspaceManager::new(&config, &HooksConfig::default());
+    let ws = manager.ensure("ABC-1").await.unwrap();
+    (ws.path, origin)
+}
+
+#[tokio::test]
+async fn everything_the_agent_left_is_committed_once_and_the_index_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, _origin) = workspace(dir.path()).await;
+    let before = head_commit(&ws).unwrap();
+    // An unstaged edit, a staged new file, a deletion, an untracked file in a new folder,
+    // an executable, a symlink, and an ignored build output.
+    std::fs::write(ws.join("README.md"), "hello, world\n").unwrap();
+    std::fs::write(ws.join("staged.txt"), "staged\n").unwrap();
+    git(&ws, &["add", "staged.txt"]);
+    std::fs::remove_file(ws.join("old.txt")).unwrap();
+    std::fs::create_dir_all(ws.join("docs/new")).unwrap();
+    std::fs::write(ws.join("docs/new/guide.md"), "# Guide\n").unwrap();
+    std::fs::write(ws.join("run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(ws.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("README.md", ws.join("link.md")).unwrap();
+    std::fs::create_dir_all(ws.join("target")).unwrap();
+    std::fs::write(ws.join("target/out.bin"), "build output").unwrap();
+
+    let identity = Identity {
+        name: "Symphony".into(),
+        email: "symphony@example.com".into(),
+    };
+    let message = "ABC-1: Improve the greeting\n\nSymphony-Issue: ABC-1\n";
+    let commit = commit_worktree(&ws, message, &identity)
+        .unwrap()
+        .expect("there was something to commit");
+    assert_eq!(head_commit(&ws).unwrap(), commit);
+    assert_eq!(git(&ws, &["rev-parse", "HEAD~1"]), before);
+    assert_eq!(
+        git(&ws, &["rev-parse", "--abbrev-ref", "HEAD"]),
+        "symphony/ABC-1",
+        "the commit went onto the workspace branch"
+    );
+    let files = git(&ws, &["show", "--name-status", "--format=", "HEAD"]);
+    let mut files: Vec<&str> = files.lines().collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "A\tdocs/new/guide.md",
+            "A\tlink.md",
+            "A\trun.sh",
+            "A\tstaged.txt",
+            "D\told.txt",
+            "M\tREADME.md"
+        ]
+    );
+    assert_eq!(
+        git(&ws, &["ls-tree", "HEAD", "run.sh"]).split(' ').next(),
+        Some("100755")
+    );
+    assert_eq!(
+        git(&ws, &["ls-tree", "HEAD", "link.md"]).split(' ').next(),
+        Some("120000")
+    );
+    assert_eq!(
+        git(&ws, &["log", "-1", "--format=%an <%ae>%n%B"]),
+        "Symphony <symphony@example.com>\nABC-1: Improve the greeting\n\nSymphony-Issue: ABC-1"
+    );
+    assert_eq!(
+        git(&ws, &["status", "--porcelain"]),
+        "",
+        "the index was reset to the new commit and ignored files stay out"
+    );
+    assert_eq!(
+        commit_worktree(&ws, message, &identity).unwrap(),
+        None,
+        "nothing left: no empty commit"
+    );
+}
+
+#[tokio::test]
+async fn the_branch_is_pushed_fast_forward_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, origin) = workspace(dir.path()).await;
+    std::fs::write(ws.join("feature.txt"), "one\n").unwrap();
+    let first = commit_worktree(&ws, "ABC-1: one", &Identity::default())
+        .unwrap()
+        .unwrap();
+    let timeout = Duration::from_secs(60);
+    push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+        .await
+        .unwrap();
+    assert_eq!(
+        git(&origin, &["rev-parse", "refs/heads/symphony/ABC-1"]),
+        first
+    );
+    // Pushing again is a no-op, and later work fast-forwards.
+    push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+        .await
+        .unwrap();
+    std::fs::write(ws.join("feature.txt"), "two\n").unwrap();
+    let second = commit_worktree(&ws, "ABC-1: two", &Identity::default())
+        .unwrap()
+        .unwrap();
+    push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+        .await
+        .unwrap();
+    assert_eq!(
+        git(&origin, &["rev-parse", "refs/heads/symphony/ABC-1"]),
+        second
+    );
+
+    // Someone else moved the remote branch: the push is refused, nothing is overwritten.
+    let other = dir.path().join("other");
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            "symphony/ABC-1",
+            origin.to_str().unwrap(),
+            "other",
+        ],
+    );
+    std::fs::write(other.join("theirs.txt"), "theirs\n").unwrap();
+    git(&other, &["add", "-A"]);
+    git(&other, &["commit", "--quiet", "-m", "theirs"]);
+    git(&other, &["push", "--quiet", "origin", "symphony/ABC-1"]);
+    let theirs = git(&other, &["rev-parse", "HEAD"]);
+    std::fs::write(ws.join("feature.txt"), "three\n").unwrap();
+    commit_worktree(&ws, "ABC-1: three", &Identity::default())
+        .unwrap()
+        .unwrap();
+    let error = push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, BranchError::Push(_)), "{error}");
+    assert_eq!(error.category(), "handoff_push_error");
+    assert_eq!(
+        git(&origin, &["rev-parse", "refs/heads/symphony/ABC-1"]),
+        theirs
+    );
+    // Option-looking names never reach git as options.
+    assert!(push_branch(&ws, "--receive-pack=evil", "x", timeout)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn a_conflicted_index_is_an_error_not_a_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, _) = workspace(dir.path()).await;
+    // Two branches change the same line; merging leaves a conflict in the index.
+    std::fs::write(ws.join("README.md"), "ours\n").unwrap();
+    git(&ws, &["commit", "--quiet", "-am", "ours"]);
+    git(&ws, &["checkout", "--quiet", "-b", "side", "HEAD~1"]);
+    std::fs::write(ws.join("README.md"), "theirs\n").unwrap();
+    git(&ws, &["commit", "--quiet", "-am", "theirs"]);
+    git(&ws, &["checkout", "--quiet", "symphony/ABC-1"]);
+    let merge = Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@e", "merge", "side"])
+        .current_dir(&ws)
+        .output()
+        .unwrap();
+    assert!(!merge.status.success(), "the merge conflicts");
+    let head = head_commit(&ws).unwrap();
+    let error = commit_worktree(&ws, "ABC-1: x", &Identity::default()).unwrap_err();
+    assert!(error.to_string().contains("README.md"), "{error}");
+    assert_eq!(error.category(), "handoff_commit_error");
+    assert_eq!(head_commit(&ws).unwrap(), head, "no commit was made");
+}
