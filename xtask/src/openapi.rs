@@ -46,6 +46,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/repos/{owner}/{repo}/statuses/{sha}"),
     ("get", "/repos/{owner}/{repo}/commits/{ref}/statuses"),
     ("post", "/repos/{owner}/{repo}/check-runs"),
+    ("patch", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
 ];
 
 /// Keys that only document.

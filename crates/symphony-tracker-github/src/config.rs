@@ -80,6 +80,17 @@ pub struct GithubConfig {
     pub max_rate_limit_wait: Duration,
     /// Terminal states (a blocker in one of them no longer blocks).
     pub terminal_states: Vec<String>,
+    /// How gate verdicts are reported on a proposed change's commit.
+    pub gate_reports: GateReports,
+}
+
+/// How gate verdicts reach GitHub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateReports {
+    /// Commit statuses (`symphony/<gate>`): work with any token that can write statuses.
+    Statuses,
+    /// One check run with annotations: needs a GitHub App installation token.
+    CheckRuns,
 }
 
 impl std::fmt::Debug for GithubConfig {
@@ -171,6 +182,16 @@ impl GithubConfig {
             0,
             3_600_000,
         )?);
+        let gate_reports = match string(provider, "gate_reports")?.as_deref() {
+            None | Some("statuses") => GateReports::Statuses,
+            Some("check_runs") => GateReports::CheckRuns,
+            Some(other) => {
+                return Err(format!(
+                    "`gate_reports: {other}` is not supported: use `statuses` (any token) or \
+                     `check_runs` (a GitHub App installation token)"
+                ))
+            }
+        };
         Ok(Self {
             owner,
             repo: name,
@@ -186,6 +207,7 @@ impl GithubConfig {
             request_timeout,
             max_rate_limit_wait,
             terminal_states,
+            gate_reports,
         })
     }
 

@@ -11,6 +11,7 @@ mod config;
 mod graphql;
 mod handoff;
 mod profile;
+mod proposal;
 mod reads;
 mod record;
 mod tools;
@@ -23,11 +24,13 @@ use chrono::{Duration as Days, Utc};
 use serde_json::Value;
 use symphony_core::{BlockerRef, Issue};
 use symphony_tracker::normalize::state_in;
-use symphony_tracker::{ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
+use symphony_tracker::{
+    ChangeProposal, ProposalOutcome, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
+};
 use symphony_workflow::TrackerConfig;
 
 pub use client::{Pause, RequestStats, TokioPause};
-pub use config::{GithubConfig, ProjectSource, StateSource, CLOSED, OPEN};
+pub use config::{GateReports, GithubConfig, ProjectSource, StateSource, CLOSED, OPEN};
 pub use graphql::operation_name;
 pub use profile::GithubProfile;
 
@@ -234,6 +237,14 @@ impl Tracker for GithubTracker {
         comment: Option<&str>,
     ) -> Result<(), TrackerError> {
         handoff::hand_off(&self.client, &self.config, issue, state, comment).await
+    }
+
+    async fn propose_change(
+        &self,
+        issue: &Issue,
+        proposal: &ChangeProposal,
+    ) -> Result<ProposalOutcome, TrackerError> {
+        proposal::propose_change(&self.client, &self.config, issue, proposal).await
     }
 
     fn secret_environment_names(&self) -> Vec<String> {

@@ -4,6 +4,7 @@
 
 mod file;
 mod profile;
+mod proposal;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,8 @@ use serde_json::Value;
 use symphony_core::Issue;
 use symphony_tracker::normalize::state_in;
 use symphony_tracker::{
-    ToolContext, ToolResult, ToolSpec, Tracker, TrackerError, TrackerErrorCategory,
+    ChangeProposal, ProposalOutcome, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
+    TrackerErrorCategory,
 };
 use symphony_workflow::TrackerConfig;
 
@@ -188,10 +190,11 @@ impl Tracker for LocalTracker {
         for (name, arguments) in calls {
             let folder = self.folder.clone();
             let id = issue.id.clone();
-            let result =
-                tokio::task::spawn_blocking(move || tools::execute(&folder, name, &arguments, &id))
-                    .await
-                    .unwrap_or_else(|e| ToolResult::failure(format!("hand-off task failed: {e}")));
+            let result = tokio::task::spawn_blocking(move || {
+                tools::execute_as(&folder, name, &arguments, &id, tools::Author::Symphony)
+            })
+            .await
+            .unwrap_or_else(|e| ToolResult::failure(format!("hand-off task failed: {e}")));
             if !result.success {
                 return Err(TrackerError::new(
                     TrackerErrorCategory::Request,
@@ -200,5 +203,33 @@ impl Tracker for LocalTracker {
             }
         }
         Ok(())
+    }
+
+    async fn propose_change(
+        &self,
+        issue: &Issue,
+        proposal: &ChangeProposal,
+    ) -> Result<ProposalOutcome, TrackerError> {
+        let folder = self.folder.clone();
+        let id = issue.id.clone();
+        let proposal = proposal.clone();
+        let written = tokio::task::spawn_blocking(move || proposal::write(&folder, &id, &proposal))
+            .await
+            .unwrap_or_else(|e| Err(format!("proposal task failed: {e}")));
+        match written {
+            Ok(created) => Ok(ProposalOutcome {
+                url: None,
+                number: None,
+                created,
+            }),
+            Err(message) => Err(TrackerError::new(
+                TrackerErrorCategory::Request,
+                format!("proposal for {} failed: {message}", issue.identifier),
+            )),
+        }
+    }
+
+    fn proposals_need_pushed_branch(&self) -> bool {
+        false
     }
 }

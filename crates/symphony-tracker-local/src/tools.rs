@@ -41,14 +41,31 @@ pub(crate) fn specs() -> Vec<ToolSpec> {
     ]
 }
 
+/// Who writes: the agent through its tools, or Symphony's own hand-off stage.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Author {
+    Agent,
+    Symphony,
+}
+
 pub(crate) fn execute(folder: &Path, name: &str, arguments: &Value, id: &str) -> ToolResult {
+    execute_as(folder, name, arguments, id, Author::Agent)
+}
+
+pub(crate) fn execute_as(
+    folder: &Path,
+    name: &str,
+    arguments: &Value,
+    id: &str,
+    author: Author,
+) -> ToolResult {
     let path = match issue_path(folder, id) {
         Ok(path) => path,
         Err(message) => return ToolResult::failure(message),
     };
     let result = match name {
         SET_STATE => set_state(&path, id, arguments),
-        COMMENT => comment(&path, id, arguments),
+        COMMENT => comment(&path, id, arguments, author),
         other => Err(format!(
             "unsupported tool {other:?}; this tracker offers {SET_STATE} and {COMMENT}"
         )),
@@ -60,7 +77,7 @@ pub(crate) fn execute(folder: &Path, name: &str, arguments: &Value, id: &str) ->
 }
 
 /// The file of issue `id`, which must be a plain file name inside `folder`.
-fn issue_path(folder: &Path, id: &str) -> Result<PathBuf, String> {
+pub(crate) fn issue_path(folder: &Path, id: &str) -> Result<PathBuf, String> {
     let plain = !id.is_empty()
         && !id.starts_with('.')
         && !id.contains(['/', '\\', '\0'])
@@ -123,7 +140,7 @@ fn replace_state_line(text: &str, state: &str) -> Option<String> {
     Some(lines.concat())
 }
 
-fn comment(path: &Path, id: &str, arguments: &Value) -> Result<Value, String> {
+fn comment(path: &Path, id: &str, arguments: &Value, author: Author) -> Result<Value, String> {
     let body = string_argument(arguments, "body", MAX_COMMENT_BYTES)?;
     let mut text =
         std::fs::read_to_string(path).map_err(|e| format!("cannot read issue {id}: {e}"))?;
@@ -131,14 +148,18 @@ fn comment(path: &Path, id: &str, arguments: &Value) -> Result<Value, String> {
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&format!("\n## Comment from the agent ({at})\n\n{body}\n"));
+    let who = match author {
+        Author::Agent => "the agent",
+        Author::Symphony => "Symphony",
+    };
+    text.push_str(&format!("\n## Comment from {who} ({at})\n\n{body}\n"));
     parse_issue_file(id, &text).map_err(|e| format!("refusing to write issue {id}: {e}"))?;
     write_atomically(path, &text)?;
     Ok(json!({"id": id, "commented_at": at}))
 }
 
 /// Writes beside the file and renames over it, so a reader sees the old or the new file whole.
-fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

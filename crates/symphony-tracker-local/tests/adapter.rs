@@ -269,3 +269,64 @@ async fn hand_off_comments_then_moves_the_issue() {
     gone.id = "../escape".into();
     assert!(tracker.hand_off(&gone, Some("done"), None).await.is_err());
 }
+
+#[tokio::test]
+async fn a_proposal_goes_into_the_issue_file_once_and_the_branch_stays_local() {
+    use symphony_tracker::{ChangeProposal, CheckConclusion, CheckResult};
+    let (_dir, folder) = folder_with(&[(
+        "ABC-1.md",
+        b"---\ntitle: One\nstate: todo\n---\nBody\n\n## Notes\n\nkeep me\n",
+    )]);
+    let tracker = tracker(&folder);
+    assert!(!tracker.proposals_need_pushed_branch());
+    let issue = tracker
+        .fetch_issues_by_ids(&["ABC-1".to_owned()])
+        .await
+        .unwrap()
+        .remove(0);
+    let mut proposal = ChangeProposal {
+        branch: "symphony/ABC-1".into(),
+        base_branch: "main".into(),
+        head_sha: "0123456789abcdef0123".into(),
+        title: "ABC-1: One".into(),
+        body: "## What changed\n\nfirst".into(),
+        draft: false,
+        checks: vec![CheckResult {
+            name: "secrets".into(),
+            conclusion: CheckConclusion::Success,
+            summary: "no secrets in changed lines".into(),
+            annotations: vec![],
+        }],
+    };
+    let first = tracker.propose_change(&issue, &proposal).await.unwrap();
+    assert!(first.created && first.url.is_none());
+    proposal.body = "## What changed\n\nsecond <!-- /symphony:proposal --> sneaky".into();
+    let second = tracker.propose_change(&issue, &proposal).await.unwrap();
+    assert!(!second.created);
+    let text = std::fs::read_to_string(folder.join("ABC-1.md")).unwrap();
+    assert_eq!(
+        text.matches("## Proposed change: ABC-1: One").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("second  sneaky"), "{text}");
+    assert!(!text.contains("first"), "{text}");
+    assert!(
+        text.contains("Branch `symphony/ABC-1` at `0123456789ab` (local)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- secrets: success — no secrets in changed lines"),
+        "{text}"
+    );
+    assert!(
+        text.contains("keep me"),
+        "the rest of the file is untouched: {text}"
+    );
+    let reread = tracker
+        .fetch_issues_by_ids(&["ABC-1".to_owned()])
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(reread.state, "todo", "proposing never moves the issue");
+}

@@ -44,6 +44,9 @@ pub enum Fault {
     Slow(Duration),
     /// `200` with a body that is not JSON.
     MalformedJson,
+    /// Do what was asked, then answer with this status instead: the client cannot tell
+    /// whether its write happened (a lost answer).
+    LostAnswer(u16),
     /// Answer normally, then file an issue (with this title and labels) dated before every
     /// other, so the next page of a created-ascending list repeats an entry.
     BackdatedIssueAfter {
@@ -86,6 +89,7 @@ struct Budget {
 }
 
 struct Armed {
+    method: Option<Method>,
     path_contains: String,
     fault: Fault,
     times: u32,
@@ -287,6 +291,18 @@ impl FakeGithub {
             .expect("issue exists")
     }
 
+    /// Every pull request of `full_name` (open or not), by number.
+    pub fn pulls(&self, full_name: &str) -> Vec<FakeIssue> {
+        self.read_repo(full_name, |r| {
+            r.issues
+                .iter()
+                .filter(|i| i.pull.is_some())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
     /// Commit statuses posted to `full_name`.
     pub fn statuses(&self, full_name: &str) -> Vec<CommitStatus> {
         self.read_repo(full_name, |r| r.statuses.clone())
@@ -371,6 +387,18 @@ impl FakeGithub {
     /// Serves `fault` to the next `times` requests whose path contains `path_contains`.
     pub fn inject(&self, path_contains: &str, fault: Fault, times: u32) {
         self.lock().faults.push(Armed {
+            method: None,
+            path_contains: path_contains.to_owned(),
+            fault,
+            times,
+        });
+    }
+
+    /// Like [`Self::inject`], for requests with `method` only (`POST` to a list that is also
+    /// read, say).
+    pub fn inject_for(&self, method: &str, path_contains: &str, fault: Fault, times: u32) {
+        self.lock().faults.push(Armed {
+            method: Method::from_bytes(method.as_bytes()).ok(),
             path_contains: path_contains.to_owned(),
             fault,
             times,
@@ -434,11 +462,12 @@ impl Reply {
     }
 }
 
-fn take_fault(shared: &mut Shared, path: &str) -> Option<Fault> {
-    let armed = shared
-        .faults
-        .iter_mut()
-        .find(|a| a.times > 0 && path.contains(&a.path_contains))?;
+fn take_fault(shared: &mut Shared, method: &Method, path: &str) -> Option<Fault> {
+    let armed = shared.faults.iter_mut().find(|a| {
+        a.times > 0
+            && path.contains(&a.path_contains)
+            && a.method.as_ref().is_none_or(|m| m == method)
+    })?;
     armed.times -= 1;
     let fault = armed.fault.clone();
     shared.faults.retain(|a| a.times > 0);
@@ -472,7 +501,7 @@ async fn handle(
     let request_body: Option<Value> = serde_json::from_slice(&body).ok();
     let fault = {
         let mut shared = state.lock().unwrap_or_else(|e| e.into_inner());
-        take_fault(&mut shared, &path)
+        take_fault(&mut shared, &method, &path)
     };
     if let Some(Fault::Slow(delay)) = &fault {
         tokio::time::sleep(*delay).await;
@@ -517,6 +546,17 @@ async fn handle(
             }
             _ if graphql_call && method == Method::POST => {
                 graphql::answer(&mut shared, request_body.as_ref())
+            }
+            Some(Fault::LostAnswer(code)) => {
+                let _done = rest::route(
+                    &mut shared,
+                    &method,
+                    &path,
+                    query.as_deref(),
+                    request_body.as_ref(),
+                );
+                let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_GATEWAY);
+                Reply::error(status, status.canonical_reason().unwrap_or("Server Error"))
             }
             _ => rest::route(
                 &mut shared,

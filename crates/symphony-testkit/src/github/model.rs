@@ -91,8 +91,10 @@ pub struct CheckRun {
     pub status: String,
     /// `success`, `failure`, ... when completed.
     pub conclusion: Option<String>,
-    /// The `output` object as sent.
+    /// The latest `output` object as sent.
     pub output: Value,
+    /// Every annotation received, in order: GitHub appends those of each update.
+    pub annotations: Vec<Value>,
 }
 
 /// A repository.

@@ -331,14 +331,10 @@ pub(crate) fn route(
             else {
                 return invalid("head_sha is required");
             };
-            let annotations = body
-                .and_then(|b| b.get("output"))
-                .and_then(|o| o.get("annotations"))
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            if annotations > 50 {
-                return invalid("Only 50 annotations are allowed per request");
-            }
+            let annotations = match annotations_of(body) {
+                Ok(list) => list,
+                Err(reply) => return reply,
+            };
             let id = world.fresh_id();
             let run = CheckRun {
                 id,
@@ -357,6 +353,7 @@ pub(crate) fn route(
                     .and_then(|b| b.get("output"))
                     .cloned()
                     .unwrap_or(Value::Null),
+                annotations,
             };
             world.repos[repo].check_runs.push(run.clone());
             Reply::json(
@@ -364,8 +361,49 @@ pub(crate) fn route(
                 model::check_run_json(&base, &world.repos[repo], &run),
             )
         }
+        ("PATCH", ["check-runs", id]) => {
+            let annotations = match annotations_of(body) {
+                Ok(list) => list,
+                Err(reply) => return reply,
+            };
+            let r = &mut world.repos[repo];
+            let Some(run) = number(id).and_then(|id| r.check_runs.iter_mut().find(|c| c.id == id))
+            else {
+                return not_found();
+            };
+            let field = |key: &str| body.and_then(|b| b.get(key)).and_then(Value::as_str);
+            if let Some(status) = field("status") {
+                run.status = status.to_owned();
+            }
+            if let Some(conclusion) = field("conclusion") {
+                run.conclusion = Some(conclusion.to_owned());
+            }
+            if let Some(output) = body.and_then(|b| b.get("output")) {
+                run.output = output.clone();
+            }
+            run.annotations.extend(annotations);
+            let run = run.clone();
+            Reply::json(
+                StatusCode::OK,
+                model::check_run_json(&base, &world.repos[repo], &run),
+            )
+        }
         _ => not_found(),
     }
+}
+
+/// The annotations of a check-run request; GitHub refuses more than 50 in one request.
+fn annotations_of(body: Option<&Value>) -> Result<Vec<Value>, Reply> {
+    let list = body
+        .and_then(|b| b.get("output"))
+        .and_then(|o| o.get("annotations"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if list.len() > 50 {
+        return Err(invalid("Only 50 annotations are allowed per request"));
+    }
+    Ok(list)
 }
 
 fn with_issue(

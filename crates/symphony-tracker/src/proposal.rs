@@ -1,0 +1,89 @@
+//! A finished change offered for review: what Symphony's hand-off stage asks a tracker to
+//! publish (a pull request on a forge, the body in the issue file locally), with the gate
+//! verdicts as checks. Kept free of the gates crate so adapters depend only on this one.
+
+use serde::Serialize;
+
+/// A change ready for review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeProposal {
+    /// The branch holding the change (`symphony/<key>`).
+    pub branch: String,
+    /// The branch it should merge into.
+    pub base_branch: String,
+    /// The commit the checks are about (the branch's head).
+    pub head_sha: String,
+    /// One line: `<identifier>: <title>`.
+    pub title: String,
+    /// The proof-of-work body (Markdown).
+    pub body: String,
+    /// Open it as a draft where the forge has drafts.
+    pub draft: bool,
+    /// The gate verdicts on `head_sha`.
+    pub checks: Vec<CheckResult>,
+}
+
+/// How one check ended, in the vocabulary forges share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckConclusion {
+    /// Passed.
+    Success,
+    /// Found problems.
+    Failure,
+    /// Could not decide (tool error, timeout).
+    Error,
+    /// Did not apply to this change.
+    Skipped,
+}
+
+impl CheckConclusion {
+    /// The snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Error => "error",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// A problem a check found at a place in the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckAnnotation {
+    /// Path relative to the repository root.
+    pub path: String,
+    /// 1-based line.
+    pub line: u32,
+    /// `notice`, `warning` or `failure`.
+    pub level: String,
+    /// The rule that fired.
+    pub title: String,
+    /// What is wrong (never a secret: gates redact before this point).
+    pub message: String,
+}
+
+/// One gate's verdict as a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// The gate's name (`secrets`, `tests`, ...).
+    pub name: String,
+    /// How it ended.
+    pub conclusion: CheckConclusion,
+    /// One line.
+    pub summary: String,
+    /// Findings with a place.
+    pub annotations: Vec<CheckAnnotation>,
+}
+
+/// Where the proposal was published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProposalOutcome {
+    /// A link people follow (the PR's page), when there is one.
+    pub url: Option<String>,
+    /// The forge's number for it, when there is one.
+    pub number: Option<u64>,
+    /// Whether this call created it (false: an existing one was updated).
+    pub created: bool,
+}
