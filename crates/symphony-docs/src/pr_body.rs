@@ -116,6 +116,17 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
+/// Parses `template` without rendering it: a configuration check.
+pub fn check_template(template: &str) -> Result<(), DocsError> {
+    let parser = liquid::ParserBuilder::with_stdlib()
+        .build()
+        .map_err(|e| DocsError::Invalid(e.to_string()))?;
+    parser
+        .parse(template)
+        .map(drop)
+        .map_err(|e| DocsError::Invalid(format!("pull-request template: {e}")))
+}
+
 /// Renders `template` (the default when `None`) over `facts`.
 pub fn render(template: Option<&str>, facts: &PrFacts) -> Result<String, DocsError> {
     let mut value = serde_json::to_value(facts).map_err(|e| DocsError::Invalid(e.to_string()))?;

@@ -5,12 +5,14 @@
 
 mod config;
 mod eligibility;
+mod handoff_config;
 mod scheduler;
 mod service;
 mod snapshot;
 
 pub use config::SchedulerConfig;
 pub use eligibility::{sort_for_dispatch, Ineligible};
+pub use handoff_config::HandOffConfig;
 pub use scheduler::{
     AgentUpdate, Decision, Effect, Event, ExitReason, FetchPurpose, LogLevel, RestoredRetry,
     RetryEntry, RunEnd, RunningEntry, Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,

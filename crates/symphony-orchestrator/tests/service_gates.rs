@@ -237,3 +237,110 @@ echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "
         "{adr}"
     );
 }
+
+fn git_out(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passing_change_is_committed_proposed_in_the_issue_and_handed_off() {
+    let dir = tempfile::tempdir().unwrap();
+    // The agent leaks, fixes after feedback, never commits and never moves the issue.
+    let command = r#"prompt="$(cat)"
+echo "turn $SYMPHONY_TURN" >> notes.txt
+case "$prompt" in
+  *"quality gates"*) rm -f leak.env ;;
+  *) echo "AWS_ACCESS_KEY_ID=AKIAQ3EGRT5YK2PJZW4X" > leak.env ;;
+esac
+"#;
+    let sections = "docs: {}\nhandoff:\n  state: human review\n  author: {name: Symphony Test, email: symphony@example.com}\ngates:\n  max_rounds: 2\n  checks:\n    - kind: secrets\n    - kind: docs\n      require: [changelog]\n";
+    let source = project_with(dir.path(), sections, command);
+    // max_turns 3, but the issue stays active: the loop ends after 3 turns, then gates.
+    let entries = run_until(dir.path(), source, "handed_off", Duration::from_secs(1)).await;
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    for kind in [
+        "changelog_generated",
+        "gates_passed",
+        "change_proposed",
+        "handed_off",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing: {kinds:?}");
+    }
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "handed_off").count(),
+        1,
+        "handed off once: the issue left the active states"
+    );
+    let statuses: Vec<String> = verdicts(&entries)
+        .into_iter()
+        .map(|(r, g, s)| format!("{r}:{g}:{s}"))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "0:secrets:fail",
+            "0:docs:pass",
+            "1:secrets:pass",
+            "1:docs:pass"
+        ],
+        "the generated fragment satisfies the docs gate: {entries:#?}"
+    );
+
+    // The workspace branch holds one commit by Symphony with everything, and is clean.
+    let ws = dir.path().join("ws/G-1");
+    assert_eq!(git_out(&ws, &["status", "--porcelain"]), "");
+    assert_eq!(
+        git_out(&ws, &["rev-list", "--count", "origin/main..HEAD"]),
+        "1"
+    );
+    let message = git_out(&ws, &["log", "-1", "--format=%an <%ae>%n%B"]);
+    assert!(
+        message.starts_with("Symphony Test <symphony@example.com>\nG-1: Add notes\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Symphony-Issue: G-1\nSymphony-Run: run-"),
+        "{message}"
+    );
+    let files = git_out(&ws, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(
+        files, "changelog.d/G-1.md\nnotes.txt",
+        "the leak never reached a commit"
+    );
+    let fragment = std::fs::read_to_string(ws.join("changelog.d/G-1.md")).unwrap();
+    assert_eq!(fragment, "### Changed\n\n- Add notes (G-1)\n");
+    // Local tracker: the branch stays local.
+    let origin = dir.path().join("origin");
+    assert!(git_out(&origin, &["branch", "--list", "symphony/*"]).is_empty());
+
+    // The proposal is in the issue file, and the issue moved with a summary comment.
+    let issue = std::fs::read_to_string(dir.path().join("issues/G-1.md")).unwrap();
+    assert!(issue.contains("state: \"human review\""), "{issue}");
+    assert!(
+        issue.contains("## Proposed change: G-1: Add notes"),
+        "{issue}"
+    );
+    assert!(issue.contains("Resolves G-1: Add notes"), "{issue}");
+    assert!(issue.contains("| secrets | pass |"), "{issue}");
+    assert!(
+        issue.contains("`notes.txt` (added, +4 −0)"),
+        "three turns and one round of feedback: {issue}"
+    );
+    assert!(issue.contains("## Comment from Symphony"), "{issue}");
+    assert!(issue.contains("Symphony-Run: run-"), "{issue}");
+    assert!(issue.contains("handed it off for review"), "{issue}");
+    assert!(!issue.contains("AKIAQ3EGRT5YK2PJZW4X"), "{issue}");
+    let proposed = entries
+        .iter()
+        .find(|e| e.kind == "change_proposed")
+        .unwrap();
+    assert_eq!(proposed.detail["pushed"], false);
+    assert_eq!(proposed.detail["created"], true);
+    assert_eq!(proposed.detail["branch"], "symphony/G-1");
+}

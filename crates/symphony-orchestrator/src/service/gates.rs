@@ -53,6 +53,24 @@ impl GatePlan {
     }
 }
 
+/// The ref a workspace branched from: the configured base branch, else the remote's default.
+pub(crate) fn base_ref(workflow: &Workflow) -> String {
+    match &workflow.config.workspace.base_branch {
+        Some(branch) => format!("refs/remotes/origin/{branch}"),
+        None => "refs/remotes/origin/HEAD".to_owned(),
+    }
+}
+
+/// How the gate stage ended.
+pub(crate) enum GateVerdict {
+    /// Every blocking gate passed on a change; these are the last round's reports.
+    Passed(Vec<GateReport>),
+    /// Nothing to check (no change, or no git checkout): nothing to hand off either.
+    NothingToCheck,
+    /// The worker's outcome is decided (an error, or the issue went to a person).
+    Decided(ExitReason),
+}
+
 /// What the gate stage needs from the worker.
 pub(crate) struct GateStage<'a> {
     pub plan: &'a GatePlan,
@@ -70,29 +88,22 @@ impl GateStage<'_> {
         }
     }
 
-    fn base_ref(&self) -> String {
-        match &self.workflow.config.workspace.base_branch {
-            Some(branch) => format!("refs/remotes/origin/{branch}"),
-            None => "refs/remotes/origin/HEAD".to_owned(),
-        }
-    }
-
-    /// Runs gates and feedback rounds on `session`; the worker's outcome.
-    pub async fn run(&self, session: &mut dyn AgentSession) -> ExitReason {
+    /// Runs gates and feedback rounds on `session`.
+    pub async fn run(&self, session: &mut dyn AgentSession) -> GateVerdict {
         if self.workflow.config.workspace.repo.is_none() {
             tracing::warn!(issue_identifier = %self.issue.identifier, "gates need workspace.repo (a git checkout to diff); skipped");
             self.audit(
                 "gates_skipped",
                 json!({"reason": "workspace.repo is not set"}),
             );
-            return ExitReason::Normal;
+            return GateVerdict::NothingToCheck;
         }
         let max_rounds = self.plan.config.max_rounds;
         let mut round = 0;
         loop {
             let change = match ChangeSet::since_branch_point(
                 self.workspace,
-                &self.base_ref(),
+                &base_ref(self.workflow),
                 CHANGE_TIMEOUT,
             )
             .await
@@ -103,7 +114,10 @@ impl GateStage<'_> {
                         "gates_error",
                         json!({"round": round, "error": e.to_string()}),
                     );
-                    return ExitReason::Failed(format!("gate stage error [{}]: {e}", e.category()));
+                    return GateVerdict::Decided(ExitReason::Failed(format!(
+                        "gate stage error [{}]: {e}",
+                        e.category()
+                    )));
                 }
             };
             if change.files.is_empty() {
@@ -111,7 +125,7 @@ impl GateStage<'_> {
                     "gates_skipped",
                     json!({"round": round, "reason": "no change"}),
                 );
-                return ExitReason::Normal;
+                return GateVerdict::NothingToCheck;
             }
             let context = GateContext {
                 workspace: self.workspace.to_path_buf(),
@@ -149,10 +163,10 @@ impl GateStage<'_> {
             let failed: Vec<&GateReport> = reports.iter().filter(|r| r.blocks()).collect();
             if failed.is_empty() {
                 self.audit("gates_passed", json!({"round": round}));
-                return ExitReason::Normal;
+                return GateVerdict::Passed(reports);
             }
             if round >= max_rounds {
-                return self.exhausted(&failed, round).await;
+                return GateVerdict::Decided(self.exhausted(&failed, round).await);
             }
             round += 1;
             let guidance = feedback::render(
@@ -162,7 +176,10 @@ impl GateStage<'_> {
                 max_rounds,
             );
             if let Err(e) = session.run_turn(&guidance).await {
-                return ExitReason::Failed(format!("agent turn error [{}]: {e}", e.category()));
+                return GateVerdict::Decided(ExitReason::Failed(format!(
+                    "agent turn error [{}]: {e}",
+                    e.category()
+                )));
             }
         }
     }

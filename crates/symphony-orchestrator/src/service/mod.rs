@@ -3,6 +3,7 @@
 //! scheduler stays the only authority over scheduling state.
 
 mod gates;
+mod handoff;
 mod persist;
 mod recovery;
 mod tools;
@@ -428,10 +429,15 @@ impl Shell {
             updates: self.tx.clone(),
             gates: gates::GatePlan::from_workflow(&self.workflow, &self.wiring.gates()),
             persistence: self.persistence.clone(),
+            handoff: crate::handoff_config::HandOffConfig::from_section(
+                self.workflow.config.extensions.get("handoff"),
+            ),
+            run_id: None,
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();
         let task = tokio::spawn(async move {
+            let mut ctx = ctx;
             if let Some(persistence) = persistence {
                 let workspace = WorkspaceManager::from_config(&ctx.workflow.config)
                     .path_for(&issue.identifier)
@@ -445,7 +451,7 @@ impl Shell {
                     at_ms: wall_clock_ms(),
                 };
                 match persistence.claim(start).await {
-                    Ok(ClaimOutcome::Started { .. }) => {}
+                    Ok(ClaimOutcome::Started { run_id }) => ctx.run_id = Some(run_id),
                     Ok(ClaimOutcome::Held {
                         owner,
                         expires_at_ms,

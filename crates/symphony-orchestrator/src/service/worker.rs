@@ -18,9 +18,11 @@ use crate::config::SchedulerConfig;
 use crate::eligibility::{issue_eligible, routable};
 use crate::scheduler::{AgentUpdate, Event, ExitReason};
 
-use super::gates::{GatePlan, GateStage};
+use super::gates::{GatePlan, GateStage, GateVerdict};
+use super::handoff::{HandOffStage, TokenTally};
 use super::persist::Persistence;
 use super::tools::{Records, SessionTools};
+use crate::handoff_config::HandOffConfig;
 
 /// Events a worker's agent may queue before it is slowed down.
 const AGENT_EVENT_BUFFER: usize = 256;
@@ -37,6 +39,10 @@ pub(crate) struct WorkerContext {
     pub gates: Result<Option<Arc<GatePlan>>, String>,
     /// Where gate verdicts are audited.
     pub persistence: Option<Persistence>,
+    /// The workflow's hand-off (`None`: the agent hands off itself; an error: a bad section).
+    pub handoff: Result<Option<HandOffConfig>, String>,
+    /// The run's id in the state store, when there is one.
+    pub run_id: Option<i64>,
 }
 
 /// The guidance of turns after the first: the task itself is already in the agent's thread.
@@ -58,6 +64,11 @@ pub(crate) async fn run_worker(
     if let Err(e) = &ctx.gates {
         return ExitReason::Failed(format!(
             "gate configuration error [invalid_gate_config]: {e}"
+        ));
+    }
+    if let Err(e) = &ctx.handoff {
+        return ExitReason::Failed(format!(
+            "hand-off configuration error [invalid_handoff_config]: {e}"
         ));
     }
     // Claim, then verify: the candidate list may be older than another instance's (or an
@@ -109,15 +120,17 @@ async fn attempt_in_workspace(
         Err(e) => return ExitReason::Failed(format!("invalid workspace [{}]: {e}", e.category())),
     };
     let config = &ctx.workflow.config;
-    let records = match symphony_docs::DocsConfig::from_section(config.extensions.get("docs")) {
-        Ok(docs) => docs.map(|docs| Records {
-            dir: cwd.join(&docs.adr_dir),
-            identifier: issue.identifier.clone(),
-        }),
+    let started = std::time::Instant::now();
+    let docs = match symphony_docs::DocsConfig::from_section(config.extensions.get("docs")) {
+        Ok(docs) => docs,
         Err(e) => {
             return ExitReason::Failed(format!("docs configuration error [{}]: {e}", e.category()))
         }
     };
+    let records = docs.as_ref().map(|docs| Records {
+        dir: cwd.join(&docs.adr_dir),
+        identifier: issue.identifier.clone(),
+    });
     let prompt = PromptTemplate::compile(&ctx.workflow.definition.prompt_template)
         .and_then(|t| t.render(&issue, attempt));
     let prompt = match prompt {
@@ -126,11 +139,13 @@ async fn attempt_in_workspace(
     };
 
     let (events_tx, events_rx) = mpsc::channel(AGENT_EVENT_BUFFER);
+    let tokens = Arc::new(TokenTally::default());
     let forwarder = tokio::spawn(forward_events(
         issue.id.clone(),
         issue.identifier.clone(),
         events_rx,
         ctx.updates.clone(),
+        Arc::clone(&tokens),
     ));
     let spec = SessionSpec {
         workspace: cwd,
@@ -185,24 +200,20 @@ async fn attempt_in_workspace(
         }
         turn += 1;
     };
-    // Symphony checks the change itself before anything is handed off.
-    let outcome = match (&outcome, &ctx.gates) {
-        (ExitReason::Normal, Ok(Some(plan))) => {
-            let _ = ctx.updates.send(Event::GateStageStarted {
-                issue_id: issue.id.clone(),
-            });
-            let workspace_path = workspace.path.clone();
-            let stage = GateStage {
-                plan,
-                workflow: &ctx.workflow,
-                tracker: &ctx.tracker,
-                persistence: ctx.persistence.as_ref(),
-                workspace: &workspace_path,
+    // Symphony checks the change itself, then hands it off.
+    let outcome = match outcome {
+        ExitReason::Normal => {
+            let after = AfterTurns {
+                ctx,
+                workspace: &workspace.path,
                 issue: &issue,
+                docs: docs.as_ref(),
+                started,
+                tokens: &tokens,
             };
-            stage.run(session.as_mut()).await
+            after.run(session.as_mut()).await
         }
-        _ => outcome,
+        other => other,
     };
     session.stop().await;
     drop(session);
@@ -211,12 +222,77 @@ async fn attempt_in_workspace(
     outcome
 }
 
+/// Symphony's own stages after the agent's turns ended normally: gates, then hand-off.
+struct AfterTurns<'a> {
+    ctx: &'a WorkerContext,
+    workspace: &'a std::path::Path,
+    issue: &'a Issue,
+    docs: Option<&'a symphony_docs::DocsConfig>,
+    started: std::time::Instant,
+    tokens: &'a TokenTally,
+}
+
+impl AfterTurns<'_> {
+    async fn run(&self, session: &mut dyn symphony_agent::AgentSession) -> ExitReason {
+        let ctx = self.ctx;
+        let plan = ctx.gates.as_ref().ok().and_then(Option::as_ref);
+        let handoff = ctx.handoff.as_ref().ok().and_then(Option::as_ref);
+        if plan.is_none() && handoff.is_none() {
+            return ExitReason::Normal;
+        }
+        // From here the worker is Symphony's, not the agent's: no inactive-stop, no stall.
+        let _ = ctx.updates.send(Event::GateStageStarted {
+            issue_id: self.issue.id.clone(),
+        });
+        let handoff = handoff.map(|config| HandOffStage {
+            config,
+            docs: self.docs,
+            workflow: &ctx.workflow,
+            tracker: &ctx.tracker,
+            persistence: ctx.persistence.as_ref(),
+            workspace: self.workspace,
+            issue: self.issue,
+            started: self.started,
+            tokens: self.tokens,
+            run_id: ctx.run_id,
+        });
+        if let Some(stage) = &handoff {
+            if let Err(exit) = stage.prepare().await {
+                return exit;
+            }
+        }
+        let reports = match plan {
+            Some(plan) => {
+                let stage = GateStage {
+                    plan,
+                    workflow: &ctx.workflow,
+                    tracker: &ctx.tracker,
+                    persistence: ctx.persistence.as_ref(),
+                    workspace: self.workspace,
+                    issue: self.issue,
+                };
+                match stage.run(session).await {
+                    GateVerdict::Passed(reports) => reports,
+                    GateVerdict::NothingToCheck => return ExitReason::Normal,
+                    GateVerdict::Decided(exit) => return exit,
+                }
+            }
+            None => Vec::new(),
+        };
+        match &handoff {
+            Some(stage) => stage.run(&reports).await,
+            None => ExitReason::Normal,
+        }
+    }
+}
+
 /// Logs a session's lifecycle (SPEC §13.1 fields) and hands every event to the scheduler.
 async fn forward_events(
     issue_id: String,
     identifier: String,
     mut events: mpsc::Receiver<AgentEvent>,
     updates: mpsc::UnboundedSender<Event>,
+    tokens: Arc<TokenTally>,
 ) {
     while let Some(event) = events.recv().await {
         let session_id = event.session_id.as_str();
@@ -293,6 +369,7 @@ async fn forward_events(
                 output_tokens,
                 total_tokens,
             } => {
+                tokens.record(input_tokens, output_tokens, total_tokens);
                 update.tokens = Some((input_tokens, output_tokens, total_tokens));
             }
             AgentEventKind::RateLimits { payload } => update.rate_limits = Some(payload),

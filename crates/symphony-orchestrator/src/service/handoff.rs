@@ -1,0 +1,405 @@
+//! The hand-off stage of a worker (`handoff:` in WORKFLOW.md): after the gates pass, Symphony
+//! commits what the agent left, pushes the branch when the tracker reviews pushed branches,
+//! publishes the change with its proof-of-work body and the gate verdicts, and moves the issue
+//! to the hand-off state with a short comment. Every step is safe to repeat: a retried run
+//! updates the same pull request. See docs/adr/0010.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use symphony_core::Issue;
+use symphony_docs::pr_body::{self, DiffStats, GateLine, IssueRef, PrFacts, Tokens};
+use symphony_docs::DocsConfig;
+use symphony_gates::{ChangeSet, FileChange, GateReport, GateStatus, Severity};
+use symphony_tracker::{
+    ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, ProposalOutcome, Tracker,
+};
+use symphony_workflow::Workflow;
+use symphony_workspace::{
+    commit_subjects, commit_worktree, head_branch, head_commit, push_branch, remote_default_branch,
+    BRANCH_PREFIX,
+};
+
+use super::gates::base_ref;
+use super::persist::Persistence;
+use crate::handoff_config::HandOffConfig;
+use crate::scheduler::ExitReason;
+
+/// How long reading the change may take.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Commit subjects listed in the body.
+const MAX_SUBJECTS: usize = 20;
+/// Files listed in the body.
+const MAX_FILES: usize = 30;
+/// Annotations sent per gate (GitHub shows the first ones anyway).
+const MAX_ANNOTATIONS_PER_GATE: usize = 200;
+
+/// Cumulative token counts of the session, kept up to date by the event forwarder.
+#[derive(Debug, Default)]
+pub(crate) struct TokenTally {
+    input: AtomicU64,
+    output: AtomicU64,
+    total: AtomicU64,
+}
+
+impl TokenTally {
+    /// Records a cumulative report (counts never go down).
+    pub fn record(&self, input: u64, output: u64, total: u64) {
+        self.input.fetch_max(input, Ordering::Relaxed);
+        self.output.fetch_max(output, Ordering::Relaxed);
+        self.total.fetch_max(total, Ordering::Relaxed);
+    }
+
+    fn tokens(&self) -> Tokens {
+        Tokens {
+            input: self.input.load(Ordering::Relaxed),
+            output: self.output.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the hand-off stage needs from the worker.
+pub(crate) struct HandOffStage<'a> {
+    pub config: &'a HandOffConfig,
+    pub docs: Option<&'a DocsConfig>,
+    pub workflow: &'a Workflow,
+    pub tracker: &'a Arc<dyn Tracker>,
+    pub persistence: Option<&'a Persistence>,
+    pub workspace: &'a Path,
+    pub issue: &'a Issue,
+    pub started: Instant,
+    pub tokens: &'a TokenTally,
+    pub run_id: Option<i64>,
+}
+
+fn failed(step: &str, category: &str, error: impl std::fmt::Display) -> ExitReason {
+    ExitReason::Failed(format!("hand-off error [{category}] ({step}): {error}"))
+}
+
+impl HandOffStage<'_> {
+    fn audit(&self, kind: &str, detail: serde_json::Value) {
+        if let Some(persistence) = self.persistence {
+            persistence.audit(kind, Some(&self.issue.identifier), detail);
+        }
+    }
+
+    fn run_ref(&self) -> String {
+        self.run_id
+            .map_or_else(|| "unrecorded".to_owned(), |id| format!("run-{id}"))
+    }
+
+    fn title(&self) -> String {
+        let title: String = format!("{}: {}", self.issue.identifier, self.issue.title)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        title.chars().take(200).collect()
+    }
+
+    async fn change(&self) -> Result<ChangeSet, ExitReason> {
+        ChangeSet::since_branch_point(self.workspace, &base_ref(self.workflow), CHANGE_TIMEOUT)
+            .await
+            .map_err(|e| failed("read the change", e.category(), e))
+    }
+
+    /// Before the gates: a changelog fragment from the run when the change has none (the
+    /// agent's own wins), so the gates check what will be handed off.
+    pub async fn prepare(&self) -> Result<(), ExitReason> {
+        let Some(docs) = self.docs else {
+            return Ok(());
+        };
+        if self.workflow.config.workspace.repo.is_none() {
+            return Ok(());
+        }
+        let change = self.change().await?;
+        let prefix = format!("{}/", docs.changelog_dir);
+        if change.files.is_empty() || change.files.iter().any(|f| f.path.starts_with(&prefix)) {
+            return Ok(());
+        }
+        let written = symphony_docs::changelog::ensure_fragment(
+            &self.workspace.join(&docs.changelog_dir),
+            &self.issue.identifier,
+            &self.config.changelog_category,
+            &self.issue.title,
+        )
+        .map_err(|e| failed("write the changelog fragment", e.category(), e))?;
+        if let Some(path) = written {
+            let path = path.strip_prefix(self.workspace).unwrap_or(&path);
+            self.audit(
+                "changelog_generated",
+                json!({"path": path.display().to_string()}),
+            );
+        }
+        Ok(())
+    }
+
+    /// Hands the change off; `reports` are the passing round's gate verdicts.
+    pub async fn run(&self, reports: &[GateReport]) -> ExitReason {
+        match self.publish(reports).await {
+            Ok(()) => ExitReason::Normal,
+            Err(exit) => {
+                if let ExitReason::Failed(why) = &exit {
+                    self.audit("handoff_failed", json!({"error": why}));
+                }
+                exit
+            }
+        }
+    }
+
+    async fn publish(&self, reports: &[GateReport]) -> Result<(), ExitReason> {
+        if self.workflow.config.workspace.repo.is_none() {
+            self.audit(
+                "handoff_skipped",
+                json!({"reason": "workspace.repo is not set"}),
+            );
+            return Ok(());
+        }
+        let workspace = self.workspace.to_path_buf();
+        let branch = head_branch(&workspace)
+            .map_err(|e| failed("read the branch", e.category(), e))?
+            .filter(|b| b.starts_with(BRANCH_PREFIX))
+            .ok_or_else(|| {
+                failed(
+                    "read the branch",
+                    "handoff_branch_error",
+                    format!("the workspace is not on a {BRANCH_PREFIX}* branch any more"),
+                )
+            })?;
+        let run = self.run_ref();
+        let message = format!(
+            "{}\n\nSymphony-Issue: {}\nSymphony-Run: {run}\n",
+            self.title(),
+            self.issue.identifier
+        );
+        let identity = self.config.author.clone();
+        let committed = {
+            let workspace = workspace.clone();
+            tokio::task::spawn_blocking(move || commit_worktree(&workspace, &message, &identity))
+                .await
+                .map_err(|e| failed("commit", "handoff_commit_error", e))?
+                .map_err(|e| failed("commit", e.category(), e))?
+        };
+        let change = self.change().await?;
+        if change.files.is_empty() {
+            self.audit("handoff_skipped", json!({"reason": "no change"}));
+            return Ok(());
+        }
+        let head = head_commit(&workspace).map_err(|e| failed("read HEAD", e.category(), e))?;
+        let subjects = commit_subjects(&workspace, &change.base, &head, MAX_SUBJECTS)
+            .map_err(|e| failed("read the commits", e.category(), e))?;
+        let base_branch = match &self.workflow.config.workspace.base_branch {
+            Some(branch) => branch.clone(),
+            None => remote_default_branch(&workspace, "origin").ok_or_else(|| {
+                failed(
+                    "find the base branch",
+                    "handoff_branch_error",
+                    "origin has no default branch recorded; set workspace.base_branch",
+                )
+            })?,
+        };
+        let push = self
+            .config
+            .push
+            .unwrap_or_else(|| self.tracker.proposals_need_pushed_branch());
+        if push {
+            push_branch(
+                &workspace,
+                &self.config.remote,
+                &branch,
+                self.config.push_timeout,
+            )
+            .await
+            .map_err(|e| failed("push", e.category(), e))?;
+        }
+        let body = pr_body::render(
+            self.config.pr_body.as_deref(),
+            &self.facts(reports, &change, &subjects, &run),
+        )
+        .map_err(|e| failed("render the body", e.category(), e))?;
+        let proposal = ChangeProposal {
+            branch: branch.clone(),
+            base_branch,
+            head_sha: head.clone(),
+            title: self.title(),
+            body,
+            draft: self.config.draft,
+            checks: reports.iter().map(check_result).collect(),
+        };
+        let outcome = self
+            .tracker
+            .propose_change(self.issue, &proposal)
+            .await
+            .map_err(|e| failed("propose the change", e.category.as_str(), e))?;
+        self.audit(
+            "change_proposed",
+            json!({
+                "branch": branch,
+                "head": head,
+                "committed": committed,
+                "pushed": push,
+                "url": outcome.url,
+                "number": outcome.number,
+                "created": outcome.created,
+            }),
+        );
+        let comment = self
+            .config
+            .comment
+            .then(|| self.comment(&proposal, &outcome, reports));
+        self.tracker
+            .hand_off(self.issue, Some(&self.config.state), comment.as_deref())
+            .await
+            .map_err(|e| failed("move the issue", e.category.as_str(), e))?;
+        self.audit(
+            "handed_off",
+            json!({"state": self.config.state, "url": outcome.url, "head": head}),
+        );
+        tracing::info!(
+            issue_identifier = %self.issue.identifier,
+            branch,
+            head,
+            url = outcome.url.as_deref().unwrap_or("-"),
+            state = %self.config.state,
+            "handed off"
+        );
+        Ok(())
+    }
+
+    fn facts(
+        &self,
+        reports: &[GateReport],
+        change: &ChangeSet,
+        subjects: &[String],
+        run: &str,
+    ) -> PrFacts {
+        let mut summary = String::new();
+        for subject in subjects {
+            summary.push_str(&format!("- {subject}\n"));
+        }
+        summary.push_str("\nFiles:\n");
+        for file in change.files.iter().take(MAX_FILES) {
+            let how = match &file.change {
+                FileChange::Added => "added".to_owned(),
+                FileChange::Modified => "modified".to_owned(),
+                FileChange::Deleted => "deleted".to_owned(),
+                FileChange::Renamed { from } => format!("renamed from `{from}`"),
+            };
+            summary.push_str(&format!(
+                "- `{}` ({how}, +{} −{})\n",
+                file.path,
+                file.added.len(),
+                file.removed
+            ));
+        }
+        if change.files.len() > MAX_FILES {
+            summary.push_str(&format!(
+                "- … and {} more\n",
+                change.files.len() - MAX_FILES
+            ));
+        }
+        let adrs = self
+            .docs
+            .map(|docs| {
+                let prefix = format!("{}/", docs.adr_dir);
+                change
+                    .files
+                    .iter()
+                    .filter(|f| f.path.starts_with(&prefix) && f.change != FileChange::Deleted)
+                    .map(|f| f.path.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        PrFacts {
+            issue: IssueRef {
+                identifier: self.issue.identifier.clone(),
+                title: self.issue.title.clone(),
+                url: self.issue.url.clone(),
+            },
+            summary: summary.trim_end().to_owned(),
+            gates: reports
+                .iter()
+                .map(|r| GateLine {
+                    gate: r.gate.clone(),
+                    status: r.status.as_str().to_owned(),
+                    summary: r.summary.clone(),
+                })
+                .collect(),
+            diff: DiffStats {
+                files: change.files.len(),
+                added: change.lines_added(),
+                removed: change.lines_removed(),
+            },
+            tokens: self.tokens.tokens(),
+            duration: pr_body::human_duration(self.started.elapsed().as_secs()),
+            adrs,
+            run: run.to_owned(),
+        }
+    }
+
+    fn comment(
+        &self,
+        proposal: &ChangeProposal,
+        outcome: &ProposalOutcome,
+        reports: &[GateReport],
+    ) -> String {
+        let place = match &outcome.url {
+            Some(url) => format!("Pull request: {url}"),
+            None => format!(
+                "Branch `{}` at `{}`; the proposal is in this issue.",
+                proposal.branch,
+                &proposal.head_sha[..proposal.head_sha.len().min(12)]
+            ),
+        };
+        let passed = reports
+            .iter()
+            .filter(|r| r.status == GateStatus::Pass)
+            .count();
+        format!(
+            "Symphony finished this change and handed it off for review.\n\n{place}\n\n\
+             Gates: {passed} of {} passed ({}).",
+            reports.len(),
+            reports
+                .iter()
+                .map(|r| format!("{} {}", r.gate, r.status.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// A gate's verdict as a forge check.
+fn check_result(report: &GateReport) -> CheckResult {
+    CheckResult {
+        name: report.gate.clone(),
+        conclusion: match report.status {
+            GateStatus::Pass => CheckConclusion::Success,
+            GateStatus::Fail => CheckConclusion::Failure,
+            GateStatus::Error => CheckConclusion::Error,
+            GateStatus::Skipped => CheckConclusion::Skipped,
+        },
+        summary: report.summary.clone(),
+        annotations: report
+            .findings
+            .iter()
+            .filter_map(|f| {
+                Some(CheckAnnotation {
+                    path: f.file.clone()?,
+                    line: f.line?,
+                    level: match f.severity {
+                        Severity::Error => "failure",
+                        Severity::Warning => "warning",
+                        Severity::Note => "notice",
+                    }
+                    .to_owned(),
+                    title: f.rule.clone(),
+                    message: f.message.clone(),
+                })
+            })
+            .take(MAX_ANNOTATIONS_PER_GATE)
+            .collect(),
+    }
+}
