@@ -54,6 +54,19 @@ pub struct ChangedFile {
     pub removed: u32,
 }
 
+/// What one commit of the branch added, for gates that care about history (a secret
+/// committed and removed later is still pushed with the branch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitPatch {
+    /// The commit id.
+    pub commit: String,
+    /// Its changed files.
+    pub files: Vec<ChangedFile>,
+}
+
+/// Commits of the branch read for [`ChangeSet::history`], newest first, at most.
+pub const MAX_HISTORY_COMMITS: usize = 500;
+
 /// Every changed file between a base commit and the working tree.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChangeSet {
@@ -61,6 +74,9 @@ pub struct ChangeSet {
     pub base: String,
     /// Changed files, in git's order (by path).
     pub files: Vec<ChangedFile>,
+    /// The branch's own commits since `base` (newest first), each with what it added.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<CommitPatch>,
 }
 
 impl ChangeSet {
@@ -133,8 +149,55 @@ impl ChangeSet {
         .await;
         let _ = std::fs::remove_file(&scratch);
         let mut set = Self::parse(&String::from_utf8_lossy(&result?));
+        let log = git(
+            workspace,
+            &[
+                "-c",
+                "core.quotepath=off",
+                "log",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-renames",
+                "--unified=0",
+                "-p",
+                &format!("--max-count={MAX_HISTORY_COMMITS}"),
+                &format!("--format={COMMIT_MARKER}%H"),
+                &format!("{base}..HEAD"),
+                "--",
+            ],
+            None,
+            timeout,
+        )
+        .await?;
+        set.history = Self::parse_log(&String::from_utf8_lossy(&log));
         set.base = base;
         Ok(set)
+    }
+
+    /// Parses `git log -p --unified=0 --format=<COMMIT_MARKER>%H` output.
+    pub fn parse_log(log: &str) -> Vec<CommitPatch> {
+        let mut commits = Vec::new();
+        let mut current: Option<(String, String)> = None;
+        for line in log.split_inclusive('\n') {
+            if let Some(id) = line.strip_prefix(COMMIT_MARKER) {
+                if let Some((commit, diff)) = current.take() {
+                    commits.push(CommitPatch {
+                        commit,
+                        files: Self::parse(&diff).files,
+                    });
+                }
+                current = Some((id.trim().to_owned(), String::new()));
+            } else if let Some((_, diff)) = current.as_mut() {
+                diff.push_str(line);
+            }
+        }
+        if let Some((commit, diff)) = current {
+            commits.push(CommitPatch {
+                commit,
+                files: Self::parse(&diff).files,
+            });
+        }
+        commits
     }
 
     /// The change of `workspace` since it branched from `base_ref`: from the merge base of
@@ -213,9 +276,14 @@ impl ChangeSet {
         Self {
             base: String::new(),
             files,
+            history: Vec::new(),
         }
     }
 }
+
+/// Starts each commit in the history log; no diff line can start with it (they start with
+/// `diff`, `index`, `@@`, `+`, `-`, ...).
+const COMMIT_MARKER: &str = "symphony-commit ";
 
 /// git quotes unusual paths C-style (`"a\tb"`); plain ones come as they are.
 fn unquote(path: &str) -> String {

@@ -178,6 +178,7 @@ mod tests {
                         removed: 0,
                     })
                     .collect(),
+                ..ChangeSet::default()
             }),
             remove_env: Vec::new(),
         }

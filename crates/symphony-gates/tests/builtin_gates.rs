@@ -31,6 +31,7 @@ fn context(files: Vec<ChangedFile>, workspace: PathBuf) -> GateContext {
         change: Arc::new(ChangeSet {
             base: "0".repeat(40),
             files,
+            ..ChangeSet::default()
         }),
         remove_env: Vec::new(),
     }

@@ -131,6 +131,55 @@ async fn an_added_key_fails_with_its_place_but_not_its_value() {
 }
 
 #[tokio::test]
+async fn a_key_committed_and_removed_later_still_fails_until_the_history_is_rewritten() {
+    let dir = workspace(&[]);
+    let d = dir.path();
+    git(d, &["checkout", "-q", "-b", "work"]);
+    std::fs::write(
+        d.join("deploy.env"),
+        format!("REGION=eu\nAWS_KEY={AWS_KEY}\n"),
+    )
+    .unwrap();
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "deploy settings"]);
+    std::fs::write(d.join("deploy.env"), "REGION=eu\n").unwrap();
+    git(d, &["commit", "-q", "-am", "remove the key"]);
+    let change = ChangeSet::from_workspace(d, "main", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(change.history.len(), 2, "{change:?}");
+    assert!(
+        change
+            .file("deploy.env")
+            .unwrap()
+            .added
+            .iter()
+            .all(|l| !l.text.contains("AKIA")),
+        "the final files are clean"
+    );
+    let report = judge(d, GateSettings::new("secrets")).await;
+    assert_eq!(report.status, GateStatus::Fail, "{report:?}");
+    assert_eq!(report.findings.len(), 1);
+    let finding = &report.findings[0];
+    assert_eq!(
+        (finding.rule.as_str(), finding.file.as_deref(), finding.line),
+        ("aws-access-key-id", Some("deploy.env"), Some(2))
+    );
+    assert!(
+        finding.message.contains("branch history"),
+        "{}",
+        finding.message
+    );
+    assert!(!finding.message.contains(&AWS_KEY[4..]));
+
+    // Squashed into one clean commit: nothing in the history carries it any more.
+    git(d, &["reset", "-q", "--soft", "main"]);
+    git(d, &["commit", "-q", "-m", "deploy settings"]);
+    let report = judge(d, GateSettings::new("secrets")).await;
+    assert_eq!(report.status, GateStatus::Pass, "{report:?}");
+}
+
+#[tokio::test]
 async fn an_unreadable_change_is_an_error_and_a_slow_gate_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let error = ChangeSet::from_workspace(dir.path(), "main", Duration::from_secs(30))

@@ -30,6 +30,7 @@ fn change(lines: &[&str]) -> GateContext {
                     .collect(),
                 removed: 0,
             }],
+            ..ChangeSet::default()
         }),
         remove_env: Vec::new(),
     }

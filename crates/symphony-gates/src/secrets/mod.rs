@@ -76,6 +76,38 @@ impl SecretsGate {
     }
 }
 
+impl SecretsGate {
+    /// Findings in the added lines of `files`; binary files are listed in `binary`.
+    fn scan_files(
+        &self,
+        files: &[crate::change::ChangedFile],
+        mut binary: Option<&mut Vec<String>>,
+    ) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for file in files {
+            if file.binary {
+                if let Some(binary) = binary.as_deref_mut() {
+                    binary.push(file.path.clone());
+                }
+                continue;
+            }
+            if file.added.is_empty() {
+                continue;
+            }
+            let text: String = file
+                .added
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            findings.extend(self.scan(&file.path, &text, |i| {
+                file.added.get(i).map_or(0, |l| l.line)
+            }));
+        }
+        findings
+    }
+}
+
 #[async_trait]
 impl Gate for SecretsGate {
     fn kind(&self) -> &str {
@@ -86,25 +118,25 @@ impl Gate for SecretsGate {
         let gate = self.clone();
         let change = context.change.clone();
         let scanned = tokio::task::spawn_blocking(move || {
-            let mut findings = Vec::new();
             let mut binary = Vec::new();
-            for file in &change.files {
-                if file.binary {
-                    binary.push(file.path.clone());
-                    continue;
+            let mut findings = gate.scan_files(&change.files, Some(&mut binary));
+            // A secret committed on the branch and removed later is still in what gets
+            // pushed: each commit's additions count too, reported once per secret.
+            let mut seen: std::collections::HashSet<String> =
+                findings.iter().map(|f| f.fingerprint.clone()).collect();
+            for patch in &change.history {
+                let short = &patch.commit[..patch.commit.len().min(10)];
+                for mut finding in gate.scan_files(&patch.files, None) {
+                    if seen.insert(finding.fingerprint.clone()) {
+                        finding.message = format!(
+                            "{} — in commit {short} of the branch history, not just the \
+                             final files: rewrite the branch (amend or squash) so no commit \
+                             carries it",
+                            finding.message
+                        );
+                        findings.push(finding);
+                    }
                 }
-                if file.added.is_empty() {
-                    continue;
-                }
-                let text: String = file
-                    .added
-                    .iter()
-                    .map(|l| l.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                findings.extend(gate.scan(&file.path, &text, |i| {
-                    file.added.get(i).map_or(0, |l| l.line)
-                }));
             }
             (findings, binary)
         })
