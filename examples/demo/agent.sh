@@ -1,11 +1,45 @@
 #!/usr/bin/env bash
-# The demo's stand-in agent: one turn. Symphony runs it in the issue's workspace with the
-# prompt on stdin. It does the "work", then asks Symphony (host-side) to move the issue.
+# The demo's scripted agent: one turn. Symphony runs it in the issue's workspace (a git
+# worktree on branch symphony/<issue>) with the prompt on stdin. On DEMO-1 it commits a
+# credential by mistake; when Symphony's secrets gate sends that back, it removes the key and
+# rewrites its commit. It never moves its issue: Symphony hands passing work off itself.
 set -euo pipefail
 prompt=$(cat)
-echo "turn ${SYMPHONY_TURN} on ${SYMPHONY_ISSUE_IDENTIFIER}: read a prompt of ${#prompt} bytes"
-printf '\n%s\n' "- ${SYMPHONY_ISSUE_IDENTIFIER}: done by the demo agent" >> README.md
-echo "edited README.md"
-# A record outside the workspace: workspaces of done issues are removed.
-echo "${SYMPHONY_ISSUE_IDENTIFIER} turn ${SYMPHONY_TURN}: edited README.md in $(pwd)" >> ../../agent.log
-echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "done"}}'
+say() {
+  echo "$*"
+  echo "${SYMPHONY_ISSUE_IDENTIFIER} turn ${SYMPHONY_TURN}: $*" >> ../../agent.log
+}
+agent_git() { git -c user.name="Demo Agent" -c user.email=agent@example.com "$@"; }
+
+case "$prompt" in
+  *"quality gates"*)
+    # Gate feedback. A pushed branch carries its history, so the fix rewrites the commit.
+    grep -v '^AWS_' config/deploy.env > config/deploy.env.tmp || true
+    mv config/deploy.env.tmp config/deploy.env
+    agent_git add -A
+    agent_git commit --quiet --amend --no-edit
+    say "removed the credential from config/deploy.env and amended the commit"
+    ;;
+  *)
+    case "$SYMPHONY_ISSUE_IDENTIFIER" in
+      DEMO-1)
+        { echo "Welcome, new contributor: start with the issues labelled good-first-issue."; echo; cat README.md; } > README.new
+        mv README.new README.md
+        mkdir -p config
+        # The mistake: a (fake) cloud key pasted into a config file and committed.
+        printf 'REGION=eu-west-1\nAWS_ACCESS_KEY_ID=AKIAQ3EGRT5YK2PJZW4X\n' > config/deploy.env
+        agent_git add -A
+        agent_git commit --quiet -m "Greet new contributors; add deploy settings"
+        say "added a greeting and deploy settings, and committed them"
+        ;;
+      DEMO-2)
+        printf '\n## Testing\n\nRun `./check.sh` before sending a change.\n' >> README.md
+        say "added a Testing section (left uncommitted: Symphony commits it)"
+        ;;
+      *)
+        printf '\n- %s: done by the demo agent\n' "$SYMPHONY_ISSUE_IDENTIFIER" >> README.md
+        say "edited README.md"
+        ;;
+    esac
+    ;;
+esac

@@ -64,7 +64,7 @@ pub(crate) fn execute_as(
         Err(message) => return ToolResult::failure(message),
     };
     let result = match name {
-        SET_STATE => set_state(&path, id, arguments),
+        SET_STATE => set_state(&path, id, arguments, author),
         COMMENT => comment(&path, id, arguments, author),
         other => Err(format!(
             "unsupported tool {other:?}; this tracker offers {SET_STATE} and {COMMENT}"
@@ -107,7 +107,7 @@ fn string_argument<'a>(arguments: &'a Value, key: &str, max: usize) -> Result<&'
     Ok(value)
 }
 
-fn set_state(path: &Path, id: &str, arguments: &Value) -> Result<Value, String> {
+fn set_state(path: &Path, id: &str, arguments: &Value, author: Author) -> Result<Value, String> {
     let state = string_argument(arguments, "state", 100)?;
     if state.contains(['\n', '\r']) {
         return Err("`state` must be one line".to_owned());
@@ -119,7 +119,10 @@ fn set_state(path: &Path, id: &str, arguments: &Value) -> Result<Value, String> 
     let issue =
         parse_issue_file(id, &updated).map_err(|e| format!("refusing to write issue {id}: {e}"))?;
     write_atomically(path, &updated)?;
-    tracing::info!(issue_id = %id, state, "agent moved issue");
+    match author {
+        Author::Agent => tracing::info!(issue_id = %id, state, "agent moved issue"),
+        Author::Symphony => tracing::info!(issue_id = %id, state, "hand-off moved issue"),
+    }
     Ok(json!({"id": id, "state": issue.state}))
 }
 

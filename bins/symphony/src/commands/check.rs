@@ -12,8 +12,29 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     let workflow = Workflow::load(path, &trackers::registry(), &ProcessEnvironment)?;
     let template = PromptTemplate::compile(&workflow.definition.prompt_template)?;
     let gates = gates(&workflow)?;
-    print!("{}{gates}", report(&workflow, &template)?);
+    let handoff = handoff(&workflow)?;
+    print!("{}{gates}{handoff}", report(&workflow, &template)?);
     Ok(())
+}
+
+/// Reads the `handoff:` section as `run` would.
+fn handoff(workflow: &Workflow) -> Result<String, Failure> {
+    let config = symphony_orchestrator::HandOffConfig::from_section(
+        workflow.config.extensions.get("handoff"),
+    )
+    .map_err(|e| Failure::new("invalid_handoff_config", e))?;
+    Ok(config.map_or_else(String::new, |config| {
+        let push = match config.push {
+            Some(true) => format!("push to {}", config.remote),
+            Some(false) => "no push".to_owned(),
+            None => "push when the tracker reviews pushed branches".to_owned(),
+        };
+        format!(
+            "# Hand-off: commit, {push}, propose{}, then state {:?}\n",
+            if config.draft { " as a draft" } else { "" },
+            config.state
+        )
+    }))
 }
 
 /// Builds the `gates:` checks as `run` would, so a bad section fails here, not mid-run.

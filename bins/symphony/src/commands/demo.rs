@@ -1,14 +1,19 @@
-//! `symphony demo`: the bundled example, run end to end in a scratch folder.
+//! `symphony demo`: the whole loop offline in a scratch folder — local issues, a sample git
+//! repository, a scripted agent that commits a credential by mistake, Symphony's gates catching
+//! it, the agent's fix, and the hand-off — ending with a printed hand-off summary.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use symphony_core::Issue;
+use symphony_store::{AuditEntry, SqliteStore, Store, StoreOptions};
 use symphony_tracker::Tracker;
 use symphony_tracker_local::LocalTracker;
 
 use crate::failure::Failure;
 
-/// The demo's files, embedded so the binary needs nothing beside it.
+/// The demo's files, embedded so the binary needs nothing beside it (but `git` and `bash`).
 const FILES: &[(&str, &str)] = &[
     (
         "WORKFLOW.md",
@@ -38,86 +43,210 @@ const FILES: &[(&str, &str)] = &[
 
 /// How long the demo may take before it gives up.
 const LIMIT: Duration = Duration::from_secs(180);
+const ACTIVE: [&str; 2] = ["todo", "in progress"];
+const ALL_STATES: [&str; 6] = [
+    "todo",
+    "in progress",
+    "human review",
+    "needs human",
+    "done",
+    "cancelled",
+];
 
 pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("symphony-demo-{}", std::process::id()))
     });
     write_files(&dir)?;
+    sample_repository(&dir.join("sample"))?;
     println!("demo folder: {}", dir.display());
     let issues = dir.join("issues");
     let runtime = super::run::runtime()?;
     let started = Instant::now();
     runtime.block_on(super::run::serve(
         &dir.join("WORKFLOW.md"),
-        all_done(issues.clone(), started),
+        settled(issues.clone(), started),
     ))?;
-    let states = runtime.block_on(states(&issues));
-    println!("\nissues after {:.1} s:", started.elapsed().as_secs_f64());
-    for (identifier, state) in &states {
-        println!("  {identifier:<8} {state}");
-    }
-    if states
+    let issues = runtime.block_on(all_issues(&issues));
+    let audit = runtime.block_on(audit(&dir.join(".symphony")))?;
+    println!(
+        "\nhand-off summary after {:.1} s:",
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", summary(&issues, &audit));
+    if issues
         .iter()
-        .any(|(_, state)| state == "todo" || state == "in progress")
+        .any(|i| ACTIVE.contains(&i.state.as_str()) && i.dispatchable)
     {
         return Err(Failure::new(
             "demo_incomplete",
-            format!("not every issue was done within {} s", LIMIT.as_secs()),
+            format!("not every issue was worked on within {} s", LIMIT.as_secs()),
         ));
     }
-    println!("\nevery issue went from todo to done: claimed, given a workspace, worked on by the agent, moved.");
     println!(
-        "the agent logged each edit in {dir}/agent.log (workspaces of done issues are removed);\n\
-         run history: symphony runs --state-dir {dir}/.symphony\n\
-         decisions:   symphony audit tail --state-dir {dir}/.symphony",
+        "\nwhat to look at:\n  \
+         the proposals (PR bodies):  {dir}/issues/DEMO-1.md, DEMO-2.md\n  \
+         the handed-off branches:    git -C {dir}/workspaces/DEMO-1 log --stat origin/main..\n  \
+         what the agent did:         {dir}/agent.log\n  \
+         every decision, in order:   symphony audit tail -n 40 --state-dir {dir}/.symphony\n  \
+         run history:                symphony runs --state-dir {dir}/.symphony",
         dir = dir.display()
     );
     Ok(())
 }
 
+fn io(path: &Path, e: std::io::Error) -> Failure {
+    Failure::new("io_error", format!("cannot write {}: {e}", path.display()))
+}
+
 fn write_files(dir: &Path) -> Result<(), Failure> {
     for (name, text) in FILES {
         let path = dir.join(name);
-        let written = path
-            .parent()
+        path.parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&path, text));
-        written.map_err(|e| {
-            Failure::new("io_error", format!("cannot write {}: {e}", path.display()))
-        })?;
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|e| io(&path, e))?;
     }
     Ok(())
 }
 
-async fn states(issues: &Path) -> Vec<(String, String)> {
-    let tracker = LocalTracker::new(issues, Vec::new());
-    let all = ["todo", "in progress", "human review", "done", "cancelled"].map(str::to_owned);
-    let mut found: Vec<(String, String)> = tracker
-        .fetch_issues_by_states(&all)
+/// Makes `sample/` a git repository with one commit on `main`, as a real project would be.
+fn sample_repository(sample: &Path) -> Result<(), Failure> {
+    let steps: [&[&str]; 3] = [
+        &["init", "--quiet", "--initial-branch=main"],
+        &["add", "-A"],
+        &["commit", "--quiet", "-m", "Sample project"],
+    ];
+    for args in steps {
+        let output = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Symphony Demo",
+                "-c",
+                "user.email=demo@localhost",
+            ])
+            .args(args)
+            .current_dir(sample)
+            .output()
+            .map_err(|e| {
+                Failure::new("missing_dependency", format!("the demo needs `git` ({e})"))
+            })?;
+        if !output.status.success() {
+            return Err(Failure::new(
+                "io_error",
+                format!(
+                    "git {} in {} failed: {}",
+                    args.join(" "),
+                    sample.display(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn all_issues(folder: &Path) -> Vec<Issue> {
+    let tracker = LocalTracker::new(folder, vec!["done".to_owned(), "cancelled".to_owned()]);
+    let states = ALL_STATES.map(str::to_owned);
+    let mut found = tracker
+        .fetch_issues_by_states(&states)
         .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|i| (i.identifier, i.state))
-        .collect();
-    found.sort();
+        .unwrap_or_default();
+    found.sort_by(|a, b| a.identifier.cmp(&b.identifier));
     found
 }
 
-/// Resolves once no demo issue is active any more (or the limit passes).
-async fn all_done(issues: PathBuf, started: Instant) {
-    let tracker = LocalTracker::new(&issues, Vec::new());
-    let active = ["todo".to_owned(), "in progress".to_owned()];
+/// Resolves once no active issue can be worked on (each has left the active states or waits
+/// for a blocker), or the limit passes.
+async fn settled(folder: PathBuf, started: Instant) {
     while started.elapsed() < LIMIT {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        if tracker
-            .fetch_issues_by_states(&active)
-            .await
-            .is_ok_and(|open| open.is_empty())
-        {
+        let issues = all_issues(&folder).await;
+        let busy = issues
+            .iter()
+            .any(|i| ACTIVE.contains(&i.state.as_str()) && i.dispatchable);
+        if !issues.is_empty() && !busy {
             // Let the last worker finish its after_run and exit before shutting down.
             tokio::time::sleep(Duration::from_millis(500)).await;
             return;
         }
     }
+}
+
+async fn audit(state_dir: &Path) -> Result<Vec<AuditEntry>, Failure> {
+    let store = SqliteStore::open(state_dir, StoreOptions::default())
+        .map_err(|e| Failure::new(e.category(), e.to_string()))?;
+    store
+        .audit_tail(2_000)
+        .await
+        .map_err(|e| Failure::new(e.category(), e.to_string()))
+}
+
+/// One block per issue: where it ended, its gate rounds, and what was handed off.
+fn summary(issues: &[Issue], audit: &[AuditEntry]) -> String {
+    let mut out = String::new();
+    for issue in issues {
+        let mine: Vec<&AuditEntry> = audit
+            .iter()
+            .filter(|e| e.identifier.as_deref() == Some(issue.identifier.as_str()))
+            .collect();
+        let waiting = if ACTIVE.contains(&issue.state.as_str()) && !issue.dispatchable {
+            let blockers: Vec<String> = issue
+                .blocked_by
+                .iter()
+                .filter_map(|b| b.identifier.clone())
+                .collect();
+            format!(" (waits for {})", blockers.join(", "))
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "\n  {}  {}: {}{waiting}\n",
+            issue.identifier, issue.state, issue.title
+        ));
+        let mut rounds: Vec<(u64, Vec<String>)> = Vec::new();
+        for entry in mine.iter().filter(|e| e.kind == "gate_verdict") {
+            let round = entry.detail["round"].as_u64().unwrap_or(0);
+            let verdict = format!(
+                "{} {}",
+                entry.detail["gate"].as_str().unwrap_or("?"),
+                entry.detail["status"].as_str().unwrap_or("?")
+            );
+            match rounds.last_mut() {
+                Some((r, verdicts)) if *r == round => verdicts.push(verdict),
+                _ => rounds.push((round, vec![verdict])),
+            }
+        }
+        for (round, verdicts) in &rounds {
+            let label = if *round == 0 {
+                "gates".to_owned()
+            } else {
+                format!("round {round}")
+            };
+            out.push_str(&format!("      {label:<8} {}\n", verdicts.join(", ")));
+            if let Some(finding) = mine
+                .iter()
+                .filter(|e| e.kind == "gate_verdict" && e.detail["round"].as_u64() == Some(*round))
+                .flat_map(|e| e.detail["findings"].as_array().cloned().unwrap_or_default())
+                .find(|f| f["in_change"] == true)
+            {
+                out.push_str(&format!(
+                    "               {} in {}:{} -> sent back to the agent\n",
+                    finding["rule"].as_str().unwrap_or("?"),
+                    finding["file"].as_str().unwrap_or("?"),
+                    finding["line"].as_u64().unwrap_or(0)
+                ));
+            }
+        }
+        if let Some(proposed) = mine.iter().rev().find(|e| e.kind == "change_proposed") {
+            let head = proposed.detail["head"].as_str().unwrap_or("");
+            out.push_str(&format!(
+                "      handoff  branch {} at {}, proposal written into the issue\n",
+                proposed.detail["branch"].as_str().unwrap_or("?"),
+                &head[..head.len().min(10)]
+            ));
+        }
+    }
+    out
 }
