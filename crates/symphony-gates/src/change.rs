@@ -122,8 +122,7 @@ impl ChangeSet {
         let index = workspace.join(String::from_utf8_lossy(&index).trim());
         let scratch = tempfile_in_git_dir(&index)?;
         if index.is_file() {
-            std::fs::copy(&index, &scratch)
-                .map_err(|e| GateError::Git(format!("copying the index: {e}")))?;
+            copy_index(&index, &scratch)?;
         }
         let scratch_path = scratch.to_string_lossy().into_owned();
         let result = async {
@@ -279,6 +278,22 @@ impl ChangeSet {
             history: Vec::new(),
         }
     }
+}
+
+/// Copies the index with its modification time: git treats entries written in the same
+/// instant as their index as "racily clean" and re-reads them, and a copy with a newer time
+/// would hide a same-size edit made in that instant (a change the gates would miss).
+fn copy_index(index: &Path, scratch: &Path) -> Result<(), GateError> {
+    let failed = |e: std::io::Error| GateError::Git(format!("copying the index: {e}"));
+    let modified = std::fs::metadata(index)
+        .and_then(|m| m.modified())
+        .map_err(failed)?;
+    std::fs::copy(index, scratch).map_err(failed)?;
+    std::fs::File::options()
+        .write(true)
+        .open(scratch)
+        .and_then(|f| f.set_modified(modified))
+        .map_err(failed)
 }
 
 /// Starts each commit in the history log; no diff line can start with it (they start with

@@ -230,3 +230,47 @@ async fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     broken["runs"][0]["results"][0]["level"] = serde_json::json!("catastrophic");
     assert!(!validator.is_valid(&broken));
 }
+
+#[tokio::test]
+async fn a_same_size_edit_made_as_the_index_was_written_is_still_seen() {
+    use std::time::UNIX_EPOCH;
+    let seconds = |p: &Path| {
+        std::fs::metadata(p)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    // git trusts an entry's stat data unless the entry is as new as its index file ("racily
+    // clean"); the gate's copy of the index must keep that protection.
+    for _ in 0..20 {
+        let dir = workspace(&[]);
+        let d = dir.path();
+        std::fs::write(d.join("setting.env"), "LEVEL=1\n").unwrap();
+        git(d, &["add", "setting.env"]);
+        git(d, &["commit", "-q", "-m", "setting"]);
+        std::fs::write(d.join("setting.env"), "LEVEL=2\n").unwrap();
+        if seconds(&d.join(".git/index")) != seconds(&d.join("setting.env")) {
+            continue; // crossed a second boundary: try again for the racy case
+        }
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let change = ChangeSet::from_workspace(d, "main", Duration::from_secs(30))
+            .await
+            .unwrap();
+        let file = change
+            .file("setting.env")
+            .expect("the same-size edit is in the change");
+        assert_eq!(
+            file.added
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect::<Vec<_>>(),
+            ["LEVEL=2"],
+            "the edit made in the index's own second is seen"
+        );
+        return;
+    }
+    panic!("could not write the file in the index's second in 20 tries");
+}
