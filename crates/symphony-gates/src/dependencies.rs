@@ -1,10 +1,12 @@
-//! The `dependencies` gate: when a lockfile changes, the packages it adds or upgrades are
-//! checked against a local advisory database (RustSec format: `crates/<name>/RUSTSEC-*.md`
-//! with TOML front matter), so it works offline. Every report names the database's revision
-//! and age; a missing or stale database, or a lockfile of an ecosystem without a database, is
-//! an `error` — never a pass.
+//! The `dependencies` gate: when a lockfile changes (Cargo.lock, package-lock.json,
+//! requirements*.txt, poetry.lock, uv.lock, Pipfile.lock, go.sum), the packages it adds or
+//! upgrades are checked against local advisory databases — RustSec format
+//! (`crates/<name>/RUSTSEC-*.md`) for crates.io and/or OSV JSON records for any ecosystem — so
+//! it works offline, and against a license deny-list where the lockfile records licenses.
+//! Every report names each database's revision and age; a missing or stale database, or an
+//! ecosystem no database covers, is an `error` — never a pass.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -13,44 +15,38 @@ use semver::{Version, VersionReq};
 use serde::Deserialize;
 
 use crate::gate::{Gate, GateContext};
+use crate::lockfiles::{self, Pinned};
+use crate::osv::OsvDatabase;
 use crate::report::{Finding, GateReport, GateStatus, Severity};
 
 /// Settings of a `dependencies` gate.
 #[derive(Debug, Clone)]
 pub struct DependencySettings {
-    /// A checkout of the RustSec advisory database.
+    /// A checkout of the RustSec advisory database (crates.io).
     pub rustsec_db: Option<PathBuf>,
-    /// Older than this, the database is stale (an error).
+    /// A folder of OSV records (any ecosystem; the ecosystems it holds are the ones covered).
+    pub osv_db: Option<PathBuf>,
+    /// SPDX license ids no new package may be under (where the lockfile records licenses).
+    pub deny_licenses: Vec<String>,
+    /// Older than this, a database is stale (an error).
     pub max_age: Duration,
+}
+
+impl Default for DependencySettings {
+    fn default() -> Self {
+        Self {
+            rustsec_db: None,
+            osv_db: None,
+            deny_licenses: Vec::new(),
+            max_age: Duration::from_secs(30 * 86_400),
+        }
+    }
 }
 
 /// The gate.
 #[derive(Debug, Clone)]
 pub struct DependenciesGate {
     settings: DependencySettings,
-}
-
-/// Lockfiles whose ecosystems have no advisory source here yet.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("package-lock.json", "npm"),
-    ("yarn.lock", "npm"),
-    ("pnpm-lock.yaml", "npm"),
-    ("poetry.lock", "PyPI"),
-    ("uv.lock", "PyPI"),
-    ("Pipfile.lock", "PyPI"),
-    ("go.sum", "Go"),
-];
-
-#[derive(Debug, Deserialize)]
-struct LockFile {
-    #[serde(default)]
-    package: Vec<LockedPackage>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LockedPackage {
-    name: String,
-    version: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,34 +85,6 @@ pub struct DatabaseInfo {
     pub age: Duration,
 }
 
-fn packages(text: &str) -> Result<BTreeMap<String, Vec<Version>>, String> {
-    let lock: LockFile =
-        toml::from_str(text).map_err(|e| format!("Cargo.lock does not parse: {e}"))?;
-    let mut map: BTreeMap<String, Vec<Version>> = BTreeMap::new();
-    for package in lock.package {
-        if let Ok(version) = Version::parse(&package.version) {
-            map.entry(package.name).or_default().push(version);
-        }
-    }
-    Ok(map)
-}
-
-/// `(name, version)` in `new` that `old` does not have (added or upgraded).
-fn introduced(
-    old: &BTreeMap<String, Vec<Version>>,
-    new: &BTreeMap<String, Vec<Version>>,
-) -> Vec<(String, Version)> {
-    let mut out = Vec::new();
-    for (name, versions) in new {
-        for version in versions {
-            if !old.get(name).is_some_and(|v| v.contains(version)) {
-                out.push((name.clone(), version.clone()));
-            }
-        }
-    }
-    out
-}
-
 fn advisory_front_matter(text: &str) -> Option<&str> {
     let start = text.find("```toml")? + "```toml".len();
     let end = text[start..].find("```")? + start;
@@ -134,11 +102,11 @@ fn vulnerable(version: &Version, versions: &Versions) -> Result<bool, String> {
     Ok(true)
 }
 
-async fn database_info(db: &Path) -> Result<DatabaseInfo, String> {
-    if !db.join("crates").is_dir() {
+async fn database_info(db: &Path, marker: &str) -> Result<DatabaseInfo, String> {
+    if !db.join(marker).is_dir() {
         return Err(format!(
-            "{} is not a RustSec advisory database (no crates/ folder)",
-            db.display()
+            "{} is not there or not a folder",
+            db.join(marker).display()
         ));
     }
     let output = tokio::process::Command::new("git")
@@ -158,7 +126,7 @@ async fn database_info(db: &Path) -> Result<DatabaseInfo, String> {
             });
         }
     }
-    let newest = std::fs::metadata(db.join("crates"))
+    let newest = std::fs::metadata(db.join(marker))
         .and_then(|m| m.modified())
         .map_err(|e| e.to_string())?;
     Ok(DatabaseInfo {
@@ -185,73 +153,266 @@ impl DependenciesGate {
         }
     }
 
-    async fn check_cargo(
-        &self,
+    /// The packages `lockfile` adds or upgrades, and its unpinned requirements.
+    async fn introduced(
         context: &GateContext,
         lockfile: &str,
-        db: &Path,
-    ) -> Result<Vec<Finding>, String> {
+        kind: lockfiles::Kind,
+    ) -> Result<(Vec<Pinned>, Vec<String>), String> {
         let new_text = std::fs::read_to_string(context.workspace.join(lockfile))
             .map_err(|e| format!("{lockfile}: {e}"))?;
-        let new = packages(&new_text)?;
+        let (new, unpinned) =
+            lockfiles::read(kind, &new_text).map_err(|e| format!("{lockfile} {e}"))?;
         let old_text = Self::old_text(&context.workspace, &context.change.base, lockfile).await;
-        let old = if old_text.is_empty() {
-            BTreeMap::new()
+        let old: BTreeSet<(&str, String, String)> = if old_text.is_empty() {
+            BTreeSet::new()
         } else {
-            packages(&old_text)?
+            lockfiles::read(kind, &old_text)
+                .map_err(|e| format!("{lockfile} (before the change) {e}"))?
+                .0
+                .into_iter()
+                .map(|p| (p.ecosystem, p.name, p.version))
+                .collect()
+        };
+        let introduced = new
+            .into_iter()
+            .filter(|p| !old.contains(&(p.ecosystem, p.name.clone(), p.version.clone())))
+            .collect();
+        Ok((introduced, unpinned))
+    }
+
+    fn rustsec_findings(
+        db: &Path,
+        lockfile: &str,
+        package: &Pinned,
+    ) -> Result<Vec<Finding>, String> {
+        let Ok(version) = Version::parse(&package.version) else {
+            return Ok(Vec::new());
+        };
+        let name = &package.name;
+        let Ok(entries) = std::fs::read_dir(db.join("crates").join(name)) else {
+            return Ok(Vec::new());
         };
         let mut findings = Vec::new();
-        for (name, version) in introduced(&old, &new) {
-            let folder = db.join("crates").join(&name);
-            let Ok(entries) = std::fs::read_dir(&folder) else {
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "md") {
                 continue;
-            };
-            for entry in entries.filter_map(Result::ok) {
-                let path = entry.path();
-                if path.extension().is_none_or(|e| e != "md") {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                let Some(front) = advisory_front_matter(&text) else {
-                    return Err(format!("{}: no ```toml front matter", path.display()));
-                };
-                let file: AdvisoryFile =
-                    toml::from_str(front).map_err(|e| format!("{}: {e}", path.display()))?;
-                if file.advisory.withdrawn.is_some() || file.advisory.package != name {
-                    continue;
-                }
-                if !vulnerable(&version, &file.versions)
-                    .map_err(|e| format!("{}: {e}", path.display()))?
-                {
-                    continue;
-                }
-                let (severity, kind) = match &file.advisory.informational {
-                    Some(kind) => (Severity::Warning, kind.as_str()),
-                    None => (Severity::Error, "vulnerability"),
-                };
-                let mut finding = Finding::new(
-                    file.advisory.id.clone(),
-                    format!(
-                        "{name} {version} ({kind}): {}; patched: {}",
-                        file.advisory.title.as_deref().unwrap_or("see the advisory"),
-                        if file.versions.patched.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            file.versions.patched.join(", ")
-                        }
-                    ),
-                    Some(lockfile.to_owned()),
-                    None,
-                    severity,
-                    &format!("{name}@{version}"),
-                );
-                // Informational advisories (unmaintained, unsound) are reported, not blocking.
-                finding.in_change = severity == Severity::Error;
-                findings.push(finding);
             }
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let Some(front) = advisory_front_matter(&text) else {
+                return Err(format!("{}: no ```toml front matter", path.display()));
+            };
+            let file: AdvisoryFile =
+                toml::from_str(front).map_err(|e| format!("{}: {e}", path.display()))?;
+            if file.advisory.withdrawn.is_some() || &file.advisory.package != name {
+                continue;
+            }
+            if !vulnerable(&version, &file.versions)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+            {
+                continue;
+            }
+            let (severity, kind) = match &file.advisory.informational {
+                Some(kind) => (Severity::Warning, kind.as_str()),
+                None => (Severity::Error, "vulnerability"),
+            };
+            let mut finding = Finding::new(
+                file.advisory.id.clone(),
+                format!(
+                    "{name} {version} ({kind}): {}; patched: {}",
+                    file.advisory.title.as_deref().unwrap_or("see the advisory"),
+                    if file.versions.patched.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        file.versions.patched.join(", ")
+                    }
+                ),
+                Some(lockfile.to_owned()),
+                None,
+                severity,
+                &format!("{name}@{version}"),
+            );
+            // Informational advisories (unmaintained, unsound) are reported, not blocking.
+            finding.in_change = severity == Severity::Error;
+            findings.push(finding);
         }
         Ok(findings)
+    }
+
+    /// `"<kind> database <revision> (<n> day(s) old)"`, or why it cannot be used.
+    async fn database(&self, kind: &str, db: &Path, marker: &str) -> Result<String, String> {
+        let info = database_info(db, marker)
+            .await
+            .map_err(|e| format!("{kind} advisory database missing: {e}"))?;
+        let about = format!(
+            "{kind} database {} ({} day(s) old)",
+            info.revision,
+            info.age.as_secs() / 86_400
+        );
+        if info.age > self.settings.max_age {
+            return Err(format!(
+                "{about} is older than {} day(s): update it",
+                self.settings.max_age.as_secs() / 86_400
+            ));
+        }
+        Ok(about)
+    }
+
+    /// The report, or why the gate cannot tell (an `error`).
+    async fn judge(&self, context: &GateContext) -> Result<GateReport, String> {
+        let changed: Vec<&str> = context
+            .change
+            .files
+            .iter()
+            .filter(|f| !matches!(f.change, crate::change::FileChange::Deleted))
+            .map(|f| f.path.as_str())
+            .collect();
+        let file_name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+        if let Some((lock, ecosystem)) = changed.iter().find_map(|p| {
+            lockfiles::UNREADABLE
+                .iter()
+                .find(|(l, _)| *l == file_name(p))
+                .map(|(_, e)| (p, e))
+        }) {
+            return Err(format!(
+                "{lock} changed but this gate cannot read that format, so no {ecosystem} \
+                 advisory database can be consulted; this gate cannot tell"
+            ));
+        }
+        let lockfiles: Vec<(&str, lockfiles::Kind)> = changed
+            .iter()
+            .filter_map(|p| lockfiles::kind_of(p).map(|k| (*p, k)))
+            .collect();
+        if lockfiles.is_empty() {
+            return Ok(GateReport::new(
+                "dependencies",
+                GateStatus::Pass,
+                "no lockfile changed",
+            ));
+        }
+        let mut introduced: Vec<(&str, Pinned)> = Vec::new();
+        let mut unpinned = Vec::new();
+        for (lockfile, kind) in &lockfiles {
+            let (pins, loose) = Self::introduced(context, lockfile, *kind).await?;
+            introduced.extend(pins.into_iter().map(|p| (*lockfile, p)));
+            unpinned.extend(loose.into_iter().map(|l| format!("{lockfile}: {l}")));
+        }
+        let ecosystems: BTreeSet<&str> = introduced.iter().map(|(_, p)| p.ecosystem).collect();
+        let mut about = Vec::new();
+        let rustsec = match &self.settings.rustsec_db {
+            Some(db) if ecosystems.contains("crates.io") => {
+                about.push(self.database("RustSec", db, "crates").await?);
+                Some(db.clone())
+            }
+            _ => None,
+        };
+        let osv = match &self.settings.osv_db {
+            Some(db) if !ecosystems.is_empty() => {
+                about.push(self.database("OSV", db, ".").await?);
+                let dir = db.clone();
+                let loaded = tokio::task::spawn_blocking(move || OsvDatabase::load(&dir))
+                    .await
+                    .map_err(|e| format!("loading the OSV database failed: {e}"))?
+                    .map_err(|e| format!("OSV advisory database unusable: {e}"))?;
+                Some(loaded)
+            }
+            _ => None,
+        };
+        for ecosystem in &ecosystems {
+            let covered = (*ecosystem == "crates.io" && rustsec.is_some())
+                || osv
+                    .as_ref()
+                    .is_some_and(|db| db.ecosystems().contains(*ecosystem));
+            if !covered {
+                let lock = introduced
+                    .iter()
+                    .find(|(_, p)| p.ecosystem == *ecosystem)
+                    .map_or("a lockfile", |(l, _)| *l);
+                return Err(format!(
+                    "{lock} changed but no {ecosystem} advisory database is configured \
+                     (`osv_db` with {ecosystem} records{}); this gate cannot tell",
+                    if *ecosystem == "crates.io" {
+                        ", or `rustsec_db`"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        let mut findings: Vec<Finding> = Vec::new();
+        let mut unlicensed = 0;
+        for (lockfile, package) in &introduced {
+            if let (Some(db), "crates.io") = (&rustsec, package.ecosystem) {
+                findings.extend(Self::rustsec_findings(db, lockfile, package)?);
+            }
+            if let Some(db) = &osv {
+                for m in db.matches(package) {
+                    if findings.iter().any(|f| f.rule == m.id) {
+                        continue;
+                    }
+                    let fixed = if m.fixed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        m.fixed.join(", ")
+                    };
+                    findings.push(Finding::new(
+                        m.id.clone(),
+                        format!(
+                            "{} {} ({}): {}; fixed in: {fixed}",
+                            package.name, package.version, package.ecosystem, m.summary
+                        ),
+                        Some((*lockfile).to_owned()),
+                        None,
+                        Severity::Error,
+                        &format!("{}@{}", package.name, package.version),
+                    ));
+                }
+            }
+            if self.settings.deny_licenses.is_empty() {
+                continue;
+            }
+            let Some(license) = &package.license else {
+                unlicensed += 1;
+                continue;
+            };
+            if let Some(denied) = lockfiles::license_denied(license, &self.settings.deny_licenses) {
+                findings.push(Finding::new(
+                    "license-denied",
+                    format!(
+                        "{} {} is licensed {license}, and {denied} is on the deny-list",
+                        package.name, package.version
+                    ),
+                    Some((*lockfile).to_owned()),
+                    None,
+                    Severity::Error,
+                    &format!("{}@{}:{license}", package.name, package.version),
+                ));
+            }
+        }
+        let mut report = GateReport::from_findings("dependencies", findings, "dependency problems");
+        report.summary = format!(
+            "{} among {} added or upgraded package(s)",
+            report.summary,
+            introduced.len()
+        );
+        if !about.is_empty() {
+            report.summary.push_str(&format!("; {}", about.join("; ")));
+        }
+        if unlicensed > 0 {
+            report.summary.push_str(&format!(
+                "; {unlicensed} package(s) have no license in their lockfile (not checked \
+                 against the deny-list)"
+            ));
+        }
+        if !unpinned.is_empty() {
+            report.summary.push_str(&format!(
+                "; not pinned, so not checked: {}",
+                unpinned.join(", ")
+            ));
+        }
+        Ok(report)
     }
 }
 
@@ -262,78 +423,9 @@ impl Gate for DependenciesGate {
     }
 
     async fn run(&self, context: &GateContext) -> GateReport {
-        let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
-        let lockfiles: Vec<String> = context
-            .change
-            .files
-            .iter()
-            .filter(|f| !matches!(f.change, crate::change::FileChange::Deleted))
-            .map(|f| f.path.clone())
-            .filter(|p| name(p) == "Cargo.lock" || UNSUPPORTED.iter().any(|(l, _)| *l == name(p)))
-            .collect();
-        if lockfiles.is_empty() {
-            return GateReport::new("dependencies", GateStatus::Pass, "no lockfile changed");
+        match self.judge(context).await {
+            Ok(report) => report,
+            Err(why) => GateReport::new("dependencies", GateStatus::Error, why),
         }
-        if let Some((lock, ecosystem)) = lockfiles.iter().find_map(|p| {
-            UNSUPPORTED
-                .iter()
-                .find(|(l, _)| *l == name(p))
-                .map(|(_, e)| (p, e))
-        }) {
-            return GateReport::new(
-                "dependencies",
-                GateStatus::Error,
-                format!("{lock} changed but no {ecosystem} advisory database is configured; this gate cannot tell"),
-            );
-        }
-        let Some(db) = &self.settings.rustsec_db else {
-            return GateReport::new(
-                "dependencies",
-                GateStatus::Error,
-                "Cargo.lock changed but `rustsec_db` is not configured",
-            );
-        };
-        let info = match database_info(db).await {
-            Ok(info) => info,
-            Err(e) => {
-                return GateReport::new(
-                    "dependencies",
-                    GateStatus::Error,
-                    format!("advisory database missing: {e}"),
-                )
-            }
-        };
-        let about = format!(
-            "RustSec database {} ({} day(s) old)",
-            info.revision,
-            info.age.as_secs() / 86_400
-        );
-        if info.age > self.settings.max_age {
-            return GateReport::new(
-                "dependencies",
-                GateStatus::Error,
-                format!(
-                    "{about} is older than {} day(s): update it",
-                    self.settings.max_age.as_secs() / 86_400
-                ),
-            );
-        }
-        let mut findings = Vec::new();
-        for lockfile in &lockfiles {
-            match self.check_cargo(context, lockfile, db).await {
-                Ok(found) => findings.extend(found),
-                Err(e) => {
-                    return GateReport::new(
-                        "dependencies",
-                        GateStatus::Error,
-                        format!("{e} ({about})"),
-                    )
-                }
-            }
-        }
-        let mut report =
-            GateReport::from_findings("dependencies", findings, "vulnerable dependencies");
-        report.summary = format!("{}; {about}", report.summary);
-        report
     }
 }

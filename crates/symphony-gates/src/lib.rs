@@ -12,6 +12,8 @@ mod dependencies;
 mod docs_gate;
 pub mod feedback;
 mod gate;
+pub mod lockfiles;
+pub mod osv;
 mod registry;
 mod report;
 pub mod sarif;

@@ -247,13 +247,26 @@ impl GateFactory for Builtin {
                 })?)
             }
             "dependencies" => {
-                let o = Options::new(options, &["rustsec_db", "max_age_days"])?;
-                Arc::new(DependenciesGate::new(DependencySettings {
+                let o = Options::new(
+                    options,
+                    &["rustsec_db", "osv_db", "deny_licenses", "max_age_days"],
+                )?;
+                let settings = DependencySettings {
                     rustsec_db: o.string("rustsec_db")?.map(|p| base_dir.join(p)),
+                    osv_db: o.string("osv_db")?.map(|p| base_dir.join(p)),
+                    deny_licenses: o.strings("deny_licenses")?,
                     max_age: Duration::from_secs(
                         o.count("max_age_days")?.unwrap_or(30) as u64 * 86_400,
                     ),
-                }))
+                };
+                if settings.rustsec_db.is_none() && settings.osv_db.is_none() {
+                    return Err(GateError::Config(
+                        "gate dependencies: set `rustsec_db` and/or `osv_db` (a local advisory \
+                         database; without one this gate could only ever say `error`)"
+                            .to_owned(),
+                    ));
+                }
+                Arc::new(DependenciesGate::new(settings))
             }
             other => return Err(GateError::Config(format!("no built-in gate {other:?}"))),
         })

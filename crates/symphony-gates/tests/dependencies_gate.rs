@@ -78,7 +78,7 @@ async fn judge(ws: &Path, db: Option<&Path>, timeout: Duration) -> symphony_gate
         .unwrap();
     let gate = DependenciesGate::new(DependencySettings {
         rustsec_db: db.map(Path::to_path_buf),
-        max_age: Duration::from_secs(30 * 86_400),
+        ..DependencySettings::default()
     });
     let mut settings = GateSettings::new("dependencies");
     settings.timeout = timeout;
@@ -165,7 +165,11 @@ async fn a_missing_stale_or_absent_database_is_an_error_never_a_pass() {
     std::fs::write(npm.path().join("README.md"), "x\n").unwrap();
     git(npm.path(), &["add", "-A"], None);
     git(npm.path(), &["commit", "-q", "-m", "base"], None);
-    std::fs::write(npm.path().join("package-lock.json"), "{}\n").unwrap();
+    std::fs::write(
+        npm.path().join("package-lock.json"),
+        r#"{"lockfileVersion": 3, "packages": {"node_modules/lodash": {"version": "4.17.20"}}}"#,
+    )
+    .unwrap();
     let db = database(None);
     let report = judge(npm.path(), Some(db.path()), LIMIT).await;
     assert_eq!(report.status, GateStatus::Error, "{report:?}");
@@ -177,4 +181,166 @@ async fn a_missing_stale_or_absent_database_is_an_error_never_a_pass() {
 
     let report = judge(ws.path(), Some(db.path()), Duration::from_nanos(1)).await;
     assert_eq!(report.status, GateStatus::Error, "timed out: {report:?}");
+}
+
+/// An OSV-format database: a folder of OSV records (as osv.dev's `all.zip` unpacks).
+fn osv_database(date: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("npm")).unwrap();
+    std::fs::create_dir_all(dir.path().join("PyPI")).unwrap();
+    std::fs::write(
+        dir.path().join("npm/GHSA-35jh-r3h4-6jhm.json"),
+        r#"{"id": "GHSA-35jh-r3h4-6jhm", "summary": "Command injection in lodash",
+            "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("PyPI/PYSEC-2021-98.json"),
+        r#"{"id": "PYSEC-2021-98", "summary": "Directory traversal in Django",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "django"},
+              "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "3.2"}, {"fixed": "3.2.4"}]}],
+              "versions": ["3.2", "3.2.1", "3.2.2", "3.2.3"]}]}"#,
+    )
+    .unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"], None);
+    git(dir.path(), &["add", "-A"], None);
+    git(dir.path(), &["commit", "-q", "-m", "osv"], date);
+    dir
+}
+
+/// A workspace whose base has `file` = `before` and whose working tree has `after`.
+fn workspace_with(file: &str, before: &str, after: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"], None);
+    std::fs::write(dir.path().join(file), before).unwrap();
+    git(dir.path(), &["add", "-A"], None);
+    git(dir.path(), &["commit", "-q", "-m", "base"], None);
+    std::fs::write(dir.path().join(file), after).unwrap();
+    dir
+}
+
+async fn judge_with(ws: &Path, settings: DependencySettings) -> symphony_gates::GateReport {
+    let change = ChangeSet::from_workspace(ws, "main", Duration::from_secs(30))
+        .await
+        .unwrap();
+    GateRunner::new(
+        Arc::new(DependenciesGate::new(settings)),
+        GateSettings::new("dependencies"),
+    )
+    .unwrap()
+    .run(&GateContext {
+        workspace: ws.to_path_buf(),
+        change: Arc::new(change),
+        remove_env: Vec::new(),
+    })
+    .await
+}
+
+fn npm_lock(packages: &[(&str, &str, &str)]) -> String {
+    let entries: Vec<String> = packages
+        .iter()
+        .map(|(name, version, license)| {
+            format!(r#""node_modules/{name}": {{"version": "{version}", "license": "{license}"}}"#)
+        })
+        .collect();
+    format!(
+        r#"{{"lockfileVersion": 3, "packages": {{"": {{"name": "app"}}, {}}}}}"#,
+        entries.join(", ")
+    )
+}
+
+#[tokio::test]
+async fn npm_and_pypi_changes_are_checked_against_osv_records_and_the_license_deny_list() {
+    let osv = osv_database(None);
+    let settings = DependencySettings {
+        osv_db: Some(osv.path().to_path_buf()),
+        deny_licenses: vec!["GPL-3.0".to_owned()],
+        ..DependencySettings::default()
+    };
+    // An npm downgrade into the vulnerable range, and a new GPL-only package.
+    let ws = workspace_with(
+        "package-lock.json",
+        &npm_lock(&[("lodash", "4.17.21", "MIT")]),
+        &npm_lock(&[
+            ("lodash", "4.17.20", "MIT"),
+            ("copyleft", "1.0.0", "GPL-3.0-only"),
+            ("dual", "2.0.0", "MIT OR GPL-3.0"),
+        ]),
+    );
+    let report = judge_with(ws.path(), settings.clone()).await;
+    assert_eq!(report.status, GateStatus::Fail, "{report:?}");
+    let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(
+        rules,
+        ["license-denied", "GHSA-35jh-r3h4-6jhm"],
+        "{report:?}"
+    );
+    assert!(
+        report.findings[1].message.contains("lodash 4.17.20 (npm)"),
+        "{report:?}"
+    );
+    assert!(
+        report.findings[1].message.contains("fixed in: 4.17.21"),
+        "{report:?}"
+    );
+    assert!(
+        report.summary.contains("OSV database") && report.summary.contains("day(s) old"),
+        "{}",
+        report.summary
+    );
+
+    // PyPI pins: a vulnerable Django fails; the fixed one passes; unpinned lines are named.
+    let ws = workspace_with(
+        "requirements.txt",
+        "django==3.1.0\n",
+        "Django==3.2.1\nflask>=2\n",
+    );
+    let report = judge_with(ws.path(), settings.clone()).await;
+    assert_eq!(report.status, GateStatus::Fail, "{report:?}");
+    assert_eq!(report.findings[0].rule, "PYSEC-2021-98");
+    assert!(
+        report
+            .summary
+            .contains("not pinned, so not checked: requirements.txt: flask>=2"),
+        "{}",
+        report.summary
+    );
+    assert!(
+        report.summary.contains("have no license"),
+        "{}",
+        report.summary
+    );
+    let ws = workspace_with("requirements.txt", "django==3.1.0\n", "django==3.2.4\n");
+    assert_eq!(
+        judge_with(ws.path(), settings.clone()).await.status,
+        GateStatus::Pass
+    );
+
+    // An ecosystem the OSV folder holds nothing for cannot be judged.
+    let ws = workspace_with("go.sum", "", "golang.org/x/text v0.3.5 h1:abc=\n");
+    let report = judge_with(ws.path(), settings.clone()).await;
+    assert_eq!(report.status, GateStatus::Error, "{report:?}");
+    assert!(
+        report.summary.contains("no Go advisory database"),
+        "{}",
+        report.summary
+    );
+
+    // A stale OSV folder is an error, and so is a format this gate cannot read.
+    let stale = osv_database(Some("2020-01-01T00:00:00Z"));
+    let ws = workspace_with("requirements.txt", "", "django==3.2.4\n");
+    let report = judge_with(
+        ws.path(),
+        DependencySettings {
+            osv_db: Some(stale.path().to_path_buf()),
+            ..DependencySettings::default()
+        },
+    )
+    .await;
+    assert_eq!(report.status, GateStatus::Error, "{report:?}");
+    let ws = workspace_with("yarn.lock", "", "lodash@4.17.20:\n  version \"4.17.20\"\n");
+    let report = judge_with(ws.path(), settings).await;
+    assert_eq!(report.status, GateStatus::Error, "{report:?}");
+    assert!(report.summary.contains("yarn.lock"), "{}", report.summary);
 }

@@ -1,0 +1,305 @@
+//! A local OSV-format advisory database (<https://ossf.github.io/osv-schema/>): a folder of
+//! OSV JSON records, e.g. an ecosystem's `all.zip` from osv.dev unpacked, or a git checkout of
+//! one. Works offline. Versions match when listed in `affected[].versions`, or when inside a
+//! `SEMVER` / `ECOSYSTEM` range whose versions compare as semver (npm, crates.io, Go; PyPI
+//! records list their versions).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use semver::Version;
+use serde::Deserialize;
+
+use crate::lockfiles::{pypi_name, Pinned};
+
+#[derive(Debug, Clone, Deserialize)]
+struct Record {
+    id: String,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    withdrawn: Option<String>,
+    #[serde(default)]
+    affected: Vec<Affected>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Affected {
+    package: Package,
+    #[serde(default)]
+    ranges: Vec<Range>,
+    #[serde(default)]
+    versions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Package {
+    ecosystem: String,
+    name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Range {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Event {
+    #[serde(default)]
+    introduced: Option<String>,
+    #[serde(default)]
+    fixed: Option<String>,
+    #[serde(default)]
+    last_affected: Option<String>,
+}
+
+/// One advisory that applies to a pinned package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// The advisory id (`GHSA-…`, `PYSEC-…`, `GO-…`).
+    pub id: String,
+    /// Its summary.
+    pub summary: String,
+    /// Versions that fix it, if the record says.
+    pub fixed: Vec<String>,
+}
+
+/// The loaded database.
+#[derive(Debug, Default)]
+pub struct OsvDatabase {
+    by_package: HashMap<(String, String), Vec<(Record, usize)>>,
+    ecosystems: BTreeSet<String>,
+    records: usize,
+}
+
+/// The ecosystem part of an OSV ecosystem string (`Debian:12` → `Debian`).
+fn base_ecosystem(ecosystem: &str) -> &str {
+    ecosystem.split(':').next().unwrap_or(ecosystem)
+}
+
+fn key(ecosystem: &str, name: &str) -> (String, String) {
+    let name = if ecosystem == "PyPI" {
+        pypi_name(name)
+    } else {
+        name.to_owned()
+    };
+    (ecosystem.to_owned(), name)
+}
+
+/// `1.2` → `1.2.0`, `v1.2.3` → `1.2.3`: versions as semver, where they can be.
+fn lenient(version: &str) -> Option<Version> {
+    let version = version.trim().trim_start_matches('v');
+    if let Ok(v) = Version::parse(version) {
+        return Some(v);
+    }
+    let (core, rest) = match version.find(['-', '+']) {
+        Some(at) => version.split_at(at),
+        None => (version, ""),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+        return None;
+    }
+    let mut padded = parts.join(".");
+    for _ in parts.len()..3 {
+        padded.push_str(".0");
+    }
+    Version::parse(&format!("{padded}{rest}")).ok()
+}
+
+/// Whether `version` is inside `range` (OSV's evaluation: events in version order).
+fn in_range(version: &Version, range: &Range) -> Option<bool> {
+    let mut events: Vec<(Version, u8)> = Vec::new();
+    for event in &range.events {
+        if let Some(v) = &event.introduced {
+            let v = if v == "0" {
+                Version::new(0, 0, 0)
+            } else {
+                lenient(v)?
+            };
+            events.push((v, 0));
+        }
+        if let Some(v) = &event.fixed {
+            events.push((lenient(v)?, 1));
+        }
+        if let Some(v) = &event.last_affected {
+            events.push((lenient(v)?, 2));
+        }
+    }
+    events.sort();
+    let mut affected = false;
+    for (at, kind) in &events {
+        match kind {
+            0 if version >= at => affected = true,
+            1 if version >= at => affected = false,
+            2 if version > at => affected = false,
+            _ => {}
+        }
+    }
+    Some(affected)
+}
+
+impl OsvDatabase {
+    /// Loads every `*.json` record under `dir` (recursively).
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        if !dir.is_dir() {
+            return Err(format!("{} is not a folder", dir.display()));
+        }
+        let mut db = Self::default();
+        let mut folders = vec![dir.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            let entries =
+                std::fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    let record: Record = serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: not an OSV record: {e}", path.display()))?;
+                    db.add(record);
+                }
+            }
+        }
+        if db.records == 0 {
+            return Err(format!("{} holds no OSV records", dir.display()));
+        }
+        Ok(db)
+    }
+
+    fn add(&mut self, record: Record) {
+        self.records += 1;
+        if record.withdrawn.is_some() {
+            return;
+        }
+        for (index, affected) in record.affected.iter().enumerate() {
+            let ecosystem = base_ecosystem(&affected.package.ecosystem);
+            self.ecosystems.insert(ecosystem.to_owned());
+            self.by_package
+                .entry(key(ecosystem, &affected.package.name))
+                .or_default()
+                .push((record.clone(), index));
+        }
+    }
+
+    /// Ecosystems the database has records for.
+    pub fn ecosystems(&self) -> &BTreeSet<String> {
+        &self.ecosystems
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// The advisories that apply to `package`.
+    pub fn matches(&self, package: &Pinned) -> Vec<Match> {
+        let Some(records) = self.by_package.get(&key(package.ecosystem, &package.name)) else {
+            return Vec::new();
+        };
+        let version = lenient(&package.version);
+        let mut out: Vec<Match> = Vec::new();
+        for (record, index) in records {
+            let affected = &record.affected[*index];
+            let listed = affected.versions.iter().any(|v| v == &package.version);
+            let ranged = version.as_ref().is_some_and(|version| {
+                affected
+                    .ranges
+                    .iter()
+                    .filter(|r| r.kind == "SEMVER" || r.kind == "ECOSYSTEM")
+                    .any(|r| in_range(version, r).unwrap_or(false))
+            });
+            if (listed || ranged) && !out.iter().any(|m| m.id == record.id) {
+                out.push(Match {
+                    id: record.id.clone(),
+                    summary: record
+                        .summary
+                        .clone()
+                        .unwrap_or_else(|| "see the advisory".to_owned()),
+                    fixed: affected
+                        .ranges
+                        .iter()
+                        .flat_map(|r| r.events.iter().filter_map(|e| e.fixed.clone()))
+                        .collect(),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pinned(ecosystem: &'static str, name: &str, version: &str) -> Pinned {
+        Pinned {
+            ecosystem,
+            name: name.to_owned(),
+            version: version.to_owned(),
+            license: None,
+        }
+    }
+
+    #[test]
+    fn ranges_and_version_lists_match_as_osv_says() {
+        let mut db = OsvDatabase::default();
+        let record = |value: serde_json::Value| serde_json::from_value::<Record>(value).unwrap();
+        db.add(record(json!({
+            "id": "GHSA-lodash", "summary": "Prototype pollution",
+            "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]
+        })));
+        db.add(record(json!({
+            "id": "PYSEC-django", "affected": [{"package": {"ecosystem": "PyPI", "name": "Django"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "3.2"}, {"last_affected": "3.2.4"}]}],
+                "versions": ["3.2", "3.2.1"]}]
+        })));
+        db.add(record(json!({
+            "id": "GO-old", "withdrawn": "2026-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "Go", "name": "x"}, "versions": ["1.0.0"]}]
+        })));
+        assert_eq!(
+            db.matches(&pinned("npm", "lodash", "4.17.20"))[0].fixed,
+            ["4.17.21"]
+        );
+        assert!(db.matches(&pinned("npm", "lodash", "4.17.21")).is_empty());
+        assert_eq!(
+            db.matches(&pinned("PyPI", "django", "3.2.1"))[0].id,
+            "PYSEC-django"
+        );
+        assert_eq!(
+            db.matches(&pinned("PyPI", "django", "3.2.4")).len(),
+            1,
+            "last_affected"
+        );
+        assert!(db.matches(&pinned("PyPI", "django", "3.2.5")).is_empty());
+        assert!(
+            db.matches(&pinned("Go", "x", "1.0.0")).is_empty(),
+            "withdrawn"
+        );
+        assert_eq!(
+            db.ecosystems().iter().collect::<Vec<_>>(),
+            ["PyPI", "npm"],
+            "withdrawn records cover nothing"
+        );
+        assert_eq!(lenient("v1.2"), Version::parse("1.2.0").ok());
+        assert_eq!(lenient("2.0.0-rc.1"), Version::parse("2.0.0-rc.1").ok());
+        assert_eq!(lenient("1.0.post1"), None);
+    }
+}
