@@ -6,10 +6,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use support::wait_until;
+use support::{terminate, wait_until};
 use symphony_testkit::github::{FakeGithub, Fault, NewIssue};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -41,19 +41,6 @@ agent:
 ---
 Work on {{ issue.identifier }}: {{ issue.title }}
 "#;
-
-fn terminate(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Every file under `dir`, as bytes (the state database and its WAL included).
 fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
@@ -119,7 +106,7 @@ fn a_todo_issue_is_run_once_and_moved_to_human_review_by_the_agent() {
     wait_until("a few more polls", LIMIT, || {
         fake.request_count() > requests + 6
     });
-    terminate(child);
+    terminate(child, LIMIT);
 
     let ran = std::fs::read_to_string(dir.join("ran.log")).unwrap();
     assert_eq!(

@@ -8,10 +8,10 @@ mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
-use support::wait_until;
+use support::{terminate, wait_until};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 use symphony_testkit::{codex, MockModel, Step};
 
@@ -47,19 +47,6 @@ fn start(dir: &Path, log_name: &str) -> Child {
         .stdin(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-fn terminate(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn audit(dir: &Path) -> Vec<Value> {
@@ -179,7 +166,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     wait_until("the hand-off to be audited", LIMIT, || {
         count(&audit(dir), "handed_off") == 1
     });
-    terminate(child);
+    terminate(child, LIMIT);
     let log = std::fs::read_to_string(dir.join("run-1.log")).unwrap();
 
     // The feedback turn carried the failure to the model.
@@ -302,7 +289,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     wait_until("the second hand-off", LIMIT, || {
         count(&audit(dir), "handed_off") == 2
     });
-    terminate(child);
+    terminate(child, LIMIT);
     let log = std::fs::read_to_string(dir.join("run-2.log")).unwrap();
     assert_eq!(fake.pulls(REPO).len(), 1, "still one PR:\n{log}");
     let proposals: Vec<bool> = audit(dir)

@@ -73,23 +73,11 @@ fn workspace(before: &[(&str, &str)], after: &[(&str, &str)]) -> tempfile::TempD
 }
 
 async fn judge(ws: &Path, db: Option<&Path>, timeout: Duration) -> symphony_gates::GateReport {
-    let change = ChangeSet::from_workspace(ws, "main", Duration::from_secs(30))
-        .await
-        .unwrap();
-    let gate = DependenciesGate::new(DependencySettings {
+    let settings = DependencySettings {
         rustsec_db: db.map(Path::to_path_buf),
         ..DependencySettings::default()
-    });
-    let mut settings = GateSettings::new("dependencies");
-    settings.timeout = timeout;
-    GateRunner::new(Arc::new(gate), settings)
-        .unwrap()
-        .run(&GateContext {
-            workspace: ws.to_path_buf(),
-            change: Arc::new(change),
-            remove_env: Vec::new(),
-        })
-        .await
+    };
+    judge_with(ws, settings, timeout).await
 }
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -220,21 +208,24 @@ fn workspace_with(file: &str, before: &str, after: &str) -> tempfile::TempDir {
     dir
 }
 
-async fn judge_with(ws: &Path, settings: DependencySettings) -> symphony_gates::GateReport {
+async fn judge_with(
+    ws: &Path,
+    settings: DependencySettings,
+    timeout: Duration,
+) -> symphony_gates::GateReport {
     let change = ChangeSet::from_workspace(ws, "main", Duration::from_secs(30))
         .await
         .unwrap();
-    GateRunner::new(
-        Arc::new(DependenciesGate::new(settings)),
-        GateSettings::new("dependencies"),
-    )
-    .unwrap()
-    .run(&GateContext {
-        workspace: ws.to_path_buf(),
-        change: Arc::new(change),
-        remove_env: Vec::new(),
-    })
-    .await
+    let mut gate_settings = GateSettings::new("dependencies");
+    gate_settings.timeout = timeout;
+    GateRunner::new(Arc::new(DependenciesGate::new(settings)), gate_settings)
+        .unwrap()
+        .run(&GateContext {
+            workspace: ws.to_path_buf(),
+            change: Arc::new(change),
+            remove_env: Vec::new(),
+        })
+        .await
 }
 
 fn npm_lock(packages: &[(&str, &str, &str)]) -> String {
@@ -268,7 +259,7 @@ async fn npm_and_pypi_changes_are_checked_against_osv_records_and_the_license_de
             ("dual", "2.0.0", "MIT OR GPL-3.0"),
         ]),
     );
-    let report = judge_with(ws.path(), settings.clone()).await;
+    let report = judge_with(ws.path(), settings.clone(), LIMIT).await;
     assert_eq!(report.status, GateStatus::Fail, "{report:?}");
     let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(
@@ -296,7 +287,7 @@ async fn npm_and_pypi_changes_are_checked_against_osv_records_and_the_license_de
         "django==3.1.0\n",
         "Django==3.2.1\nflask>=2\n",
     );
-    let report = judge_with(ws.path(), settings.clone()).await;
+    let report = judge_with(ws.path(), settings.clone(), LIMIT).await;
     assert_eq!(report.status, GateStatus::Fail, "{report:?}");
     assert_eq!(report.findings[0].rule, "PYSEC-2021-98");
     assert!(
@@ -313,13 +304,13 @@ async fn npm_and_pypi_changes_are_checked_against_osv_records_and_the_license_de
     );
     let ws = workspace_with("requirements.txt", "django==3.1.0\n", "django==3.2.4\n");
     assert_eq!(
-        judge_with(ws.path(), settings.clone()).await.status,
+        judge_with(ws.path(), settings.clone(), LIMIT).await.status,
         GateStatus::Pass
     );
 
     // An ecosystem the OSV folder holds nothing for cannot be judged.
     let ws = workspace_with("go.sum", "", "golang.org/x/text v0.3.5 h1:abc=\n");
-    let report = judge_with(ws.path(), settings.clone()).await;
+    let report = judge_with(ws.path(), settings.clone(), LIMIT).await;
     assert_eq!(report.status, GateStatus::Error, "{report:?}");
     assert!(
         report.summary.contains("no Go advisory database"),
@@ -336,11 +327,12 @@ async fn npm_and_pypi_changes_are_checked_against_osv_records_and_the_license_de
             osv_db: Some(stale.path().to_path_buf()),
             ..DependencySettings::default()
         },
+        LIMIT,
     )
     .await;
     assert_eq!(report.status, GateStatus::Error, "{report:?}");
     let ws = workspace_with("yarn.lock", "", "lodash@4.17.20:\n  version \"4.17.20\"\n");
-    let report = judge_with(ws.path(), settings).await;
+    let report = judge_with(ws.path(), settings, LIMIT).await;
     assert_eq!(report.status, GateStatus::Error, "{report:?}");
     assert!(report.summary.contains("yarn.lock"), "{}", report.summary);
 }

@@ -27,7 +27,7 @@ fn number(issue: &Issue) -> Result<u64, TrackerError> {
         })
 }
 
-async fn send(
+pub(crate) async fn send(
     client: &Client,
     method: Method,
     path: &str,

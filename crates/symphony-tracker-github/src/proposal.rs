@@ -12,8 +12,9 @@ use symphony_tracker::{
     TrackerErrorCategory,
 };
 
-use crate::client::{ApiRequest, Client};
+use crate::client::Client;
 use crate::config::{GateReports, GithubConfig};
+use crate::handoff::send;
 use crate::tools::encode_segment;
 
 /// GitHub accepts at most this many annotations per check-run request.
@@ -25,27 +26,6 @@ const CHECK_SUMMARY: usize = 60_000;
 /// The check run's name (and the statuses' context prefix).
 const CHECK_NAME: &str = "Symphony gates";
 const STATUS_PREFIX: &str = "symphony/";
-
-async fn send(
-    client: &Client,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-) -> Result<Value, TrackerError> {
-    let request = ApiRequest {
-        idempotent: method == Method::GET,
-        method,
-        path,
-        body,
-        etag: None,
-        graphql: false,
-    };
-    let response = client.send(&request).await?;
-    if response.body.is_empty() {
-        return Ok(Value::Null);
-    }
-    response.json()
-}
 
 fn malformed(what: &str) -> TrackerError {
     TrackerError::new(
@@ -107,6 +87,27 @@ fn outcome(pull: &Value, created: bool, what: &str) -> Result<ProposalOutcome, T
     })
 }
 
+/// Updates the listed open `pull` with `update` (title and body).
+async fn update_pull(
+    client: &Client,
+    pulls: &str,
+    pull: &Value,
+    update: &Value,
+) -> Result<ProposalOutcome, TrackerError> {
+    let number = pull
+        .get("number")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| malformed("the pull request list"))?;
+    let pull = send(
+        client,
+        Method::PATCH,
+        &format!("{pulls}/{number}"),
+        Some(update),
+    )
+    .await?;
+    outcome(&pull, false, "the pull request update")
+}
+
 pub(crate) async fn propose_change(
     client: &Client,
     config: &GithubConfig,
@@ -117,20 +118,7 @@ pub(crate) async fn propose_change(
     let pulls = format!("/repos/{}/{}/pulls", config.owner, config.repo);
     let update = json!({ "title": proposal.title, "body": proposal.body });
     let published = match open_pull(client, config, &proposal.branch).await? {
-        Some(pull) => {
-            let number = pull
-                .get("number")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| malformed("the pull request list"))?;
-            let pull = send(
-                client,
-                Method::PATCH,
-                &format!("{pulls}/{number}"),
-                Some(&update),
-            )
-            .await?;
-            outcome(&pull, false, "the pull request update")?
-        }
+        Some(pull) => update_pull(client, &pulls, &pull, &update).await?,
         None => {
             let create = json!({
                 "title": proposal.title,
@@ -146,18 +134,7 @@ pub(crate) async fn propose_change(
                     let Some(pull) = open_pull(client, config, &proposal.branch).await? else {
                         return Err(error);
                     };
-                    let number = pull
-                        .get("number")
-                        .and_then(Value::as_u64)
-                        .ok_or_else(|| malformed("the pull request list"))?;
-                    let pull = send(
-                        client,
-                        Method::PATCH,
-                        &format!("{pulls}/{number}"),
-                        Some(&update),
-                    )
-                    .await?;
-                    outcome(&pull, false, "the pull request update")?
+                    update_pull(client, &pulls, &pull, &update).await?
                 }
             }
         }

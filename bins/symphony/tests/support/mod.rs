@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// Polls `done` every 50 ms; fails the test naming `what` after `limit`.
@@ -24,4 +25,18 @@ pub fn issue_state(dir: &Path, id: &str) -> String {
         .trim()
         .trim_matches('"')
         .to_owned()
+}
+
+/// Sends SIGTERM to `child` and waits for it (SIGKILL after `limit`).
+pub fn terminate(mut child: Child, limit: Duration) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
