@@ -248,6 +248,16 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     assert!(body.contains("| secrets | pass |"), "{body}");
     assert!(body.contains("`settings.ini` (added, +1 −0)"), "{body}");
     assert!(body.contains("Symphony-Run: run-"), "{body}");
+    let tokens: u64 = body
+        .split("## Cost\n\n")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no token count in the body: {body}"));
+    assert!(
+        tokens > 0 && tokens <= model.usage_served().total(),
+        "the session's tokens ({tokens}) are the model's usage: {body}"
+    );
     assert!(!body.contains(KEY));
     let spec = pull.pull.as_ref().unwrap();
     assert_eq!(
