@@ -40,3 +40,37 @@ fn check_builds_the_gates_and_names_a_bad_one() {
         "{text}"
     );
 }
+
+#[test]
+fn check_reads_the_handoff_section_and_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |handoff: &str| {
+        std::fs::write(
+            dir.path().join("WORKFLOW.md"),
+            format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n{handoff}---\nWork\n"),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("check")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let output = check("handoff:\n  state: human review\n  push: false\n  draft: true\n");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "# Hand-off: commit, no push, propose as a draft, then state \"human review\""
+        ),
+        "{text}"
+    );
+    let output = check("handoff:\n  push: yes please\n");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("error[invalid_handoff_config]"), "{text}");
+    assert!(
+        text.contains("handoff.push: expected true or false"),
+        "{text}"
+    );
+}
