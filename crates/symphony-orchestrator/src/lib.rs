@@ -19,6 +19,7 @@ pub use scheduler::{
     FAILURE_BASE_DELAY_MS,
 };
 pub use service::{
-    Persistence, Service, ServiceOptions, SnapshotError, SnapshotHandle, TrackerTools, Wiring,
+    ControlHandle, Persistence, RefreshQueued, Service, ServiceOptions, SnapshotError,
+    SnapshotHandle, TrackerTools, Wiring,
 };
 pub use snapshot::{RetryRow, RunningRow, Snapshot};

@@ -26,6 +26,10 @@ pub struct RunningRow {
     pub running_ms: u64,
     /// Last agent event.
     pub last_event: Option<String>,
+    /// Milliseconds since the last agent event (`None` before the first).
+    pub last_event_ms_ago: Option<u64>,
+    /// Symphony's own stages (gates, hand-off) are running, not the agent.
+    pub gating: bool,
     /// Last agent message.
     pub last_message: Option<String>,
     /// Session tokens `(input, output, total)`.
@@ -80,6 +84,8 @@ impl Scheduler {
                 attempt: r.attempt,
                 running_ms: now_ms.saturating_sub(r.started_at_ms),
                 last_event: r.last_event.clone(),
+                last_event_ms_ago: r.last_event_at_ms.map(|at| now_ms.saturating_sub(at)),
+                gating: r.gating,
                 last_message: r.last_message.clone(),
                 tokens: r.tokens,
                 stopping: r.stopping,

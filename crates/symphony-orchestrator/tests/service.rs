@@ -267,3 +267,61 @@ async fn snapshot_timeout_and_unavailable_cases_are_surfaced() {
     );
     drop(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_polls_now_and_requests_coalesce_until_it_does() {
+    // A ten-minute poll interval: only a refresh can make the issue filed later run soon.
+    let agent = r#"cat > /dev/null; touch "../../ran-$SYMPHONY_ISSUE_IDENTIFIER"; echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "done"}}'"#;
+    let (dir, path) = setup(agent, "", &[]);
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("interval_ms: 200", "interval_ms: 600000"),
+    )
+    .unwrap();
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let control = service.control();
+    // Not running yet: the first request waits, the next ones join it.
+    assert!(!control.request_refresh().unwrap().coalesced);
+    assert!(control.request_refresh().unwrap().coalesced);
+    let root = dir.path().to_path_buf();
+    let asker = control.clone();
+    let ran = root.join("ran-R-1");
+    let seen = ran.clone();
+    let fresh = Arc::new(std::sync::Mutex::new(None));
+    let keep = Arc::clone(&fresh);
+    service
+        .run(async move {
+            // Let the start-up poll and the queued refresh happen.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            std::fs::write(
+                root.join("issues/R-1.md"),
+                "---\ntitle: Filed after start\nstate: todo\n---\n",
+            )
+            .unwrap();
+            *keep.lock().unwrap() = Some(asker.request_refresh().unwrap().coalesced);
+            until(Duration::from_secs(20), || seen.exists()).await;
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        *fresh.lock().unwrap(),
+        Some(false),
+        "the earlier request was taken, so this one is new"
+    );
+    assert!(
+        ran.exists(),
+        "the refresh polled the tracker long before the interval"
+    );
+    assert_eq!(
+        control.request_refresh(),
+        Err(symphony_orchestrator::SnapshotError::Unavailable),
+        "a stopped service takes no requests"
+    );
+    drop(dir);
+}

@@ -114,6 +114,36 @@ impl SnapshotHandle {
     }
 }
 
+/// Operational triggers for control surfaces (the HTTP API, webhooks).
+#[derive(Clone)]
+pub struct ControlHandle {
+    refresh: mpsc::UnboundedSender<()>,
+    pending: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What a refresh request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshQueued {
+    /// An earlier request was still waiting: this one joined it.
+    pub coalesced: bool,
+}
+
+impl ControlHandle {
+    /// Asks for an immediate poll and reconciliation (SPEC §13.7 `POST /api/v1/refresh`).
+    /// Requests made before the service picks the first one up are coalesced into it.
+    pub fn request_refresh(&self) -> Result<RefreshQueued, SnapshotError> {
+        use std::sync::atomic::Ordering;
+        if self.pending.swap(true, Ordering::AcqRel) {
+            return Ok(RefreshQueued { coalesced: true });
+        }
+        self.refresh.send(()).map_err(|_| {
+            self.pending.store(false, Ordering::Release);
+            SnapshotError::Unavailable
+        })?;
+        Ok(RefreshQueued { coalesced: false })
+    }
+}
+
 struct WorkerHandle {
     stop: watch::Sender<bool>,
     abort: tokio::task::AbortHandle,
@@ -127,6 +157,8 @@ pub struct Service {
     store: Option<Arc<dyn Store>>,
     snapshot: SnapshotHandle,
     snapshot_requests: mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Snapshot>>,
+    control: ControlHandle,
+    refresh_requests: mpsc::UnboundedReceiver<()>,
 }
 
 struct Shell {
@@ -153,6 +185,7 @@ impl Service {
         options: ServiceOptions,
     ) -> Self {
         let (requests, snapshot_requests) = mpsc::unbounded_channel();
+        let (refresh, refresh_requests) = mpsc::unbounded_channel();
         Self {
             source,
             wiring,
@@ -163,6 +196,11 @@ impl Service {
                 requests,
             },
             snapshot_requests,
+            control: ControlHandle {
+                refresh,
+                pending: Arc::default(),
+            },
+            refresh_requests,
         }
     }
 
@@ -178,12 +216,20 @@ impl Service {
         self.snapshot.clone()
     }
 
+    /// The handle control surfaces trigger refreshes with.
+    pub fn control(&self) -> ControlHandle {
+        self.control.clone()
+    }
+
     /// Runs until `shutdown` resolves and every worker has stopped. Fails only at start-up
     /// (no tracker or agent backend for the configuration, or durable state that cannot be
     /// read).
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
         let mut snapshot_requests =
             std::mem::replace(&mut self.snapshot_requests, mpsc::unbounded_channel().1);
+        let mut refresh_requests =
+            std::mem::replace(&mut self.refresh_requests, mpsc::unbounded_channel().1);
+        let refresh_pending = Arc::clone(&self.control.pending);
         let workflow = self.source.current();
         let tracker = self.wiring.tracker(&workflow.config)?;
         let backend = self.wiring.backend(&workflow.config)?;
@@ -233,6 +279,13 @@ impl Service {
             let event = tokio::select! {
                 Some(reply) = snapshot_requests.recv() => {
                     let _ = reply.send(shell.scheduler.snapshot(shell.now_ms()));
+                    continue;
+                }
+                Some(()) = refresh_requests.recv() => {
+                    // A tick now (it re-arms the poll timer); one already in flight absorbs it.
+                    refresh_pending.store(false, std::sync::atomic::Ordering::Release);
+                    tracing::info!("refresh requested: polling now");
+                    let _ = shell.tx.send(Event::Tick { preflight_error: None });
                     continue;
                 }
                 () = &mut shutdown, if !stopping => {
