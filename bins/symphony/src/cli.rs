@@ -68,6 +68,10 @@ pub enum Command {
     Run {
         /// Path to the workflow file [default: ./WORKFLOW.md].
         path: Option<PathBuf>,
+        /// Serve the dashboard, JSON API and metrics on this port (0 = any free port); wins
+        /// over `server.port`.
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Run the bundled demo (local issues, a stand-in agent) in a scratch folder until every
     /// issue is done; no account, no network.

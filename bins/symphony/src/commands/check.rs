@@ -13,7 +13,25 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     let template = PromptTemplate::compile(&workflow.definition.prompt_template)?;
     let gates = gates(&workflow)?;
     let handoff = handoff(&workflow)?;
-    print!("{}{gates}{handoff}", report(&workflow, &template)?);
+    let server = symphony_server::ServerConfig::from_section(
+        workflow.config.extensions.get("server"),
+        None,
+        |name| std::env::var(name).ok(),
+    )
+    .map_err(|e| Failure::new("invalid_server_config", e))?
+    .map_or_else(String::new, |c| {
+        format!(
+            "# Server: http://{}:{}/ ({})\n",
+            c.host,
+            c.port,
+            if c.auth_token.is_some() {
+                "bearer token required"
+            } else {
+                "loopback, no token"
+            }
+        )
+    });
+    print!("{}{gates}{handoff}{server}", report(&workflow, &template)?);
     Ok(())
 }
 

@@ -65,6 +65,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     let started = Instant::now();
     runtime.block_on(super::run::serve(
         &dir.join("WORKFLOW.md"),
+        None,
         settled(issues.clone(), started),
     ))?;
     let issues = runtime.block_on(all_issues(&issues));

@@ -23,7 +23,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             attempt,
         } => prompt::run(&workflow_path(path.as_deref())?, &issue, attempt),
         Command::Issues { path } => issues::run(&workflow_path(path.as_deref())?),
-        Command::Run { path } => run::run(&workflow_path(path.as_deref())?),
+        Command::Run { path, port } => run::run(&workflow_path(path.as_deref())?, port),
         Command::Demo { dir } => demo::run(dir),
         Command::Runs {
             path,

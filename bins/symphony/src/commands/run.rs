@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use symphony_orchestrator::{Service, ServiceOptions};
+use symphony_server::{Server, ServerConfig, ServiceHandles};
 use symphony_store::{SqliteStore, Store, StoreOptions};
 use symphony_workflow::{ProcessEnvironment, WorkflowSource, WorkflowWatcher};
 
@@ -12,8 +13,8 @@ use crate::failure::Failure;
 use crate::trackers;
 use crate::wiring::BinaryWiring;
 
-pub fn run(path: &Path) -> Result<(), Failure> {
-    runtime()?.block_on(serve(path, shutdown_signal()))
+pub fn run(path: &Path, port: Option<u16>) -> Result<(), Failure> {
+    runtime()?.block_on(serve(path, port, shutdown_signal()))
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -32,6 +33,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// `shutdown` resolves.
 pub(crate) async fn serve(
     path: &Path,
+    port: Option<u16>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), Failure> {
     let source = Arc::new(WorkflowSource::open(
@@ -64,11 +66,39 @@ pub(crate) async fn serve(
         instance = %store.instance().id,
         "symphony started"
     );
-    Service::new(source, Arc::new(BinaryWiring), ServiceOptions::default())
-        .with_store(Arc::new(store))
-        .run(shutdown)
-        .await
-        .map_err(|e| Failure::new("startup_failed", e))?;
+    let server = ServerConfig::from_section(
+        source.current().config.extensions.get("server"),
+        port,
+        |name| std::env::var(name).ok(),
+    )
+    .map_err(|e| Failure::new("invalid_server_config", e))?;
+    let service = Service::new(source, Arc::new(BinaryWiring), ServiceOptions::default())
+        .with_store(Arc::new(store));
+    // The HTTP surface stops after the service: it can report the shutdown as it happens.
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server_task = match server {
+        Some(config) => {
+            let handles = ServiceHandles {
+                snapshot: service.snapshot(),
+                control: service.control(),
+            };
+            let server = Server::bind(&config, Arc::new(handles))
+                .await
+                .map_err(|e| Failure::new(e.category(), e.to_string()))?;
+            let addr = server.local_addr();
+            tracing::info!(url = %format!("http://{addr}/"), "dashboard, API and metrics listening");
+            Some(tokio::spawn(server.serve(async {
+                let _ = server_stopped.await;
+            })))
+        }
+        None => None,
+    };
+    let outcome = service.run(shutdown).await;
+    let _ = stop_server.send(());
+    if let Some(task) = server_task {
+        let _ = task.await;
+    }
+    outcome.map_err(|e| Failure::new("startup_failed", e))?;
     tracing::info!("symphony stopped");
     Ok(())
 }

@@ -1,0 +1,118 @@
+//! `symphony run --port 0` serves the SPEC §13.7 surface for the real service: the running
+//! issue is in `/api/v1/state` and `/api/v1/<id>`, a refresh is accepted, the metrics count
+//! it, and the server refuses to start open on a network address without a token.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{terminate, wait_until};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn http(port: u16, method: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+fn port_in(log: &Path) -> Option<u16> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let at = text.find("http://127.0.0.1:")? + "http://127.0.0.1:".len();
+    text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+fn project(dir: &Path, server: &str) {
+    std::fs::create_dir_all(dir.join("issues")).unwrap();
+    std::fs::write(
+        dir.join("issues/S-1.md"),
+        "---\ntitle: A slow one\nstate: todo\n---\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("WORKFLOW.md"),
+        format!(
+            "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\npolling:\n  interval_ms: 500\nagent:\n  backend: command\n  command: \"cat > /dev/null; echo working; sleep 30\"\n{server}---\nWork on {{{{ issue.identifier }}}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn run_with_a_port_serves_the_live_state_of_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    project(dir, "");
+    let log = dir.join("symphony.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["run", "--port", "0"])
+        .current_dir(dir)
+        .env("SYMPHONY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until("the server's address in the log", LIMIT, || {
+        port_in(&log).is_some()
+    });
+    let port = port_in(&log).unwrap();
+    wait_until("S-1 to be running", LIMIT, || {
+        http(port, "GET", "/api/v1/state")
+            .1
+            .contains("\"issue_identifier\": \"S-1\"")
+    });
+    let (status, issue) = http(port, "GET", "/api/v1/S-1");
+    assert_eq!(status, 200, "{issue}");
+    assert!(issue.contains("\"status\": \"running\""), "{issue}");
+    assert_eq!(http(port, "GET", "/api/v1/NOPE-9").0, 404);
+    let (status, refresh) = http(port, "POST", "/api/v1/refresh");
+    assert_eq!(status, 202, "{refresh}");
+    let (_, metrics) = http(port, "GET", "/metrics");
+    assert!(metrics.contains("symphony_running_sessions 1"), "{metrics}");
+    assert!(
+        metrics.contains("symphony_refresh_requests_total{coalesced=\"false\"} 1"),
+        "{metrics}"
+    );
+    let (status, page) = http(port, "GET", "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("<tr data-issue=\"S-1\">"), "{page}");
+    terminate(child, LIMIT);
+}
+
+#[test]
+fn a_network_bind_without_a_token_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), "server:\n  port: 0\n  host: 0.0.0.0\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("run")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[invalid_server_config]") && stderr.contains("server.auth_token"),
+        "{stderr}"
+    );
+}

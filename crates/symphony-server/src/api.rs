@@ -1,0 +1,118 @@
+//! The JSON shapes of SPEC §13.7.2, built from an orchestrator snapshot. Kept apart from the
+//! handlers so the dashboard renders exactly what the API returns.
+
+use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
+use serde_json::{json, Value};
+use symphony_orchestrator::{RetryRow, RunningRow, Snapshot};
+
+fn at(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn ago(now: DateTime<Utc>, ms: u64) -> String {
+    at(now - ChronoDuration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)))
+}
+
+fn ahead(now: DateTime<Utc>, ms: u64) -> String {
+    at(now + ChronoDuration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)))
+}
+
+fn tokens(t: (u64, u64, u64)) -> Value {
+    json!({"input_tokens": t.0, "output_tokens": t.1, "total_tokens": t.2})
+}
+
+fn running_row(now: DateTime<Utc>, r: &RunningRow) -> Value {
+    json!({
+        "issue_id": r.issue_id,
+        "issue_identifier": r.identifier,
+        "issue_url": r.url,
+        "state": r.state,
+        "session_id": r.session_id,
+        "turn_count": r.turn_count,
+        "attempt": r.attempt,
+        "stage": if r.gating { "gates_and_handoff" } else { "agent" },
+        "stopping": r.stopping.map(|s| format!("{s:?}").to_lowercase()),
+        "last_event": r.last_event,
+        "last_message": r.last_message.clone().unwrap_or_default(),
+        "started_at": ago(now, r.running_ms),
+        "last_event_at": r.last_event_ms_ago.map(|ms| ago(now, ms)),
+        "tokens": tokens(r.tokens),
+    })
+}
+
+fn retry_row(now: DateTime<Utc>, r: &RetryRow) -> Value {
+    json!({
+        "issue_id": r.issue_id,
+        "issue_identifier": r.identifier,
+        "issue_url": Value::Null,
+        "attempt": r.attempt,
+        "due_at": ahead(now, r.due_in_ms),
+        "error": r.error,
+    })
+}
+
+/// Token totals over finished runs and the sessions still running.
+fn totals(snapshot: &Snapshot) -> Value {
+    let live = snapshot.running.iter().fold((0, 0, 0), |acc, r| {
+        (acc.0 + r.tokens.0, acc.1 + r.tokens.1, acc.2 + r.tokens.2)
+    });
+    json!({
+        "input_tokens": snapshot.totals.input_tokens + live.0,
+        "output_tokens": snapshot.totals.output_tokens + live.1,
+        "total_tokens": snapshot.totals.total_tokens + live.2,
+        "seconds_running": (snapshot.seconds_running * 10.0).round() / 10.0,
+    })
+}
+
+/// `GET /api/v1/state`.
+pub fn state(now: DateTime<Utc>, snapshot: &Snapshot) -> Value {
+    let mut running: Vec<&RunningRow> = snapshot.running.iter().collect();
+    running.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    let mut retrying: Vec<&RetryRow> = snapshot.retrying.iter().collect();
+    retrying.sort_by_key(|r| (r.due_in_ms, r.identifier.clone()));
+    json!({
+        "generated_at": at(now),
+        "counts": {"running": running.len(), "retrying": retrying.len()},
+        "running": running.iter().map(|r| running_row(now, r)).collect::<Vec<_>>(),
+        "retrying": retrying.iter().map(|r| retry_row(now, r)).collect::<Vec<_>>(),
+        "codex_totals": totals(snapshot),
+        "rate_limits": snapshot.rate_limits,
+    })
+}
+
+/// `GET /api/v1/<issue_identifier>`, or `None` when the issue is neither running nor queued.
+pub fn issue(now: DateTime<Utc>, snapshot: &Snapshot, identifier: &str) -> Option<Value> {
+    let running = snapshot.running.iter().find(|r| r.identifier == identifier);
+    let retry = snapshot
+        .retrying
+        .iter()
+        .find(|r| r.identifier == identifier);
+    let issue_id = running
+        .map(|r| r.issue_id.clone())
+        .or_else(|| retry.map(|r| r.issue_id.clone()))?;
+    let status = if running.is_some() {
+        "running"
+    } else {
+        "retrying"
+    };
+    let attempt = running
+        .and_then(|r| r.attempt)
+        .or_else(|| retry.map(|r| r.attempt));
+    Some(json!({
+        "issue_identifier": identifier,
+        "issue_id": issue_id,
+        "status": status,
+        "attempts": {
+            "restart_count": attempt.map_or(0, |a| a.saturating_sub(1)),
+            "current_retry_attempt": attempt,
+        },
+        "running": running.map(|r| running_row(now, r)),
+        "retry": retry.map(|r| retry_row(now, r)),
+        "last_error": retry.and_then(|r| r.error.clone()),
+    }))
+}
+
+/// The error envelope of every API error.
+pub fn error(code: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message}})
+}

@@ -1,0 +1,174 @@
+//! The dashboard at `/`: server-rendered HTML of the same JSON the API returns, refreshed in
+//! place every two seconds by a few lines of plain JavaScript (no framework). Without
+//! JavaScript the page reloads itself instead.
+
+use serde_json::Value;
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => "—".to_owned(),
+        Value::String(s) if s.is_empty() => "—".to_owned(),
+        Value::String(s) => escape(s),
+        other => escape(&other.to_string()),
+    }
+}
+
+/// The tables' inner HTML for a `/api/v1/state` value (also what the script re-renders).
+pub fn body(state: &Value) -> String {
+    let mut html = String::new();
+    let counts = &state["counts"];
+    let totals = &state["codex_totals"];
+    html.push_str(&format!(
+        "<p class=\"totals\" id=\"totals\">{} running · {} retrying · {} tokens · {} s of agent time · as of {}</p>",
+        text(&counts["running"]),
+        text(&counts["retrying"]),
+        text(&totals["total_tokens"]),
+        text(&totals["seconds_running"]),
+        text(&state["generated_at"]),
+    ));
+    html.push_str("<h2>Running</h2><table id=\"running\"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Started</th></tr></thead><tbody>");
+    let running = state["running"].as_array().cloned().unwrap_or_default();
+    if running.is_empty() {
+        html.push_str("<tr><td colspan=\"7\" class=\"empty\">nothing running</td></tr>");
+    }
+    for r in &running {
+        html.push_str(&format!(
+            "<tr data-issue=\"{id}\"><td><a href=\"/api/v1/{link}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=\"message\">{}</span></td><td>{}</td><td>{}</td></tr>",
+            text(&r["state"]),
+            text(&r["stage"]),
+            text(&r["turn_count"]),
+            text(&r["last_event"]),
+            text(&r["last_message"]),
+            text(&r["tokens"]["total_tokens"]),
+            text(&r["started_at"]),
+            id = text(&r["issue_identifier"]),
+            link = escape(&percent(r["issue_identifier"].as_str().unwrap_or_default())),
+        ));
+    }
+    html.push_str("</tbody></table><h2>Retry queue</h2><table id=\"retrying\"><thead><tr><th>Issue</th><th>Attempt</th><th>Due</th><th>Error</th></tr></thead><tbody>");
+    let retrying = state["retrying"].as_array().cloned().unwrap_or_default();
+    if retrying.is_empty() {
+        html.push_str("<tr><td colspan=\"4\" class=\"empty\">no retries queued</td></tr>");
+    }
+    for r in &retrying {
+        html.push_str(&format!(
+            "<tr data-issue=\"{id}\"><td>{id}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            text(&r["attempt"]),
+            text(&r["due_at"]),
+            text(&r["error"]),
+            id = text(&r["issue_identifier"]),
+        ));
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+/// Percent-encodes a path segment (identifiers like `widgets#7`).
+fn percent(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+const SCRIPT: &str = r#"
+const esc = (v) => (v === null || v === undefined || v === "") ? "—" :
+  String(v).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+function render(s) {
+  let h = `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
+  h += `<h2>Running</h2><table id="running"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Started</th></tr></thead><tbody>`;
+  if (s.running.length === 0) h += `<tr><td colspan="7" class="empty">nothing running</td></tr>`;
+  for (const r of s.running) h += `<tr data-issue="${esc(r.issue_identifier)}"><td><a href="/api/v1/${encodeURIComponent(r.issue_identifier)}">${esc(r.issue_identifier)}</a></td><td>${esc(r.state)}</td><td>${esc(r.stage)}</td><td>${esc(r.turn_count)}</td><td>${esc(r.last_event)} <span class="message">${esc(r.last_message)}</span></td><td>${esc(r.tokens.total_tokens)}</td><td>${esc(r.started_at)}</td></tr>`;
+  h += `</tbody></table><h2>Retry queue</h2><table id="retrying"><thead><tr><th>Issue</th><th>Attempt</th><th>Due</th><th>Error</th></tr></thead><tbody>`;
+  if (s.retrying.length === 0) h += `<tr><td colspan="4" class="empty">no retries queued</td></tr>`;
+  for (const r of s.retrying) h += `<tr data-issue="${esc(r.issue_identifier)}"><td>${esc(r.issue_identifier)}</td><td>${esc(r.attempt)}</td><td>${esc(r.due_at)}</td><td>${esc(r.error)}</td></tr>`;
+  document.getElementById("live").innerHTML = h + `</tbody></table>`;
+}
+async function poll() {
+  const banner = document.getElementById("health");
+  try {
+    const r = await fetch("/api/v1/state", {headers: {"accept": "application/json"}});
+    if (!r.ok) throw new Error(`the API answered ${r.status}`);
+    render(await r.json());
+    banner.hidden = true;
+  } catch (e) {
+    banner.textContent = `Not updating: ${e.message}`;
+    banner.hidden = false;
+  }
+}
+setInterval(poll, 2000);
+"#;
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;color:#1b1f24}\
+h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.05rem;margin:1.4rem 0 .4rem}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d8dee4;vertical-align:top}\
+th{font-weight:600;background:#f6f8fa}.message{color:#57606a}.empty{color:#57606a;font-style:italic}\
+.totals{color:#57606a}.banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;border-radius:6px}";
+
+/// The whole page for `state` (`None` when the orchestrator did not answer).
+pub fn page(state: Option<&Value>, unavailable: Option<&str>) -> String {
+    let live = state.map(body).unwrap_or_default();
+    let banner = match unavailable {
+        Some(why) => format!(
+            "<p class=\"banner\" id=\"health\">Orchestrator unavailable: {}</p>",
+            escape(why)
+        ),
+        None => "<p class=\"banner\" id=\"health\" hidden></p>".to_owned(),
+    };
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Symphony</title><noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>\
+         <style>{STYLE}</style></head><body><h1>Symphony</h1>{banner}\
+         <div id=\"live\">{live}</div>\
+         <p class=\"totals\">JSON: <a href=\"/api/v1/state\">/api/v1/state</a> · \
+         <a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p>\
+         <script>{SCRIPT}</script></body></html>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hostile_text_is_escaped_and_identifiers_are_linked_safely() {
+        let state = json!({
+            "generated_at": "2026-11-24T10:00:00Z",
+            "counts": {"running": 1, "retrying": 0},
+            "running": [{"issue_identifier": "acme#7", "state": "<b>todo</b>", "stage": "agent",
+                "turn_count": 2, "last_event": "turn_completed", "last_message": "\"'><script>x</script>",
+                "tokens": {"total_tokens": 10}, "started_at": "2026-11-24T09:59:00Z"}],
+            "retrying": [],
+            "codex_totals": {"total_tokens": 10, "seconds_running": 60.0},
+        });
+        let html = body(&state);
+        assert!(!html.contains("<script>x"), "{html}");
+        assert!(html.contains("&lt;b&gt;todo&lt;/b&gt;"), "{html}");
+        assert!(html.contains("href=\"/api/v1/acme%237\""), "{html}");
+        assert!(html.contains("no retries queued"), "{html}");
+    }
+}

@@ -1,0 +1,273 @@
+//! The HTTP surface on a real loopback socket: every API response shape (insta), the JSON
+//! 404/405 envelopes, bearer auth on a token-protected server, metrics and the dashboard.
+//! A fixed snapshot stands in for the orchestrator here; `tests/service.rs` runs the real one.
+
+mod client;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use client::{request, Answer};
+use serde_json::json;
+use symphony_orchestrator::{RefreshQueued, RetryRow, RunningRow, Snapshot, SnapshotError, Totals};
+use symphony_server::{Orchestrator, Server, ServerConfig};
+
+struct Fixed {
+    snapshot: Option<Snapshot>,
+    refreshes: AtomicU32,
+}
+
+#[async_trait]
+impl Orchestrator for Fixed {
+    async fn snapshot(&self) -> Result<Snapshot, SnapshotError> {
+        self.snapshot.clone().ok_or(SnapshotError::Timeout)
+    }
+
+    fn request_refresh(&self) -> Result<RefreshQueued, SnapshotError> {
+        let n = self.refreshes.fetch_add(1, Ordering::SeqCst);
+        Ok(RefreshQueued { coalesced: n > 0 })
+    }
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot {
+        running: vec![RunningRow {
+            issue_id: "id-7".into(),
+            identifier: "widgets#7".into(),
+            state: "in-progress".into(),
+            url: Some("https://github.example/acme/widgets/issues/7".into()),
+            session_id: Some("thread-1-turn-3".into()),
+            turn_count: 3,
+            attempt: Some(2),
+            running_ms: 65_000,
+            last_event: Some("notification".into()),
+            last_event_ms_ago: Some(1_000),
+            gating: false,
+            last_message: Some("Working on tests".into()),
+            tokens: (1200, 800, 2000),
+            stopping: None,
+        }],
+        retrying: vec![RetryRow {
+            issue_id: "id-9".into(),
+            identifier: "widgets#9".into(),
+            attempt: 3,
+            due_in_ms: 30_000,
+            error: Some("agent turn error [turn_timeout]: no answer in 3600 s".into()),
+        }],
+        totals: Totals {
+            input_tokens: 5000,
+            output_tokens: 2400,
+            total_tokens: 7400,
+            ended_runtime_ms: 1_769_000,
+        },
+        seconds_running: 1834.2,
+        rate_limits: Some(json!({"primary": {"used_percent": 12}})),
+    }
+}
+
+async fn serve(snapshot: Option<Snapshot>, token: Option<&str>) -> std::net::SocketAddr {
+    let config = ServerConfig {
+        host: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        auth_token: token.map(str::to_owned),
+    };
+    let server = Server::bind(
+        &config,
+        Arc::new(Fixed {
+            snapshot,
+            refreshes: AtomicU32::new(0),
+        }),
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.serve(std::future::pending()));
+    addr
+}
+
+/// Times depend on the clock; everything else is exact.
+fn shape(answer: &Answer) -> String {
+    let time = regex_lite_times(&answer.body);
+    format!("{} {}\n{time}", answer.status, answer.content_type)
+}
+
+fn regex_lite_times(text: &str) -> String {
+    // `YYYY-MM-DDTHH:MM:SSZ` → `[time]`, without a regex dependency.
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let window = bytes.get(i..i + 20);
+        let is_time = window.is_some_and(|w| {
+            w.iter().enumerate().all(|(k, b)| match k {
+                4 | 7 => *b == b'-',
+                10 => *b == b'T',
+                13 | 16 => *b == b':',
+                19 => *b == b'Z',
+                _ => b.is_ascii_digit(),
+            })
+        });
+        if is_time {
+            out.push_str("[time]");
+            i += 20;
+        } else {
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_api_response_has_the_documented_shape() {
+    let addr = serve(Some(snapshot()), None).await;
+    insta::assert_snapshot!(
+        "state",
+        shape(&request(addr, "GET", "/api/v1/state", None).await)
+    );
+    insta::assert_snapshot!(
+        "issue_running",
+        shape(&request(addr, "GET", "/api/v1/widgets%237", None).await)
+    );
+    insta::assert_snapshot!(
+        "issue_retrying",
+        shape(&request(addr, "GET", "/api/v1/widgets%239", None).await)
+    );
+    insta::assert_snapshot!(
+        "issue_not_found",
+        shape(&request(addr, "GET", "/api/v1/widgets%2342", None).await)
+    );
+    insta::assert_snapshot!(
+        "refresh_first",
+        shape(&request(addr, "POST", "/api/v1/refresh", Some("{}")).await)
+    );
+    insta::assert_snapshot!(
+        "refresh_coalesced",
+        shape(&request(addr, "POST", "/api/v1/refresh", None).await)
+    );
+    insta::assert_snapshot!(
+        "method_not_allowed",
+        shape(&request(addr, "DELETE", "/api/v1/state", None).await)
+    );
+    insta::assert_snapshot!(
+        "refresh_by_get",
+        shape(&request(addr, "GET", "/api/v1/refresh", None).await)
+    );
+    insta::assert_snapshot!(
+        "unknown_route",
+        shape(&request(addr, "GET", "/api/v2/state", None).await)
+    );
+    insta::assert_snapshot!(
+        "healthz",
+        shape(&request(addr, "GET", "/healthz", None).await)
+    );
+    insta::assert_snapshot!(
+        "readyz",
+        shape(&request(addr, "GET", "/readyz", None).await)
+    );
+}
+
+#[tokio::test]
+async fn an_unanswering_orchestrator_is_a_503_not_a_crash() {
+    let addr = serve(None, None).await;
+    let state = request(addr, "GET", "/api/v1/state", None).await;
+    assert_eq!(state.status, 503);
+    assert!(
+        state.body.contains("orchestrator_unavailable"),
+        "{}",
+        state.body
+    );
+    assert_eq!(request(addr, "GET", "/readyz", None).await.status, 503);
+    assert_eq!(request(addr, "GET", "/healthz", None).await.status, 200);
+    let page = request(addr, "GET", "/", None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Orchestrator unavailable"),
+        "{}",
+        page.body
+    );
+    let metrics = request(addr, "GET", "/metrics", None).await;
+    assert!(
+        metrics.body.contains("symphony_orchestrator_up 0"),
+        "{}",
+        metrics.body
+    );
+}
+
+#[tokio::test]
+async fn a_token_protected_server_refuses_everything_but_healthz_without_it() {
+    let token = "a-long-enough-test-token";
+    let addr = serve(Some(snapshot()), Some(token)).await;
+    assert_eq!(request(addr, "GET", "/healthz", None).await.status, 200);
+    for path in [
+        "/",
+        "/api/v1/state",
+        "/metrics",
+        "/readyz",
+        "/api/v1/widgets%237",
+    ] {
+        let answer = request(addr, "GET", path, None).await;
+        assert_eq!(answer.status, 401, "{path}");
+        assert!(answer.body.contains("\"unauthorized\""), "{}", answer.body);
+    }
+    let wrong = client::request_with(
+        addr,
+        "GET",
+        "/api/v1/state",
+        None,
+        Some("a-long-enough-test-tokeN"),
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    let right = client::request_with(addr, "GET", "/api/v1/state", None, Some(token)).await;
+    assert_eq!(right.status, 200);
+    let metrics = client::request_with(addr, "GET", "/metrics", None, Some(token)).await;
+    assert!(
+        metrics.body.contains("symphony_http_unauthorized_total 6"),
+        "{}",
+        metrics.body
+    );
+}
+
+#[tokio::test]
+async fn metrics_and_the_dashboard_show_the_snapshot() {
+    let addr = serve(Some(snapshot()), None).await;
+    request(addr, "GET", "/api/v1/state", None).await;
+    request(addr, "POST", "/api/v1/refresh", None).await;
+    request(addr, "POST", "/api/v1/refresh", None).await;
+    let metrics = request(addr, "GET", "/metrics", None).await;
+    assert_eq!(
+        metrics.content_type,
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    for line in [
+        "symphony_orchestrator_up 1",
+        "symphony_running_sessions 1",
+        "symphony_retry_queue_length 1",
+        "symphony_tokens_total{kind=\"input\"} 6200",
+        "symphony_http_requests_total{route=\"/api/v1/state\",status=\"200\"} 1",
+        "symphony_refresh_requests_total{coalesced=\"false\"} 1",
+        "symphony_refresh_requests_total{coalesced=\"true\"} 1",
+    ] {
+        assert!(
+            metrics.body.lines().any(|l| l == line),
+            "{line} missing:\n{}",
+            metrics.body
+        );
+    }
+    let page = request(addr, "GET", "/", None).await;
+    assert_eq!(page.content_type, "text/html; charset=utf-8");
+    assert!(
+        page.body.contains("<tr data-issue=\"widgets#7\">"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Working on tests"), "{}", page.body);
+    assert!(
+        page.body.contains("<tr data-issue=\"widgets#9\">"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("turn_timeout"), "{}", page.body);
+}
