@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub port: u16,
     /// Bearer token required for everything but `/healthz` (and the signed webhook).
     pub auth_token: Option<String>,
+    /// The secret GitHub signs webhook deliveries with (`None`: the endpoint is off).
+    pub github_webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -28,6 +30,10 @@ impl std::fmt::Debug for ServerConfig {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("auth_token", &self.auth_token.as_ref().map(|_| "********"))
+            .field(
+                "github_webhook_secret",
+                &self.github_webhook_secret.as_ref().map(|_| "********"),
+            )
             .finish()
     }
 }
@@ -49,6 +55,7 @@ impl ServerConfig {
         let mut port = None;
         let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let mut auth_token = None;
+        let mut github_webhook_secret = None;
         for (key, value) in map {
             match key.as_str() {
                 "port" => {
@@ -71,26 +78,13 @@ impl ServerConfig {
                         })
                         .ok_or("server.host: expected an IP address (e.g. 127.0.0.1)")?
                 }
-                "auth_token" => {
-                    let text = value.as_str().unwrap_or_default();
-                    let Some(name) = text.strip_prefix('$').filter(|n| !n.is_empty()) else {
-                        return Err("server.auth_token: write `$VAR` and put the token in that \
-                             environment variable (secrets are not written in WORKFLOW.md)"
-                            .to_owned());
-                    };
-                    let token = env(name)
-                        .filter(|t| !t.is_empty())
-                        .ok_or_else(|| format!("server.auth_token: ${name} is unset or empty"))?;
-                    if token.len() < 16 {
-                        return Err(format!(
-                            "server.auth_token: ${name} is shorter than 16 characters"
-                        ));
-                    }
-                    auth_token = Some(token);
+                "auth_token" => auth_token = Some(secret(key, value, &env)?),
+                "github_webhook_secret" => {
+                    github_webhook_secret = Some(secret(key, value, &env)?)
                 }
                 other => {
                     return Err(format!(
-                        "server.{other} is not a setting (port, host, auth_token)"
+                        "server.{other} is not a setting (port, host, auth_token, github_webhook_secret)"
                     ))
                 }
             }
@@ -108,8 +102,33 @@ impl ServerConfig {
             host,
             port,
             auth_token,
+            github_webhook_secret,
         }))
     }
+}
+
+/// A secret setting: `$VAR` only, resolved now, at least 16 characters.
+fn secret(
+    key: &str,
+    value: &Value,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let text = value.as_str().unwrap_or_default();
+    let Some(name) = text.strip_prefix('$').filter(|n| !n.is_empty()) else {
+        return Err(format!(
+            "server.{key}: write `$VAR` and put the secret in that environment variable \
+             (secrets are not written in WORKFLOW.md)"
+        ));
+    };
+    let secret = env(name)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("server.{key}: ${name} is unset or empty"))?;
+    if secret.len() < 16 {
+        return Err(format!(
+            "server.{key}: ${name} is shorter than 16 characters"
+        ));
+    }
+    Ok(secret)
 }
 
 #[cfg(test)]

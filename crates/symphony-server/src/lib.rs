@@ -9,6 +9,7 @@ mod api;
 mod config;
 mod dashboard;
 mod metrics;
+mod webhook;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -89,6 +90,8 @@ struct AppState {
     orchestrator: Arc<dyn Orchestrator>,
     counters: Arc<ServerCounters>,
     auth_token: Option<Arc<str>>,
+    webhook_secret: Option<Arc<[u8]>>,
+    deliveries: Arc<webhook::Deliveries>,
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
@@ -177,6 +180,37 @@ async fn metrics_text(State(app): State<AppState>) -> Response {
     )
 }
 
+async fn github_webhook(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(secret) = &app.webhook_secret else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &api::error(
+                "webhooks_not_configured",
+                "set server.github_webhook_secret to receive GitHub webhooks",
+            ),
+        );
+    };
+    let (status, value, outcome) =
+        webhook::receive(secret, &app.deliveries, &headers, &body, || {
+            app.orchestrator
+                .request_refresh()
+                .ok()
+                .map(|queued| queued.coalesced)
+        });
+    app.counters.webhook(outcome.as_str());
+    if outcome == webhook::Outcome::BadSignature {
+        tracing::warn!(
+            "refused a GitHub webhook delivery: {}",
+            value["error"]["message"]
+        );
+    }
+    json_response(status, &value)
+}
+
 async fn healthz() -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
@@ -217,7 +251,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let route = route_of(request.uri().path());
     if let Some(token) = &app.auth_token {
-        let open = route == "/healthz";
+        // The webhook is authenticated by its signature instead.
+        let open = route == "/healthz" || route == "/webhooks/github";
         let presented = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -252,6 +287,7 @@ fn route_of(path: &str) -> &'static str {
         "/metrics" => "/metrics",
         "/api/v1/state" => "/api/v1/state",
         "/api/v1/refresh" => "/api/v1/refresh",
+        "/webhooks/github" => "/webhooks/github",
         p if p.starts_with("/api/v1/") && p[8..].find('/').is_none() => "/api/v1/{issue}",
         _ => "other",
     }
@@ -264,13 +300,18 @@ fn only<S: Clone + Send + Sync + 'static>(route: MethodRouter<S>) -> MethodRoute
 /// The application: every route, the guard, and JSON 404/405s.
 pub fn router(
     orchestrator: Arc<dyn Orchestrator>,
-    auth_token: Option<String>,
+    config: &ServerConfig,
     counters: Arc<ServerCounters>,
 ) -> Router {
     let state = AppState {
         orchestrator,
         counters,
-        auth_token: auth_token.map(Arc::from),
+        auth_token: config.auth_token.as_deref().map(Arc::from),
+        webhook_secret: config
+            .github_webhook_secret
+            .as_deref()
+            .map(|s| Arc::from(s.as_bytes())),
+        deliveries: Arc::default(),
     };
     Router::new()
         .route("/", only(get(dashboard)))
@@ -280,6 +321,7 @@ pub fn router(
         .route("/api/v1/state", only(get(state_json)))
         .route("/api/v1/refresh", only(post(refresh)))
         .route("/api/v1/{identifier}", only(get(issue)))
+        .route("/webhooks/github", only(post(github_webhook)))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -303,11 +345,7 @@ impl Server {
             .map_err(|source| ServerError::Bind { addr, source })?;
         Ok(Self {
             listener,
-            app: router(
-                orchestrator,
-                config.auth_token.clone(),
-                Arc::new(ServerCounters::default()),
-            ),
+            app: router(orchestrator, config, Arc::new(ServerCounters::default())),
         })
     }
 

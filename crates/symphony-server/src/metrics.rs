@@ -15,6 +15,7 @@ pub struct ServerCounters {
     refreshes: AtomicU64,
     refreshes_coalesced: AtomicU64,
     unauthorized: AtomicU64,
+    webhooks: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl ServerCounters {
@@ -34,6 +35,16 @@ impl ServerCounters {
         if coalesced {
             self.refreshes_coalesced.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a webhook delivery by outcome.
+    pub fn webhook(&self, outcome: &'static str) {
+        *self
+            .webhooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(outcome)
+            .or_default() += 1;
     }
 
     /// Counts a request refused for want of a valid token.
@@ -160,5 +171,22 @@ pub fn render(snapshot: Option<&Snapshot>, counters: &ServerCounters) -> String 
         "symphony_http_unauthorized_total {}",
         counters.unauthorized.load(Ordering::Relaxed)
     );
+    family(
+        &mut out,
+        "symphony_webhook_deliveries_total",
+        "counter",
+        "GitHub webhook deliveries, by outcome.",
+    );
+    for (outcome, n) in counters
+        .webhooks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        let _ = writeln!(
+            out,
+            "symphony_webhook_deliveries_total{{outcome=\"{outcome}\"}} {n}"
+        );
+    }
     out
 }

@@ -13,6 +13,8 @@ use serde_json::json;
 use symphony_orchestrator::{RefreshQueued, RetryRow, RunningRow, Snapshot, SnapshotError, Totals};
 use symphony_server::{Orchestrator, Server, ServerConfig};
 
+const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+
 struct Fixed {
     snapshot: Option<Snapshot>,
     refreshes: AtomicU32,
@@ -71,6 +73,7 @@ async fn serve(snapshot: Option<Snapshot>, token: Option<&str>) -> std::net::Soc
         host: "127.0.0.1".parse().unwrap(),
         port: 0,
         auth_token: token.map(str::to_owned),
+        github_webhook_secret: Some(WEBHOOK_SECRET.to_owned()),
     };
     let server = Server::bind(
         &config,
@@ -270,4 +273,114 @@ async fn metrics_and_the_dashboard_show_the_snapshot() {
         page.body
     );
     assert!(page.body.contains("turn_timeout"), "{}", page.body);
+}
+
+async fn deliver(
+    addr: std::net::SocketAddr,
+    event: &str,
+    delivery: &str,
+    body: &str,
+    signature: Option<String>,
+) -> Answer {
+    let mut headers = vec![
+        ("X-GitHub-Event".to_owned(), event.to_owned()),
+        ("X-GitHub-Delivery".to_owned(), delivery.to_owned()),
+    ];
+    if let Some(signature) = signature {
+        headers.push(("X-Hub-Signature-256".to_owned(), signature));
+    }
+    client::request_full(addr, "POST", "/webhooks/github", Some(body), None, &headers).await
+}
+
+#[tokio::test]
+async fn webhooks_are_verified_deduplicated_and_turned_into_refreshes() {
+    use symphony_tracker_github::webhook::sign;
+    // Token-protected: the signed webhook needs no bearer token, everything else does.
+    let token = "a-long-enough-test-token";
+    let addr = serve(Some(snapshot()), Some(token)).await;
+    let body = r#"{"action": "labeled", "issue": {"node_id": "I_kwDO1", "number": 7}, "repository": {"full_name": "acme/widgets"}}"#;
+    let good = || Some(sign(WEBHOOK_SECRET.as_bytes(), body.as_bytes()));
+
+    let valid = deliver(addr, "issues", "d-1", body, good()).await;
+    assert_eq!(valid.status, 202, "{}", valid.body);
+    assert!(valid.body.contains("\"refresh\": true"), "{}", valid.body);
+    assert!(
+        valid.body.contains("\"coalesced\": false"),
+        "{}",
+        valid.body
+    );
+
+    let replayed = deliver(addr, "issues", "d-1", body, good()).await;
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    assert!(
+        replayed.body.contains("delivery already received"),
+        "{}",
+        replayed.body
+    );
+
+    let forged = deliver(
+        addr,
+        "issues",
+        "d-2",
+        body,
+        Some(sign(b"wrong-secret", body.as_bytes())),
+    )
+    .await;
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    assert!(forged.body.contains("bad_signature"), "{}", forged.body);
+    let tampered = deliver(addr, "issues", "d-3", &body.replace("7", "8"), good()).await;
+    assert_eq!(
+        tampered.status, 401,
+        "a body changed after signing: {}",
+        tampered.body
+    );
+    let unsigned = deliver(addr, "issues", "d-4", body, None).await;
+    assert_eq!(unsigned.status, 401);
+    assert!(
+        unsigned.body.contains("missing_signature"),
+        "{}",
+        unsigned.body
+    );
+
+    let ping = r#"{"zen": "Keep it logically awesome."}"#;
+    let ignored = deliver(
+        addr,
+        "ping",
+        "d-5",
+        ping,
+        Some(sign(WEBHOOK_SECRET.as_bytes(), ping.as_bytes())),
+    )
+    .await;
+    assert_eq!(ignored.status, 202);
+    assert!(
+        ignored.body.contains("\"refresh\": false"),
+        "{}",
+        ignored.body
+    );
+    let garbage = "[1, 2";
+    let malformed = deliver(
+        addr,
+        "issues",
+        "d-6",
+        garbage,
+        Some(sign(WEBHOOK_SECRET.as_bytes(), garbage.as_bytes())),
+    )
+    .await;
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+
+    let metrics = client::request_with(addr, "GET", "/metrics", None, Some(token)).await;
+    for line in [
+        "symphony_webhook_deliveries_total{outcome=\"refreshed\"} 1",
+        "symphony_webhook_deliveries_total{outcome=\"replayed\"} 1",
+        "symphony_webhook_deliveries_total{outcome=\"bad_signature\"} 3",
+        "symphony_webhook_deliveries_total{outcome=\"ignored\"} 1",
+        "symphony_webhook_deliveries_total{outcome=\"malformed\"} 1",
+        "symphony_http_unauthorized_total 0",
+    ] {
+        assert!(
+            metrics.body.lines().any(|l| l == line),
+            "{line} missing:\n{}",
+            metrics.body
+        );
+    }
 }
