@@ -32,6 +32,51 @@ fn http(port: u16, method: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// `/metrics` parsed by a Prometheus text-format parser: `(name, labels) -> value`.
+fn scrape(port: u16) -> Vec<(String, Vec<(String, String)>, f64)> {
+    let (status, text) = http(port, "GET", "/metrics");
+    assert_eq!(status, 200, "{text}");
+    let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .unwrap_or_else(|e| panic!("not Prometheus text: {e}\n{text}"));
+    assert!(!parsed.samples.is_empty(), "{text}");
+    parsed
+        .samples
+        .into_iter()
+        .map(|s| {
+            let value = match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                other => panic!("unexpected {other:?}"),
+            };
+            let mut labels: Vec<(String, String)> = s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            labels.sort();
+            (s.metric, labels, value)
+        })
+        .collect()
+}
+
+fn sample(
+    samples: &[(String, Vec<(String, String)>, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> f64 {
+    samples
+        .iter()
+        .find(|(n, l, _)| {
+            n == name
+                && labels.len() == l.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map_or(0.0, |(_, _, v)| *v)
+}
+
 fn port_in(log: &Path) -> Option<u16> {
     let text = std::fs::read_to_string(log).ok()?;
     let at = text.find("http://127.0.0.1:")? + "http://127.0.0.1:".len();
@@ -86,13 +131,36 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
     assert_eq!(status, 200, "{issue}");
     assert!(issue.contains("\"status\": \"running\""), "{issue}");
     assert_eq!(http(port, "GET", "/api/v1/NOPE-9").0, 404);
+    let before = scrape(port);
+    assert_eq!(sample(&before, "symphony_running_sessions", &[]), 1.0);
+    assert_eq!(sample(&before, "symphony_orchestrator_up", &[]), 1.0);
     let (status, refresh) = http(port, "POST", "/api/v1/refresh");
     assert_eq!(status, 202, "{refresh}");
-    let (_, metrics) = http(port, "GET", "/metrics");
-    assert!(metrics.contains("symphony_running_sessions 1"), "{metrics}");
+    let after = scrape(port);
+    let refreshes = |s: &[(String, Vec<(String, String)>, f64)]| {
+        sample(
+            s,
+            "symphony_refresh_requests_total",
+            &[("coalesced", "false")],
+        )
+    };
+    assert_eq!(
+        refreshes(&after),
+        refreshes(&before) + 1.0,
+        "the counter moved"
+    );
+    let states = |s: &[(String, Vec<(String, String)>, f64)]| {
+        sample(
+            s,
+            "symphony_http_requests_total",
+            &[("route", "/api/v1/state"), ("status", "200")],
+        )
+    };
+    assert!(states(&after) >= 1.0);
     assert!(
-        metrics.contains("symphony_refresh_requests_total{coalesced=\"false\"} 1"),
-        "{metrics}"
+        sample(&after, "symphony_agent_seconds_total", &[])
+            >= sample(&before, "symphony_agent_seconds_total", &[]),
+        "agent time only grows"
     );
     let (status, page) = http(port, "GET", "/");
     assert_eq!(status, 200);
