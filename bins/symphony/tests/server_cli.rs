@@ -14,6 +14,9 @@ use support::{terminate, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// One parsed sample: name, sorted labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
 fn http(port: u16, method: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
@@ -33,7 +36,7 @@ fn http(port: u16, method: &str, path: &str) -> (u16, String) {
 }
 
 /// `/metrics` parsed by a Prometheus text-format parser: `(name, labels) -> value`.
-fn scrape(port: u16) -> Vec<(String, Vec<(String, String)>, f64)> {
+fn scrape(port: u16) -> Vec<Sample> {
     let (status, text) = http(port, "GET", "/metrics");
     assert_eq!(status, 200, "{text}");
     let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
@@ -60,11 +63,7 @@ fn scrape(port: u16) -> Vec<(String, Vec<(String, String)>, f64)> {
         .collect()
 }
 
-fn sample(
-    samples: &[(String, Vec<(String, String)>, f64)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> f64 {
+fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .find(|(n, l, _)| {
@@ -137,7 +136,7 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
     let (status, refresh) = http(port, "POST", "/api/v1/refresh");
     assert_eq!(status, 202, "{refresh}");
     let after = scrape(port);
-    let refreshes = |s: &[(String, Vec<(String, String)>, f64)]| {
+    let refreshes = |s: &[Sample]| {
         sample(
             s,
             "symphony_refresh_requests_total",
@@ -149,7 +148,7 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
         refreshes(&before) + 1.0,
         "the counter moved"
     );
-    let states = |s: &[(String, Vec<(String, String)>, f64)]| {
+    let states = |s: &[Sample]| {
         sample(
             s,
             "symphony_http_requests_total",
