@@ -40,6 +40,16 @@ fn proposal(body: &str, checks: Vec<CheckResult>) -> ChangeProposal {
     }
 }
 
+/// The one in-progress issue of `setup`, as the adapter reads it.
+async fn in_progress(setup: &Setup) -> symphony_core::Issue {
+    setup
+        .tracker
+        .fetch_issues_by_states(&setup.states(&["in-progress"]))
+        .await
+        .unwrap()
+        .remove(0)
+}
+
 fn assert_on_spec(setup: &Setup) {
     let problems: Vec<String> = setup
         .fake
@@ -59,12 +69,7 @@ fn assert_on_spec(setup: &Setup) {
 async fn a_branch_gets_one_pull_request_however_often_it_is_proposed() {
     let setup = Setup::new(Source::Labels);
     let (number, _) = setup.file("Add a greeting", "in-progress", &[]);
-    let issue = setup
-        .tracker
-        .fetch_issues_by_states(&setup.states(&["in-progress"]))
-        .await
-        .unwrap()
-        .remove(0);
+    let issue = in_progress(&setup).await;
     let checks = vec![
         check("secrets", CheckConclusion::Success, 0),
         check("tests", CheckConclusion::Success, 0),
@@ -129,12 +134,7 @@ async fn a_branch_gets_one_pull_request_however_often_it_is_proposed() {
 async fn a_lost_answer_to_the_create_never_makes_a_second_pull_request() {
     let setup = Setup::new(Source::Labels);
     setup.file("Add a greeting", "in-progress", &[]);
-    let issue = setup
-        .tracker
-        .fetch_issues_by_states(&setup.states(&["in-progress"]))
-        .await
-        .unwrap()
-        .remove(0);
+    let issue = in_progress(&setup).await;
     // GitHub creates the PR but the answer is a 502: not retried blindly, found and updated.
     setup
         .fake
@@ -175,12 +175,7 @@ async fn a_lost_answer_to_the_create_never_makes_a_second_pull_request() {
 async fn check_runs_carry_every_annotation_fifty_per_request() {
     let setup = Setup::with(Source::Labels, json!({"gate_reports": "check_runs"}));
     setup.file("Add a greeting", "in-progress", &[]);
-    let issue = setup
-        .tracker
-        .fetch_issues_by_states(&setup.states(&["in-progress"]))
-        .await
-        .unwrap()
-        .remove(0);
+    let issue = in_progress(&setup).await;
     let checks = vec![
         check("secrets", CheckConclusion::Failure, 70),
         check("lint", CheckConclusion::Success, 50),
