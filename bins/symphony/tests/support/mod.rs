@@ -40,3 +40,15 @@ pub fn terminate(mut child: Child, limit: Duration) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The port of the server `symphony run` announced in its log (`url=http://127.0.0.1:PORT/`).
+pub fn port_in(log: &Path) -> Option<u16> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let at = text.find("http://127.0.0.1:")? + "http://127.0.0.1:".len();
+    text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
+}
