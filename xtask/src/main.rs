@@ -22,6 +22,8 @@ Tasks:
   bench agent            recorded app-server lines read, parsed and mapped per second
   bench github           requests and rate-limit cost of polling 500 open issues on the
                          fake GitHub: first poll, idle polls (ETags), unconditional baseline
+  bench webhook          webhook-to-dispatch latency (p50, p99) of the release binary
+                         against the fake GitHub, versus the 30 s default poll
   openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
                          @octokit/openapi package (needs npm)
   bench gates [--mb N]   the secrets gate's throughput on a generated 100 MB tree, against
@@ -42,6 +44,7 @@ fn main() -> Result<()> {
         ["bench", "agent"] => release_example("symphony-agent-codex", "bench_agent", &[]),
         ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
         ["bench", "gates", rest @ ..] => bench_gates(rest),
+        ["bench", "webhook"] => bench_webhook(),
         ["bench", ..] => {
             bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, gates\n\n{HELP}")
         }
@@ -91,6 +94,32 @@ fn release_example(package: &str, example: &str, args: &[&str]) -> Result<()> {
         bail!("{example} failed");
     }
     Ok(())
+}
+
+/// The bench drives the release binary as an operator would, so it is built first.
+fn bench_webhook() -> Result<()> {
+    let status = Command::new("cargo")
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "symphony",
+            "--bin",
+            "symphony",
+        ])
+        .current_dir(project_root())
+        .status()
+        .context("building symphony")?;
+    if !status.success() {
+        bail!("building symphony failed");
+    }
+    let binary = project_root().join("target/release/symphony");
+    release_example(
+        "symphony",
+        "bench_webhook",
+        &[binary.to_str().context("a UTF-8 target path")?],
+    )
 }
 
 fn deny() -> Result<()> {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{terminate, wait_until};
+use support::{port_in, terminate, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -50,6 +50,10 @@ fn scrape(port: u16) -> Vec<Sample> {
                 prometheus_parse::Value::Counter(v)
                 | prometheus_parse::Value::Gauge(v)
                 | prometheus_parse::Value::Untyped(v) => v,
+                // A histogram stands for its observation count here.
+                prometheus_parse::Value::Histogram(buckets) => {
+                    buckets.last().map_or(0.0, |b| b.count)
+                }
                 other => panic!("unexpected {other:?}"),
             };
             let mut labels: Vec<(String, String)> = s
@@ -74,17 +78,6 @@ fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
                     .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
         })
         .map_or(0.0, |(_, _, v)| *v)
-}
-
-fn port_in(log: &Path) -> Option<u16> {
-    let text = std::fs::read_to_string(log).ok()?;
-    let at = text.find("http://127.0.0.1:")? + "http://127.0.0.1:".len();
-    text[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()
 }
 
 fn project(dir: &Path, server: &str) {
@@ -129,10 +122,32 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
     let (status, issue) = http(port, "GET", "/api/v1/S-1");
     assert_eq!(status, 200, "{issue}");
     assert!(issue.contains("\"status\": \"running\""), "{issue}");
+    // The store's side: the run is in the history, with a log the API links to.
+    let issue: serde_json::Value = serde_json::from_str(&issue).unwrap();
+    let log_url = issue["recent_runs"][0]["log_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, runs) = http(port, "GET", "/api/v1/runs?issue=S-1");
+    assert_eq!(status, 200, "{runs}");
+    assert!(runs.contains(&log_url), "{runs}");
+    wait_until("the agent's first line in its run log", LIMIT, || {
+        http(port, "GET", &log_url).1.contains("working")
+    });
     assert_eq!(http(port, "GET", "/api/v1/NOPE-9").0, 404);
     let before = scrape(port);
     assert_eq!(sample(&before, "symphony_running_sessions", &[]), 1.0);
     assert_eq!(sample(&before, "symphony_orchestrator_up", &[]), 1.0);
+    // The service's own work is counted: the dispatch, the tracker reads, the poll ticks.
+    assert_eq!(sample(&before, "symphony_dispatches_total", &[]), 1.0);
+    assert!(
+        sample(
+            &before,
+            "symphony_tracker_requests_total",
+            &[("operation", "fetch_issues_by_states"), ("outcome", "ok")]
+        ) >= 1.0
+    );
+    assert!(sample(&before, "symphony_tick_duration_seconds", &[]) >= 1.0);
     let (status, refresh) = http(port, "POST", "/api/v1/refresh");
     assert_eq!(status, 202, "{refresh}");
     let after = scrape(port);

@@ -6,6 +6,7 @@
 mod config;
 mod eligibility;
 mod handoff_config;
+mod metrics;
 mod scheduler;
 mod service;
 mod snapshot;
@@ -13,10 +14,14 @@ mod snapshot;
 pub use config::SchedulerConfig;
 pub use eligibility::{sort_for_dispatch, Ineligible};
 pub use handoff_config::HandOffConfig;
+pub use metrics::{
+    Family, Histogram, MetricKind, Sample, SampleValue, ServiceMetrics, TrackerOutcome,
+    DURATION_BUCKETS,
+};
 pub use scheduler::{
     AgentUpdate, Decision, Effect, Event, ExitReason, FetchPurpose, LogLevel, RestoredRetry,
-    RetryEntry, RunEnd, RunningEntry, Scheduler, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
-    FAILURE_BASE_DELAY_MS,
+    RetryEntry, RetryReason, RunEnd, RunningEntry, Scheduler, StopReason, Timer, Totals,
+    CONTINUATION_DELAY_MS, FAILURE_BASE_DELAY_MS,
 };
 pub use service::{
     ControlHandle, Persistence, RefreshQueued, Service, ServiceOptions, SnapshotError,

@@ -66,6 +66,8 @@ pub struct Snapshot {
     pub seconds_running: f64,
     /// Latest rate-limit payload.
     pub rate_limits: Option<Value>,
+    /// Why new work is not dispatched (an invalid workflow after a reload), if it is not.
+    pub config_error: Option<String>,
 }
 
 impl Scheduler {
@@ -107,6 +109,7 @@ impl Scheduler {
             totals: self.totals(),
             seconds_running: (self.totals().ended_runtime_ms + live_ms) as f64 / 1000.0,
             rate_limits: self.rate_limits().cloned(),
+            config_error: self.preflight_error().map(str::to_owned),
             running,
         }
     }

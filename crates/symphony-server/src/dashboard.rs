@@ -4,6 +4,48 @@
 
 use serde_json::Value;
 
+/// Recent gate verdicts and hand-offs shown.
+pub const REVIEWS: usize = 10;
+
+/// The one-line summary of an audit entry about a review.
+fn review_summary(entry: &Value) -> String {
+    let d = &entry["detail"];
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    match entry["kind"].as_str().unwrap_or_default() {
+        "gate_verdict" => format!(
+            "{}: {} — {}",
+            s(&d["gate"]),
+            s(&d["status"]),
+            s(&d["summary"])
+        ),
+        "change_proposed" => format!("{} {}", s(&d["branch"]), s(&d["url"])),
+        "handed_off" => format!("to {} {}", s(&d["state"]), s(&d["url"])),
+        "handoff_failed" => s(&d["error"]),
+        "changelog_generated" => s(&d["path"]),
+        _ => String::new(),
+    }
+}
+
+/// The "recent gate verdicts and hand-offs" table for a `/api/v1/events` value.
+pub fn reviews(events: &Value) -> String {
+    let mut html = String::from("<h2>Recent gate verdicts and hand-offs</h2><table id=\"reviews\"><thead><tr><th>When</th><th>Issue</th><th>What</th><th>Detail</th></tr></thead><tbody>");
+    let entries = events["events"].as_array().cloned().unwrap_or_default();
+    if entries.is_empty() {
+        html.push_str("<tr><td colspan=\"4\" class=\"empty\">none yet</td></tr>");
+    }
+    for e in &entries {
+        html.push_str(&format!(
+            "<tr data-kind=\"{kind}\"><td>{}</td><td>{}</td><td>{kind}</td><td>{}</td></tr>",
+            text(&e["at"]),
+            text(&e["issue_identifier"]),
+            escape(&review_summary(e)),
+            kind = text(&e["kind"]),
+        ));
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -32,6 +74,12 @@ fn text(value: &Value) -> String {
 /// The tables' inner HTML for a `/api/v1/state` value (also what the script re-renders).
 pub fn body(state: &Value) -> String {
     let mut html = String::new();
+    if let Some(error) = state["health"]["config_error"].as_str() {
+        html.push_str(&format!(
+            "<p class=\"banner error\" id=\"config-error\">Not dispatching new work: {}</p>",
+            escape(error)
+        ));
+    }
     let counts = &state["counts"];
     let totals = &state["codex_totals"];
     html.push_str(&format!(
@@ -97,7 +145,8 @@ const SCRIPT: &str = r#"
 const esc = (v) => (v === null || v === undefined || v === "") ? "—" :
   String(v).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 function render(s) {
-  let h = `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
+  let h = s.health && s.health.config_error ? `<p class="banner error" id="config-error">Not dispatching new work: ${esc(s.health.config_error)}</p>` : "";
+  h += `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
   h += `<h2>Running</h2><table id="running"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Started</th></tr></thead><tbody>`;
   if (s.running.length === 0) h += `<tr><td colspan="7" class="empty">nothing running</td></tr>`;
   for (const r of s.running) h += `<tr data-issue="${esc(r.issue_identifier)}"><td><a href="/api/v1/${encodeURIComponent(r.issue_identifier)}">${esc(r.issue_identifier)}</a></td><td>${esc(r.state)}</td><td>${esc(r.stage)}</td><td>${esc(r.turn_count)}</td><td>${esc(r.last_event)} <span class="message">${esc(r.last_message)}</span></td><td>${esc(r.tokens.total_tokens)}</td><td>${esc(r.started_at)}</td></tr>`;
@@ -106,12 +155,36 @@ function render(s) {
   for (const r of s.retrying) h += `<tr data-issue="${esc(r.issue_identifier)}"><td>${esc(r.issue_identifier)}</td><td>${esc(r.attempt)}</td><td>${esc(r.due_at)}</td><td>${esc(r.error)}</td></tr>`;
   document.getElementById("live").innerHTML = h + `</tbody></table>`;
 }
+function summary(e) {
+  const d = e.detail || {}, s = (v) => (v === null || v === undefined) ? "" : String(v);
+  switch (e.kind) {
+    case "gate_verdict": return `${s(d.gate)}: ${s(d.status)} — ${s(d.summary)}`;
+    case "change_proposed": return `${s(d.branch)} ${s(d.url)}`;
+    case "handed_off": return `to ${s(d.state)} ${s(d.url)}`;
+    case "handoff_failed": return s(d.error);
+    case "changelog_generated": return s(d.path);
+    default: return "";
+  }
+}
+function renderReviews(v) {
+  let h = `<h2>Recent gate verdicts and hand-offs</h2><table id="reviews"><thead><tr><th>When</th><th>Issue</th><th>What</th><th>Detail</th></tr></thead><tbody>`;
+  if (v.events.length === 0) h += `<tr><td colspan="4" class="empty">none yet</td></tr>`;
+  for (const e of v.events) h += `<tr data-kind="${esc(e.kind)}"><td>${esc(e.at)}</td><td>${esc(e.issue_identifier)}</td><td>${esc(e.kind)}</td><td>${esc(summary(e))}</td></tr>`;
+  document.getElementById("reviews-live").innerHTML = h + `</tbody></table>`;
+}
+async function pollReviews() {
+  const section = document.getElementById("reviews-live");
+  if (!section) return;
+  const r = await fetch(`/api/v1/events?kind=${REVIEW_KINDS}&limit=${REVIEWS}`, {headers: {"accept": "application/json"}});
+  if (r.ok) renderReviews(await r.json());
+}
 async function poll() {
   const banner = document.getElementById("health");
   try {
     const r = await fetch("/api/v1/state", {headers: {"accept": "application/json"}});
     if (!r.ok) throw new Error(`the API answered ${r.status}`);
     render(await r.json());
+    await pollReviews();
     banner.hidden = true;
   } catch (e) {
     banner.textContent = `Not updating: ${e.message}`;
@@ -125,11 +198,19 @@ const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto
 h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.05rem;margin:1.4rem 0 .4rem}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d8dee4;vertical-align:top}\
 th{font-weight:600;background:#f6f8fa}.message{color:#57606a}.empty{color:#57606a;font-style:italic}\
-.totals{color:#57606a}.banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;border-radius:6px}";
+.totals{color:#57606a}.banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;border-radius:6px}\
+.banner.error{background:#ffebe9;border-color:#cf222e}";
 
-/// The whole page for `state` (`None` when the orchestrator did not answer).
-pub fn page(state: Option<&Value>, unavailable: Option<&str>) -> String {
+/// The whole page for `state` (`None` when the orchestrator did not answer) and the recent
+/// reviews (`None` when the service keeps no store).
+pub fn page(state: Option<&Value>, recent: Option<&Value>, unavailable: Option<&str>) -> String {
     let live = state.map(body).unwrap_or_default();
+    let reviews_section = recent
+        .map(|r| format!("<div id=\"reviews-live\">{}</div>", reviews(r)))
+        .unwrap_or_default();
+    let script = SCRIPT
+        .replace("${REVIEW_KINDS}", &crate::history::REVIEW_KINDS.join(","))
+        .replace("${REVIEWS}", &REVIEWS.to_string());
     let banner = match unavailable {
         Some(why) => format!(
             "<p class=\"banner\" id=\"health\">Orchestrator unavailable: {}</p>",
@@ -142,10 +223,10 @@ pub fn page(state: Option<&Value>, unavailable: Option<&str>) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Symphony</title><noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>\
          <style>{STYLE}</style></head><body><h1>Symphony</h1>{banner}\
-         <div id=\"live\">{live}</div>\
+         <div id=\"live\">{live}</div>{reviews_section}\
          <p class=\"totals\">JSON: <a href=\"/api/v1/state\">/api/v1/state</a> · \
          <a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p>\
-         <script>{SCRIPT}</script></body></html>"
+         <script>{script}</script></body></html>"
     )
 }
 
@@ -170,5 +251,39 @@ mod tests {
         assert!(html.contains("&lt;b&gt;todo&lt;/b&gt;"), "{html}");
         assert!(html.contains("href=\"/api/v1/acme%237\""), "{html}");
         assert!(html.contains("no retries queued"), "{html}");
+        assert!(!html.contains("config-error"), "no banner without an error");
+    }
+
+    #[test]
+    fn a_config_error_is_a_banner_and_reviews_are_summarised_escaped() {
+        let state = json!({
+            "generated_at": "2026-11-24T10:00:00Z",
+            "counts": {"running": 0, "retrying": 0}, "running": [], "retrying": [],
+            "codex_totals": {"total_tokens": 0, "seconds_running": 0.0},
+            "health": {"config_error": "invalid_workflow: <bad> front matter"},
+        });
+        let html = body(&state);
+        assert!(
+            html.contains(
+                "id=\"config-error\">Not dispatching new work: invalid_workflow: &lt;bad&gt;"
+            ),
+            "{html}"
+        );
+        let events = json!({"events": [
+            {"at": "2026-11-24T10:00:00Z", "kind": "gate_verdict", "issue_identifier": "A-1",
+             "detail": {"gate": "secrets", "status": "fail", "summary": "1 secret <in> settings.ini"}},
+            {"at": "2026-11-24T10:01:00Z", "kind": "handed_off", "issue_identifier": "A-1",
+             "detail": {"state": "human review", "url": "https://example.test/pr/1"}},
+        ]});
+        let html = reviews(&events);
+        assert!(
+            html.contains("secrets: fail — 1 secret &lt;in&gt; settings.ini"),
+            "{html}"
+        );
+        assert!(
+            html.contains("to human review https://example.test/pr/1"),
+            "{html}"
+        );
+        assert!(reviews(&json!({"events": []})).contains("none yet"));
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use symphony_orchestrator::Snapshot;
+use symphony_orchestrator::{Family, MetricKind, SampleValue, Snapshot};
 
 /// Counters of the server's own traffic.
 #[derive(Debug, Default)]
@@ -58,9 +58,85 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A label value with `\`, `"` and newlines escaped, as the text format requires.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn labels(pairs: &[(&str, String)], extra: Option<(&str, String)>) -> String {
+    let all: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| (*k, v.clone()))
+        .chain(extra)
+        .map(|(k, v)| format!("{k}=\"{}\"", escape_label(&v)))
+        .collect();
+    if all.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", all.join(","))
+    }
+}
+
+/// Renders the orchestrator's families: counters and gauges as one line per sample,
+/// histograms as cumulative `_bucket` lines with `le`, then `_sum` and `_count`.
+fn render_families(out: &mut String, families: &[Family]) {
+    for f in families {
+        let kind = match f.kind {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        };
+        family(out, f.name, kind, f.help);
+        for sample in &f.samples {
+            match &sample.value {
+                SampleValue::Number(v) => {
+                    let _ = writeln!(out, "{}{} {v}", f.name, labels(&sample.labels, None));
+                }
+                SampleValue::Histogram(h) => {
+                    for (bound, n) in &h.buckets {
+                        let le = Some(("le", bound.to_string()));
+                        let _ =
+                            writeln!(out, "{}_bucket{} {n}", f.name, labels(&sample.labels, le));
+                    }
+                    let inf = Some(("le", "+Inf".to_owned()));
+                    let _ = writeln!(
+                        out,
+                        "{}_bucket{} {}",
+                        f.name,
+                        labels(&sample.labels, inf),
+                        h.count
+                    );
+                    let _ = writeln!(
+                        out,
+                        "{}_sum{} {}",
+                        f.name,
+                        labels(&sample.labels, None),
+                        h.sum
+                    );
+                    let _ = writeln!(
+                        out,
+                        "{}_count{} {}",
+                        f.name,
+                        labels(&sample.labels, None),
+                        h.count
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The exposition text; `snapshot` is `None` when the orchestrator did not answer.
-pub fn render(snapshot: Option<&Snapshot>, counters: &ServerCounters) -> String {
+pub fn render(
+    snapshot: Option<&Snapshot>,
+    service: &[Family],
+    counters: &ServerCounters,
+) -> String {
     let mut out = String::new();
+    render_families(&mut out, service);
     family(
         &mut out,
         "symphony_orchestrator_up",

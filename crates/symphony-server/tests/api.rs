@@ -6,11 +6,15 @@ mod client;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use client::{request, Answer};
 use serde_json::json;
-use symphony_orchestrator::{RefreshQueued, RetryRow, RunningRow, Snapshot, SnapshotError, Totals};
+use symphony_orchestrator::{
+    Family, RefreshQueued, RetryRow, RunningRow, ServiceMetrics, Snapshot, SnapshotError, Totals,
+    TrackerOutcome,
+};
 use symphony_server::{Orchestrator, Server, ServerConfig};
 
 const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
@@ -18,6 +22,7 @@ const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 struct Fixed {
     snapshot: Option<Snapshot>,
     refreshes: AtomicU32,
+    metrics: ServiceMetrics,
 }
 
 #[async_trait]
@@ -30,6 +35,26 @@ impl Orchestrator for Fixed {
         let n = self.refreshes.fetch_add(1, Ordering::SeqCst);
         Ok(RefreshQueued { coalesced: n > 0 })
     }
+
+    fn metrics(&self) -> Vec<Family> {
+        self.metrics.families()
+    }
+}
+
+/// Some recorded work: a gate whose name needs escaping, a tracker call, two ticks.
+fn recorded_work() -> ServiceMetrics {
+    let metrics = ServiceMetrics::default();
+    metrics.dispatched();
+    metrics.gate("lint \"strict\"", "fail");
+    metrics.tracker_call(
+        "fetch_issues_by_states",
+        TrackerOutcome::Ok,
+        Duration::from_millis(20),
+        Some(4999),
+    );
+    metrics.tick(Duration::from_millis(3));
+    metrics.tick(Duration::from_millis(30));
+    metrics
 }
 
 fn snapshot() -> Snapshot {
@@ -65,6 +90,7 @@ fn snapshot() -> Snapshot {
         },
         seconds_running: 1834.2,
         rate_limits: Some(json!({"primary": {"used_percent": 12}})),
+        config_error: None,
     }
 }
 
@@ -80,6 +106,7 @@ async fn serve(snapshot: Option<Snapshot>, token: Option<&str>) -> std::net::Soc
         Arc::new(Fixed {
             snapshot,
             refreshes: AtomicU32::new(0),
+            metrics: recorded_work(),
         }),
     )
     .await
@@ -252,6 +279,15 @@ async fn metrics_and_the_dashboard_show_the_snapshot() {
         "symphony_http_requests_total{route=\"/api/v1/state\",status=\"200\"} 1",
         "symphony_refresh_requests_total{coalesced=\"false\"} 1",
         "symphony_refresh_requests_total{coalesced=\"true\"} 1",
+        "symphony_dispatches_total 1",
+        "symphony_gate_outcomes_total{gate=\"lint \\\"strict\\\"\",status=\"fail\"} 1",
+        "symphony_tracker_requests_total{operation=\"fetch_issues_by_states\",outcome=\"ok\"} 1",
+        "symphony_tracker_rate_limit_remaining 4999",
+        "# TYPE symphony_tick_duration_seconds histogram",
+        "symphony_tick_duration_seconds_bucket{le=\"0.005\"} 1",
+        "symphony_tick_duration_seconds_bucket{le=\"0.05\"} 2",
+        "symphony_tick_duration_seconds_bucket{le=\"+Inf\"} 2",
+        "symphony_tick_duration_seconds_count 2",
     ] {
         assert!(
             metrics.body.lines().any(|l| l == line),

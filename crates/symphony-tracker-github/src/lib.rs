@@ -247,6 +247,10 @@ impl Tracker for GithubTracker {
         proposal::propose_change(&self.client, &self.config, issue, proposal).await
     }
 
+    fn rate_limit_remaining(&self) -> Option<u64> {
+        u64::try_from(self.client.stats().rate_limit_remaining()).ok()
+    }
+
     fn secret_environment_names(&self) -> Vec<String> {
         let mut names = vec![config::TOKEN_VARIABLE.to_owned()];
         if let Some(var) = &self.config.token_variable {

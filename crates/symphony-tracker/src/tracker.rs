@@ -85,6 +85,12 @@ pub trait Tracker: Send + Sync {
         ))
     }
 
+    /// Requests left in the provider's rate-limit window, as last reported (`None` when the
+    /// provider has no such budget or has not reported it yet). Read by metrics.
+    fn rate_limit_remaining(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether a proposal needs its branch on the remote (a forge reviews pushed branches;
     /// the local tracker reviews the branch where it is).
     fn proposals_need_pushed_branch(&self) -> bool {

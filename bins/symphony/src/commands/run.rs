@@ -72,8 +72,9 @@ pub(crate) async fn serve(
         |name| std::env::var(name).ok(),
     )
     .map_err(|e| Failure::new("invalid_server_config", e))?;
+    let store: Arc<dyn symphony_store::Store> = Arc::new(store);
     let service = Service::new(source, Arc::new(BinaryWiring), ServiceOptions::default())
-        .with_store(Arc::new(store));
+        .with_store(Arc::clone(&store));
     // The HTTP surface stops after the service: it can report the shutdown as it happens.
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server_task = match server {
@@ -81,6 +82,8 @@ pub(crate) async fn serve(
             let handles = ServiceHandles {
                 snapshot: service.snapshot(),
                 control: service.control(),
+                metrics: service.metrics(),
+                store: Some(store),
             };
             let server = Server::bind(&config, Arc::new(handles))
                 .await

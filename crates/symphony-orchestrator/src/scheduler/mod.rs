@@ -104,6 +104,11 @@ impl Scheduler {
         self.totals
     }
 
+    /// Why dispatch is paused: the workflow failed its last reload or preflight check.
+    pub fn preflight_error(&self) -> Option<&str> {
+        self.preflight_error.as_deref()
+    }
+
     /// The latest rate-limit payload an agent reported.
     pub fn rate_limits(&self) -> Option<&Value> {
         self.rate_limits.as_ref()
@@ -540,10 +545,12 @@ impl Scheduler {
         }));
         // Every exit but a deliberate release queues a retry: (attempt, error or continuation).
         let retry = match outcome {
-            RunEnd::Stalled | RunEnd::Failed => Some((next_attempt, error)),
+            RunEnd::Stalled => Some((next_attempt, error, RetryReason::Stall)),
+            RunEnd::Failed => Some((next_attempt, error, RetryReason::Failure)),
             RunEnd::Interrupted => {
                 // Taken up at once by whoever runs next.
-                self.queue_retry(issue_id, &identifier, next_attempt, error, 0, now_ms, out);
+                let retry = (next_attempt, error, RetryReason::Interrupted);
+                self.queue_retry(issue_id, &identifier, retry, 0, now_ms, out);
                 None
             }
             RunEnd::Stopped(stop) => {
@@ -562,11 +569,11 @@ impl Scheduler {
             }
             RunEnd::Succeeded => {
                 self.completed.insert(issue_id.to_owned());
-                Some((1, None))
+                Some((1, None, RetryReason::Continuation))
             }
         };
-        if let Some((attempt, error)) = retry {
-            self.schedule_retry(issue_id, &identifier, attempt, error, now_ms, out);
+        if let Some(retry) = retry {
+            self.schedule_retry(issue_id, &identifier, retry, now_ms, out);
         }
         if self.shutting_down && self.running.is_empty() {
             out.push(Effect::Stopped);
@@ -579,26 +586,24 @@ impl Scheduler {
         &mut self,
         issue_id: &str,
         identifier: &str,
-        attempt: u32,
-        error: Option<String>,
+        retry: (u32, Option<String>, RetryReason),
         now_ms: u64,
         out: &mut Out,
     ) {
-        let delay_ms = match &error {
+        let delay_ms = match &retry.1 {
             None => CONTINUATION_DELAY_MS,
-            Some(_) => failure_delay_ms(attempt, self.config.max_retry_backoff_ms),
+            Some(_) => failure_delay_ms(retry.0, self.config.max_retry_backoff_ms),
         };
-        self.queue_retry(issue_id, identifier, attempt, error, delay_ms, now_ms, out);
+        self.queue_retry(issue_id, identifier, retry, delay_ms, now_ms, out);
     }
 
-    /// Queues a retry `delay_ms` from now; during shutdown it is only recorded.
-    #[allow(clippy::too_many_arguments)]
+    /// Queues retry `(attempt, error, reason)` `delay_ms` from now; during shutdown it is only
+    /// recorded.
     fn queue_retry(
         &mut self,
         issue_id: &str,
         identifier: &str,
-        attempt: u32,
-        error: Option<String>,
+        (attempt, error, reason): (u32, Option<String>, RetryReason),
         delay_ms: u64,
         now_ms: u64,
         out: &mut Out,
@@ -609,6 +614,7 @@ impl Scheduler {
             attempt,
             delay_ms,
             error: error.clone(),
+            reason,
         }));
         if self.shutting_down {
             // Kept in durable state for the next start; nothing more happens in this one.
@@ -681,14 +687,12 @@ impl Scheduler {
             Ok(issues) => issues,
             Err(error) => {
                 let error = format!("retry refresh failed: {error}");
-                self.schedule_retry(
-                    issue_id,
-                    &entry.identifier,
+                let retry = (
                     entry.attempt.saturating_add(1),
                     Some(error),
-                    now_ms,
-                    out,
+                    RetryReason::RefreshFailed,
                 );
+                self.schedule_retry(issue_id, &entry.identifier, retry, now_ms, out);
                 return;
             }
         };
@@ -724,14 +728,8 @@ impl Scheduler {
             Ok(()) => self.dispatch(issue, Some(entry.attempt), now_ms, out),
             Err(_) => {
                 let error = Some("no available orchestrator slots".to_owned());
-                self.schedule_retry(
-                    issue_id,
-                    &issue.identifier,
-                    entry.attempt.saturating_add(1),
-                    error,
-                    now_ms,
-                    out,
-                );
+                let retry = (entry.attempt.saturating_add(1), error, RetryReason::NoSlots);
+                self.schedule_retry(issue_id, &issue.identifier, retry, now_ms, out);
             }
         }
         out.push(Effect::Notify);

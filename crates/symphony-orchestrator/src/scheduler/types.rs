@@ -261,6 +261,38 @@ pub enum RunEnd {
     Skipped,
 }
 
+/// Why a retry was queued, as a bounded set (the error text says the rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryReason {
+    /// The run succeeded; the issue is checked again shortly (SPEC §8.4 continuation).
+    Continuation,
+    /// The run failed.
+    Failure,
+    /// The run was stopped for inactivity.
+    Stall,
+    /// The service shut down mid-run; the next start takes it up.
+    Interrupted,
+    /// Re-reading the issue before the retry failed.
+    RefreshFailed,
+    /// No slot was free when the retry came due.
+    NoSlots,
+}
+
+impl RetryReason {
+    /// The snake-case name, as in metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Continuation => "continuation",
+            Self::Failure => "failure",
+            Self::Stall => "stall",
+            Self::Interrupted => "interrupted",
+            Self::RefreshFailed => "refresh_failed",
+            Self::NoSlots => "no_slots",
+        }
+    }
+}
+
 /// A decision worth keeping: the service records each in durable state and the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -300,6 +332,8 @@ pub enum Decision {
         delay_ms: u64,
         /// Why (`None` for a continuation).
         error: Option<String>,
+        /// The kind of reason, for metrics.
+        reason: RetryReason,
     },
     /// The issue is let go: no worker, no retry.
     Released {

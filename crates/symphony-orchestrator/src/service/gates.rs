@@ -17,6 +17,7 @@ use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 
 use super::persist::Persistence;
+use crate::metrics::ServiceMetrics;
 use crate::scheduler::ExitReason;
 
 /// How long reading the change may take.
@@ -77,6 +78,7 @@ pub(crate) struct GateStage<'a> {
     pub workflow: &'a Workflow,
     pub tracker: &'a Arc<dyn Tracker>,
     pub persistence: Option<&'a Persistence>,
+    pub metrics: &'a ServiceMetrics,
     pub workspace: &'a Path,
     pub issue: &'a Issue,
 }
@@ -143,6 +145,7 @@ impl GateStage<'_> {
                     "gate verdict: {}",
                     report.summary
                 );
+                self.metrics.gate(&report.gate, report.status.as_str());
                 self.audit(
                     "gate_verdict",
                     json!({

@@ -4,6 +4,7 @@
 
 mod gates;
 mod handoff;
+mod metered;
 mod persist;
 mod recovery;
 mod tools;
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::SchedulerConfig;
+use crate::metrics::ServiceMetrics;
 use crate::scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Scheduler, Timer};
 use crate::snapshot::Snapshot;
 pub use persist::Persistence;
@@ -159,6 +161,7 @@ pub struct Service {
     snapshot_requests: mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Snapshot>>,
     control: ControlHandle,
     refresh_requests: mpsc::UnboundedReceiver<()>,
+    metrics: Arc<ServiceMetrics>,
 }
 
 struct Shell {
@@ -175,6 +178,11 @@ struct Shell {
     tx: mpsc::UnboundedSender<Event>,
     timers: HashMap<Timer, JoinHandle<()>>,
     workers: HashMap<String, WorkerHandle>,
+    metrics: Arc<ServiceMetrics>,
+    /// When the Tick event being handled came off the queue.
+    tick_received: Option<Instant>,
+    /// When the current poll cycle began (a tick that started tracker reads).
+    tick_started: Option<Instant>,
 }
 
 impl Service {
@@ -201,6 +209,7 @@ impl Service {
                 pending: Arc::default(),
             },
             refresh_requests,
+            metrics: Arc::default(),
         }
     }
 
@@ -214,6 +223,11 @@ impl Service {
     /// The handle status surfaces read.
     pub fn snapshot(&self) -> SnapshotHandle {
         self.snapshot.clone()
+    }
+
+    /// The service's counters and histograms, for `/metrics`.
+    pub fn metrics(&self) -> Arc<ServiceMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     /// The handle control surfaces trigger refreshes with.
@@ -231,7 +245,10 @@ impl Service {
             std::mem::replace(&mut self.refresh_requests, mpsc::unbounded_channel().1);
         let refresh_pending = Arc::clone(&self.control.pending);
         let workflow = self.source.current();
-        let tracker = self.wiring.tracker(&workflow.config)?;
+        let tracker = metered::MeteredTracker::wrap(
+            self.wiring.tracker(&workflow.config)?,
+            Arc::clone(&self.metrics),
+        );
         let backend = self.wiring.backend(&workflow.config)?;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let persistence = self.store.clone().map(Persistence::spawn);
@@ -256,6 +273,9 @@ impl Service {
             tx,
             timers: HashMap::new(),
             workers: HashMap::new(),
+            metrics: self.metrics,
+            tick_received: None,
+            tick_started: None,
         };
         let mut reloads = shell.source.subscribe();
         tokio::pin!(shutdown);
@@ -300,6 +320,7 @@ impl Service {
                 }
                 received = rx.recv() => match received {
                     Some(Event::Tick { .. }) => {
+                        shell.tick_received = Some(Instant::now());
                         // Defensive re-read before each dispatch cycle (SPEC §6.2, §6.3).
                         let source = Arc::clone(&shell.source);
                         let outcome = tokio::task::spawn_blocking(move || source.refresh()).await;
@@ -352,6 +373,7 @@ impl Shell {
             self.wiring.backend(&latest.config),
         ) {
             (Ok(tracker), Ok(backend)) => {
+                let tracker = metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics));
                 if let Some(persistence) = &self.persistence {
                     persistence.set_secrets(Redactor::from_env_names(
                         &tracker.secret_environment_names(),
@@ -383,8 +405,34 @@ impl Shell {
             }
             _ => {}
         }
+        let (is_tick, ends_tick) = match &event {
+            Event::Tick { .. } => (true, false),
+            Event::Fetched {
+                purpose: FetchPurpose::Candidates,
+                ..
+            } => (false, true),
+            _ => (false, false),
+        };
         let now = self.now_ms();
         let effects = self.scheduler.handle(event, now);
+        if is_tick {
+            let received = self.tick_received.take();
+            let starts_cycle = effects.iter().any(|e| {
+                matches!(
+                    e,
+                    Effect::FetchByIds {
+                        purpose: FetchPurpose::Reconcile,
+                        ..
+                    } | Effect::FetchByStates {
+                        purpose: FetchPurpose::Candidates,
+                        ..
+                    }
+                )
+            });
+            if starts_cycle {
+                self.tick_started = Some(received.unwrap_or_else(Instant::now));
+            }
+        }
         let mut done = false;
         for effect in effects {
             match effect {
@@ -392,7 +440,10 @@ impl Shell {
                     self.fetch(purpose, FetchKind::States(states))
                 }
                 Effect::FetchByIds { purpose, ids } => self.fetch(purpose, FetchKind::Ids(ids)),
-                Effect::SpawnWorker { issue, attempt } => self.spawn_worker(*issue, attempt),
+                Effect::SpawnWorker { issue, attempt } => {
+                    self.metrics.dispatched();
+                    self.spawn_worker(*issue, attempt)
+                }
                 Effect::StopWorker { issue_id, .. } => self.stop_worker(&issue_id),
                 Effect::RemoveWorkspace { identifier } => {
                     let manager = WorkspaceManager::from_config(&self.workflow.config);
@@ -412,6 +463,7 @@ impl Shell {
                     });
                 }
                 Effect::Record(decision) => {
+                    self.metrics.decision(&decision);
                     if let Some(persistence) = &self.persistence {
                         persistence.decision(decision);
                     }
@@ -446,6 +498,11 @@ impl Shell {
                 Effect::Stopped => done = true,
             }
         }
+        if ends_tick {
+            if let Some(started) = self.tick_started.take() {
+                self.metrics.tick(started.elapsed());
+            }
+        }
         done
     }
 
@@ -453,6 +510,7 @@ impl Shell {
         let tracker = Arc::clone(&self.tracker);
         let tx = self.tx.clone();
         let limit = self.options.fetch_timeout;
+        let metrics = Arc::clone(&self.metrics);
         tokio::spawn(async move {
             let read = async {
                 match &kind {
@@ -463,10 +521,14 @@ impl Shell {
             let result = match tokio::time::timeout(limit, read).await {
                 Ok(Ok(issues)) => Ok(issues),
                 Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!(
-                    "tracker did not answer within {} s",
-                    limit.as_secs()
-                )),
+                Err(_) => Err({
+                    let operation = match &kind {
+                        FetchKind::States(_) => "fetch_issues_by_states",
+                        FetchKind::Ids(_) => "fetch_issues_by_ids",
+                    };
+                    metered::MeteredTracker::record_timeout(&metrics, operation, limit);
+                    format!("tracker did not answer within {} s", limit.as_secs())
+                }),
             };
             let _ = tx.send(Event::Fetched { purpose, result });
         });
@@ -486,6 +548,7 @@ impl Shell {
                 self.workflow.config.extensions.get("handoff"),
             ),
             run_id: None,
+            metrics: Arc::clone(&self.metrics),
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();

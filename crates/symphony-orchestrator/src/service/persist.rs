@@ -252,13 +252,14 @@ impl Pipeline {
                 attempt,
                 delay_ms,
                 error,
+                reason,
             } => {
                 let error = self.text(error);
                 let due_at_ms = now.saturating_add(delay_ms);
                 self.audit(
                     "retry_scheduled",
                     (&issue_id, &identifier),
-                    json!({"attempt": attempt, "due_at_ms": due_at_ms, "error": error}),
+                    json!({"attempt": attempt, "due_at_ms": due_at_ms, "error": error, "reason": reason}),
                 );
                 self.pending.push(Change::RetryQueued {
                     issue_id,

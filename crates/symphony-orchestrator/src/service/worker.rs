@@ -23,6 +23,7 @@ use super::handoff::{HandOffStage, TokenTally};
 use super::persist::Persistence;
 use super::tools::{Records, SessionTools};
 use crate::handoff_config::HandOffConfig;
+use crate::metrics::ServiceMetrics;
 
 /// Events a worker's agent may queue before it is slowed down.
 const AGENT_EVENT_BUFFER: usize = 256;
@@ -43,6 +44,8 @@ pub(crate) struct WorkerContext {
     pub handoff: Result<Option<HandOffConfig>, String>,
     /// The run's id in the state store, when there is one.
     pub run_id: Option<i64>,
+    /// Where turn durations and gate outcomes are counted.
+    pub metrics: Arc<ServiceMetrics>,
 }
 
 /// The guidance of turns after the first: the task itself is already in the agent's thread.
@@ -178,7 +181,10 @@ async fn attempt_in_workspace(
         } else {
             continuation_prompt(&issue, turn, max_turns)
         };
-        if let Err(e) = session.run_turn(&text).await {
+        let turn_started = std::time::Instant::now();
+        let turn_result = session.run_turn(&text).await;
+        ctx.metrics.turn(turn_started.elapsed());
+        if let Err(e) = turn_result {
             break ExitReason::Failed(format!("agent turn error [{}]: {e}", e.category()));
         }
         match ctx
@@ -268,6 +274,7 @@ impl AfterTurns<'_> {
                     workflow: &ctx.workflow,
                     tracker: &ctx.tracker,
                     persistence: ctx.persistence.as_ref(),
+                    metrics: &ctx.metrics,
                     workspace: self.workspace,
                     issue: self.issue,
                 };

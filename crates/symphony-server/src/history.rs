@@ -1,0 +1,197 @@
+//! What the durable store remembers, over HTTP: run history (`/api/v1/runs`), one run with its
+//! kept agent events (`/api/v1/runs/{id}`), the run's agent log as text
+//! (`/api/v1/runs/{id}/log`, the per-run log the API links to), and the recent decisions of the
+//! audit log (`/api/v1/events`: gate verdicts, hand-offs, retries).
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+use symphony_store::{AuditEntry, EventRecord, RunRecord};
+
+/// Runs listed when no `limit` is given, and the most a request may ask for.
+pub const DEFAULT_RUNS: usize = 50;
+/// The most runs one request returns.
+pub const MAX_RUNS: usize = 500;
+/// Agent events returned with one run (the newest; the log has them all).
+pub const RUN_EVENTS: usize = 200;
+/// Audit entries returned when no `limit` is given.
+pub const DEFAULT_EVENTS: usize = 50;
+
+/// Audit kinds the dashboard shows as "recent gate verdicts and hand-offs".
+pub const REVIEW_KINDS: &[&str] = &[
+    "gate_verdict",
+    "changelog_generated",
+    "change_proposed",
+    "handed_off",
+    "handoff_failed",
+];
+
+/// A store time (milliseconds since the Unix epoch) as RFC 3339.
+pub fn at_ms(ms: u64) -> Option<String> {
+    let ms = i64::try_from(ms).ok()?;
+    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// One run, with links to its details and log.
+pub fn run(record: &RunRecord) -> Value {
+    json!({
+        "run_id": record.id,
+        "issue_id": record.issue_id,
+        "issue_identifier": record.identifier,
+        "attempt": record.attempt,
+        "instance": record.instance,
+        "host": record.host,
+        "workspace": record.workspace,
+        "started_at": at_ms(record.started_at_ms),
+        "ended_at": record.ended_at_ms.and_then(at_ms),
+        "outcome": record.outcome.map(|o| o.as_str()),
+        "error": record.error,
+        "tokens": {
+            "input_tokens": record.input_tokens,
+            "output_tokens": record.output_tokens,
+            "total_tokens": record.total_tokens,
+        },
+        "events_total": record.events_total,
+        "last_event": record.last_event,
+        "url": format!("/api/v1/runs/{}", record.id),
+        "log_url": format!("/api/v1/runs/{}/log", record.id),
+    })
+}
+
+/// `GET /api/v1/runs`.
+pub fn runs(records: &[RunRecord]) -> Value {
+    json!({"runs": records.iter().map(run).collect::<Vec<_>>()})
+}
+
+fn event(record: &EventRecord) -> Value {
+    json!({
+        "seq": record.seq,
+        "at": at_ms(record.at_ms),
+        "event": record.kind,
+        "message": record.message,
+    })
+}
+
+/// `GET /api/v1/runs/{id}`: the run and its newest kept events, oldest first.
+pub fn run_detail(record: &RunRecord, events: &[EventRecord]) -> Value {
+    let newest = &events[events.len().saturating_sub(RUN_EVENTS)..];
+    json!({
+        "run": run(record),
+        "events_kept": events.len(),
+        "events": newest.iter().map(event).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/v1/runs/{id}/log`: one line per kept event.
+pub fn run_log(record: &RunRecord, events: &[EventRecord]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# run {} of {} ({}), {} events reported, {} kept",
+        record.id,
+        record.identifier,
+        record
+            .attempt
+            .map_or_else(|| "first run".to_owned(), |a| format!("retry attempt {a}")),
+        record.events_total,
+        events.len()
+    );
+    for e in events {
+        let _ = writeln!(
+            out,
+            "{} {:>6} {} {}",
+            at_ms(e.at_ms).unwrap_or_default(),
+            e.seq,
+            e.kind,
+            e.message
+                .as_deref()
+                .unwrap_or_default()
+                .replace('\n', "\n    ")
+        );
+    }
+    out
+}
+
+/// One audit entry.
+pub fn audit(entry: &AuditEntry) -> Value {
+    json!({
+        "seq": entry.seq,
+        "at": at_ms(entry.at_ms),
+        "kind": entry.kind,
+        "issue_identifier": entry.identifier,
+        "instance": entry.instance,
+        "detail": entry.detail,
+    })
+}
+
+/// `GET /api/v1/events`, newest first.
+pub fn events(entries: &[AuditEntry]) -> Value {
+    json!({"events": entries.iter().rev().map(audit).collect::<Vec<_>>()})
+}
+
+/// `name=value` pairs of a query string, percent-decoded (`+` is a space).
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(high), Some(low)) => {
+                        out.push((high * 16 + low) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_percent_decoded_and_bad_escapes_kept() {
+        assert_eq!(
+            query_pairs(Some(
+                "issue=widgets%237&limit=5&x=a+b&bad=%zz&%C3%A9=%é&end=%4"
+            )),
+            vec![
+                ("issue".into(), "widgets#7".into()),
+                ("limit".into(), "5".into()),
+                ("x".into(), "a b".into()),
+                ("bad".into(), "%zz".into()),
+                ("é".into(), "%é".into()),
+                ("end".into(), "%4".into()),
+            ]
+        );
+        assert!(query_pairs(None).is_empty());
+    }
+
+    #[test]
+    fn store_times_are_rfc3339() {
+        assert_eq!(at_ms(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(at_ms(u64::MAX), None);
+    }
+}

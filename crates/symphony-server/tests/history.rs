@@ -1,0 +1,230 @@
+//! Run history, agent events, the per-run log and recent decisions, served from a real SQLite
+//! state store: every response shape (insta), the errors (unknown run, bad limit, no store),
+//! and the dashboard's "recent gate verdicts and hand-offs".
+
+mod client;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use client::request;
+use serde_json::json;
+use symphony_orchestrator::{
+    Family, RefreshQueued, ServiceMetrics, Snapshot, SnapshotError, Totals,
+};
+use symphony_server::{Orchestrator, Server, ServerConfig};
+use symphony_store::{
+    AuditRecord, Change, ClaimOutcome, Instance, RunOutcome, RunStart, SqliteStore, Store,
+    StoreOptions,
+};
+
+/// 2026-11-24T10:00:00Z in store time.
+const T0: u64 = 1_795_514_400_000;
+
+struct WithStore {
+    store: Option<Arc<dyn Store>>,
+    metrics: ServiceMetrics,
+}
+
+#[async_trait]
+impl Orchestrator for WithStore {
+    async fn snapshot(&self) -> Result<Snapshot, SnapshotError> {
+        Ok(Snapshot {
+            running: vec![],
+            retrying: vec![],
+            totals: Totals::default(),
+            seconds_running: 0.0,
+            rate_limits: None,
+            config_error: None,
+        })
+    }
+
+    fn request_refresh(&self) -> Result<RefreshQueued, SnapshotError> {
+        Ok(RefreshQueued { coalesced: false })
+    }
+
+    fn metrics(&self) -> Vec<Family> {
+        self.metrics.families()
+    }
+
+    fn store(&self) -> Option<Arc<dyn Store>> {
+        self.store.clone()
+    }
+}
+
+/// A store with one failed run of `widgets#7` (three events, tokens) and its decisions.
+async fn recorded(dir: &std::path::Path) -> Arc<dyn Store> {
+    let instance = Instance {
+        id: "instance-1".into(),
+        host: "build-host".into(),
+        pid: 4242,
+        pid_start: None,
+    };
+    let store = SqliteStore::open_as(dir, StoreOptions::default(), instance).unwrap();
+    let ClaimOutcome::Started { run_id } = store
+        .claim_and_start(RunStart {
+            issue_id: "id-7".into(),
+            identifier: "widgets#7".into(),
+            attempt: None,
+            workspace: Some("/srv/ws/widgets_7".into()),
+            at_ms: T0,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("the claim is free")
+    };
+    let audit = |at_ms, kind: &str, detail| {
+        Change::Audit(AuditRecord {
+            at_ms,
+            kind: kind.into(),
+            issue_id: Some("id-7".into()),
+            identifier: Some("widgets#7".into()),
+            detail,
+        })
+    };
+    let event = |at_ms, kind: &str, message: &str| Change::Event {
+        run_id,
+        at_ms,
+        kind: kind.into(),
+        message: Some(message.into()),
+    };
+    store
+        .apply(vec![
+            event(T0 + 1_000, "session_started", "thread-1"),
+            event(
+                T0 + 2_000,
+                "notification",
+                "editing settings.ini\nsecond line",
+            ),
+            audit(
+                T0 + 3_000,
+                "gate_verdict",
+                json!({"gate": "secrets", "status": "fail", "summary": "1 secret in settings.ini"}),
+            ),
+            event(T0 + 4_000, "turn_completed", "turn 2"),
+            Change::Tokens {
+                run_id,
+                input: 1200,
+                output: 300,
+                total: 1500,
+            },
+            audit(
+                T0 + 5_000,
+                "handed_off",
+                json!({"state": "human review", "url": "https://github.test/acme/widgets/pull/8"}),
+            ),
+            Change::RunEnded {
+                run_id,
+                at_ms: T0 + 6_000,
+                outcome: RunOutcome::Failed,
+                error: Some("worker exited: agent turn error".into()),
+            },
+            audit(
+                T0 + 6_000,
+                "retry_scheduled",
+                json!({"attempt": 1, "reason": "failure"}),
+            ),
+        ])
+        .await
+        .unwrap();
+    Arc::new(store)
+}
+
+async fn serve(store: Option<Arc<dyn Store>>) -> std::net::SocketAddr {
+    let config = ServerConfig {
+        host: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        auth_token: None,
+        github_webhook_secret: None,
+    };
+    let orchestrator = WithStore {
+        store,
+        metrics: ServiceMetrics::default(),
+    };
+    let server = Server::bind(&config, Arc::new(orchestrator)).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.serve(std::future::pending()));
+    addr
+}
+
+fn shape(answer: &client::Answer) -> String {
+    format!("{} {}\n{}", answer.status, answer.content_type, answer.body)
+}
+
+#[tokio::test]
+async fn runs_events_and_the_run_log_come_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = serve(Some(recorded(dir.path()).await)).await;
+
+    let runs = request(addr, "GET", "/api/v1/runs?issue=widgets%237&limit=5", None).await;
+    insta::assert_snapshot!("runs", shape(&runs));
+    let none = request(addr, "GET", "/api/v1/runs?issue=widgets%239", None).await;
+    assert_eq!(none.body.replace([' ', '\n'], ""), r#"{"runs":[]}"#);
+
+    let run = request(addr, "GET", "/api/v1/runs/1", None).await;
+    insta::assert_snapshot!("run_detail", shape(&run));
+    let log = request(addr, "GET", "/api/v1/runs/1/log", None).await;
+    insta::assert_snapshot!("run_log", shape(&log));
+
+    let reviews = request(
+        addr,
+        "GET",
+        "/api/v1/events?kind=gate_verdict,handed_off&limit=10",
+        None,
+    )
+    .await;
+    insta::assert_snapshot!("review_events", shape(&reviews));
+    let newest = request(addr, "GET", "/api/v1/events?limit=1", None).await;
+    let newest: serde_json::Value = serde_json::from_str(&newest.body).unwrap();
+    assert_eq!(newest["events"][0]["kind"], "retry_scheduled");
+    assert_eq!(newest["events"].as_array().unwrap().len(), 1);
+
+    for (path, status, code) in [
+        ("/api/v1/runs/999", 404, "run_not_found"),
+        ("/api/v1/runs/not-a-number/log", 404, "run_not_found"),
+        ("/api/v1/runs?limit=0", 400, "invalid_limit"),
+        ("/api/v1/events?limit=many", 400, "invalid_limit"),
+    ] {
+        let answer = request(addr, "GET", path, None).await;
+        assert_eq!(answer.status, status, "{path}: {}", answer.body);
+        assert!(answer.body.contains(code), "{path}: {}", answer.body);
+    }
+    assert_eq!(
+        request(addr, "POST", "/api/v1/runs", None).await.status,
+        405
+    );
+
+    let page = request(addr, "GET", "/", None).await;
+    assert!(
+        page.body.contains("<table id=\"reviews\">"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("secrets: fail — 1 secret in settings.ini"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("<tr data-kind=\"retry_scheduled\">"),
+        "only verdicts and hand-offs are shown"
+    );
+}
+
+#[tokio::test]
+async fn without_a_store_history_says_so() {
+    let addr = serve(None).await;
+    for path in ["/api/v1/runs", "/api/v1/runs/1", "/api/v1/events"] {
+        let answer = request(addr, "GET", path, None).await;
+        assert_eq!(answer.status, 404, "{path}");
+        assert!(answer.body.contains("history_not_kept"), "{}", answer.body);
+    }
+    let page = request(addr, "GET", "/", None).await;
+    assert!(
+        !page.body.contains("<div id=\"reviews-live\">"),
+        "{}",
+        page.body
+    );
+}
