@@ -73,6 +73,22 @@ pub enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Show what a running service is doing (from its HTTP API), redrawn in place.
+    #[command(after_help = EXIT_CODES)]
+    Status {
+        /// Path to the workflow file [default: ./WORKFLOW.md]; its `server:` section gives the
+        /// address and token.
+        path: Option<PathBuf>,
+        /// The service's address instead, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print one frame and exit (also when stdout is not a terminal).
+        #[arg(long)]
+        once: bool,
+        /// Redraw interval in milliseconds.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..))]
+        interval_ms: u64,
+    },
     /// Run the bundled demo (local issues, a stand-in agent) in a scratch folder until every
     /// issue is done; no account, no network.
     #[command(after_help = EXIT_CODES)]

@@ -176,6 +176,34 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
             >= sample(&before, "symphony_agent_seconds_total", &[]),
         "agent time only grows"
     );
+    // The terminal view reads the same API.
+    let status_view = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args([
+            "status",
+            "--once",
+            "--url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let frame = String::from_utf8_lossy(&status_view.stdout);
+    assert!(
+        status_view.status.success(),
+        "{frame}{}",
+        String::from_utf8_lossy(&status_view.stderr)
+    );
+    assert!(frame.contains("1 running"), "{frame}");
+    assert!(
+        frame
+            .lines()
+            .any(|l| l.starts_with("S-1") && l.contains("agent")),
+        "{frame}"
+    );
+    assert!(
+        frame.contains("RECENT GATE VERDICTS AND HAND-OFFS"),
+        "{frame}"
+    );
     let (status, page) = http(port, "GET", "/");
     assert_eq!(status, 200);
     assert!(page.contains("<tr data-issue=\"S-1\">"), "{page}");
@@ -197,4 +225,34 @@ fn a_network_bind_without_a_token_is_refused_at_start() {
         stderr.contains("error[invalid_server_config]") && stderr.contains("server.auth_token"),
         "{stderr}"
     );
+}
+
+#[test]
+fn status_without_a_service_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), "");
+    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["status", "--once"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[invalid_status_url]") && stderr.contains("--url"),
+        "{stderr}"
+    );
+    // A port nothing listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["status", "--once", "--url", &format!("http://{free}")])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[status_unavailable]"), "{stderr}");
 }

@@ -7,6 +7,7 @@ mod issues;
 mod prompt;
 mod run;
 mod state;
+mod status;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,17 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Issues { path } => issues::run(&workflow_path(path.as_deref())?),
         Command::Run { path, port } => run::run(&workflow_path(path.as_deref())?, port),
         Command::Demo { dir } => demo::run(dir),
+        Command::Status {
+            path,
+            url,
+            once,
+            interval_ms,
+        } => status::run(
+            &workflow_path(path.as_deref())?,
+            url.as_deref(),
+            once,
+            std::time::Duration::from_millis(interval_ms),
+        ),
         Command::Runs {
             path,
             state: args,

@@ -1,0 +1,385 @@
+//! `symphony status`: a terminal view of a running service, read from its HTTP API
+//! (`/api/v1/state` and, when it keeps a store, `/api/v1/events`), redrawn in place every
+//! interval until interrupted; `--once` prints one frame for scripts.
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use symphony_server::ServerConfig;
+use symphony_workflow::{ProcessEnvironment, WorkflowSource};
+
+use crate::failure::Failure;
+use crate::trackers;
+
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Recent gate verdicts and hand-offs shown.
+const REVIEWS: usize = 5;
+
+/// Where the service listens and the token it wants.
+struct Target {
+    addr: SocketAddr,
+    host: String,
+    token: Option<String>,
+}
+
+fn unreachable(message: String) -> Failure {
+    Failure::new("status_unavailable", message)
+}
+
+/// `http://HOST:PORT[/]` to an address.
+fn parse_url(url: &str) -> Result<(SocketAddr, String), Failure> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        Failure::new(
+            "invalid_status_url",
+            format!("{url:?}: expected http://HOST:PORT (the API is plain HTTP on loopback)"),
+        )
+    })?;
+    let authority = rest.trim_end_matches('/');
+    let addr = authority
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            Failure::new(
+                "invalid_status_url",
+                format!("{url:?}: {authority:?} is not HOST:PORT"),
+            )
+        })?;
+    Ok((addr, authority.to_owned()))
+}
+
+/// The service's address: `--url`, else the workflow's `server:` section.
+fn target(path: &Path, url: Option<&str>) -> Result<Target, Failure> {
+    let workflow = WorkflowSource::open(path, trackers::registry(), Arc::new(ProcessEnvironment));
+    let server = match &workflow {
+        Ok(source) => ServerConfig::from_section(
+            source.current().config.extensions.get("server"),
+            None,
+            |name| std::env::var(name).ok(),
+        )
+        .map_err(|e| Failure::new("invalid_server_config", e))?,
+        Err(_) => None,
+    };
+    let token = server.as_ref().and_then(|s| s.auth_token.clone());
+    if let Some(url) = url {
+        let (addr, host) = parse_url(url)?;
+        return Ok(Target { addr, host, token });
+    }
+    // Without --url the workflow must load: it names the address.
+    workflow?;
+    match server {
+        Some(server) if server.port != 0 => {
+            let addr = SocketAddr::new(server.host, server.port);
+            Ok(Target {
+                addr,
+                host: addr.to_string(),
+                token,
+            })
+        }
+        _ => Err(Failure::new(
+            "invalid_status_url",
+            format!(
+                "{} sets no fixed server.port; pass --url http://127.0.0.1:PORT (the address \
+                 `symphony run` logged)",
+                path.display()
+            ),
+        )),
+    }
+}
+
+/// One GET; `(status, body)`.
+fn get(target: &Target, path: &str) -> Result<(u16, String), Failure> {
+    let failed = |e: std::io::Error| {
+        unreachable(format!(
+            "cannot read http://{}{path}: {e} (is `symphony run` serving there?)",
+            target.host
+        ))
+    };
+    let mut stream = TcpStream::connect_timeout(&target.addr, REQUEST_TIMEOUT).map_err(failed)?;
+    stream
+        .set_read_timeout(Some(REQUEST_TIMEOUT))
+        .map_err(failed)?;
+    let auth = target
+        .token
+        .as_deref()
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n{auth}Connection: close\r\n\r\n",
+        target.host
+    )
+    .map_err(failed)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(failed)?;
+    let raw = String::from_utf8_lossy(&raw);
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| unreachable(format!("http://{}{path} did not answer HTTP", target.host)))?;
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    Ok((status, body))
+}
+
+fn get_json(target: &Target, path: &str) -> Result<Option<Value>, Failure> {
+    let (status, body) = get(target, path)?;
+    match status {
+        200 => serde_json::from_str(&body).map(Some).map_err(|e| {
+            unreachable(format!(
+                "http://{}{path} sent invalid JSON: {e}",
+                target.host
+            ))
+        }),
+        404 => Ok(None),
+        401 => Err(unreachable(format!(
+            "http://{} wants a bearer token: set server.auth_token in the workflow",
+            target.host
+        ))),
+        other => Err(unreachable(format!(
+            "http://{}{path} answered {other}: {}",
+            target.host,
+            body.trim()
+        ))),
+    }
+}
+
+fn time(value: &Value) -> Option<DateTime<Utc>> {
+    value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `1h02m`, `3m05s`, `12s`.
+fn span(seconds: i64) -> String {
+    let s = seconds.abs();
+    let text = if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    };
+    if seconds < 0 {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
+/// `text` cut to `width` characters (an ellipsis marks the cut).
+fn fit(text: &str, width: usize) -> String {
+    let one_line = text.replace(['\n', '\r', '\t'], " ");
+    if one_line.chars().count() <= width {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn str_of(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_owned(),
+        Value::String(s) if s.is_empty() => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One frame: totals, running sessions, the retry queue and recent reviews.
+pub(crate) fn render(state: &Value, reviews: Option<&Value>, width: usize) -> String {
+    let now = time(&state["generated_at"]).unwrap_or_else(Utc::now);
+    let since = |v: &Value| time(v).map_or("-".to_owned(), |t| span((now - t).num_seconds()));
+    let until = |v: &Value| time(v).map_or("-".to_owned(), |t| span((t - now).num_seconds()));
+    let mut out = String::new();
+    let totals = &state["codex_totals"];
+    out.push_str(&format!(
+        "Symphony · {} running · {} retrying · {} tokens · {} s agent time · {}\n",
+        str_of(&state["counts"]["running"]),
+        str_of(&state["counts"]["retrying"]),
+        str_of(&totals["total_tokens"]),
+        str_of(&totals["seconds_running"]),
+        now.format("%H:%M:%S UTC"),
+    ));
+    if let Some(error) = state["health"]["config_error"].as_str() {
+        out.push_str(&fit(&format!("! not dispatching new work: {error}"), width));
+        out.push('\n');
+    }
+    out.push_str("\nRUNNING\n");
+    out.push_str(&format!(
+        "{:<16} {:<14} {:<6} {:>5} {:>8} {:>9}  {}\n",
+        "ISSUE", "STATE", "STAGE", "TURNS", "AGE", "TOKENS", "LAST EVENT"
+    ));
+    let running = state["running"].as_array().cloned().unwrap_or_default();
+    if running.is_empty() {
+        out.push_str("  (nothing running)\n");
+    }
+    for r in &running {
+        let stage = if r["stage"] == "agent" {
+            "agent"
+        } else {
+            "gates"
+        };
+        let last = format!(
+            "{} {} ({} ago)",
+            str_of(&r["last_event"]),
+            r["last_message"].as_str().unwrap_or_default(),
+            since(&r["last_event_at"]),
+        );
+        let line = format!(
+            "{:<16} {:<14} {:<6} {:>5} {:>8} {:>9}  {}",
+            fit(&str_of(&r["issue_identifier"]), 16),
+            fit(&str_of(&r["state"]), 14),
+            stage,
+            str_of(&r["turn_count"]),
+            since(&r["started_at"]),
+            str_of(&r["tokens"]["total_tokens"]),
+            last,
+        );
+        out.push_str(&fit(&line, width));
+        out.push('\n');
+    }
+    out.push_str("\nRETRY QUEUE\n");
+    out.push_str(&format!(
+        "{:<16} {:>7} {:>8}  {}\n",
+        "ISSUE", "ATTEMPT", "DUE IN", "ERROR"
+    ));
+    let retrying = state["retrying"].as_array().cloned().unwrap_or_default();
+    if retrying.is_empty() {
+        out.push_str("  (no retries queued)\n");
+    }
+    for r in &retrying {
+        let line = format!(
+            "{:<16} {:>7} {:>8}  {}",
+            fit(&str_of(&r["issue_identifier"]), 16),
+            str_of(&r["attempt"]),
+            until(&r["due_at"]),
+            str_of(&r["error"]),
+        );
+        out.push_str(&fit(&line, width));
+        out.push('\n');
+    }
+    if let Some(events) = reviews.and_then(|r| r["events"].as_array()) {
+        out.push_str("\nRECENT GATE VERDICTS AND HAND-OFFS\n");
+        if events.is_empty() {
+            out.push_str("  (none yet)\n");
+        }
+        for e in events {
+            let d = &e["detail"];
+            let what = match e["kind"].as_str().unwrap_or_default() {
+                "gate_verdict" => format!(
+                    "gate {} {}: {}",
+                    str_of(&d["gate"]),
+                    str_of(&d["status"]),
+                    str_of(&d["summary"])
+                ),
+                "handed_off" => format!(
+                    "handed off to {} {}",
+                    str_of(&d["state"]),
+                    str_of(&d["url"])
+                ),
+                "change_proposed" => {
+                    format!("proposed {} {}", str_of(&d["branch"]), str_of(&d["url"]))
+                }
+                "handoff_failed" => format!("hand-off failed: {}", str_of(&d["error"])),
+                other => other.to_owned(),
+            };
+            let line = format!(
+                "{:>8} ago  {:<16} {what}",
+                since(&e["at"]),
+                fit(&str_of(&e["issue_identifier"]), 16)
+            );
+            out.push_str(&fit(&line, width));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn frame(target: &Target, width: usize) -> Result<String, Failure> {
+    let state = get_json(target, "/api/v1/state")?
+        .ok_or_else(|| unreachable(format!("http://{} has no /api/v1/state", target.host)))?;
+    let kinds = "gate_verdict,change_proposed,handed_off,handoff_failed";
+    let reviews = get_json(
+        target,
+        &format!("/api/v1/events?kind={kinds}&limit={REVIEWS}"),
+    )?;
+    Ok(render(&state, reviews.as_ref(), width))
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c: &usize| c >= 40)
+        .unwrap_or(120)
+}
+
+pub fn run(path: &Path, url: Option<&str>, once: bool, interval: Duration) -> Result<(), Failure> {
+    let target = target(path, url)?;
+    let width = terminal_width();
+    let mut stdout = std::io::stdout();
+    if once || !stdout.is_terminal() {
+        let text = frame(&target, width)?;
+        let _ = stdout.write_all(text.as_bytes());
+        return Ok(());
+    }
+    loop {
+        // Home and clear, then the frame: redrawn in place, like `top`.
+        let text = match frame(&target, width) {
+            Ok(text) => text,
+            Err(e) => format!(
+                "{e}\n(retrying every {} s; Ctrl-C to quit)\n",
+                interval.as_secs()
+            ),
+        };
+        let _ = write!(stdout, "\x1b[H\x1b[2J{text}");
+        let _ = stdout.flush();
+        std::thread::sleep(interval);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_frame_shows_sessions_retries_and_reviews_cut_to_width() {
+        let state = json!({
+            "generated_at": "2026-11-24T10:00:00Z",
+            "counts": {"running": 1, "retrying": 1},
+            "running": [{"issue_identifier": "widgets#7", "state": "in-progress", "stage": "agent",
+                "turn_count": 3, "started_at": "2026-11-24T09:58:55Z", "last_event": "notification",
+                "last_message": "Working on tests\nline two", "last_event_at": "2026-11-24T09:59:59Z",
+                "tokens": {"total_tokens": 2000}}],
+            "retrying": [{"issue_identifier": "widgets#9", "attempt": 3,
+                "due_at": "2026-11-24T10:00:30Z",
+                "error": "agent turn error [turn_timeout]: no answer in 3600 s and a very long tail that is cut"}],
+            "codex_totals": {"total_tokens": 9400, "seconds_running": 1834.2},
+            "health": {"config_error": "workflow_parse_error: bad YAML"},
+        });
+        let reviews = json!({"events": [{"at": "2026-11-24T09:59:00Z", "kind": "gate_verdict",
+            "issue_identifier": "widgets#7",
+            "detail": {"gate": "secrets", "status": "fail", "summary": "1 secret"}}]});
+        insta::assert_snapshot!(render(&state, Some(&reviews), 100));
+    }
+
+    #[test]
+    fn urls_must_be_plain_http_host_and_port() {
+        assert!(parse_url("http://127.0.0.1:8080/").is_ok());
+        assert!(parse_url("https://127.0.0.1:8080").is_err());
+        assert!(parse_url("http://127.0.0.1").is_err());
+        assert_eq!(span(3725), "1h02m");
+        assert_eq!(span(-5), "-5s");
+        assert_eq!(fit("abcdef", 4), "abc…");
+    }
+}
