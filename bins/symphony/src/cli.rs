@@ -22,6 +22,15 @@ pub struct Cli {
     /// Log output format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Also write logs to this file (no colours), rotated by --log-rotate.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// When the log file starts a new file (the date or hour is appended to its name).
+    #[arg(long, global = true, value_enum, default_value_t = LogRotation::Daily)]
+    pub log_rotate: LogRotation,
+    /// Rotated log files kept; older ones are deleted.
+    #[arg(long, global = true, default_value_t = 14, value_parser = clap::value_parser!(u16).range(1..))]
+    pub log_keep: u16,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +43,17 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// Log file rotation.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogRotation {
+    /// A new file every hour.
+    Hourly,
+    /// A new file every day.
+    Daily,
+    /// One file that grows (rotate it with logrotate's copytruncate).
+    Never,
 }
 
 /// The subcommands.

@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod failure;
+mod logging;
 mod trackers;
 mod wiring;
 
@@ -25,25 +26,23 @@ pub fn main_with(plugins: Vec<std::sync::Arc<dyn TrackerPlugin>>) -> ExitCode {
         cli::Command::Run { .. } | cli::Command::Demo { .. } => "info",
         _ => "warn",
     };
-    init_logging(cli.log_format, default_level);
+    if let Err(failure) = logging::init(
+        &logging::LogOptions {
+            format: cli.log_format,
+            file: cli.log_file.clone(),
+            rotation: cli.log_rotate,
+            keep: cli.log_keep,
+        },
+        default_level,
+    ) {
+        eprintln!("{failure}");
+        return failure.exit_code();
+    }
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("{failure}");
             failure.exit_code()
         }
-    }
-}
-
-fn init_logging(format: cli::LogFormat, default_level: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("SYMPHONY_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        cli::LogFormat::Text => builder.init(),
-        cli::LogFormat::Json => builder.json().init(),
     }
 }

@@ -356,3 +356,52 @@ fn issues_explains_why_each_issue_is_or_is_not_dispatched() {
     assert!(out.status.success());
     insta::assert_snapshot!(shown(&out, &[dir.path()]));
 }
+
+#[test]
+fn logs_also_go_to_a_rotating_file_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = symphony(
+        dir.path(),
+        &[
+            "--log-format",
+            "json",
+            "--log-file",
+            "logs/symphony.log",
+            "demo",
+            "--dir",
+            demo.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", shown(&out, &[dir.path()]));
+    // Daily rotation: the file carries the date it was opened on.
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+    let date = name.strip_prefix("symphony.log.").unwrap_or_default();
+    assert!(
+        date.len() == 10 && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok(),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(!text.contains('\u{1b}'), "no colour codes in the file");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "INFO"),
+        "the demo narrates at info: {text}"
+    );
+    // The same lines went to stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), lines.len(), "{stderr}");
+
+    let out = symphony(dir.path(), &["--log-file", "logs/", "check", "nope.md"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[invalid_log_file]"), "{stderr}");
+}
