@@ -31,6 +31,10 @@ pub struct Cli {
     /// Rotated log files kept; older ones are deleted.
     #[arg(long, global = true, default_value_t = 14, value_parser = clap::value_parser!(u16).range(1..))]
     pub log_keep: u16,
+    /// Export OpenTelemetry traces to this OTLP/HTTP collector (base URL, e.g.
+    /// http://127.0.0.1:4318); OTEL_EXPORTER_OTLP_ENDPOINT does the same. Off by default.
+    #[arg(long, global = true, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod failure;
 mod logging;
+mod traces;
 mod trackers;
 mod wiring;
 
@@ -26,19 +27,27 @@ pub fn main_with(plugins: Vec<std::sync::Arc<dyn TrackerPlugin>>) -> ExitCode {
         cli::Command::Run { .. } | cli::Command::Demo { .. } => "info",
         _ => "warn",
     };
-    if let Err(failure) = logging::init(
+    let traces = match logging::init(
         &logging::LogOptions {
             format: cli.log_format,
             file: cli.log_file.clone(),
             rotation: cli.log_rotate,
             keep: cli.log_keep,
+            otlp_endpoint: cli.otlp_endpoint.clone(),
         },
         default_level,
     ) {
-        eprintln!("{failure}");
-        return failure.exit_code();
+        Ok(traces) => traces,
+        Err(failure) => {
+            eprintln!("{failure}");
+            return failure.exit_code();
+        }
+    };
+    let outcome = commands::run(cli.command);
+    if let Some(traces) = traces {
+        traces.shutdown();
     }
-    match commands::run(cli.command) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("{failure}");

@@ -22,6 +22,8 @@ pub struct LogOptions {
     pub rotation: LogRotation,
     /// Rotated files kept.
     pub keep: u16,
+    /// The OTLP collector's base URL, when traces are exported.
+    pub otlp_endpoint: Option<String>,
 }
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
@@ -61,8 +63,12 @@ fn rolling_file(
         .map_err(|e| bad(e.to_string()))
 }
 
-/// Installs the global subscriber.
-pub fn init(options: &LogOptions, default_level: &str) -> Result<(), Failure> {
+/// Installs the global subscriber; the trace exporter, when one is configured, is returned
+/// for flushing at exit.
+pub fn init(
+    options: &LogOptions,
+    default_level: &str,
+) -> Result<Option<crate::traces::Traces>, Failure> {
     let json = matches!(options.format, LogFormat::Json);
     let mut layers: Vec<BoxedLayer> = Vec::new();
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
@@ -81,6 +87,13 @@ pub fn init(options: &LogOptions, default_level: &str) -> Result<(), Failure> {
             file.with_filter(filter(default_level)).boxed()
         });
     }
+    let traces = match crate::traces::layer(options.otlp_endpoint.as_deref())? {
+        Some((layer, traces)) => {
+            layers.push(layer);
+            Some(traces)
+        }
+        None => None,
+    };
     tracing_subscriber::registry().with(layers).init();
-    Ok(())
+    Ok(traces)
 }

@@ -15,6 +15,7 @@ use symphony_gates::{
 };
 use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
+use tracing::Instrument as _;
 
 use super::persist::Persistence;
 use crate::metrics::ServiceMetrics;
@@ -136,7 +137,15 @@ impl GateStage<'_> {
             };
             let mut reports = Vec::new();
             for runner in &self.plan.runners {
-                let report = runner.run(&context).await;
+                let span = tracing::debug_span!(
+                    "gate",
+                    issue_identifier = %self.issue.identifier,
+                    gate = %runner.name(),
+                    round,
+                    status = tracing::field::Empty,
+                );
+                let report = runner.run(&context).instrument(span.clone()).await;
+                span.record("status", report.status.as_str());
                 tracing::info!(
                     issue_identifier = %self.issue.identifier,
                     gate = %report.gate,

@@ -10,6 +10,7 @@ use symphony_core::Issue;
 use symphony_tracker::{
     ChangeProposal, ProposalOutcome, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
 };
+use tracing::Instrument as _;
 
 use crate::metrics::{ServiceMetrics, TrackerOutcome};
 
@@ -22,6 +23,11 @@ pub(crate) struct MeteredTracker {
 impl MeteredTracker {
     pub(crate) fn wrap(inner: Arc<dyn Tracker>, metrics: Arc<ServiceMetrics>) -> Arc<dyn Tracker> {
         Arc::new(Self { inner, metrics })
+    }
+
+    /// The trace span of one call.
+    fn span(&self, operation: &'static str) -> tracing::Span {
+        tracing::debug_span!("tracker_request", tracker = %self.inner.kind(), operation)
     }
 
     fn record(&self, operation: &'static str, ok: bool, started: Instant) {
@@ -56,14 +62,22 @@ impl Tracker for MeteredTracker {
 
     async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError> {
         let started = Instant::now();
-        let result = self.inner.fetch_issues_by_states(states).await;
+        let result = self
+            .inner
+            .fetch_issues_by_states(states)
+            .instrument(self.span("fetch_issues_by_states"))
+            .await;
         self.record("fetch_issues_by_states", result.is_ok(), started);
         result
     }
 
     async fn fetch_issues_by_ids(&self, ids: &[String]) -> Result<Vec<Issue>, TrackerError> {
         let started = Instant::now();
-        let result = self.inner.fetch_issues_by_ids(ids).await;
+        let result = self
+            .inner
+            .fetch_issues_by_ids(ids)
+            .instrument(self.span("fetch_issues_by_ids"))
+            .await;
         self.record("fetch_issues_by_ids", result.is_ok(), started);
         result
     }
@@ -82,6 +96,7 @@ impl Tracker for MeteredTracker {
         let result = self
             .inner
             .execute_agent_tool(name, arguments, context)
+            .instrument(self.span("execute_agent_tool"))
             .await;
         self.record("execute_agent_tool", result.success, started);
         result
@@ -98,7 +113,11 @@ impl Tracker for MeteredTracker {
         comment: Option<&str>,
     ) -> Result<(), TrackerError> {
         let started = Instant::now();
-        let result = self.inner.hand_off(issue, state, comment).await;
+        let result = self
+            .inner
+            .hand_off(issue, state, comment)
+            .instrument(self.span("hand_off"))
+            .await;
         self.record("hand_off", result.is_ok(), started);
         result
     }
@@ -109,7 +128,11 @@ impl Tracker for MeteredTracker {
         proposal: &ChangeProposal,
     ) -> Result<ProposalOutcome, TrackerError> {
         let started = Instant::now();
-        let result = self.inner.propose_change(issue, proposal).await;
+        let result = self
+            .inner
+            .propose_change(issue, proposal)
+            .instrument(self.span("propose_change"))
+            .await;
         self.record("propose_change", result.is_ok(), started);
         result
     }

@@ -183,6 +183,8 @@ struct Shell {
     tick_received: Option<Instant>,
     /// When the current poll cycle began (a tick that started tracker reads).
     tick_started: Option<Instant>,
+    /// The trace span of that cycle; its tracker reads are its children.
+    tick_span: Option<tracing::Span>,
 }
 
 impl Service {
@@ -276,6 +278,7 @@ impl Service {
             metrics: self.metrics,
             tick_received: None,
             tick_started: None,
+            tick_span: None,
         };
         let mut reloads = shell.source.subscribe();
         tokio::pin!(shutdown);
@@ -431,6 +434,11 @@ impl Shell {
             });
             if starts_cycle {
                 self.tick_started = Some(received.unwrap_or_else(Instant::now));
+                self.tick_span = Some(tracing::debug_span!(
+                    "tick",
+                    running = self.scheduler.running().len(),
+                    retrying = self.scheduler.retries().len(),
+                ));
             }
         }
         let mut done = false;
@@ -502,6 +510,8 @@ impl Shell {
             if let Some(started) = self.tick_started.take() {
                 self.metrics.tick(started.elapsed());
             }
+            // Dropping the span ends it.
+            self.tick_span = None;
         }
         done
     }
@@ -511,7 +521,13 @@ impl Shell {
         let tx = self.tx.clone();
         let limit = self.options.fetch_timeout;
         let metrics = Arc::clone(&self.metrics);
-        tokio::spawn(async move {
+        let span = match purpose {
+            FetchPurpose::Reconcile | FetchPurpose::Candidates => {
+                self.tick_span.clone().unwrap_or_else(tracing::Span::none)
+            }
+            _ => tracing::Span::none(),
+        };
+        let read = async move {
             let read = async {
                 match &kind {
                     FetchKind::States(states) => tracker.fetch_issues_by_states(states).await,
@@ -531,7 +547,8 @@ impl Shell {
                 }),
             };
             let _ = tx.send(Event::Fetched { purpose, result });
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(read, span));
     }
 
     fn spawn_worker(&mut self, issue: symphony_core::Issue, attempt: Option<u32>) {
@@ -552,38 +569,51 @@ impl Shell {
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();
-        let task = tokio::spawn(async move {
-            let mut ctx = ctx;
-            if let Some(persistence) = persistence {
-                let workspace = WorkspaceManager::from_config(&ctx.workflow.config)
-                    .path_for(&issue.identifier)
-                    .ok()
-                    .map(|p| p.display().to_string());
-                let start = RunStart {
-                    issue_id: issue.id.clone(),
-                    identifier: issue.identifier.clone(),
-                    attempt,
-                    workspace,
-                    at_ms: wall_clock_ms(),
-                };
-                match persistence.claim(start).await {
-                    Ok(ClaimOutcome::Started { run_id }) => ctx.run_id = Some(run_id),
-                    Ok(ClaimOutcome::Held {
-                        owner,
-                        expires_at_ms,
-                    }) => {
-                        return Err((owner, expires_at_ms.saturating_sub(wall_clock_ms())));
-                    }
-                    Err(e) => {
-                        return Ok(ExitReason::Failed(format!(
-                            "state store error [{}]: {e}",
-                            e.category()
-                        )))
+        let span = tracing::debug_span!(
+            "run",
+            issue_id = %issue.id,
+            issue_identifier = %issue.identifier,
+            attempt = attempt.unwrap_or(0),
+            run_id = tracing::field::Empty,
+        );
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let mut ctx = ctx;
+                if let Some(persistence) = persistence {
+                    let workspace = WorkspaceManager::from_config(&ctx.workflow.config)
+                        .path_for(&issue.identifier)
+                        .ok()
+                        .map(|p| p.display().to_string());
+                    let start = RunStart {
+                        issue_id: issue.id.clone(),
+                        identifier: issue.identifier.clone(),
+                        attempt,
+                        workspace,
+                        at_ms: wall_clock_ms(),
+                    };
+                    match persistence.claim(start).await {
+                        Ok(ClaimOutcome::Started { run_id }) => {
+                            tracing::Span::current().record("run_id", run_id);
+                            ctx.run_id = Some(run_id);
+                        }
+                        Ok(ClaimOutcome::Held {
+                            owner,
+                            expires_at_ms,
+                        }) => {
+                            return Err((owner, expires_at_ms.saturating_sub(wall_clock_ms())));
+                        }
+                        Err(e) => {
+                            return Ok(ExitReason::Failed(format!(
+                                "state store error [{}]: {e}",
+                                e.category()
+                            )))
+                        }
                     }
                 }
-            }
-            Ok(run_worker(ctx, issue, attempt, signal).await)
-        });
+                Ok(run_worker(ctx, issue, attempt, signal).await)
+            },
+            span,
+        ));
         let abort = task.abort_handle();
         let tx = self.tx.clone();
         let id = issue_id.clone();

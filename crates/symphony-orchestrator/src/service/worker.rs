@@ -13,6 +13,7 @@ use symphony_tracker::{ToolContext, Tracker};
 use symphony_workflow::{PromptTemplate, Workflow};
 use symphony_workspace::WorkspaceManager;
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use crate::config::SchedulerConfig;
 use crate::eligibility::{issue_eligible, routable};
@@ -182,7 +183,14 @@ async fn attempt_in_workspace(
             continuation_prompt(&issue, turn, max_turns)
         };
         let turn_started = std::time::Instant::now();
-        let turn_result = session.run_turn(&text).await;
+        let span = tracing::debug_span!(
+            "turn",
+            issue_id = %issue.id,
+            issue_identifier = %issue.identifier,
+            session_id = %session.session_id(),
+            turn,
+        );
+        let turn_result = session.run_turn(&text).instrument(span).await;
         ctx.metrics.turn(turn_started.elapsed());
         if let Err(e) = turn_result {
             break ExitReason::Failed(format!("agent turn error [{}]: {e}", e.category()));
