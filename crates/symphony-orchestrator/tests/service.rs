@@ -325,3 +325,76 @@ async fn a_refresh_polls_now_and_requests_coalesce_until_it_does() {
     );
     drop(dir);
 }
+
+#[tokio::test]
+async fn named_issues_are_read_and_dispatched_without_a_poll() {
+    // A ten-minute poll interval and a tracker notification naming the new issue.
+    let agent = r#"cat > /dev/null; touch "../../ran-$SYMPHONY_ISSUE_IDENTIFIER"; echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "done"}}'"#;
+    let (dir, path) = setup(agent, "", &[]);
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("interval_ms: 200", "interval_ms: 600000"),
+    )
+    .unwrap();
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let control = service.control();
+    let metrics = service.metrics();
+    let root = dir.path().to_path_buf();
+    let ran = root.join("ran-H-1");
+    let seen = ran.clone();
+    let polls_before = Arc::new(std::sync::Mutex::new(0.0));
+    let keep = Arc::clone(&polls_before);
+    let reads = |metrics: &symphony_orchestrator::ServiceMetrics, operation: &str| {
+        metrics
+            .families()
+            .into_iter()
+            .filter(|f| f.name == "symphony_tracker_requests_total")
+            .flat_map(|f| f.samples)
+            .filter(|s| {
+                s.labels
+                    .iter()
+                    .any(|(k, v)| *k == "operation" && v == operation)
+            })
+            .map(|s| match s.value {
+                symphony_orchestrator::SampleValue::Number(n) => n,
+                _ => 0.0,
+            })
+            .sum::<f64>()
+    };
+    let watched = Arc::clone(&metrics);
+    service
+        .run(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            std::fs::write(
+                root.join("issues/H-1.md"),
+                "---\ntitle: Named by a webhook\nstate: todo\n---\n",
+            )
+            .unwrap();
+            *keep.lock().unwrap() = reads(&watched, "fetch_issues_by_states");
+            assert!(
+                !control
+                    .refresh_issues(vec!["H-1".into()])
+                    .unwrap()
+                    .coalesced
+            );
+            until(Duration::from_secs(20), || seen.exists()).await;
+        })
+        .await
+        .unwrap();
+    assert!(
+        ran.exists(),
+        "the named issue ran long before the next poll"
+    );
+    assert_eq!(
+        reads(&metrics, "fetch_issues_by_states"),
+        *polls_before.lock().unwrap(),
+        "no candidate poll was needed"
+    );
+    drop(dir);
+}

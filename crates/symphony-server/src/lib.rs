@@ -50,6 +50,13 @@ pub trait Orchestrator: Send + Sync {
     /// The service's own metric families (dispatches, retries, durations, gates, tracker).
     fn metrics(&self) -> Vec<Family>;
 
+    /// Queues a look at just these issues (a webhook named them); an orchestrator that cannot
+    /// target issues polls everything instead.
+    fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {
+        let _ = issue_ids;
+        self.request_refresh()
+    }
+
     /// The durable record (run history, agent events, audit log), when the service keeps one.
     fn store(&self) -> Option<Arc<dyn Store>> {
         None
@@ -80,6 +87,10 @@ impl Orchestrator for ServiceHandles {
 
     fn metrics(&self) -> Vec<Family> {
         self.metrics.families()
+    }
+
+    fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {
+        self.control.refresh_issues(issue_ids)
     }
 
     fn store(&self) -> Option<Arc<dyn Store>> {
@@ -413,11 +424,26 @@ async fn github_webhook(
         );
     };
     let (status, value, outcome) =
-        webhook::receive(secret, &app.deliveries, &headers, &body, || {
-            app.orchestrator
-                .request_refresh()
-                .ok()
-                .map(|queued| queued.coalesced)
+        webhook::receive(secret, &app.deliveries, &headers, &body, |hint| {
+            // Named issues are read alone; anything broader (a label renamed, a pull request
+            // closing issues by number) needs the poll.
+            if hint.poll || !hint.issue_numbers.is_empty() {
+                app.orchestrator
+                    .request_refresh()
+                    .ok()
+                    .map(|q| webhook::Queued::Poll {
+                        coalesced: q.coalesced,
+                    })
+            } else {
+                let issues = hint.issue_ids.len();
+                app.orchestrator
+                    .refresh_issues(hint.issue_ids.clone())
+                    .ok()
+                    .map(|q| webhook::Queued::Issues {
+                        issues,
+                        coalesced: q.coalesced,
+                    })
+            }
         });
     app.counters.webhook(outcome.as_str());
     if outcome == webhook::Outcome::BadSignature {

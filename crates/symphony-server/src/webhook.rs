@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
-use symphony_tracker_github::webhook::{parse_event, verify_signature, WebhookError};
+use symphony_tracker_github::webhook::{parse_event, verify_signature, RefreshHint, WebhookError};
 
 /// Delivery ids remembered for replay detection.
 const REMEMBERED: usize = 4096;
@@ -69,14 +69,31 @@ impl Outcome {
     }
 }
 
+/// What a relevant delivery queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// A read of the issues it named.
+    Issues {
+        /// How many.
+        issues: usize,
+        /// It joined names still waiting.
+        coalesced: bool,
+    },
+    /// A full poll.
+    Poll {
+        /// It joined a pending poll.
+        coalesced: bool,
+    },
+}
+
 /// Judges one delivery; `refresh` is called only for a verified, new, relevant one and says
-/// whether the request joined a pending one (`None`: the orchestrator is unavailable).
+/// what it queued (`None`: the orchestrator is unavailable).
 pub fn receive(
     secret: &[u8],
     deliveries: &Deliveries,
     headers: &HeaderMap,
     body: &Bytes,
-    refresh: impl FnOnce() -> Option<bool>,
+    refresh: impl FnOnce(&RefreshHint) -> Option<Queued>,
 ) -> (StatusCode, Value, Outcome) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Err(e) = verify_signature(secret, body, header("x-hub-signature-256")) {
@@ -116,10 +133,16 @@ pub fn receive(
             Outcome::Ignored,
         );
     }
-    match refresh() {
-        Some(coalesced) => (
+    match refresh(&hint) {
+        Some(Queued::Issues { issues, coalesced }) => (
             StatusCode::ACCEPTED,
-            json!({"accepted": true, "refresh": true, "coalesced": coalesced, "event": event}),
+            json!({"accepted": true, "refresh": "issues", "issues": issues,
+                   "coalesced": coalesced, "event": event}),
+            Outcome::Refreshed,
+        ),
+        Some(Queued::Poll { coalesced }) => (
+            StatusCode::ACCEPTED,
+            json!({"accepted": true, "refresh": "poll", "coalesced": coalesced, "event": event}),
             Outcome::Refreshed,
         ),
         None => (

@@ -23,6 +23,8 @@ struct Fixed {
     snapshot: Option<Snapshot>,
     refreshes: AtomicU32,
     metrics: ServiceMetrics,
+    /// Issue ids webhooks asked to look at.
+    hinted: std::sync::Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -38,6 +40,11 @@ impl Orchestrator for Fixed {
 
     fn metrics(&self) -> Vec<Family> {
         self.metrics.families()
+    }
+
+    fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {
+        self.hinted.lock().unwrap().extend(issue_ids);
+        Ok(RefreshQueued { coalesced: false })
     }
 }
 
@@ -107,6 +114,7 @@ async fn serve(snapshot: Option<Snapshot>, token: Option<&str>) -> std::net::Soc
             snapshot,
             refreshes: AtomicU32::new(0),
             metrics: recorded_work(),
+            hinted: std::sync::Mutex::default(),
         }),
     )
     .await
@@ -339,7 +347,29 @@ async fn webhooks_are_verified_deduplicated_and_turned_into_refreshes() {
 
     let valid = deliver(addr, "issues", "d-1", body, good()).await;
     assert_eq!(valid.status, 202, "{}", valid.body);
-    assert!(valid.body.contains("\"refresh\": true"), "{}", valid.body);
+    // An issue event names its issue: only that one is looked at.
+    assert!(
+        valid.body.contains("\"refresh\": \"issues\""),
+        "{}",
+        valid.body
+    );
+    assert!(valid.body.contains("\"issues\": 1"), "{}", valid.body);
+    // A label event can touch any issue: a full poll.
+    let label = r#"{"action": "edited", "label": {"name": "symphony:todo"}}"#;
+    let relabel = deliver(
+        addr,
+        "label",
+        "d-label",
+        label,
+        Some(sign(WEBHOOK_SECRET.as_bytes(), label.as_bytes())),
+    )
+    .await;
+    assert_eq!(relabel.status, 202, "{}", relabel.body);
+    assert!(
+        relabel.body.contains("\"refresh\": \"poll\""),
+        "{}",
+        relabel.body
+    );
     assert!(
         valid.body.contains("\"coalesced\": false"),
         "{}",
@@ -406,7 +436,7 @@ async fn webhooks_are_verified_deduplicated_and_turned_into_refreshes() {
 
     let metrics = client::request_with(addr, "GET", "/metrics", None, Some(token)).await;
     for line in [
-        "symphony_webhook_deliveries_total{outcome=\"refreshed\"} 1",
+        "symphony_webhook_deliveries_total{outcome=\"refreshed\"} 2",
         "symphony_webhook_deliveries_total{outcome=\"replayed\"} 1",
         "symphony_webhook_deliveries_total{outcome=\"bad_signature\"} 3",
         "symphony_webhook_deliveries_total{outcome=\"ignored\"} 1",

@@ -34,6 +34,9 @@ pub struct Scheduler {
     totals: Totals,
     rate_limits: Option<Value>,
     phase: TickPhase,
+    /// The running issues the in-flight reconcile read asked about: only they can be missing
+    /// from its answer (an issue dispatched meanwhile was not asked about).
+    reconciling: BTreeSet<String>,
     preflight_error: Option<String>,
     shutting_down: bool,
 }
@@ -69,6 +72,7 @@ impl Scheduler {
             totals: Totals::default(),
             rate_limits: None,
             phase: TickPhase::Idle,
+            reconciling: BTreeSet::new(),
             preflight_error: None,
             shutting_down: false,
         }
@@ -127,6 +131,7 @@ impl Scheduler {
                 FetchPurpose::Retry(issue_id) => {
                     self.on_retry_refreshed(&issue_id, result, now_ms, &mut out)
                 }
+                FetchPurpose::Hint => self.on_hinted(result, now_ms, &mut out),
             },
             Event::WorkerExited { issue_id, reason } => {
                 self.on_worker_exit(&issue_id, reason, now_ms, &mut out)
@@ -147,6 +152,7 @@ impl Scheduler {
                 held_for_ms,
             } => self.on_claim_denied(&issue_id, holder, held_for_ms, now_ms, &mut out),
             Event::Restore(retries) => self.on_restore(retries, now_ms, &mut out),
+            Event::Hint { issue_ids } => self.on_hint(issue_ids, &mut out),
             Event::Stop => self.on_stop(&mut out),
         }
         out
@@ -251,6 +257,7 @@ impl Scheduler {
             self.dispatch_phase(out);
         } else {
             self.phase = TickPhase::Reconciling;
+            self.reconciling = ids.iter().cloned().collect();
             out.push(Effect::FetchByIds {
                 purpose: FetchPurpose::Reconcile,
                 ids,
@@ -308,46 +315,11 @@ impl Scheduler {
         if self.phase != TickPhase::Reconciling {
             return;
         }
+        let asked = std::mem::take(&mut self.reconciling);
         match result {
             Ok(issues) => {
-                let mut seen = BTreeSet::new();
-                for issue in issues {
-                    seen.insert(issue.id.clone());
-                    let Some(entry) = self.running.get(&issue.id) else {
-                        continue;
-                    };
-                    if entry.stopping.is_some() {
-                        continue;
-                    }
-                    let reason = if self.config.is_terminal(&issue.state) {
-                        Some(StopReason::Terminal)
-                    } else if !self.config.is_active(&issue.state) && !entry.gating {
-                        // An agent that moved its issue to review has finished its turns;
-                        // during the gate stage that is expected, not a reason to stop.
-                        Some(StopReason::Inactive)
-                    } else if routable(&issue, &self.config).is_err() {
-                        Some(StopReason::Unroutable)
-                    } else {
-                        None
-                    };
-                    match reason {
-                        Some(reason) => self.stop_worker(&issue.id, reason, out),
-                        None => {
-                            if let Some(entry) = self.running.get_mut(&issue.id) {
-                                entry.issue = issue;
-                            }
-                        }
-                    }
-                }
-                let missing: Vec<String> = self
-                    .running
-                    .iter()
-                    .filter(|(id, r)| r.stopping.is_none() && !seen.contains(*id))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                for id in missing {
-                    self.stop_worker(&id, StopReason::Missing, out);
-                }
+                // Issues not running any more (their worker exited meanwhile) need nothing.
+                self.reconcile_running(&asked, issues, out);
             }
             Err(error) => log(
                 out,
@@ -357,6 +329,100 @@ impl Scheduler {
             ),
         }
         self.dispatch_phase(out);
+    }
+
+    /// SPEC §8.5 part B for the running issues among `asked`, given their fresh snapshots:
+    /// stop those that became terminal, inactive, unroutable or invisible; refresh the rest.
+    /// Returns the issues that were not running.
+    fn reconcile_running(
+        &mut self,
+        asked: &BTreeSet<String>,
+        issues: Vec<Issue>,
+        out: &mut Out,
+    ) -> Vec<Issue> {
+        let mut seen = BTreeSet::new();
+        let mut not_running = Vec::new();
+        for issue in issues {
+            seen.insert(issue.id.clone());
+            let Some(entry) = self.running.get(&issue.id) else {
+                not_running.push(issue);
+                continue;
+            };
+            if entry.stopping.is_some() {
+                continue;
+            }
+            let reason = if self.config.is_terminal(&issue.state) {
+                Some(StopReason::Terminal)
+            } else if !self.config.is_active(&issue.state) && !entry.gating {
+                // An agent that moved its issue to review has finished its turns;
+                // during the gate stage that is expected, not a reason to stop.
+                Some(StopReason::Inactive)
+            } else if routable(&issue, &self.config).is_err() {
+                Some(StopReason::Unroutable)
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => self.stop_worker(&issue.id, reason, out),
+                None => {
+                    if let Some(entry) = self.running.get_mut(&issue.id) {
+                        entry.issue = issue;
+                    }
+                }
+            }
+        }
+        let missing: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(id, r)| r.stopping.is_none() && asked.contains(*id) && !seen.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in missing {
+            self.stop_worker(&id, StopReason::Missing, out);
+        }
+        not_running
+    }
+
+    /// At most this many issues are read for one hint (a webhook names one or a few).
+    const HINT_LIMIT: usize = 50;
+
+    fn on_hint(&mut self, issue_ids: Vec<String>, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        let ids: BTreeSet<String> = issue_ids.into_iter().take(Self::HINT_LIMIT).collect();
+        if ids.is_empty() {
+            return;
+        }
+        out.push(Effect::FetchByIds {
+            purpose: FetchPurpose::Hint,
+            ids: ids.into_iter().collect(),
+        });
+    }
+
+    /// The hinted issues, fresh: running ones are reconciled, the others dispatched if they
+    /// are eligible now (the same rules and order as a poll; claims prevent a second worker).
+    fn on_hinted(&mut self, result: Result<Vec<Issue>, String>, now_ms: u64, out: &mut Out) {
+        let issues = match result {
+            Ok(issues) => issues,
+            Err(error) => {
+                log(
+                    out,
+                    LogLevel::Warn,
+                    None,
+                    format!("hinted issue refresh failed; the next poll will see them: {error}"),
+                );
+                return;
+            }
+        };
+        // An issue the tracker no longer shows is left to the next reconcile, which asks
+        // about every running issue: only what came back is judged here.
+        let asked: BTreeSet<String> = issues.iter().map(|i| i.id.clone()).collect();
+        let candidates = self.reconcile_running(&asked, issues, out);
+        if self.preflight_error.is_none() && !self.shutting_down {
+            self.dispatch_candidates(candidates, now_ms, out);
+        }
+        out.push(Effect::Notify);
     }
 
     fn dispatch_phase(&mut self, out: &mut Out) {

@@ -31,6 +31,9 @@ pub enum FetchPurpose {
     Candidates,
     /// Refresh of one issue whose retry is due (SPEC §8.4).
     Retry(String),
+    /// Refresh of issues a tracker notification named (a webhook): reconciled if running,
+    /// dispatched if eligible, without waiting for the next poll.
+    Hint,
 }
 
 /// How a worker ended.
@@ -146,6 +149,11 @@ pub enum Event {
     /// Retries restored from durable state (after a restart, or work taken over from an
     /// instance that is gone).
     Restore(Vec<RestoredRetry>),
+    /// The tracker said these issues changed (a verified webhook): look at them now.
+    Hint {
+        /// Dispatch ids.
+        issue_ids: Vec<String>,
+    },
     /// Shut down: dispatch nothing more, stop every worker.
     Stop,
 }

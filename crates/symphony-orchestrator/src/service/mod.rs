@@ -121,6 +121,9 @@ impl SnapshotHandle {
 pub struct ControlHandle {
     refresh: mpsc::UnboundedSender<()>,
     pending: Arc<std::sync::atomic::AtomicBool>,
+    hinted: mpsc::UnboundedSender<()>,
+    /// Issues named since the service last took them (a set: repeats coalesce).
+    pending_hints: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// What a refresh request did.
@@ -144,6 +147,26 @@ impl ControlHandle {
         })?;
         Ok(RefreshQueued { coalesced: false })
     }
+
+    /// Asks the service to look at these issues now (a tracker notification named them):
+    /// running ones are reconciled, eligible ones dispatched, without a full poll. Names given
+    /// before the service takes the pending ones join them.
+    pub fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {
+        let was_empty = {
+            let mut pending = self.pending_hints.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = pending.is_empty();
+            pending.extend(issue_ids);
+            was_empty
+        };
+        if was_empty {
+            self.hinted
+                .send(())
+                .map_err(|_| SnapshotError::Unavailable)?;
+        }
+        Ok(RefreshQueued {
+            coalesced: !was_empty,
+        })
+    }
 }
 
 struct WorkerHandle {
@@ -161,6 +184,7 @@ pub struct Service {
     snapshot_requests: mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Snapshot>>,
     control: ControlHandle,
     refresh_requests: mpsc::UnboundedReceiver<()>,
+    hint_requests: mpsc::UnboundedReceiver<()>,
     metrics: Arc<ServiceMetrics>,
 }
 
@@ -196,6 +220,7 @@ impl Service {
     ) -> Self {
         let (requests, snapshot_requests) = mpsc::unbounded_channel();
         let (refresh, refresh_requests) = mpsc::unbounded_channel();
+        let (hinted, hint_requests) = mpsc::unbounded_channel();
         Self {
             source,
             wiring,
@@ -209,8 +234,11 @@ impl Service {
             control: ControlHandle {
                 refresh,
                 pending: Arc::default(),
+                hinted,
+                pending_hints: Arc::default(),
             },
             refresh_requests,
+            hint_requests,
             metrics: Arc::default(),
         }
     }
@@ -246,6 +274,9 @@ impl Service {
         let mut refresh_requests =
             std::mem::replace(&mut self.refresh_requests, mpsc::unbounded_channel().1);
         let refresh_pending = Arc::clone(&self.control.pending);
+        let mut hint_requests =
+            std::mem::replace(&mut self.hint_requests, mpsc::unbounded_channel().1);
+        let pending_hints = Arc::clone(&self.control.pending_hints);
         let workflow = self.source.current();
         let tracker = metered::MeteredTracker::wrap(
             self.wiring.tracker(&workflow.config)?,
@@ -310,6 +341,16 @@ impl Service {
                     tracing::info!("refresh requested: polling now");
                     let _ = shell.tx.send(Event::Tick { preflight_error: None });
                     continue;
+                }
+                Some(()) = hint_requests.recv() => {
+                    let issue_ids: Vec<String> = std::mem::take(
+                        &mut *pending_hints.lock().unwrap_or_else(|p| p.into_inner()),
+                    )
+                    .into_iter()
+                    .collect();
+                    if issue_ids.is_empty() { continue; }
+                    tracing::info!(issues = issue_ids.len(), "tracker notification: refreshing the named issues");
+                    Event::Hint { issue_ids }
                 }
                 () = &mut shutdown, if !stopping => {
                     stopping = true;
