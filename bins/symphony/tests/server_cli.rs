@@ -134,6 +134,15 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
     wait_until("the agent's first line in its run log", LIMIT, || {
         http(port, "GET", &log_url).1.contains("working")
     });
+    // The full log is a file next to the state database, where the API says it is.
+    let log_path = issue["recent_runs"][0]["log_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(log_path.ends_with(".log"), "{log_path}");
+    let file = std::fs::read_to_string(&log_path).unwrap();
+    assert!(file.contains(" notification working"), "{file}");
+    assert_eq!(http(port, "GET", &log_url).1, file);
     assert_eq!(http(port, "GET", "/api/v1/NOPE-9").0, 404);
     let before = scrape(port);
     assert_eq!(sample(&before, "symphony_running_sessions", &[]), 1.0);

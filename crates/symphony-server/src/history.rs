@@ -4,6 +4,7 @@
 //! audit log (`/api/v1/events`: gate verdicts, hand-offs, retries).
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -33,8 +34,14 @@ pub fn at_ms(ms: u64) -> Option<String> {
     DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
-/// One run, with links to its details and log.
-pub fn run(record: &RunRecord) -> Value {
+/// The run's agent log file, when run logs are kept and this run has one.
+fn log_file(logs: Option<&Path>, run_id: i64) -> Option<String> {
+    let path = symphony_orchestrator::run_log_path(logs?, run_id);
+    path.is_file().then(|| path.display().to_string())
+}
+
+/// One run, with links to its details and log (`logs`: the run-log folder, if kept).
+pub fn run(record: &RunRecord, logs: Option<&Path>) -> Value {
     json!({
         "run_id": record.id,
         "issue_id": record.issue_id,
@@ -56,12 +63,13 @@ pub fn run(record: &RunRecord) -> Value {
         "last_event": record.last_event,
         "url": format!("/api/v1/runs/{}", record.id),
         "log_url": format!("/api/v1/runs/{}/log", record.id),
+        "log_path": log_file(logs, record.id),
     })
 }
 
 /// `GET /api/v1/runs`.
-pub fn runs(records: &[RunRecord]) -> Value {
-    json!({"runs": records.iter().map(run).collect::<Vec<_>>()})
+pub fn runs(records: &[RunRecord], logs: Option<&Path>) -> Value {
+    json!({"runs": records.iter().map(|r| run(r, logs)).collect::<Vec<_>>()})
 }
 
 fn event(record: &EventRecord) -> Value {
@@ -74,16 +82,16 @@ fn event(record: &EventRecord) -> Value {
 }
 
 /// `GET /api/v1/runs/{id}`: the run and its newest kept events, oldest first.
-pub fn run_detail(record: &RunRecord, events: &[EventRecord]) -> Value {
+pub fn run_detail(record: &RunRecord, events: &[EventRecord], logs: Option<&Path>) -> Value {
     let newest = &events[events.len().saturating_sub(RUN_EVENTS)..];
     json!({
-        "run": run(record),
+        "run": run(record, logs),
         "events_kept": events.len(),
         "events": newest.iter().map(event).collect::<Vec<_>>(),
     })
 }
 
-/// `GET /api/v1/runs/{id}/log`: one line per kept event.
+/// `GET /api/v1/runs/{id}/log` when no run-log file exists: one line per event the store kept.
 pub fn run_log(record: &RunRecord, events: &[EventRecord]) -> String {
     let mut out = String::new();
     let _ = writeln!(

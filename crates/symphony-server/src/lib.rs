@@ -61,6 +61,11 @@ pub trait Orchestrator: Send + Sync {
     fn store(&self) -> Option<Arc<dyn Store>> {
         None
     }
+
+    /// The folder of per-run agent logs, when the service writes them.
+    fn run_logs(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// The running service's handles.
@@ -73,6 +78,8 @@ pub struct ServiceHandles {
     pub metrics: Arc<ServiceMetrics>,
     /// The state store the service writes, for history.
     pub store: Option<Arc<dyn Store>>,
+    /// The folder of per-run agent logs.
+    pub run_logs: Option<std::path::PathBuf>,
 }
 
 #[async_trait]
@@ -95,6 +102,10 @@ impl Orchestrator for ServiceHandles {
 
     fn store(&self) -> Option<Arc<dyn Store>> {
         self.store.clone()
+    }
+
+    fn run_logs(&self) -> Option<std::path::PathBuf> {
+        self.run_logs.clone()
     }
 }
 
@@ -171,7 +182,9 @@ async fn issue(State(app): State<AppState>, Path(identifier): Path<String>) -> R
                         limit: Some(10),
                     };
                     if let Ok(runs) = store.runs(filter).await {
-                        value["recent_runs"] = history::runs(&runs)["runs"].take();
+                        value["recent_runs"] =
+                            history::runs(&runs, app.orchestrator.run_logs().as_deref())["runs"]
+                                .take();
                     }
                 }
                 json_response(StatusCode::OK, &value)
@@ -287,7 +300,10 @@ async fn runs_list(
         limit: Some(limit_of(&pairs, history::DEFAULT_RUNS, history::MAX_RUNS)?),
     };
     let runs = store.runs(filter).await.map_err(|e| ApiError::store(&e))?;
-    Ok(json_response(StatusCode::OK, &history::runs(&runs)))
+    Ok(json_response(
+        StatusCode::OK,
+        &history::runs(&runs, app.orchestrator.run_logs().as_deref()),
+    ))
 }
 
 /// The run with id `id` and its kept events.
@@ -327,7 +343,7 @@ async fn run_detail(
     let (run, events) = run_with_events(&app, &id).await?;
     Ok(json_response(
         StatusCode::OK,
-        &history::run_detail(&run, &events),
+        &history::run_detail(&run, &events, app.orchestrator.run_logs().as_deref()),
     ))
 }
 
@@ -336,6 +352,13 @@ async fn run_log(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (run, events) = run_with_events(&app, &id).await?;
+    // The full log when the service writes one (the store keeps only the newest events).
+    if let Some(dir) = app.orchestrator.run_logs() {
+        let path = symphony_orchestrator::run_log_path(&dir, run.id);
+        if let Ok(text) = tokio::fs::read(path).await {
+            return Ok(respond(StatusCode::OK, "text/plain; charset=utf-8", text));
+        }
+    }
     Ok(respond(
         StatusCode::OK,
         "text/plain; charset=utf-8",

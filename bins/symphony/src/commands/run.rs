@@ -73,8 +73,14 @@ pub(crate) async fn serve(
     )
     .map_err(|e| Failure::new("invalid_server_config", e))?;
     let store: Arc<dyn symphony_store::Store> = Arc::new(store);
-    let service = Service::new(source, Arc::new(BinaryWiring), ServiceOptions::default())
-        .with_store(Arc::clone(&store));
+    // Full agent logs per run, next to the state database that names the runs.
+    let run_logs = state.dir.join("runs");
+    let options = ServiceOptions {
+        run_logs: Some(run_logs.clone()),
+        ..ServiceOptions::default()
+    };
+    let service =
+        Service::new(source, Arc::new(BinaryWiring), options).with_store(Arc::clone(&store));
     // The HTTP surface stops after the service: it can report the shutdown as it happens.
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server_task = match server {
@@ -84,6 +90,7 @@ pub(crate) async fn serve(
                 control: service.control(),
                 metrics: service.metrics(),
                 store: Some(store),
+                run_logs: Some(run_logs),
             };
             let server = Server::bind(&config, Arc::new(handles))
                 .await

@@ -7,6 +7,7 @@ mod handoff;
 mod metered;
 mod persist;
 mod recovery;
+pub(crate) mod run_log;
 mod tools;
 mod worker;
 
@@ -51,6 +52,9 @@ pub struct ServiceOptions {
     pub fetch_timeout: Duration,
     /// How long a worker asked to stop has before its task is aborted (its processes killed).
     pub stop_grace: Duration,
+    /// Where each run's full agent log is written (`<dir>/<run id>.log`; runs have ids only
+    /// with a state store). `None`: no run logs.
+    pub run_logs: Option<std::path::PathBuf>,
 }
 
 impl Default for ServiceOptions {
@@ -58,6 +62,7 @@ impl Default for ServiceOptions {
         Self {
             fetch_timeout: Duration::from_secs(30),
             stop_grace: Duration::from_secs(15),
+            run_logs: None,
         }
     }
 }
@@ -285,6 +290,11 @@ impl Service {
         let backend = self.wiring.backend(&workflow.config)?;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let persistence = self.store.clone().map(Persistence::spawn);
+        if let Some(dir) = self.options.run_logs.clone() {
+            let _ =
+                tokio::task::spawn_blocking(move || run_log::prune(&dir, run_log::KEPT_RUN_LOGS))
+                    .await;
+        }
         let mut recovered = None;
         if let (Some(store), Some(persistence)) = (&self.store, &persistence) {
             persistence.set_secrets(Redactor::from_env_names(
@@ -607,6 +617,7 @@ impl Shell {
             ),
             run_id: None,
             metrics: Arc::clone(&self.metrics),
+            run_logs: self.options.run_logs.clone(),
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();

@@ -22,9 +22,11 @@ use crate::scheduler::{AgentUpdate, Event, ExitReason};
 use super::gates::{GatePlan, GateStage, GateVerdict};
 use super::handoff::{HandOffStage, TokenTally};
 use super::persist::Persistence;
+use super::run_log::RunLog;
 use super::tools::{Records, SessionTools};
 use crate::handoff_config::HandOffConfig;
 use crate::metrics::ServiceMetrics;
+use symphony_store::Redactor;
 
 /// Events a worker's agent may queue before it is slowed down.
 const AGENT_EVENT_BUFFER: usize = 256;
@@ -47,6 +49,8 @@ pub(crate) struct WorkerContext {
     pub run_id: Option<i64>,
     /// Where turn durations and gate outcomes are counted.
     pub metrics: Arc<ServiceMetrics>,
+    /// The folder of per-run agent logs, when they are kept.
+    pub run_logs: Option<std::path::PathBuf>,
 }
 
 /// The guidance of turns after the first: the task itself is already in the agent's thread.
@@ -144,12 +148,21 @@ async fn attempt_in_workspace(
 
     let (events_tx, events_rx) = mpsc::channel(AGENT_EVENT_BUFFER);
     let tokens = Arc::new(TokenTally::default());
+    let run_log = match (&ctx.run_logs, ctx.run_id) {
+        (Some(dir), Some(run_id)) => RunLog::open(
+            dir,
+            run_id,
+            Redactor::from_env_names(&ctx.tracker.secret_environment_names()),
+        ),
+        _ => None,
+    };
     let forwarder = tokio::spawn(forward_events(
         issue.id.clone(),
         issue.identifier.clone(),
         events_rx,
         ctx.updates.clone(),
         Arc::clone(&tokens),
+        run_log,
     ));
     let spec = SessionSpec {
         workspace: cwd,
@@ -308,6 +321,7 @@ async fn forward_events(
     mut events: mpsc::Receiver<AgentEvent>,
     updates: mpsc::UnboundedSender<Event>,
     tokens: Arc<TokenTally>,
+    mut run_log: Option<RunLog>,
 ) {
     while let Some(event) = events.recv().await {
         let session_id = event.session_id.as_str();
@@ -366,6 +380,28 @@ async fn forward_events(
             .ok()
             .and_then(|v| v.get("event").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_else(|| "other_message".to_owned());
+        if let Some(log) = &mut run_log {
+            let text = match &event.kind {
+                AgentEventKind::Notification { message }
+                | AgentEventKind::TurnFailed { message, .. } => Some(message.clone()),
+                AgentEventKind::TurnStarted { turn } | AgentEventKind::TurnCompleted { turn } => {
+                    Some(format!("turn {turn}"))
+                }
+                AgentEventKind::OutputDropped { lines } => {
+                    Some(format!("{lines} output lines dropped"))
+                }
+                AgentEventKind::TokenUsage {
+                    input_tokens,
+                    output_tokens,
+                    total_tokens,
+                } => Some(format!(
+                    "input {input_tokens}, output {output_tokens}, total {total_tokens}"
+                )),
+                AgentEventKind::SessionStarted => Some(format!("session {session_id}")),
+                AgentEventKind::RateLimits { payload } => Some(payload.to_string()),
+            };
+            log.event(&name, text.as_deref());
+        }
         let mut update = AgentUpdate {
             event: name,
             session_id: Some(event.session_id.clone()),
