@@ -90,7 +90,7 @@ pub fn body(state: &Value) -> String {
         text(&totals["seconds_running"]),
         text(&state["generated_at"]),
     ));
-    html.push_str("<h2>Running</h2><table id=\"running\"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Started</th></tr></thead><tbody>");
+    html.push_str("<h2>Running</h2><table id=\"running\"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Age</th></tr></thead><tbody>");
     let running = state["running"].as_array().cloned().unwrap_or_default();
     if running.is_empty() {
         html.push_str("<tr><td colspan=\"7\" class=\"empty\">nothing running</td></tr>");
@@ -104,7 +104,7 @@ pub fn body(state: &Value) -> String {
             text(&r["last_event"]),
             text(&r["last_message"]),
             text(&r["tokens"]["total_tokens"]),
-            text(&r["started_at"]),
+            escape(&age(&r["started_at"], &state["generated_at"])),
             id = text(&r["issue_identifier"]),
             link = escape(&percent(r["issue_identifier"].as_str().unwrap_or_default())),
         ));
@@ -127,6 +127,25 @@ pub fn body(state: &Value) -> String {
     html
 }
 
+/// How long before `to` the time `from` was (`1h02m`, `3m05s`, `12s`); empty when unknown.
+fn age(from: &Value, to: &Value) -> String {
+    let parse = |v: &Value| {
+        v.as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    let (Some(from), Some(to)) = (parse(from), parse(to)) else {
+        return String::new();
+    };
+    let s = (to - from).num_seconds().max(0);
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// Percent-encodes a path segment (identifiers like `widgets#7`).
 fn percent(segment: &str) -> String {
     segment
@@ -144,12 +163,18 @@ fn percent(segment: &str) -> String {
 const SCRIPT: &str = r#"
 const esc = (v) => (v === null || v === undefined || v === "") ? "—" :
   String(v).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+function age(from, to) {
+  const s = Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
+  if (!Number.isFinite(s)) return "";
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor(s % 3600 / 60)).padStart(2, "0")}m`
+    : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
 function render(s) {
   let h = s.health && s.health.config_error ? `<p class="banner error" id="config-error">Not dispatching new work: ${esc(s.health.config_error)}</p>` : "";
   h += `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
-  h += `<h2>Running</h2><table id="running"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Started</th></tr></thead><tbody>`;
+  h += `<h2>Running</h2><table id="running"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Age</th></tr></thead><tbody>`;
   if (s.running.length === 0) h += `<tr><td colspan="7" class="empty">nothing running</td></tr>`;
-  for (const r of s.running) h += `<tr data-issue="${esc(r.issue_identifier)}"><td><a href="/api/v1/${encodeURIComponent(r.issue_identifier)}">${esc(r.issue_identifier)}</a></td><td>${esc(r.state)}</td><td>${esc(r.stage)}</td><td>${esc(r.turn_count)}</td><td>${esc(r.last_event)} <span class="message">${esc(r.last_message)}</span></td><td>${esc(r.tokens.total_tokens)}</td><td>${esc(r.started_at)}</td></tr>`;
+  for (const r of s.running) h += `<tr data-issue="${esc(r.issue_identifier)}"><td><a href="/api/v1/${encodeURIComponent(r.issue_identifier)}">${esc(r.issue_identifier)}</a></td><td>${esc(r.state)}</td><td>${esc(r.stage)}</td><td>${esc(r.turn_count)}</td><td>${esc(r.last_event)} <span class="message">${esc(r.last_message)}</span></td><td>${esc(r.tokens.total_tokens)}</td><td title="${esc(r.started_at)}">${esc(age(r.started_at, s.generated_at))}</td></tr>`;
   h += `</tbody></table><h2>Retry queue</h2><table id="retrying"><thead><tr><th>Issue</th><th>Attempt</th><th>Due</th><th>Error</th></tr></thead><tbody>`;
   if (s.retrying.length === 0) h += `<tr><td colspan="4" class="empty">no retries queued</td></tr>`;
   for (const r of s.retrying) h += `<tr data-issue="${esc(r.issue_identifier)}"><td>${esc(r.issue_identifier)}</td><td>${esc(r.attempt)}</td><td>${esc(r.due_at)}</td><td>${esc(r.error)}</td></tr>`;
@@ -252,6 +277,7 @@ mod tests {
         assert!(html.contains("href=\"/api/v1/acme%237\""), "{html}");
         assert!(html.contains("no retries queued"), "{html}");
         assert!(!html.contains("config-error"), "no banner without an error");
+        assert!(html.contains("<td>1m00s</td>"), "the age column: {html}");
     }
 
     #[test]
