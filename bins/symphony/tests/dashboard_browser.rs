@@ -6,10 +6,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use support::{port_in, terminate, wait_until};
+use support::{start_serving, terminate, wait_until};
 use symphony_testkit::browser::Browser;
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -61,19 +61,7 @@ fn the_dashboard_shows_the_running_issue_and_then_its_retry_live() {
     let dir = dir.path();
     let pid_file = dir.join("agent.pid");
     project(dir, &pid_file);
-    let log = dir.join("symphony.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["run", "--port", "0"])
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    wait_until("the server's address in the log", LIMIT, || {
-        port_in(&log).is_some()
-    });
-    let port = port_in(&log).unwrap();
+    let (child, port) = start_serving(dir, "info", LIMIT);
     wait_until("the agent to start", LIMIT, || {
         std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim().parse::<u32>().is_ok())
     });

@@ -9,12 +9,11 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{port_in, terminate, wait_until};
+use support::{start_serving, terminate, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(120);
 const AGENTS: usize = 20;
@@ -116,19 +115,7 @@ fn two_thousand_requests_from_fifty_clients_while_twenty_agents_stream() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     project(dir);
-    let log = dir.join("symphony.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["run", "--port", "0"])
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "warn,symphony=info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    wait_until("the server's address in the log", LIMIT, || {
-        port_in(&log).is_some()
-    });
-    let port = port_in(&log).unwrap();
+    let (child, port) = start_serving(dir, "warn,symphony=info", LIMIT);
     wait_until("all agents running and streaming", LIMIT, || {
         http(port, "/api/v1/state").is_ok_and(|(_, body)| {
             let state: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();

@@ -7,10 +7,10 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use support::{port_in, terminate, wait_until};
+use support::{start_serving, terminate, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -101,19 +101,7 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     project(dir, "");
-    let log = dir.join("symphony.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["run", "--port", "0"])
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    wait_until("the server's address in the log", LIMIT, || {
-        port_in(&log).is_some()
-    });
-    let port = port_in(&log).unwrap();
+    let (child, port) = start_serving(dir, "info", LIMIT);
     wait_until("S-1 to be running", LIMIT, || {
         http(port, "GET", "/api/v1/state")
             .1

@@ -268,9 +268,10 @@ async fn snapshot_timeout_and_unavailable_cases_are_surfaced() {
     drop(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refresh_polls_now_and_requests_coalesce_until_it_does() {
-    // A ten-minute poll interval: only a refresh can make the issue filed later run soon.
+/// A service over an empty local tracker that polls every ten minutes, whose agent marks each
+/// issue it ran (`ran-<identifier>` in the project folder) and moves it to done: only a
+/// refresh can make an issue filed after start run soon.
+fn rarely_polling_service() -> (tempfile::TempDir, Service) {
     let agent = r#"cat > /dev/null; touch "../../ran-$SYMPHONY_ISSUE_IDENTIFIER"; echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "done"}}'"#;
     let (dir, path) = setup(agent, "", &[]);
     std::fs::write(
@@ -285,6 +286,13 @@ async fn a_refresh_polls_now_and_requests_coalesce_until_it_does() {
         Arc::new(LocalWiring),
         ServiceOptions::default(),
     );
+    (dir, service)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_polls_now_and_requests_coalesce_until_it_does() {
+    // A ten-minute poll interval: only a refresh can make the issue filed later run soon.
+    let (dir, service) = rarely_polling_service();
     let control = service.control();
     // Not running yet: the first request waits, the next ones join it.
     assert!(!control.request_refresh().unwrap().coalesced);
@@ -329,20 +337,7 @@ async fn a_refresh_polls_now_and_requests_coalesce_until_it_does() {
 #[tokio::test]
 async fn named_issues_are_read_and_dispatched_without_a_poll() {
     // A ten-minute poll interval and a tracker notification naming the new issue.
-    let agent = r#"cat > /dev/null; touch "../../ran-$SYMPHONY_ISSUE_IDENTIFIER"; echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "done"}}'"#;
-    let (dir, path) = setup(agent, "", &[]);
-    std::fs::write(
-        &path,
-        std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("interval_ms: 200", "interval_ms: 600000"),
-    )
-    .unwrap();
-    let service = Service::new(
-        source(&path),
-        Arc::new(LocalWiring),
-        ServiceOptions::default(),
-    );
+    let (dir, service) = rarely_polling_service();
     let control = service.control();
     let metrics = service.metrics();
     let root = dir.path().to_path_buf();

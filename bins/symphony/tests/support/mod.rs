@@ -52,3 +52,21 @@ pub fn port_in(log: &Path) -> Option<u16> {
         .parse()
         .ok()
 }
+
+/// Starts `symphony run --port 0` in `dir` with `SYMPHONY_LOG=log_filter`, logs to
+/// `dir/symphony.log`, and waits (up to `limit`) for the port it announces.
+pub fn start_serving(dir: &Path, log_filter: &str, limit: Duration) -> (Child, u16) {
+    let log = dir.join("symphony.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["run", "--port", "0"])
+        .current_dir(dir)
+        .env("SYMPHONY_LOG", log_filter)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("symphony starts");
+    wait_until("the server's address in the log", limit, || {
+        port_in(&log).is_some()
+    });
+    (child, port_in(&log).expect("a port"))
+}
