@@ -10,6 +10,7 @@ mod config;
 mod dashboard;
 mod history;
 mod metrics;
+mod store_routes;
 mod webhook;
 
 use std::future::Future;
@@ -29,7 +30,7 @@ use serde_json::{json, Value};
 use symphony_orchestrator::{
     ControlHandle, Family, RefreshQueued, ServiceMetrics, Snapshot, SnapshotError, SnapshotHandle,
 };
-use symphony_store::{RunFilter, Store, StoreError};
+use symphony_store::{RunFilter, Store};
 
 pub use config::ServerConfig;
 pub use metrics::ServerCounters;
@@ -220,185 +221,9 @@ async fn refresh(State(app): State<AppState>) -> Response {
     }
 }
 
-/// An API error: the status and the envelope's code and message.
-#[derive(Debug)]
-struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn store(e: &StoreError) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            e.to_string(),
-        )
-    }
-}
-
-impl axum::response::IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        json_response(self.status, &api::error(self.code, &self.message))
-    }
-}
-
-/// The store, or why there is none.
-fn store_of(app: &AppState) -> Result<Arc<dyn Store>, ApiError> {
-    app.orchestrator.store().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "history_not_kept",
-            "this service keeps no state store, so it has no run history",
-        )
-    })
-}
-
-/// `name`'s value in the query.
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// `limit` from the query: `default` when absent, at most `max`; a bad value is an error.
-fn limit_of(pairs: &[(String, String)], default: usize, max: usize) -> Result<usize, ApiError> {
-    match param(pairs, "limit") {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_limit",
-                    format!("limit must be a whole number from 1 to {max}"),
-                )
-            }),
-    }
-}
-
-async fn runs_list(
-    State(app): State<AppState>,
-    uri: axum::http::Uri,
-) -> Result<Response, ApiError> {
-    let pairs = history::query_pairs(uri.query());
-    let store = store_of(&app)?;
-    let filter = RunFilter {
-        issue: param(&pairs, "issue").map(str::to_owned),
-        limit: Some(limit_of(&pairs, history::DEFAULT_RUNS, history::MAX_RUNS)?),
-    };
-    let runs = store.runs(filter).await.map_err(|e| ApiError::store(&e))?;
-    Ok(json_response(
-        StatusCode::OK,
-        &history::runs(&runs, app.orchestrator.run_logs().as_deref()),
-    ))
-}
-
-/// The run with id `id` and its kept events.
-async fn run_with_events(
-    app: &AppState,
-    id: &str,
-) -> Result<(symphony_store::RunRecord, Vec<symphony_store::EventRecord>), ApiError> {
-    let store = store_of(app)?;
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "run_not_found",
-            format!("no run {id} in the state store"),
-        )
-    };
-    let run_id: i64 = id.parse().map_err(|_| not_found())?;
-    // The store lists runs by issue; a run id is looked up among all of them.
-    let runs = store
-        .runs(RunFilter::default())
-        .await
-        .map_err(|e| ApiError::store(&e))?;
-    let run = runs
-        .into_iter()
-        .find(|r| r.id == run_id)
-        .ok_or_else(not_found)?;
-    let events = store
-        .run_events(run_id)
-        .await
-        .map_err(|e| ApiError::store(&e))?;
-    Ok((run, events))
-}
-
-async fn run_detail(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (run, events) = run_with_events(&app, &id).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &history::run_detail(&run, &events, app.orchestrator.run_logs().as_deref()),
-    ))
-}
-
-async fn run_log(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (run, events) = run_with_events(&app, &id).await?;
-    // The full log when the service writes one (the store keeps only the newest events).
-    if let Some(dir) = app.orchestrator.run_logs() {
-        let path = symphony_orchestrator::run_log_path(&dir, run.id);
-        if let Ok(text) = tokio::fs::read(path).await {
-            return Ok(respond(StatusCode::OK, "text/plain; charset=utf-8", text));
-        }
-    }
-    Ok(respond(
-        StatusCode::OK,
-        "text/plain; charset=utf-8",
-        history::run_log(&run, &events),
-    ))
-}
-
-/// The newest `limit` audit entries, optionally of the comma-separated `kinds` only.
-async fn recent_audit(
-    store: &dyn Store,
-    kinds: Option<&str>,
-    limit: usize,
-) -> Result<Vec<symphony_store::AuditEntry>, StoreError> {
-    let kinds: Option<Vec<&str>> = kinds.map(|k| k.split(',').map(str::trim).collect());
-    // Filtering happens after the read: look further back when only some kinds count.
-    let window = if kinds.is_some() { 2_000 } else { limit };
-    let mut entries = store.audit_tail(window).await?;
-    if let Some(kinds) = &kinds {
-        entries.retain(|e| kinds.contains(&e.kind.as_str()));
-    }
-    let skip = entries.len().saturating_sub(limit);
-    Ok(entries.split_off(skip))
-}
-
-async fn audit_events(
-    State(app): State<AppState>,
-    uri: axum::http::Uri,
-) -> Result<Response, ApiError> {
-    let pairs = history::query_pairs(uri.query());
-    let store = store_of(&app)?;
-    let limit = limit_of(&pairs, history::DEFAULT_EVENTS, history::MAX_RUNS)?;
-    let entries = recent_audit(store.as_ref(), param(&pairs, "kind"), limit)
-        .await
-        .map_err(|e| ApiError::store(&e))?;
-    Ok(json_response(StatusCode::OK, &history::events(&entries)))
-}
-
 async fn dashboard(State(app): State<AppState>) -> Response {
     let reviews = match app.orchestrator.store() {
-        Some(store) => recent_audit(
+        Some(store) => store_routes::recent_audit(
             store.as_ref(),
             Some(&history::REVIEW_KINDS.join(",")),
             dashboard::REVIEWS,
@@ -591,10 +416,13 @@ pub fn router(
         .route("/metrics", only(get(metrics_text)))
         .route("/api/v1/state", only(get(state_json)))
         .route("/api/v1/refresh", only(post(refresh)))
-        .route("/api/v1/runs", only(get(runs_list)))
-        .route("/api/v1/runs/{run_id}", only(get(run_detail)))
-        .route("/api/v1/runs/{run_id}/log", only(get(run_log)))
-        .route("/api/v1/events", only(get(audit_events)))
+        .route("/api/v1/runs", only(get(store_routes::runs_list)))
+        .route("/api/v1/runs/{run_id}", only(get(store_routes::run_detail)))
+        .route(
+            "/api/v1/runs/{run_id}/log",
+            only(get(store_routes::run_log)),
+        )
+        .route("/api/v1/events", only(get(store_routes::audit_events)))
         .route("/api/v1/{identifier}", only(get(issue)))
         .route("/webhooks/github", only(post(github_webhook)))
         .fallback(not_found)
