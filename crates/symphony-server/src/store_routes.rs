@@ -110,14 +110,10 @@ async fn run_with_events(
         )
     };
     let run_id: i64 = id.parse().map_err(|_| not_found())?;
-    // The store lists runs by issue; a run id is looked up among all of them.
-    let runs = store
-        .runs(RunFilter::default())
+    let run = store
+        .run(run_id)
         .await
-        .map_err(|e| ApiError::store(&e))?;
-    let run = runs
-        .into_iter()
-        .find(|r| r.id == run_id)
+        .map_err(|e| ApiError::store(&e))?
         .ok_or_else(not_found)?;
     let events = store
         .run_events(run_id)

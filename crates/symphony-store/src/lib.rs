@@ -56,6 +56,16 @@ pub trait Store: Send + Sync + 'static {
     /// Runs, newest first.
     async fn runs(&self, filter: RunFilter) -> Result<Vec<RunRecord>, StoreError>;
 
+    /// One run by id (`None` when there is no such run). The default looks through every
+    /// run; stores with an index on ids answer directly.
+    async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, StoreError> {
+        Ok(self
+            .runs(RunFilter::default())
+            .await?
+            .into_iter()
+            .find(|r| r.id == run_id))
+    }
+
     /// The recorded events of one run, oldest first.
     async fn run_events(&self, run_id: i64) -> Result<Vec<EventRecord>, StoreError>;
 

@@ -327,6 +327,10 @@ async fn runs_are_listed_newest_first_and_filtered_by_id_or_identifier() {
         .await
         .expect("runs");
     assert_eq!(by_id.len(), 1);
+    // One run by its id, as the API's run pages read it.
+    let second = store.run(2).await.expect("run").expect("run 2 exists");
+    assert_eq!(second, all[1]);
+    assert_eq!(store.run(99).await.expect("run"), None);
     assert_eq!(store.totals().await.expect("totals").runtime_ms, 150);
 }
 

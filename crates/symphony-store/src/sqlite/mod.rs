@@ -255,6 +255,10 @@ impl Store for SqliteStore {
         self.read(move |conn, _| read::runs(conn, &filter)).await
     }
 
+    async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, StoreError> {
+        self.read(move |conn, _| read::run(conn, run_id)).await
+    }
+
     async fn run_events(&self, run_id: i64) -> Result<Vec<EventRecord>, StoreError> {
         self.read(move |conn, _| read::events(conn, run_id)).await
     }

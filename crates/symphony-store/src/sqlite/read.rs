@@ -62,6 +62,13 @@ pub(super) fn runs(conn: &Connection, filter: &RunFilter) -> rusqlite::Result<Ve
     }
 }
 
+pub(super) fn run(conn: &Connection, run_id: i64) -> rusqlite::Result<Option<RunRecord>> {
+    let mut statement =
+        conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"))?;
+    let mut rows = statement.query_map([run_id], run_from_row)?;
+    rows.next().transpose()
+}
+
 pub(super) fn events(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<EventRecord>> {
     let mut statement = conn.prepare_cached(
         "SELECT seq, at, kind, message FROM events WHERE run_id = ?1 ORDER BY seq",
