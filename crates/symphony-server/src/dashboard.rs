@@ -146,18 +146,15 @@ fn age(from: &Value, to: &Value) -> String {
     }
 }
 
-/// Percent-encodes a path segment (identifiers like `widgets#7`).
+/// Percent-encodes a path segment (identifiers like `widgets#7`): all but RFC 3986's
+/// unreserved characters.
 fn percent(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(segment, UNRESERVED).to_string()
 }
 
 const SCRIPT: &str = r#"

@@ -158,15 +158,13 @@ pub(crate) async fn recent_audit(
     kinds: Option<&str>,
     limit: usize,
 ) -> Result<Vec<symphony_store::AuditEntry>, StoreError> {
-    let kinds: Option<Vec<&str>> = kinds.map(|k| k.split(',').map(str::trim).collect());
-    // Filtering happens after the read: look further back when only some kinds count.
-    let window = if kinds.is_some() { 2_000 } else { limit };
-    let mut entries = store.audit_tail(window).await?;
-    if let Some(kinds) = &kinds {
-        entries.retain(|e| kinds.contains(&e.kind.as_str()));
+    match kinds {
+        Some(kinds) => {
+            let kinds: Vec<String> = kinds.split(',').map(|k| k.trim().to_owned()).collect();
+            store.audit_tail_of(&kinds, limit).await
+        }
+        None => store.audit_tail(limit).await,
     }
-    let skip = entries.len().saturating_sub(limit);
-    Ok(entries.split_off(skip))
 }
 
 pub(crate) async fn audit_events(

@@ -81,6 +81,19 @@ pub trait Store: Send + Sync + 'static {
     /// The last `limit` audit entries, oldest first.
     async fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// The last `limit` audit entries of these kinds, oldest first. The default reads the
+    /// whole log; stores that can filter as they read do.
+    async fn audit_tail_of(
+        &self,
+        kinds: &[String],
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut entries = self.audit_tail(usize::MAX).await?;
+        entries.retain(|e| kinds.contains(&e.kind));
+        let skip = entries.len().saturating_sub(limit);
+        Ok(entries.split_off(skip))
+    }
+
     /// Checks the whole audit chain.
     async fn audit_verify(&self) -> Result<AuditVerdict, StoreError>;
 }

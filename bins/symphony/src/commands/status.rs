@@ -2,8 +2,8 @@
 //! (`/api/v1/state` and, when it keeps a store, `/api/v1/events`), redrawn in place every
 //! interval until interrupted; `--once` prints one frame for scripts.
 
-use std::io::{IsTerminal, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::io::{IsTerminal, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,17 +23,27 @@ const REVIEWS: usize = 5;
 
 /// Where the service listens and the token it wants.
 struct Target {
-    addr: SocketAddr,
+    /// `HOST:PORT`.
     host: String,
     token: Option<String>,
+    client: reqwest::blocking::Client,
+}
+
+/// A client with the request time limit; plain HTTP only (the API serves no TLS).
+fn client() -> Result<reqwest::blocking::Client, Failure> {
+    reqwest::blocking::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(|e| unreachable(format!("cannot start an HTTP client: {e}")))
 }
 
 fn unreachable(message: String) -> Failure {
     Failure::new("status_unavailable", message)
 }
 
-/// `http://HOST:PORT[/]` to an address.
-fn parse_url(url: &str) -> Result<(SocketAddr, String), Failure> {
+/// `http://HOST:PORT[/]` to its `HOST:PORT`, checked to name an address.
+fn parse_url(url: &str) -> Result<String, Failure> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
         Failure::new(
             "invalid_status_url",
@@ -41,17 +51,18 @@ fn parse_url(url: &str) -> Result<(SocketAddr, String), Failure> {
         )
     })?;
     let authority = rest.trim_end_matches('/');
-    let addr = authority
+    if authority
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            Failure::new(
-                "invalid_status_url",
-                format!("{url:?}: {authority:?} is not HOST:PORT"),
-            )
-        })?;
-    Ok((addr, authority.to_owned()))
+        .is_none()
+    {
+        return Err(Failure::new(
+            "invalid_status_url",
+            format!("{url:?}: {authority:?} is not HOST:PORT"),
+        ));
+    }
+    Ok(authority.to_owned())
 }
 
 /// The service's address: `--url`, else the workflow's `server:` section.
@@ -68,20 +79,21 @@ fn target(path: &Path, url: Option<&str>) -> Result<Target, Failure> {
     };
     let token = server.as_ref().and_then(|s| s.auth_token.clone());
     if let Some(url) = url {
-        let (addr, host) = parse_url(url)?;
-        return Ok(Target { addr, host, token });
+        let host = parse_url(url)?;
+        return Ok(Target {
+            host,
+            token,
+            client: client()?,
+        });
     }
     // Without --url the workflow must load: it names the address.
     workflow?;
     match server {
-        Some(server) if server.port != 0 => {
-            let addr = SocketAddr::new(server.host, server.port);
-            Ok(Target {
-                addr,
-                host: addr.to_string(),
-                token,
-            })
-        }
+        Some(server) if server.port != 0 => Ok(Target {
+            host: SocketAddr::new(server.host, server.port).to_string(),
+            token,
+            client: client()?,
+        }),
         _ => Err(Failure::new(
             "invalid_status_url",
             format!(
@@ -95,37 +107,22 @@ fn target(path: &Path, url: Option<&str>) -> Result<Target, Failure> {
 
 /// One GET; `(status, body)`.
 fn get(target: &Target, path: &str) -> Result<(u16, String), Failure> {
-    let failed = |e: std::io::Error| {
+    let failed = |e: reqwest::Error| {
         unreachable(format!(
             "cannot read http://{}{path}: {e} (is `symphony run` serving there?)",
             target.host
         ))
     };
-    let mut stream = TcpStream::connect_timeout(&target.addr, REQUEST_TIMEOUT).map_err(failed)?;
-    stream
-        .set_read_timeout(Some(REQUEST_TIMEOUT))
-        .map_err(failed)?;
-    let auth = target
-        .token
-        .as_deref()
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n{auth}Connection: close\r\n\r\n",
-        target.host
-    )
-    .map_err(failed)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(failed)?;
-    let raw = String::from_utf8_lossy(&raw);
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| unreachable(format!("http://{}{path} did not answer HTTP", target.host)))?;
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    Ok((status, body))
+    let mut request = target
+        .client
+        .get(format!("http://{}{path}", target.host))
+        .header("accept", "application/json");
+    if let Some(token) = &target.token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().map_err(failed)?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().map_err(failed)?))
 }
 
 fn get_json(target: &Target, path: &str) -> Result<Option<Value>, Failure> {

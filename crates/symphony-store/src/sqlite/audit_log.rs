@@ -145,6 +145,27 @@ pub(super) fn tail(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Audi
     Ok(entries)
 }
 
+/// The last `limit` entries whose kind is one of `kinds`, oldest first.
+pub(super) fn tail_of(
+    conn: &Connection,
+    kinds: &[String],
+    limit: usize,
+) -> rusqlite::Result<Vec<AuditEntry>> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; kinds.len()].join(", ");
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM audit WHERE kind IN ({placeholders}) ORDER BY seq DESC LIMIT {}",
+        limit as i64
+    ))?;
+    let mut entries = statement
+        .query_map(rusqlite::params_from_iter(kinds), entry_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    entries.reverse();
+    Ok(entries)
+}
+
 pub(super) fn verify(conn: &Connection, anchor: &Path) -> rusqlite::Result<AuditVerdict> {
     let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
     let entries = statement

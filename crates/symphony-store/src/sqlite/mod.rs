@@ -279,6 +279,16 @@ impl Store for SqliteStore {
         self.read(move |conn, _| audit_log::tail(conn, limit)).await
     }
 
+    async fn audit_tail_of(
+        &self,
+        kinds: &[String],
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let kinds = kinds.to_vec();
+        self.read(move |conn, _| audit_log::tail_of(conn, &kinds, limit))
+            .await
+    }
+
     async fn audit_verify(&self) -> Result<AuditVerdict, StoreError> {
         self.read(|conn, inner| audit_log::verify(conn, &inner.anchor))
             .await
