@@ -29,7 +29,9 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 /// The agent: records each prompt; writes a leaked key unless the prompt is gate feedback
-/// (or `stubborn` is set), always touches a real file, and moves the issue to review.
+/// (or `stubborn` is set), always touches a real file, and moves the issue to review. It
+/// lingers after the move, so polls (every 100 ms) see the review state while its turn is
+/// still running: that is the agent's own hand-off, not a reason to stop it.
 fn agent(stubborn: bool) -> String {
     let fix = if stubborn {
         "echo still-leaking"
@@ -46,6 +48,7 @@ case "$prompt" in
   *) echo "AWS_ACCESS_KEY_ID=AKIAQ3EGRT5YK2PJZW4X" > leak.env ;;
 esac
 echo '::symphony-tool {{"name": "local_issue_set_state", "arguments": {{"state": "human review"}}}}'
+sleep 0.5
 "#
     )
 }

@@ -144,6 +144,11 @@ impl Scheduler {
                     entry.gating = true;
                 }
             }
+            Event::AgentUsedTrackerTool { issue_id } => {
+                if let Some(entry) = self.running.get_mut(&issue_id) {
+                    entry.agent_used_tracker = true;
+                }
+            }
             Event::RetryDue { issue_id } => self.on_retry_due(&issue_id, now_ms, &mut out),
             Event::ConfigReloaded(config) => self.on_reload(config, &mut out),
             Event::ClaimDenied {
@@ -353,9 +358,13 @@ impl Scheduler {
             }
             let reason = if self.config.is_terminal(&issue.state) {
                 Some(StopReason::Terminal)
-            } else if !self.config.is_active(&issue.state) && !entry.gating {
-                // An agent that moved its issue to review has finished its turns;
-                // during the gate stage that is expected, not a reason to stop.
+            } else if !self.config.is_active(&issue.state)
+                && !entry.gating
+                && !entry.agent_used_tracker
+            {
+                // An agent that moved its issue to review has finished its turns: the worker
+                // sees that when the turn ends and runs its gate stage. Only a move the agent
+                // cannot have made is a reason to stop.
                 Some(StopReason::Inactive)
             } else if routable(&issue, &self.config).is_err() {
                 Some(StopReason::Unroutable)
@@ -555,6 +564,7 @@ impl Scheduler {
                 tokens: (0, 0, 0),
                 stopping: None,
                 gating: false,
+                agent_used_tracker: false,
             },
         );
         out.push(Effect::SpawnWorker {

@@ -7,6 +7,9 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use symphony_agent::{ToolDeclaration, ToolHandler};
 use symphony_docs::adr;
+use tokio::sync::mpsc;
+
+use crate::scheduler::Event;
 
 use super::worker::TrackerTools;
 
@@ -22,6 +25,10 @@ pub(crate) struct Records {
 pub(crate) struct SessionTools {
     pub tracker: TrackerTools,
     pub records: Option<Records>,
+    /// Told before each tracker tool call (see [`Event::AgentUsedTrackerTool`]).
+    pub scheduler: mpsc::UnboundedSender<Event>,
+    /// The session's issue id, for that event.
+    pub issue_id: String,
 }
 
 #[async_trait]
@@ -43,6 +50,10 @@ impl ToolHandler for SessionTools {
 
     async fn call(&self, name: &str, arguments: Value) -> (bool, Value) {
         let Some(records) = self.records.as_ref().filter(|_| name == adr::TOOL_NAME) else {
+            // Before the call: a refresh that sees the tool's effect is queued after this.
+            let _ = self.scheduler.send(Event::AgentUsedTrackerTool {
+                issue_id: self.issue_id.clone(),
+            });
             return self.tracker.call(name, arguments).await;
         };
         let decision: adr::Decision = match serde_json::from_value(arguments) {

@@ -175,6 +175,8 @@ async fn attempt_in_workspace(
         tools: Some(Arc::new(SessionTools {
             tracker: TrackerTools::new(Arc::clone(&ctx.tracker), issue.clone()),
             records,
+            scheduler: ctx.updates.clone(),
+            issue_id: issue.id.clone(),
         })),
     };
     let mut session = match ctx.backend.start(spec).await {
