@@ -123,11 +123,11 @@ pub enum Event {
         /// Which issue.
         issue_id: String,
     },
-    /// A running issue's agent is about to call one of the tracker's tools (sent before the
-    /// call, so it reaches the scheduler before any refresh that could see its effect). From
-    /// then on a non-active state is presumed to be the agent's own hand-off: the worker reads
-    /// the state when the turn ends and goes on to its gate stage, so reconciliation does not
-    /// stop it as inactive (a terminal state still stops it).
+    /// A running issue's agent is about to call one of the tracker's mutating tools (sent
+    /// before the call, so it reaches the scheduler before any refresh that could see its
+    /// effect). From then on a non-active state is presumed to be the agent's own hand-off: the
+    /// worker reads the state when the turn ends and goes on to its gate stage, so
+    /// reconciliation does not stop it as inactive (a terminal state still stops it).
     AgentUsedTrackerTool {
         /// Which issue.
         issue_id: String,
@@ -403,7 +403,8 @@ pub struct RunningEntry {
     pub stopping: Option<StopReason>,
     /// The worker is in its gate stage (see [`Event::GateStageStarted`]).
     pub gating: bool,
-    /// The agent has called a tracker tool in this run (see [`Event::AgentUsedTrackerTool`]).
+    /// The agent has called a mutating tracker tool in this run
+    /// (see [`Event::AgentUsedTrackerTool`]).
     pub agent_used_tracker: bool,
 }
 

@@ -51,9 +51,12 @@ impl ToolHandler for SessionTools {
     async fn call(&self, name: &str, arguments: Value) -> (bool, Value) {
         let Some(records) = self.records.as_ref().filter(|_| name == adr::TOOL_NAME) else {
             // Before the call: a refresh that sees the tool's effect is queued after this.
-            let _ = self.scheduler.send(Event::AgentUsedTrackerTool {
-                issue_id: self.issue_id.clone(),
-            });
+            // A tool that only reads cannot have moved the issue.
+            if self.tracker.mutates(name) {
+                let _ = self.scheduler.send(Event::AgentUsedTrackerTool {
+                    issue_id: self.issue_id.clone(),
+                });
+            }
             return self.tracker.call(name, arguments).await;
         };
         let decision: adr::Decision = match serde_json::from_value(arguments) {

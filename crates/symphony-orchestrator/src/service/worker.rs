@@ -453,6 +453,14 @@ impl TrackerTools {
     pub fn new(tracker: Arc<dyn Tracker>, issue: Issue) -> Self {
         Self { tracker, issue }
     }
+
+    /// Whether `name` is an advertised tool that can change tracker state.
+    pub fn mutates(&self, name: &str) -> bool {
+        self.tracker
+            .agent_tool_specs()
+            .iter()
+            .any(|spec| spec.name == name && spec.mutates)
+    }
 }
 
 #[async_trait]
