@@ -25,10 +25,8 @@ pub(crate) struct Records {
 pub(crate) struct SessionTools {
     pub tracker: TrackerTools,
     pub records: Option<Records>,
-    /// Told before each tracker tool call (see [`Event::AgentUsedTrackerTool`]).
+    /// Told before each mutating tracker tool call (see [`Event::AgentUsedTrackerTool`]).
     pub scheduler: mpsc::UnboundedSender<Event>,
-    /// The session's issue id, for that event.
-    pub issue_id: String,
 }
 
 #[async_trait]
@@ -54,7 +52,7 @@ impl ToolHandler for SessionTools {
             // A tool that only reads cannot have moved the issue.
             if self.tracker.mutates(name) {
                 let _ = self.scheduler.send(Event::AgentUsedTrackerTool {
-                    issue_id: self.issue_id.clone(),
+                    issue_id: self.tracker.issue().id.clone(),
                 });
             }
             return self.tracker.call(name, arguments).await;

@@ -176,7 +176,6 @@ async fn attempt_in_workspace(
             tracker: TrackerTools::new(Arc::clone(&ctx.tracker), issue.clone()),
             records,
             scheduler: ctx.updates.clone(),
-            issue_id: issue.id.clone(),
         })),
     };
     let mut session = match ctx.backend.start(spec).await {
@@ -452,6 +451,11 @@ impl TrackerTools {
     /// `tracker`'s tools for a session on `issue`.
     pub fn new(tracker: Arc<dyn Tracker>, issue: Issue) -> Self {
         Self { tracker, issue }
+    }
+
+    /// The issue the tools act on.
+    pub(crate) fn issue(&self) -> &Issue {
+        &self.issue
     }
 
     /// Whether `name` is an advertised tool that can change tracker state.
