@@ -146,6 +146,14 @@ pub(crate) struct Client {
 
 impl Client {
     pub fn new(config: &GithubConfig, pause: Arc<dyn Pause>) -> Result<Self, TrackerError> {
+        // octocrab spawns its request buffer's worker on the current runtime and panics
+        // without one; a caller that builds the tracker too early gets an error instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(TrackerError::new(
+                TrackerErrorCategory::Request,
+                "the GitHub client must be built inside a Tokio runtime",
+            ));
+        }
         let build = |base: &str| {
             Octocrab::builder()
                 .base_uri(base)

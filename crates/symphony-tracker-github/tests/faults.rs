@@ -304,3 +304,15 @@ async fn requests_carry_the_configured_token_and_agents_lose_its_variable() {
     let names = setup.tracker.secret_environment_names();
     assert_eq!(names, ["GITHUB_TOKEN"]);
 }
+
+/// octocrab needs a runtime while it is built; without one the adapter refuses, it does not
+/// panic (a CLI command once built it too early).
+#[test]
+fn building_outside_a_tokio_runtime_is_an_error_not_a_panic() {
+    let fake = FakeGithub::start(TOKEN);
+    let config =
+        GithubConfig::from_provider(&provider(&fake, Source::Labels, json!({})), Vec::new())
+            .unwrap();
+    let error = symphony_tracker_github::GithubTracker::new(config).unwrap_err();
+    assert!(error.message.contains("Tokio runtime"), "{error}");
+}

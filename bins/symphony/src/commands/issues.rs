@@ -15,20 +15,21 @@ use crate::wiring::BinaryWiring;
 
 pub fn run(path: &Path) -> Result<(), Failure> {
     let workflow = Workflow::load(path, &trackers::registry(), &ProcessEnvironment)?;
-    let tracker = symphony_orchestrator::Wiring::tracker(&BinaryWiring, &workflow.config)
-        .map_err(|e| Failure::new("startup_failed", e))?;
     let config = SchedulerConfig::from_service(&workflow.config);
     let mut states = workflow.config.tracker.active_states.clone();
     states.extend(workflow.config.tracker.terminal_states.iter().cloned());
-    let runtime = super::run::runtime()?;
-    let mut issues = runtime
-        .block_on(tracker.fetch_issues_by_states(&states))
-        .map_err(|e| {
+    // Adapters may need the runtime while they are built (octocrab spawns a worker), so the
+    // tracker is made inside it.
+    let mut issues = super::run::runtime()?.block_on(async {
+        let tracker = symphony_orchestrator::Wiring::tracker(&BinaryWiring, &workflow.config)
+            .map_err(|e| Failure::new("startup_failed", e))?;
+        tracker.fetch_issues_by_states(&states).await.map_err(|e| {
             Failure::new(
                 e.category_name(),
                 format!("the tracker failed: {}", e.message),
             )
-        })?;
+        })
+    })?;
     sort_for_dispatch(&mut issues);
 
     // Ask the scheduler itself: one tick with these candidates, as a fresh service would run it.

@@ -56,10 +56,21 @@ pub fn port_in(log: &Path) -> Option<u16> {
 /// Starts `symphony run --port 0` in `dir` with `SYMPHONY_LOG=log_filter`, logs to
 /// `dir/symphony.log`, and waits (up to `limit`) for the port it announces.
 pub fn start_serving(dir: &Path, log_filter: &str, limit: Duration) -> (Child, u16) {
+    start_serving_with(dir, log_filter, limit, &[])
+}
+
+/// [`start_serving`] with extra environment variables.
+pub fn start_serving_with(
+    dir: &Path,
+    log_filter: &str,
+    limit: Duration,
+    envs: &[(&str, &str)],
+) -> (Child, u16) {
     let log = dir.join("symphony.log");
     let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
         .args(["run", "--port", "0"])
         .current_dir(dir)
+        .envs(envs.iter().copied())
         .env("SYMPHONY_LOG", log_filter)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&log).expect("log file"))
