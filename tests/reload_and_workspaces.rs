@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use symphony_core::Issue;
 use symphony_workflow::{
-    PromptTemplate, ProviderConfig, ReloadOutcome, TrackerProfile, TrackerRegistry, WorkflowSource,
+    ConfigRegistry, PromptTemplate, ProviderConfig, ReloadOutcome, TrackerProfile, WorkflowSource,
 };
 use symphony_workspace::WorkspaceManager;
 
@@ -51,7 +51,7 @@ async fn a_workflow_edit_applies_to_future_workspaces_and_prompts_only() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("WORKFLOW.md");
     std::fs::write(&path, workflow("v1", "First {{ issue.identifier }}")).unwrap();
-    let registry = TrackerRegistry::new().with(Arc::new(FolderProfile));
+    let registry = ConfigRegistry::new().with(Arc::new(FolderProfile));
     let env: Arc<std::collections::BTreeMap<String, String>> = Arc::default();
     let source = WorkflowSource::open(&path, registry, env).unwrap();
 

@@ -66,7 +66,18 @@ fn project_root() -> PathBuf {
 
 fn schema() -> Result<()> {
     let path = project_root().join("docs/workflow.schema.json");
-    let text = serde_json::to_string_pretty(&symphony_workflow::front_matter_schema())? + "\n";
+    // The binary's schema: the core sections plus every extension section it registers.
+    let output = Command::new("cargo")
+        .args(["run", "--quiet", "--package", "symphony", "--", "schema"])
+        .current_dir(project_root())
+        .output()
+        .context("running `symphony schema`")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`symphony schema` failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).context("the schema is not UTF-8")?;
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())

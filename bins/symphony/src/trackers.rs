@@ -1,10 +1,10 @@
-//! The tracker kinds this build supports: the built-in ones and any plugins installed by
-//! [`crate::main_with`].
+//! What this build can be configured with: the built-in tracker kinds and extension sections,
+//! and those of any plugins installed by [`crate::main_with`].
 
 use std::sync::{Arc, OnceLock};
 
 use symphony_tracker::Tracker;
-use symphony_workflow::{ServiceConfig, TrackerProfile, TrackerRegistry};
+use symphony_workflow::{ConfigRegistry, ConfigSection, ServiceConfig, TrackerProfile};
 
 /// A tracker adapter added to the CLI by a third party: its configuration profile and a way
 /// to build it from a resolved configuration.
@@ -13,6 +13,11 @@ pub trait TrackerPlugin: Send + Sync {
     fn profile(&self) -> Arc<dyn TrackerProfile>;
     /// Builds the tracker for `config` (already validated against the profile).
     fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String>;
+    /// Top-level WORKFLOW.md sections the plugin owns (validated at load, in the schema);
+    /// any key no one declares is refused.
+    fn sections(&self) -> Vec<Arc<dyn ConfigSection>> {
+        Vec::new()
+    }
 }
 
 static PLUGINS: OnceLock<Vec<Arc<dyn TrackerPlugin>>> = OnceLock::new();
@@ -27,13 +32,57 @@ pub(crate) fn plugins() -> &'static [Arc<dyn TrackerPlugin>] {
     PLUGINS.get().map_or(&[], Vec::as_slice)
 }
 
-/// Every tracker kind this process can be configured with.
-pub fn registry() -> TrackerRegistry {
-    let mut registry = TrackerRegistry::new()
+/// Every tracker kind and extension section this process can be configured with.
+pub fn registry() -> ConfigRegistry {
+    let mut registry = ConfigRegistry::new()
         .with(Arc::new(symphony_tracker_local::LocalProfile))
-        .with(Arc::new(symphony_tracker_github::GithubProfile));
+        .with(Arc::new(symphony_tracker_github::GithubProfile))
+        .with_section(Arc::new(symphony_server::ServerSection));
+    let gates = symphony_orchestrator::Wiring::gates(&crate::wiring::BinaryWiring);
+    for section in symphony_orchestrator::config_sections(gates) {
+        registry.register_section(section);
+    }
     for plugin in plugins() {
         registry.register(plugin.profile());
+        for section in plugin.sections() {
+            registry.register_section(section);
+        }
     }
     registry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Editors validate with `symphony schema`: a section the loader accepts but the schema
+    /// lacks would be flagged as an error there, and one the schema has but the loader refuses
+    /// would pass there and fail at load.
+    #[test]
+    fn the_schema_has_exactly_the_sections_the_loader_accepts() {
+        let registry = registry();
+        let schema = symphony_workflow::front_matter_schema(&registry);
+        let mut documented: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut accepted = registry.top_level_keys();
+        documented.sort_unstable();
+        accepted.sort_unstable();
+        assert_eq!(documented, accepted);
+        for key in ["gates", "handoff", "docs", "server"] {
+            assert!(accepted.contains(&key), "{key} is not registered");
+            assert_eq!(
+                schema["properties"][key]["additionalProperties"],
+                serde_json::Value::Bool(false),
+                "{key} refuses unknown keys, so its schema must too"
+            );
+        }
+        assert_eq!(
+            schema["additionalProperties"],
+            serde_json::Value::Bool(false)
+        );
+    }
 }

@@ -204,7 +204,10 @@ fn schema_prints_the_committed_schema() {
         &std::fs::read_to_string(repo_root().join("docs/workflow.schema.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(printed, committed);
+    assert!(
+        printed == committed,
+        "docs/workflow.schema.json is stale: run `cargo xtask schema` and commit the result"
+    );
 }
 
 #[test]
@@ -404,4 +407,45 @@ fn logs_also_go_to_a_rotating_file_as_json_lines() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("error[invalid_log_file]"), "{stderr}");
+}
+
+/// `gate:` for `gates:` used to be kept as an unknown extension: every gate silently off.
+#[test]
+fn check_refuses_a_misspelt_section_and_says_which_one_was_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        &VALID.replace(
+            "---\nFix",
+            "gate:\n  checks:\n    - kind: secrets\n---\nFix",
+        ),
+    );
+    let out = symphony(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("error[unknown_config_section]") && text.contains("did you mean `gates`?"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_says_which_section_each_key_belongs_to() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        &VALID.replace("---\nFix", "server:\n  port: 0\ndocs: {}\n---\nFix"),
+    );
+    let out = symphony(dir.path(), &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for line in [
+        "- tracker: core",
+        "- server: extension: HTTP dashboard, API, metrics and webhooks",
+        "- docs: extension: decision records and changelog fragments",
+    ] {
+        assert!(text.contains(line), "{line:?} missing:\n{text}");
+    }
 }

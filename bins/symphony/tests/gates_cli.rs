@@ -6,7 +6,7 @@ use std::process::Command;
 fn check_builds_the_gates_and_names_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let workflow = |gates: &str| {
-        format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n{gates}---\nWork\n")
+        format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  repo: ./origin\n{gates}---\nWork\n")
     };
     std::fs::write(
         dir.path().join("WORKFLOW.md"),
@@ -47,7 +47,7 @@ fn check_reads_the_handoff_section_and_names_what_is_wrong() {
     let check = |handoff: &str| {
         std::fs::write(
             dir.path().join("WORKFLOW.md"),
-            format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n{handoff}---\nWork\n"),
+            format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  repo: ./origin\n{handoff}---\nWork\n"),
         )
         .unwrap();
         Command::new(env!("CARGO_BIN_EXE_symphony"))
@@ -73,4 +73,35 @@ fn check_reads_the_handoff_section_and_names_what_is_wrong() {
         text.contains("handoff.push: expected true or false"),
         "{text}"
     );
+}
+
+/// Gates and hand-off judge a change against its branch point; without `workspace.repo` the
+/// service used to skip them silently (a normal exit, nothing checked).
+#[test]
+fn check_refuses_gates_or_hand_off_without_a_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    for (section, category) in [
+        (
+            "gates:\n  checks:\n    - kind: secrets\n",
+            "invalid_gate_config",
+        ),
+        ("handoff:\n  state: review\n", "invalid_handoff_config"),
+    ] {
+        std::fs::write(
+            dir.path().join("WORKFLOW.md"),
+            format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n{section}---\nWork\n"),
+        )
+        .unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("check")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(&format!("error[{category}]")) && text.contains("needs workspace.repo"),
+            "{text}"
+        );
+    }
 }

@@ -93,6 +93,27 @@ fn workspace_folder(key: &str, value: &serde_json::Value) -> Result<String, Docs
 }
 
 impl DocsConfig {
+    /// The JSON Schema (2020-12) of the `docs` section: what `from_section` accepts.
+    pub fn schema() -> serde_json::Value {
+        let defaults = Self::default();
+        let folder = |what: &str, default: &str| {
+            serde_json::json!({
+                "description": format!("{what}, relative to the workspace (no `..`, not absolute)."),
+                "type": "string", "minLength": 1, "default": default,
+            })
+        };
+        serde_json::json!({
+            "description": "Extension: documentation that travels with each change (decision \
+                            records the agent writes with `record_decision`, changelog fragments).",
+            "type": ["object", "null"],
+            "properties": {
+                "adr_dir": folder("The folder of architecture decision records", &defaults.adr_dir),
+                "changelog_dir": folder("The folder of changelog fragments", &defaults.changelog_dir),
+            },
+            "additionalProperties": false,
+        })
+    }
+
     /// Reads the section (`None` when absent).
     pub fn from_section(section: Option<&serde_json::Value>) -> Result<Option<Self>, DocsError> {
         let Some(section) = section else {

@@ -26,6 +26,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::gate::GateSettings;
+use crate::registry::GateRegistry;
 use crate::GateError;
 
 /// Default rounds of gate feedback before the issue goes to a person.
@@ -88,6 +89,68 @@ fn strings(value: &Value, field: &str) -> Result<Vec<String>, GateError> {
 }
 
 impl GatesConfig {
+    /// The JSON Schema (2020-12) of the `gates` section with the check kinds `registry` knows:
+    /// what `from_section` and `GateRegistry::build` accept, unknown keys refused.
+    pub fn schema(registry: &GateRegistry) -> Value {
+        let strings = serde_json::json!({"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+        ]});
+        let kinds: Vec<Value> = registry.kinds().into_iter().map(Value::String).collect();
+        let per_kind: Vec<Value> = registry
+            .factories()
+            .iter()
+            .map(|factory| {
+                let then = match factory.options_schema() {
+                    Some(properties) => serde_json::json!({ "properties": properties }),
+                    None => serde_json::json!({ "additionalProperties": true }),
+                };
+                serde_json::json!({
+                    "if": {"properties": {"kind": {"const": factory.kind()}}, "required": ["kind"]},
+                    "then": then,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "description": "Extension: quality gates Symphony runs on every change after the \
+                            agent's turns; failures go back to the agent.",
+            "type": ["object", "null"],
+            "properties": {
+                "max_rounds": {
+                    "description": "Rounds of gate feedback to the agent before a person decides.",
+                    "type": "integer", "minimum": 0, "maximum": 20, "default": DEFAULT_MAX_ROUNDS,
+                },
+                "needs_human_state": {
+                    "description": "The tracker state an issue goes to when the rounds are spent; unset: the run fails.",
+                    "type": "string", "minLength": 1,
+                },
+                "feedback": {
+                    "description": "Liquid template of the feedback turn.",
+                    "type": "string",
+                },
+                "checks": {
+                    "description": "The checks, run in order.",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["kind"],
+                        "properties": {
+                            "kind": {"description": "The gate kind.", "enum": kinds},
+                            "name": {"description": "Default: the kind.", "type": "string", "minLength": 1},
+                            "blocking": {"type": "boolean", "default": true},
+                            "timeout_ms": {"type": "integer", "minimum": 1, "default": DEFAULT_TIMEOUT_MS},
+                            "paths": strings,
+                            "exclude": strings,
+                        },
+                        "allOf": per_kind,
+                        "unevaluatedProperties": false,
+                    },
+                },
+            },
+            "additionalProperties": false,
+        })
+    }
+
     /// Reads the `gates` extension section (`None`: no gates).
     pub fn from_section(section: Option<&Value>) -> Result<Self, GateError> {
         let Some(section) = section.filter(|v| !v.is_null()) else {

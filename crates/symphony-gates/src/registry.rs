@@ -24,6 +24,13 @@ pub trait GateFactory: Send + Sync {
     /// A gate from the check's own options; `base_dir` is the WORKFLOW.md's folder (relative
     /// paths in options start there). `check` carries the shared settings too.
     fn build(&self, check: &CheckConfig, base_dir: &Path) -> Result<Arc<dyn Gate>, GateError>;
+
+    /// The JSON Schema `properties` of the kind's own options (beside the shared `kind`,
+    /// `name`, `blocking`, `timeout_ms`, `paths`, `exclude`), for `symphony schema`. `None`
+    /// documents nothing: editors then accept any option and only `build` checks them.
+    fn options_schema(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// The kinds a program knows.
@@ -50,6 +57,11 @@ impl GateRegistry {
     pub fn register(&mut self, factory: Arc<dyn GateFactory>) {
         self.factories.retain(|f| f.kind() != factory.kind());
         self.factories.push(factory);
+    }
+
+    /// The factories, in registration order.
+    pub fn factories(&self) -> &[Arc<dyn GateFactory>] {
+        &self.factories
     }
 
     /// The known kinds, sorted.
@@ -95,14 +107,67 @@ impl GateRegistry {
 
 struct Builtin(&'static str);
 
+/// The options of each built-in kind with their schemas: the one list both `build` (which
+/// refuses any other key) and `options_schema` read.
+/// An option's name and the function giving its JSON Schema.
+type OptionSchema = (&'static str, fn() -> Value);
+
+fn builtin_options(kind: &str) -> &'static [OptionSchema] {
+    fn string() -> Value {
+        serde_json::json!({"type": "string"})
+    }
+    fn count() -> Value {
+        serde_json::json!({"type": "integer", "minimum": 0})
+    }
+    fn flag() -> Value {
+        serde_json::json!({"type": "boolean"})
+    }
+    fn strings() -> Value {
+        serde_json::json!({"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+        ]})
+    }
+    fn documents() -> Value {
+        serde_json::json!({"type": "array", "items": {"enum": ["changelog", "adr"]}})
+    }
+    match kind {
+        "secrets" => &[("rules", string)],
+        "command" => &[("run", string), ("sarif", string)],
+        "diff_budget" => &[
+            ("max_files", count),
+            ("max_lines", count),
+            ("protected", strings),
+            ("lockfiles_need_manifest", flag),
+        ],
+        "docs" => &[
+            ("require", documents),
+            ("changelog_dir", string),
+            ("adr_dir", string),
+        ],
+        "dependencies" => &[
+            ("rustsec_db", string),
+            ("osv_db", string),
+            ("deny_licenses", strings),
+            ("max_age_days", count),
+        ],
+        _ => &[],
+    }
+}
+
+fn option_names(kind: &str) -> Vec<&'static str> {
+    builtin_options(kind).iter().map(|(k, _)| *k).collect()
+}
+
 /// Reads a kind's options strictly: every key must be one the kind knows.
 struct Options<'a> {
     map: &'a Map<String, Value>,
-    known: &'static [&'static str],
+    known: Vec<&'static str>,
 }
 
 impl<'a> Options<'a> {
-    fn new(map: &'a Map<String, Value>, known: &'static [&'static str]) -> Result<Self, GateError> {
+    fn new(map: &'a Map<String, Value>, kind: &str) -> Result<Self, GateError> {
+        let known = option_names(kind);
         if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(GateError::Config(format!(
                 "`{unknown}` is not an option of this kind (options: {})",
@@ -122,6 +187,7 @@ impl<'a> Options<'a> {
     }
 
     fn count(&self, key: &str) -> Result<Option<usize>, GateError> {
+        debug_assert!(self.known.contains(&key));
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
@@ -131,6 +197,7 @@ impl<'a> Options<'a> {
     }
 
     fn flag(&self, key: &str, default: bool) -> Result<bool, GateError> {
+        debug_assert!(self.known.contains(&key));
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => v
@@ -140,6 +207,7 @@ impl<'a> Options<'a> {
     }
 
     fn strings(&self, key: &str) -> Result<Vec<String>, GateError> {
+        debug_assert!(self.known.contains(&key));
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::String(s)) => Ok(vec![s.clone()]),
@@ -163,11 +231,20 @@ impl GateFactory for Builtin {
         self.0
     }
 
+    fn options_schema(&self) -> Option<Value> {
+        Some(Value::Object(
+            builtin_options(self.0)
+                .iter()
+                .map(|(key, schema)| ((*key).to_owned(), schema()))
+                .collect(),
+        ))
+    }
+
     fn build(&self, check: &CheckConfig, base_dir: &Path) -> Result<Arc<dyn Gate>, GateError> {
         let options = &check.options;
         Ok(match self.0 {
             "secrets" => {
-                let o = Options::new(options, &["rules"])?;
+                let o = Options::new(options, "secrets")?;
                 match o.string("rules")? {
                     None => Arc::new(SecretsGate::builtin()),
                     Some(path) => {
@@ -185,7 +262,7 @@ impl GateFactory for Builtin {
                 }
             }
             "command" => {
-                let o = Options::new(options, &["run", "sarif"])?;
+                let o = Options::new(options, "command")?;
                 let run = o
                     .string("run")?
                     .filter(|r| !r.trim().is_empty())
@@ -204,15 +281,7 @@ impl GateFactory for Builtin {
                 }))
             }
             "diff_budget" => {
-                let o = Options::new(
-                    options,
-                    &[
-                        "max_files",
-                        "max_lines",
-                        "protected",
-                        "lockfiles_need_manifest",
-                    ],
-                )?;
+                let o = Options::new(options, "diff_budget")?;
                 Arc::new(DiffBudgetGate::new(BudgetSettings {
                     max_files: o.count("max_files")?,
                     max_lines: o.count("max_lines")?,
@@ -221,7 +290,7 @@ impl GateFactory for Builtin {
                 })?)
             }
             "docs" => {
-                let o = Options::new(options, &["require", "changelog_dir", "adr_dir"])?;
+                let o = Options::new(options, "docs")?;
                 let require = o
                     .strings("require")?
                     .iter()
@@ -247,10 +316,7 @@ impl GateFactory for Builtin {
                 })?)
             }
             "dependencies" => {
-                let o = Options::new(
-                    options,
-                    &["rustsec_db", "osv_db", "deny_licenses", "max_age_days"],
-                )?;
+                let o = Options::new(options, "dependencies")?;
                 let settings = DependencySettings {
                     rustsec_db: o.string("rustsec_db")?.map(|p| base_dir.join(p)),
                     osv_db: o.string("osv_db")?.map(|p| base_dir.join(p)),

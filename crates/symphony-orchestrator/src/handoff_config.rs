@@ -68,6 +68,40 @@ fn one_line(key: &str, value: String) -> Result<String, String> {
 }
 
 impl HandOffConfig {
+    /// The JSON Schema (2020-12) of the `handoff` section: what `from_section` accepts.
+    pub fn schema() -> Value {
+        let line = serde_json::json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\n\\r<>]*$"});
+        serde_json::json!({
+            "description": "Extension: Symphony commits, pushes and proposes a change that passed \
+                            the gates, then moves the issue to `state` (ADR 0010).",
+            "type": "object",
+            "required": ["state"],
+            "properties": {
+                "state": {
+                    "description": "The tracker state a handed-off issue goes to (the tracker's spelling).",
+                    "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\n\\r<>]*$",
+                },
+                "push": {"description": "Push the branch. Default: what the tracker needs.", "type": "boolean"},
+                "remote": {"description": "The remote pushed to.", "type": "string", "default": "origin", "pattern": "^[^-\\s][^\\s]*$"},
+                "draft": {"description": "Open pull requests as drafts.", "type": "boolean", "default": false},
+                "comment": {"description": "Comment a summary on the issue.", "type": "boolean", "default": true},
+                "changelog_category": {
+                    "description": "Keep-a-Changelog category of a generated fragment (case-insensitive).",
+                    "type": "string", "default": "Changed",
+                },
+                "author": {
+                    "description": "Author and committer of Symphony's commit.",
+                    "type": "object",
+                    "properties": {"name": line, "email": line},
+                    "additionalProperties": false,
+                },
+                "push_timeout_ms": {"type": "integer", "minimum": 1000, "maximum": 3_600_000, "default": 300_000},
+                "pr_body": {"description": "Liquid template of the pull request body.", "type": "string", "minLength": 1},
+            },
+            "additionalProperties": false,
+        })
+    }
+
     /// Reads the section (`None` when absent); the error says what to fix.
     pub fn from_section(section: Option<&Value>) -> Result<Option<Self>, String> {
         let Some(section) = section else {

@@ -8,6 +8,7 @@ mod eligibility;
 mod handoff_config;
 mod metrics;
 mod scheduler;
+mod sections;
 mod service;
 mod snapshot;
 
@@ -23,6 +24,7 @@ pub use scheduler::{
     RetryEntry, RetryReason, RunEnd, RunningEntry, Scheduler, StopReason, Timer, Totals,
     CONTINUATION_DELAY_MS, FAILURE_BASE_DELAY_MS,
 };
+pub use sections::config_sections;
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};
 pub use service::{
     ControlHandle, Persistence, RefreshQueued, Service, ServiceOptions, SnapshotError,

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use support::{until, LocalWiring};
 
 use symphony_orchestrator::{Service, ServiceOptions};
-use symphony_tracker_local::LocalProfile;
-use symphony_workflow::{ProcessEnvironment, TrackerRegistry, WorkflowSource};
+use symphony_workflow::{ProcessEnvironment, WorkflowSource};
 
 fn workflow(command: &str, extra: &str) -> String {
     format!(
@@ -34,7 +33,7 @@ fn setup(command: &str, extra: &str, issues: &[(&str, &str)]) -> (tempfile::Temp
 }
 
 fn source(path: &Path) -> Arc<WorkflowSource> {
-    let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
+    let registry = support::registry();
     Arc::new(WorkflowSource::open(path, registry, Arc::new(ProcessEnvironment)).unwrap())
 }
 

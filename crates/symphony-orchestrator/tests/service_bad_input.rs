@@ -15,8 +15,7 @@ use symphony_agent::AgentBackend;
 use symphony_core::Issue;
 use symphony_orchestrator::{Service, ServiceOptions, Wiring};
 use symphony_tracker::{MemoryTracker, Tracker, TrackerError, TrackerErrorCategory};
-use symphony_tracker_local::LocalProfile;
-use symphony_workflow::{ProcessEnvironment, ServiceConfig, TrackerRegistry, WorkflowSource};
+use symphony_workflow::{ProcessEnvironment, ServiceConfig, WorkflowSource};
 
 fn workflow(dir: &Path, command: &str, max_turns: u32) -> Arc<WorkflowSource> {
     std::fs::create_dir_all(dir.join("issues")).unwrap();
@@ -25,7 +24,7 @@ fn workflow(dir: &Path, command: &str, max_turns: u32) -> Arc<WorkflowSource> {
     );
     let path = dir.join("WORKFLOW.md");
     std::fs::write(&path, text).unwrap();
-    let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
+    let registry = support::registry();
     Arc::new(WorkflowSource::open(&path, registry, Arc::new(ProcessEnvironment)).unwrap())
 }
 

@@ -13,8 +13,7 @@ use std::time::Duration;
 use support::{until, LocalWiring};
 use symphony_orchestrator::{Service, ServiceOptions};
 use symphony_store::{AuditEntry, SqliteStore, Store, StoreOptions};
-use symphony_tracker_local::LocalProfile;
-use symphony_workflow::{ProcessEnvironment, TrackerRegistry, WorkflowSource};
+use symphony_workflow::{ProcessEnvironment, WorkflowSource};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -75,7 +74,7 @@ fn project_with(dir: &Path, gates: &str, command: &str) -> Arc<WorkflowSource> {
         origin = origin.display(),
     );
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
-    let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
+    let registry = support::registry();
     Arc::new(
         WorkflowSource::open(
             &dir.join("WORKFLOW.md"),

@@ -15,8 +15,8 @@ use symphony_core::Issue;
 use symphony_orchestrator::{Service, ServiceOptions, Wiring};
 use symphony_store::{RunFilter, RunOutcome, SqliteStore, Store, StoreOptions};
 use symphony_tracker::{ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
-use symphony_tracker_local::{LocalProfile, LocalTracker};
-use symphony_workflow::{ProcessEnvironment, ServiceConfig, TrackerRegistry, WorkflowSource};
+use symphony_tracker_local::LocalTracker;
+use symphony_workflow::{ProcessEnvironment, ServiceConfig, WorkflowSource};
 
 const SECRET_VAR: &str = "SYMPHONY_STORE_TEST_TOKEN";
 const SECRET: &str = "tok_9f8e7d6c5b4a-very-secret";
@@ -74,7 +74,7 @@ fn project(dir: &Path, command: &str) -> Arc<WorkflowSource> {
         "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  command: {command:?}\n---\nGo\n"
     );
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
-    let registry = TrackerRegistry::new().with(Arc::new(LocalProfile));
+    let registry = support::registry();
     Arc::new(
         WorkflowSource::open(
             &dir.join("WORKFLOW.md"),

@@ -39,6 +39,28 @@ impl std::fmt::Debug for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The JSON Schema (2020-12) of the `server` section: what `from_section` accepts.
+    pub fn schema() -> Value {
+        let secret = |what: &str| {
+            serde_json::json!({
+                "description": format!("{what}: a `$VAR` reference to an environment variable holding at least 16 characters."),
+                "type": "string", "pattern": "^\\$[A-Za-z_][A-Za-z0-9_]*$",
+            })
+        };
+        serde_json::json!({
+            "description": "Extension: the HTTP dashboard, JSON API, metrics and webhooks \
+                            (SPEC §13.7). Off unless `port` is set or `symphony run --port` is given.",
+            "type": ["object", "null"],
+            "properties": {
+                "port": {"description": "Port to listen on; 0 = ephemeral.", "type": "integer", "minimum": 0, "maximum": 65535},
+                "host": {"description": "Address to bind; anything but loopback needs auth_token.", "type": "string", "default": "127.0.0.1"},
+                "auth_token": secret("Bearer token required for everything but /healthz"),
+                "github_webhook_secret": secret("The secret GitHub signs webhook deliveries with"),
+            },
+            "additionalProperties": false,
+        })
+    }
+
     /// The server's settings, or `None` when neither `server.port` nor `cli_port` asks for
     /// one. `env` resolves `$VAR` references (secrets are never written in the file).
     pub fn from_section(
@@ -104,6 +126,34 @@ impl ServerConfig {
             auth_token,
             github_webhook_secret,
         }))
+    }
+}
+
+/// The `server` section as the loader sees it: validated at load and reload as `symphony run`
+/// would use it (as if a port were given, so a non-loopback host without a token is refused
+/// before anyone passes `--port`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerSection;
+
+impl symphony_workflow::ConfigSection for ServerSection {
+    fn key(&self) -> &str {
+        "server"
+    }
+    fn owner(&self) -> &str {
+        "HTTP dashboard, API, metrics and webhooks"
+    }
+    fn error_category(&self) -> &'static str {
+        "invalid_server_config"
+    }
+    fn schema(&self) -> Value {
+        ServerConfig::schema()
+    }
+    fn validate(
+        &self,
+        value: &Value,
+        context: &symphony_workflow::SectionContext<'_>,
+    ) -> Result<(), String> {
+        ServerConfig::from_section(Some(value), Some(0), |name| context.env.var(name)).map(|_| ())
     }
 }
 

@@ -32,7 +32,7 @@ use symphony_orchestrator::{
 };
 use symphony_store::{RunFilter, Store};
 
-pub use config::ServerConfig;
+pub use config::{ServerConfig, ServerSection};
 pub use metrics::ServerCounters;
 
 /// How long a request waits for the orchestrator's snapshot.

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 use crate::definition::WorkflowDefinition;
 use crate::environment::{expand_path, whole_reference, Environment};
 use crate::error::ConfigError;
-use crate::profile::TrackerRegistry;
+use crate::profile::ConfigRegistry;
+use crate::section::SectionContext;
 
 pub(crate) use raw::FrontMatter;
 
@@ -40,7 +41,8 @@ pub struct ServiceConfig {
     pub codex: CodexConfig,
     /// Where durable state is kept.
     pub state: StateConfig,
-    /// Top-level keys the core does not own, kept verbatim for extensions (`server`, `gates`, ...).
+    /// The extension sections (`server`, `gates`, ...), verbatim; each was validated by the
+    /// extension that registered it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Value>,
     /// Non-fatal findings (ignored keys, plain-text secrets) for the operator.
@@ -329,7 +331,8 @@ impl CodexConfig {
     }
 }
 
-const CORE_SECTIONS: [&str; 7] = [
+/// The sections the core owns (SPEC §5.3, plus durable `state`).
+pub(crate) const CORE_SECTIONS: [&str; 7] = [
     "tracker",
     "polling",
     "workspace",
@@ -338,6 +341,14 @@ const CORE_SECTIONS: [&str; 7] = [
     "codex",
     "state",
 ];
+
+/// Sections of features this build knows of but does not implement: refused, never ignored,
+/// unless an extension registers them.
+const UNSUPPORTED_SECTIONS: [(&str, &str); 1] = [(
+    "worker",
+    "agents on SSH worker hosts (SPEC Appendix A) are not implemented, and ignoring the section \
+     would run every agent on this machine instead; remove it to run agents locally",
+)];
 
 /// Durable state settings (extension section `state`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -354,10 +365,11 @@ impl ServiceConfig {
     /// Applies defaults, resolves the environment and validates (SPEC §6.1, §6.3).
     pub fn resolve(
         definition: &WorkflowDefinition,
-        registry: &TrackerRegistry,
+        registry: &ConfigRegistry,
         env: &dyn Environment,
     ) -> Result<Self, ConfigError> {
         let mut map = definition.config.clone();
+        check_top_level_keys(&map, registry)?;
         // `hooks:` with nothing under it is YAML null: treat an empty section as absent.
         for section in CORE_SECTIONS {
             if map.get(section).is_some_and(Value::is_null) {
@@ -440,7 +452,7 @@ impl ServiceConfig {
             lease_ms: positive_u64("state.lease_ms", raw.state.lease_ms)?.max(1_000),
             events_per_run: positive_u64("state.events_per_run", raw.state.events_per_run)?,
         };
-        Ok(Self {
+        let config = Self {
             tracker,
             state,
             polling: PollingConfig {
@@ -452,13 +464,73 @@ impl ServiceConfig {
             codex,
             extensions: raw.extensions,
             warnings,
-        })
+        };
+        let context = SectionContext {
+            config: &config,
+            workflow_dir: dir,
+            env,
+        };
+        for (key, value) in &config.extensions {
+            // check_top_level_keys let only registered sections through.
+            let Some(section) = registry.section(key) else {
+                continue;
+            };
+            section.validate(value, &context).map_err(|message| {
+                let message = if message.starts_with(key.as_str()) {
+                    message
+                } else {
+                    format!("{key}: {message}")
+                };
+                ConfigError::InvalidSection {
+                    section: key.clone(),
+                    category: section.error_category(),
+                    message,
+                }
+            })?;
+        }
+        Ok(config)
     }
+}
+
+/// Refuses a top-level key nobody owns, suggesting the section it most resembles.
+fn check_top_level_keys(
+    map: &Map<String, Value>,
+    registry: &ConfigRegistry,
+) -> Result<(), ConfigError> {
+    let known = registry.top_level_keys();
+    for key in map.keys() {
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some((_, reason)) = UNSUPPORTED_SECTIONS.iter().find(|(k, _)| k == key) {
+            return Err(ConfigError::UnsupportedSection {
+                key: key.clone(),
+                reason: (*reason).to_owned(),
+            });
+        }
+        return Err(ConfigError::UnknownSection {
+            key: key.clone(),
+            suggestion: closest(key, &known).map(str::to_owned),
+            known: known.join(", "),
+        });
+    }
+    Ok(())
+}
+
+/// The candidate `word` is most likely a misspelling of, if any is close enough.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let word = word.trim().to_lowercase().replace(['-', ' '], "_");
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&word, c), *c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 fn resolve_tracker(
     raw: raw::TrackerSection,
-    registry: &TrackerRegistry,
+    registry: &ConfigRegistry,
     env: &dyn Environment,
     dir: &Path,
     warnings: &mut Vec<String>,

@@ -10,7 +10,7 @@ use crate::config::ServiceConfig;
 use crate::environment::Environment;
 use crate::error::WorkflowError;
 use crate::front_matter;
-use crate::profile::TrackerRegistry;
+use crate::profile::ConfigRegistry;
 
 /// The largest workflow file Symphony reads. Real ones are a few kilobytes; anything near this
 /// is a mistake (a wrong path, a generated file) and is refused before it costs memory.
@@ -188,7 +188,7 @@ impl Workflow {
     /// Loads, parses and resolves the workflow at `path`.
     pub fn load(
         path: &Path,
-        registry: &TrackerRegistry,
+        registry: &ConfigRegistry,
         env: &dyn Environment,
     ) -> Result<Self, WorkflowError> {
         let bytes = read_bounded(path)?;
@@ -199,7 +199,7 @@ impl Workflow {
     pub fn from_bytes(
         path: &Path,
         bytes: &[u8],
-        registry: &TrackerRegistry,
+        registry: &ConfigRegistry,
         env: &dyn Environment,
     ) -> Result<Self, WorkflowError> {
         let definition = WorkflowDefinition::parse(path, bytes)?;

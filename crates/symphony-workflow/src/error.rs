@@ -109,6 +109,35 @@ pub enum ConfigError {
     /// `codex.command` is empty.
     #[error("codex.command must be a non-empty shell command")]
     MissingCodexCommand,
+    /// A top-level key that neither the core nor a registered extension owns. Kept silently,
+    /// a typo (`gate:` for `gates:`) would turn a guarantee off.
+    #[error("`{key}` is not a section Symphony knows{}; sections: {known}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    UnknownSection {
+        /// The key as written.
+        key: String,
+        /// The known section it most resembles.
+        suggestion: Option<String>,
+        /// Comma-separated known sections.
+        known: String,
+    },
+    /// A known section of a feature this build does not implement.
+    #[error("`{key}` is not supported by this build: {reason}")]
+    UnsupportedSection {
+        /// The section.
+        key: String,
+        /// Why, and what happens instead.
+        reason: String,
+    },
+    /// An extension section its owner rejected.
+    #[error("{message}")]
+    InvalidSection {
+        /// The section.
+        section: String,
+        /// The owner's category, e.g. `invalid_gate_config`.
+        category: &'static str,
+        /// What is wrong, naming the setting.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -121,6 +150,9 @@ impl ConfigError {
             Self::InvalidTrackerProvider { .. } => "invalid_tracker_provider",
             Self::MissingSecret { .. } => "missing_secret",
             Self::MissingCodexCommand => "missing_codex_command",
+            Self::UnknownSection { .. } => "unknown_config_section",
+            Self::UnsupportedSection { .. } => "unsupported_config_section",
+            Self::InvalidSection { category, .. } => category,
         }
     }
 

@@ -14,6 +14,7 @@ mod front_matter;
 mod profile;
 mod reload;
 mod schema;
+mod section;
 mod template;
 
 pub use config::{
@@ -25,7 +26,8 @@ pub use definition::{resolve_workflow_path, Workflow, WorkflowDefinition, MAX_WO
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, TemplateError, WorkflowError};
 pub use front_matter::split_front_matter;
-pub use profile::{TrackerProfile, TrackerRegistry};
+pub use profile::{ConfigRegistry, TrackerProfile};
 pub use reload::{ReloadOutcome, WorkflowSource, WorkflowWatcher};
 pub use schema::front_matter_schema;
+pub use section::{ConfigSection, SectionContext};
 pub use template::{PromptTemplate, DEFAULT_PROMPT};

@@ -1,11 +1,13 @@
-//! Tracker adapter profiles: what core config resolution needs to know about an adapter's
-//! `tracker.provider` block (SPEC §5.3.1, §11.2) without depending on the adapter crate.
+//! What a build can be configured with: tracker adapter profiles (what core config resolution
+//! needs to know about an adapter's `tracker.provider` block, SPEC §5.3.1, §11.2) and the
+//! extension sections it owns, without depending on the crates that implement them.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::config::ProviderConfig;
+use crate::section::ConfigSection;
 
 /// An adapter's description of its configuration, registered by the binary that wires it in.
 pub trait TrackerProfile: Send + Sync {
@@ -57,16 +59,50 @@ pub trait TrackerProfile: Send + Sync {
     fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String>;
 }
 
-/// The tracker kinds this build supports, by `tracker.kind`.
+/// What this build accepts in WORKFLOW.md beyond the core sections: the tracker kinds, by
+/// `tracker.kind`, and the extension sections, by top-level key. A top-level key that is
+/// neither core nor registered here is refused at load.
 #[derive(Clone, Default)]
-pub struct TrackerRegistry {
+pub struct ConfigRegistry {
     profiles: BTreeMap<&'static str, Arc<dyn TrackerProfile>>,
+    sections: BTreeMap<String, Arc<dyn ConfigSection>>,
 }
 
-impl TrackerRegistry {
-    /// An empty registry: every `tracker.kind` is unsupported.
+impl ConfigRegistry {
+    /// An empty registry: every `tracker.kind` is unsupported and only core sections load.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds (or replaces) the extension section for its key.
+    pub fn register_section(&mut self, section: Arc<dyn ConfigSection>) {
+        self.sections.insert(section.key().to_owned(), section);
+    }
+
+    /// Builder form of [`ConfigRegistry::register_section`].
+    pub fn with_section(mut self, section: Arc<dyn ConfigSection>) -> Self {
+        self.register_section(section);
+        self
+    }
+
+    /// The extension section registered for top-level `key`.
+    pub fn section(&self, key: &str) -> Option<&Arc<dyn ConfigSection>> {
+        self.sections.get(key)
+    }
+
+    /// Every registered extension section, by key.
+    pub fn sections(&self) -> impl Iterator<Item = &Arc<dyn ConfigSection>> {
+        self.sections.values()
+    }
+
+    /// Every top-level key the loader accepts with this registry: the core sections, then the
+    /// registered ones. Anything else is refused at load.
+    pub fn top_level_keys(&self) -> Vec<&str> {
+        crate::config::CORE_SECTIONS
+            .iter()
+            .copied()
+            .chain(self.sections.keys().map(String::as_str))
+            .collect()
     }
 
     /// Adds (or replaces) the profile for its kind.
@@ -74,7 +110,7 @@ impl TrackerRegistry {
         self.profiles.insert(profile.kind(), profile);
     }
 
-    /// Builder form of [`TrackerRegistry::register`].
+    /// Builder form of [`ConfigRegistry::register`].
     pub fn with(mut self, profile: Arc<dyn TrackerProfile>) -> Self {
         self.register(profile);
         self
@@ -94,10 +130,11 @@ impl TrackerRegistry {
     }
 }
 
-impl fmt::Debug for TrackerRegistry {
+impl fmt::Debug for ConfigRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrackerRegistry")
+        f.debug_struct("ConfigRegistry")
             .field("kinds", &self.profiles.keys().collect::<Vec<_>>())
+            .field("sections", &self.sections.keys().collect::<Vec<_>>())
             .finish()
     }
 }

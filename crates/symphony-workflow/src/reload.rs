@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use crate::definition::{fingerprint, read_workflow_bytes, Workflow};
 use crate::environment::Environment;
 use crate::error::WorkflowError;
-use crate::profile::TrackerRegistry;
+use crate::profile::ConfigRegistry;
 
 /// What a [`WorkflowSource::refresh`] found.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ struct State {
 /// The live workflow of a running service: the last good [`Workflow`] and the means to re-read it.
 pub struct WorkflowSource {
     path: PathBuf,
-    registry: TrackerRegistry,
+    registry: ConfigRegistry,
     env: Arc<dyn Environment + Send + Sync>,
     state: Mutex<State>,
     updates: watch::Sender<Arc<Workflow>>,
@@ -48,7 +48,7 @@ impl WorkflowSource {
     /// Loads the workflow at start-up; unlike a reload, a failure here is fatal (SPEC §6.3).
     pub fn open(
         path: &Path,
-        registry: TrackerRegistry,
+        registry: ConfigRegistry,
         env: Arc<dyn Environment + Send + Sync>,
     ) -> Result<Self, WorkflowError> {
         let workflow = Arc::new(Workflow::load(path, &registry, env.as_ref())?);

@@ -133,7 +133,7 @@ fn typos_in_core_sections_are_warned_about_not_fatal() {
         "WORKFLOW.md",
         &MINIMAL.replace(
             "---\nWork",
-            "hooks:\n  timout_ms: 5\ngates:\n  tests: cargo test\n---\nWork",
+            "hooks:\n  timout_ms: 5\nworkspace:\n  repo: ./repo\nnotify:\n  url: http://x\n---\nWork",
         ),
     );
     let wf = Workflow::load(&path, &registry(), &env(&[])).unwrap();
@@ -141,8 +141,64 @@ fn typos_in_core_sections_are_warned_about_not_fatal() {
         wf.config.warnings,
         ["hooks.timout_ms is not a known setting; it is ignored"]
     );
-    // Unknown top-level keys are extensions: kept, not warned about.
-    assert_eq!(wf.config.extensions["gates"]["tests"], "cargo test");
+    // A registered extension section is kept for its owner, after the owner validated it.
+    assert_eq!(wf.config.extensions["notify"]["url"], "http://x");
+}
+
+/// Kept silently, `gate:` for `gates:` turned every gate off; now it is refused with the
+/// section it most resembles.
+#[test]
+fn a_misspelt_section_is_an_error_with_a_suggestion() {
+    insta::assert_snapshot!(failure(
+        MINIMAL
+            .replace("---\nWork", "notfy:\n  url: x\n---\nWork")
+            .as_bytes(),
+        &[]
+    ));
+    // Nothing close: the known sections are listed.
+    let error = failure(
+        MINIMAL.replace("---\nWork", "zzz: 1\n---\nWork").as_bytes(),
+        &[],
+    );
+    assert!(error.starts_with("unknown_config_section: "), "{error}");
+    assert!(!error.contains("did you mean"), "{error}");
+    assert!(error.contains("tracker, polling"), "{error}");
+    assert!(error.contains("notify"), "{error}");
+}
+
+#[test]
+fn a_worker_section_is_refused_until_ssh_workers_exist() {
+    insta::assert_snapshot!(failure(
+        MINIMAL
+            .replace("---\nWork", "worker:\n  ssh_hosts: [a, b]\n---\nWork")
+            .as_bytes(),
+        &[]
+    ));
+}
+
+#[test]
+fn an_extension_section_is_validated_at_load_by_its_owner() {
+    // Invalid in itself.
+    insta::assert_snapshot!(failure(
+        MINIMAL
+            .replace(
+                "---\nWork",
+                "workspace:\n  repo: ./r\nnotify:\n  link: x\n---\nWork"
+            )
+            .as_bytes(),
+        &[]
+    ));
+    // Invalid against the core configuration it needs.
+    let error = failure(
+        MINIMAL
+            .replace("---\nWork", "notify:\n  url: x\n---\nWork")
+            .as_bytes(),
+        &[],
+    );
+    assert_eq!(
+        error,
+        "invalid_notify_config: [DIR]/WORKFLOW.md: notify needs workspace.repo"
+    );
 }
 
 #[test]

@@ -3,13 +3,14 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use symphony_workflow::{ProcessEnvironment, PromptTemplate, Workflow};
+use symphony_workflow::{ConfigRegistry, ProcessEnvironment, PromptTemplate, Workflow};
 
 use crate::failure::Failure;
 use crate::trackers;
 
 pub fn run(path: &Path) -> Result<(), Failure> {
-    let workflow = Workflow::load(path, &trackers::registry(), &ProcessEnvironment)?;
+    let registry = trackers::registry();
+    let workflow = Workflow::load(path, &registry, &ProcessEnvironment)?;
     let template = PromptTemplate::compile(&workflow.definition.prompt_template)?;
     let gates = gates(&workflow)?;
     let handoff = handoff(&workflow)?;
@@ -31,8 +32,25 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             }
         )
     });
-    print!("{}{gates}{handoff}{server}", report(&workflow, &template)?);
+    print!(
+        "{}{}{gates}{handoff}{server}",
+        report(&workflow, &template)?,
+        sections(&workflow, &registry)
+    );
     Ok(())
+}
+
+/// Which section each top-level key of the file belongs to: the core's or an extension's.
+fn sections(workflow: &Workflow, registry: &ConfigRegistry) -> String {
+    let mut out = String::from("\n# Sections\n");
+    for key in workflow.definition.config.keys() {
+        let owner = registry.section(key).map_or_else(
+            || "core".to_owned(),
+            |s| format!("extension: {}", s.owner()),
+        );
+        let _ = writeln!(out, "- {key}: {owner}");
+    }
+    out
 }
 
 /// Reads the `handoff:` section as `run` would.

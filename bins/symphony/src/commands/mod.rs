@@ -65,7 +65,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             ),
         },
         Command::Schema => {
-            let schema = symphony_workflow::front_matter_schema();
+            let schema = symphony_workflow::front_matter_schema(&crate::trackers::registry());
             let text = serde_json::to_string_pretty(&schema)
                 .map_err(|e| Failure::new("internal_error", e.to_string()))?;
             println!("{text}");

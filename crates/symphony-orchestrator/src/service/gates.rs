@@ -10,9 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use symphony_agent::AgentSession;
 use symphony_core::Issue;
-use symphony_gates::{
-    feedback, ChangeSet, GateContext, GateRegistry, GateReport, GateRunner, GatesConfig,
-};
+use symphony_gates::{feedback, ChangeSet, GateContext, GateReport, GateRunner, GatesConfig};
 use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 use tracing::Instrument as _;
@@ -26,33 +24,11 @@ const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Comments are bounded (trackers limit them; people read them).
 const MAX_COMMENT: usize = 60 * 1024;
 
-/// The gates of one workflow snapshot, ready to run.
+/// The gates of one workflow snapshot, ready to run (built by `RunPlan`, which refuses gates
+/// without `workspace.repo`).
 pub(crate) struct GatePlan {
     pub config: GatesConfig,
     pub runners: Vec<GateRunner>,
-}
-
-impl GatePlan {
-    /// The plan for `workflow` (`None` without checks); the error says what to fix.
-    pub fn from_workflow(
-        workflow: &Workflow,
-        registry: &GateRegistry,
-    ) -> Result<Option<Arc<Self>>, String> {
-        let config = GatesConfig::from_section(workflow.config.extensions.get("gates"))
-            .map_err(|e| e.to_string())?;
-        if config.checks.is_empty() {
-            return Ok(None);
-        }
-        let base_dir = workflow
-            .definition
-            .path
-            .parent()
-            .unwrap_or_else(|| Path::new("."));
-        let runners = registry
-            .build(&config, base_dir)
-            .map_err(|e| e.to_string())?;
-        Ok(Some(Arc::new(Self { config, runners })))
-    }
 }
 
 /// The ref a workspace branched from: the configured base branch, else the remote's default.
@@ -93,14 +69,6 @@ impl GateStage<'_> {
 
     /// Runs gates and feedback rounds on `session`.
     pub async fn run(&self, session: &mut dyn AgentSession) -> GateVerdict {
-        if self.workflow.config.workspace.repo.is_none() {
-            tracing::warn!(issue_identifier = %self.issue.identifier, "gates need workspace.repo (a git checkout to diff); skipped");
-            self.audit(
-                "gates_skipped",
-                json!({"reason": "workspace.repo is not set"}),
-            );
-            return GateVerdict::NothingToCheck;
-        }
         let max_rounds = self.plan.config.max_rounds;
         let mut round = 0;
         loop {

@@ -112,9 +112,6 @@ impl HandOffStage<'_> {
         let Some(docs) = self.docs else {
             return Ok(());
         };
-        if self.workflow.config.workspace.repo.is_none() {
-            return Ok(());
-        }
         let change = self.change().await?;
         let prefix = format!("{}/", docs.changelog_dir);
         if change.files.is_empty() || change.files.iter().any(|f| f.path.starts_with(&prefix)) {
@@ -151,13 +148,6 @@ impl HandOffStage<'_> {
     }
 
     async fn publish(&self, reports: &[GateReport]) -> Result<(), ExitReason> {
-        if self.workflow.config.workspace.repo.is_none() {
-            self.audit(
-                "handoff_skipped",
-                json!({"reason": "workspace.repo is not set"}),
-            );
-            return Ok(());
-        }
         let workspace = self.workspace.to_path_buf();
         let branch = head_branch(&workspace)
             .map_err(|e| failed("read the branch", e.category(), e))?

@@ -2,7 +2,7 @@
 //! timers, workspace removal) and feeds their results back as events, one at a time, so the
 //! scheduler stays the only authority over scheduling state.
 
-mod gates;
+pub(crate) mod gates;
 mod handoff;
 mod metered;
 mod persist;
@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 use crate::config::SchedulerConfig;
 use crate::metrics::ServiceMetrics;
 use crate::scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Scheduler, Timer};
+use crate::sections::RunPlan;
 use crate::snapshot::Snapshot;
 pub use persist::Persistence;
 pub use worker::TrackerTools;
@@ -203,6 +204,10 @@ struct Shell {
     tracker: Arc<dyn Tracker>,
     backend: Arc<dyn AgentBackend>,
     workflow: Arc<symphony_workflow::Workflow>,
+    /// What runs of `workflow` do after the agent's turns.
+    plan: Arc<RunPlan>,
+    /// Why the latest reloaded workflow was refused (dispatch is held while it stands).
+    config_error: Option<String>,
     persistence: Option<Persistence>,
     tx: mpsc::UnboundedSender<Event>,
     timers: HashMap<Timer, JoinHandle<()>>,
@@ -283,6 +288,9 @@ impl Service {
             std::mem::replace(&mut self.hint_requests, mpsc::unbounded_channel().1);
         let pending_hints = Arc::clone(&self.control.pending_hints);
         let workflow = self.source.current();
+        let plan = Arc::new(
+            RunPlan::from_workflow(&workflow, &self.wiring.gates()).map_err(|e| e.to_string())?,
+        );
         let tracker = metered::MeteredTracker::wrap(
             self.wiring.tracker(&workflow.config)?,
             Arc::clone(&self.metrics),
@@ -312,6 +320,8 @@ impl Service {
             tracker,
             backend,
             workflow,
+            plan,
+            config_error: None,
             persistence,
             tx,
             timers: HashMap::new(),
@@ -383,7 +393,11 @@ impl Service {
                                 shell.handle(event);
                             }
                         }
-                        let preflight_error = shell.source.last_error().map(|e| format!("{}: {e}", e.category()));
+                        let preflight_error = shell
+                            .source
+                            .last_error()
+                            .map(|e| format!("{}: {e}", e.category()))
+                            .or_else(|| shell.config_error.clone());
                         Event::Tick { preflight_error }
                     }
                     Some(event) => event,
@@ -417,29 +431,43 @@ impl Shell {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Makes a reloaded workflow current for everything that starts from now on.
+    /// Makes a reloaded workflow current for everything that starts from now on. A workflow
+    /// this build cannot run (no adapter for it, a section its owner refuses) changes nothing:
+    /// the last good one stays in force and dispatch is held until a good one arrives.
     fn apply_workflow(&mut self, latest: Arc<symphony_workflow::Workflow>) -> Option<Event> {
         if Arc::ptr_eq(&latest, &self.workflow) {
             return None;
         }
-        match (
-            self.wiring.tracker(&latest.config),
-            self.wiring.backend(&latest.config),
-        ) {
-            (Ok(tracker), Ok(backend)) => {
-                let tracker = metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics));
-                if let Some(persistence) = &self.persistence {
-                    persistence.set_secrets(Redactor::from_env_names(
-                        &tracker.secret_environment_names(),
-                    ));
-                }
-                self.tracker = tracker;
-                self.backend = backend;
+        let wired = self
+            .wiring
+            .tracker(&latest.config)
+            .and_then(|tracker| Ok((tracker, self.wiring.backend(&latest.config)?)))
+            .and_then(|(tracker, backend)| {
+                let plan = RunPlan::from_workflow(&latest, &self.wiring.gates())
+                    .map_err(|e| e.to_string())?;
+                Ok((tracker, backend, plan))
+            });
+        let (tracker, backend, plan) = match wired {
+            Ok(wired) => wired,
+            Err(e) => {
+                tracing::error!(
+                    "reloaded workflow refused ({e}); the last good configuration stays in force \
+                     and no new work is dispatched until the workflow is fixed"
+                );
+                self.config_error = Some(format!("reloaded workflow refused: {e}"));
+                return None;
             }
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::error!("reloaded workflow cannot be wired ({e}); keeping the previous tracker and agent");
-            }
+        };
+        let tracker = metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics));
+        if let Some(persistence) = &self.persistence {
+            persistence.set_secrets(Redactor::from_env_names(
+                &tracker.secret_environment_names(),
+            ));
         }
+        self.tracker = tracker;
+        self.backend = backend;
+        self.plan = Arc::new(plan);
+        self.config_error = None;
         self.workflow = Arc::clone(&latest);
         Some(Event::ConfigReloaded(SchedulerConfig::from_service(
             &latest.config,
@@ -610,11 +638,8 @@ impl Shell {
             tracker: Arc::clone(&self.tracker),
             backend: Arc::clone(&self.backend),
             updates: self.tx.clone(),
-            gates: gates::GatePlan::from_workflow(&self.workflow, &self.wiring.gates()),
+            plan: Arc::clone(&self.plan),
             persistence: self.persistence.clone(),
-            handoff: crate::handoff_config::HandOffConfig::from_section(
-                self.workflow.config.extensions.get("handoff"),
-            ),
             run_id: None,
             metrics: Arc::clone(&self.metrics),
             run_logs: self.options.run_logs.clone(),

@@ -19,13 +19,13 @@ use crate::config::SchedulerConfig;
 use crate::eligibility::{issue_eligible, routable};
 use crate::scheduler::{AgentUpdate, Event, ExitReason};
 
-use super::gates::{GatePlan, GateStage, GateVerdict};
+use super::gates::{GateStage, GateVerdict};
 use super::handoff::{HandOffStage, TokenTally};
 use super::persist::Persistence;
 use super::run_log::RunLog;
 use super::tools::{Records, SessionTools};
-use crate::handoff_config::HandOffConfig;
 use crate::metrics::ServiceMetrics;
+use crate::sections::RunPlan;
 use symphony_store::Redactor;
 
 /// Events a worker's agent may queue before it is slowed down.
@@ -39,12 +39,10 @@ pub(crate) struct WorkerContext {
     pub tracker: Arc<dyn Tracker>,
     pub backend: Arc<dyn AgentBackend>,
     pub updates: mpsc::UnboundedSender<Event>,
-    /// The workflow's gates (`None`: no checks configured; an error: a bad `gates:` section).
-    pub gates: Result<Option<Arc<GatePlan>>, String>,
+    /// The workflow's gates, hand-off and docs, validated when the workflow became current.
+    pub plan: Arc<RunPlan>,
     /// Where gate verdicts are audited.
     pub persistence: Option<Persistence>,
-    /// The workflow's hand-off (`None`: the agent hands off itself; an error: a bad section).
-    pub handoff: Result<Option<HandOffConfig>, String>,
     /// The run's id in the state store, when there is one.
     pub run_id: Option<i64>,
     /// Where turn durations and gate outcomes are counted.
@@ -69,16 +67,6 @@ pub(crate) async fn run_worker(
     attempt: Option<u32>,
     stop: StopSignal,
 ) -> ExitReason {
-    if let Err(e) = &ctx.gates {
-        return ExitReason::Failed(format!(
-            "gate configuration error [invalid_gate_config]: {e}"
-        ));
-    }
-    if let Err(e) = &ctx.handoff {
-        return ExitReason::Failed(format!(
-            "hand-off configuration error [invalid_handoff_config]: {e}"
-        ));
-    }
     // Claim, then verify: the candidate list may be older than another instance's (or an
     // earlier run's) last change to the issue, so nothing starts on a stale snapshot.
     let issue = match fresh_eligible(&ctx, issue).await {
@@ -129,13 +117,8 @@ async fn attempt_in_workspace(
     };
     let config = &ctx.workflow.config;
     let started = std::time::Instant::now();
-    let docs = match symphony_docs::DocsConfig::from_section(config.extensions.get("docs")) {
-        Ok(docs) => docs,
-        Err(e) => {
-            return ExitReason::Failed(format!("docs configuration error [{}]: {e}", e.category()))
-        }
-    };
-    let records = docs.as_ref().map(|docs| Records {
+    let docs = ctx.plan.docs.as_ref();
+    let records = docs.map(|docs| Records {
         dir: cwd.join(&docs.adr_dir),
         identifier: issue.identifier.clone(),
     });
@@ -235,7 +218,7 @@ async fn attempt_in_workspace(
                 ctx,
                 workspace: &workspace.path,
                 issue: &issue,
-                docs: docs.as_ref(),
+                docs,
                 started,
                 tokens: &tokens,
             };
@@ -263,8 +246,8 @@ struct AfterTurns<'a> {
 impl AfterTurns<'_> {
     async fn run(&self, session: &mut dyn symphony_agent::AgentSession) -> ExitReason {
         let ctx = self.ctx;
-        let plan = ctx.gates.as_ref().ok().and_then(Option::as_ref);
-        let handoff = ctx.handoff.as_ref().ok().and_then(Option::as_ref);
+        let plan = ctx.plan.gates.as_deref();
+        let handoff = ctx.plan.handoff.as_ref();
         if plan.is_none() && handoff.is_none() {
             return ExitReason::Normal;
         }

@@ -8,8 +8,18 @@ use std::time::{Duration, Instant};
 use symphony_agent::{AgentBackend, CommandBackend};
 use symphony_orchestrator::Wiring;
 use symphony_tracker::Tracker;
+use symphony_tracker_local::LocalProfile;
 use symphony_tracker_local::LocalTracker;
-use symphony_workflow::ServiceConfig;
+use symphony_workflow::{ConfigRegistry, ServiceConfig};
+
+/// The local tracker kind and the orchestrator's own sections (`gates`, `handoff`, `docs`).
+pub fn registry() -> ConfigRegistry {
+    let mut registry = ConfigRegistry::new().with(Arc::new(LocalProfile));
+    for section in symphony_orchestrator::config_sections(symphony_gates::GateRegistry::builtin()) {
+        registry.register_section(section);
+    }
+    registry
+}
 
 /// The local tracker and the command backend, as the binary wires them.
 pub struct LocalWiring;

@@ -11,7 +11,8 @@ use super::{
     AgentBackendKind, ApprovalAnswer, CodexHomeMode, UserInputAnswer, DEFAULT_CODEX_COMMAND,
 };
 
-/// Symphony WORKFLOW.md front matter. Keys other than the core sections are kept for extensions.
+/// Symphony WORKFLOW.md front matter. Top-level keys other than these core sections belong to
+/// extensions registered by the build; any other key is an error.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(default)]
 #[schemars(title = "Symphony WORKFLOW.md front matter")]
@@ -30,7 +31,8 @@ pub(crate) struct FrontMatter {
     pub codex: CodexSection,
     /// Extension: where durable state (runs, retry queue, claims, audit log) is kept.
     pub state: StateSection,
-    /// Extension sections (`server`, `worker`, `gates`, `docs`, `handoff`, ...), kept verbatim.
+    /// Extension sections (`server`, `gates`, `docs`, `handoff`, ...), kept verbatim for the
+    /// extensions that registered them (they validate them).
     #[serde(flatten)]
     #[schemars(skip)]
     pub extensions: BTreeMap<String, Value>,

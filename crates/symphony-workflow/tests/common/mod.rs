@@ -1,10 +1,15 @@
 //! Shared fixtures: a tracker profile like a real adapter's, and workflow files on disk.
 
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use symphony_workflow::{ProviderConfig, TrackerProfile, TrackerRegistry};
+use serde_json::{json, Value};
+use symphony_workflow::{
+    ConfigRegistry, ConfigSection, ProviderConfig, SectionContext, TrackerProfile,
+};
 
 /// A profile shaped like a hosted tracker's: a secret token with an env fallback, a path key,
 /// a required `project` key and default states.
@@ -50,8 +55,48 @@ impl TrackerProfile for TestProfile {
     }
 }
 
-pub fn registry() -> TrackerRegistry {
-    TrackerRegistry::new().with(Arc::new(TestProfile))
+/// An extension section like a real one: `notify: { url }`, strict, and only valid when the
+/// workflow sets `workspace.repo` (it reads the core configuration).
+pub struct NotifySection;
+
+impl ConfigSection for NotifySection {
+    fn key(&self) -> &str {
+        "notify"
+    }
+    fn owner(&self) -> &str {
+        "test notifications"
+    }
+    fn error_category(&self) -> &'static str {
+        "invalid_notify_config"
+    }
+    fn schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {"url": {"type": "string"}},
+            "required": ["url"],
+            "additionalProperties": false,
+        })
+    }
+    fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
+        if context.config.workspace.repo.is_none() {
+            return Err("notify needs workspace.repo".to_owned());
+        }
+        match value.as_object() {
+            Some(map)
+                if map.keys().all(|k| k == "url")
+                    && map.get("url").is_some_and(Value::is_string) =>
+            {
+                Ok(())
+            }
+            _ => Err("notify.url: expected { url: <string> } and nothing else".to_owned()),
+        }
+    }
+}
+
+pub fn registry() -> ConfigRegistry {
+    ConfigRegistry::new()
+        .with(Arc::new(TestProfile))
+        .with_section(Arc::new(NotifySection))
 }
 
 pub fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -1,0 +1,182 @@
+//! The extension sections the orchestrator owns — `gates`, `handoff` and `docs` — read once per
+//! workflow into a [`RunPlan`], and declared as [`ConfigSection`]s so the loader refuses a bad
+//! one at load and on reload instead of every run failing on it. One function per section does
+//! the reading, so the loader's verdict and the service's are the same verdict.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use symphony_docs::DocsConfig;
+use symphony_gates::{GateRegistry, GatesConfig};
+use symphony_workflow::{ConfigSection, SectionContext, ServiceConfig, Workflow};
+
+use crate::handoff_config::HandOffConfig;
+use crate::service::gates::GatePlan;
+
+/// What every run of one workflow does after the agent's turns, validated once.
+#[derive(Default)]
+pub(crate) struct RunPlan {
+    /// The gates (`None`: no checks).
+    pub gates: Option<Arc<GatePlan>>,
+    /// Symphony's own hand-off (`None`: the agent hands off itself).
+    pub handoff: Option<HandOffConfig>,
+    /// Decision records and changelog fragments (`None`: off).
+    pub docs: Option<DocsConfig>,
+}
+
+/// A section that cannot be used, with its category.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{category}: {message}")]
+pub(crate) struct SectionError {
+    pub category: &'static str,
+    pub message: String,
+}
+
+impl RunPlan {
+    /// The plan of `workflow`, with the gate kinds `registry` knows.
+    pub fn from_workflow(
+        workflow: &Workflow,
+        registry: &GateRegistry,
+    ) -> Result<Self, SectionError> {
+        let config = &workflow.config;
+        let section = |key: &str| config.extensions.get(key);
+        Ok(Self {
+            gates: gate_plan(
+                config,
+                section("gates"),
+                workflow.definition.dir(),
+                registry,
+            )
+            .map_err(|message| SectionError {
+                category: GATES_CATEGORY,
+                message,
+            })?
+            .map(Arc::new),
+            handoff: handoff(config, section("handoff")).map_err(|message| SectionError {
+                category: HANDOFF_CATEGORY,
+                message,
+            })?,
+            docs: docs(section("docs")).map_err(|message| SectionError {
+                category: DOCS_CATEGORY,
+                message,
+            })?,
+        })
+    }
+}
+
+const GATES_CATEGORY: &str = "invalid_gate_config";
+const HANDOFF_CATEGORY: &str = "invalid_handoff_config";
+const DOCS_CATEGORY: &str = "invalid_docs_config";
+
+/// Gates judge a change against its branch point: without a git checkout there is nothing to
+/// judge, and skipping them would hand off (or finish) unchecked work.
+const NEEDS_REPO: &str = "needs workspace.repo (a git checkout whose change is judged \
+                          against its branch point); set workspace.repo or remove the section";
+
+fn gate_plan(
+    config: &ServiceConfig,
+    section: Option<&Value>,
+    workflow_dir: &Path,
+    registry: &GateRegistry,
+) -> Result<Option<GatePlan>, String> {
+    let gates = GatesConfig::from_section(section).map_err(|e| e.to_string())?;
+    if gates.checks.is_empty() {
+        return Ok(None);
+    }
+    if config.workspace.repo.is_none() {
+        return Err(format!("gates.checks {NEEDS_REPO}"));
+    }
+    let runners = registry
+        .build(&gates, workflow_dir)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(GatePlan {
+        config: gates,
+        runners,
+    }))
+}
+
+fn handoff(
+    config: &ServiceConfig,
+    section: Option<&Value>,
+) -> Result<Option<HandOffConfig>, String> {
+    let handoff = HandOffConfig::from_section(section)?;
+    if handoff.is_some() && config.workspace.repo.is_none() {
+        return Err(format!("handoff {NEEDS_REPO}"));
+    }
+    Ok(handoff)
+}
+
+fn docs(section: Option<&Value>) -> Result<Option<DocsConfig>, String> {
+    DocsConfig::from_section(section).map_err(|e| e.to_string())
+}
+
+/// The sections the orchestrator owns, for a build's [`symphony_workflow::ConfigRegistry`];
+/// `gates` knows the gate kinds of `registry` (the built-in ones plus a program's own).
+pub fn config_sections(registry: GateRegistry) -> Vec<Arc<dyn ConfigSection>> {
+    vec![
+        Arc::new(GatesSection(registry)),
+        Arc::new(HandOffSection),
+        Arc::new(DocsSection),
+    ]
+}
+
+struct GatesSection(GateRegistry);
+
+impl ConfigSection for GatesSection {
+    fn key(&self) -> &str {
+        "gates"
+    }
+    fn owner(&self) -> &str {
+        "quality gates"
+    }
+    fn error_category(&self) -> &'static str {
+        GATES_CATEGORY
+    }
+    fn schema(&self) -> Value {
+        GatesConfig::schema(&self.0)
+    }
+    fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
+        gate_plan(context.config, Some(value), context.workflow_dir, &self.0).map(|_| ())
+    }
+}
+
+struct HandOffSection;
+
+impl ConfigSection for HandOffSection {
+    fn key(&self) -> &str {
+        "handoff"
+    }
+    fn owner(&self) -> &str {
+        "pull-request hand-off"
+    }
+    fn error_category(&self) -> &'static str {
+        HANDOFF_CATEGORY
+    }
+    fn schema(&self) -> Value {
+        HandOffConfig::schema()
+    }
+    fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
+        handoff(context.config, Some(value)).map(|_| ())
+    }
+}
+
+struct DocsSection;
+
+impl ConfigSection for DocsSection {
+    fn key(&self) -> &str {
+        "docs"
+    }
+    fn owner(&self) -> &str {
+        "decision records and changelog fragments"
+    }
+    fn error_category(&self) -> &'static str {
+        DOCS_CATEGORY
+    }
+    fn schema(&self) -> Value {
+        DocsConfig::schema()
+    }
+    fn validate(&self, value: &Value, _context: &SectionContext<'_>) -> Result<(), String> {
+        docs(Some(value)).map(|_| ())
+    }
+}
