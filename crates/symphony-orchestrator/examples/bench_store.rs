@@ -193,7 +193,7 @@ fn tick_cost(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> Result
     runtime
         .block_on(store.recover(wall_clock_ms()))
         .map_err(|e| e.to_string())?;
-    let persistence = Persistence::spawn(Arc::new(store.clone()));
+    let persistence = Persistence::spawn(Arc::new(store.clone()), Arc::default());
     let all: Vec<Issue> = (0..CANDIDATES).map(common::issue).collect();
     let mut scheduler = Scheduler::new(common::config(RUNNING));
     let mut rig = Rig {

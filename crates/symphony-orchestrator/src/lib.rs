@@ -28,6 +28,6 @@ pub use sections::config_sections;
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};
 pub use service::{
     ControlHandle, Persistence, RefreshQueued, Service, ServiceOptions, SnapshotError,
-    SnapshotHandle, TrackerTools, Wiring,
+    SnapshotHandle, StoreHealth, TrackerTools, Wiring,
 };
 pub use snapshot::{RetryRow, RunningRow, Snapshot};

@@ -137,6 +137,9 @@ struct Inner {
     tracker_requests: BTreeMap<(&'static str, &'static str), u64>,
     tracker_latency: BTreeMap<&'static str, Histogram>,
     rate_limit_remaining: Option<u64>,
+    store_write_failures: u64,
+    store_queued: u64,
+    store_failing: bool,
 }
 
 /// The service's metrics; shared between the shell, its workers and status surfaces.
@@ -246,6 +249,16 @@ impl ServiceMetrics {
         }
     }
 
+    /// A write of durable state succeeded or failed with `queued` changes still waiting.
+    pub fn store_write(&self, ok: bool, queued: usize) {
+        let mut inner = self.lock();
+        if !ok {
+            inner.store_write_failures += 1;
+        }
+        inner.store_failing = !ok;
+        inner.store_queued = queued as u64;
+    }
+
     /// The poll-tick histogram (for tests and benchmarks that compare loads).
     pub fn tick_histogram(&self) -> Histogram {
         self.lock().tick_duration.clone()
@@ -343,6 +356,24 @@ impl ServiceMetrics {
                         histogram(vec![("operation", (*operation).to_owned())], h)
                     })
                     .collect(),
+            },
+            Family {
+                name: "symphony_store_write_failures_total",
+                help: "Failed writes of durable state (each is retried; nothing is dropped).",
+                kind: MetricKind::Counter,
+                samples: vec![counter(vec![], inner.store_write_failures)],
+            },
+            Family {
+                name: "symphony_store_queued_changes",
+                help: "Changes waiting for the state store after a failed write.",
+                kind: MetricKind::Gauge,
+                samples: vec![counter(vec![], inner.store_queued)],
+            },
+            Family {
+                name: "symphony_store_healthy",
+                help: "1 while durable state is being written, 0 while writes fail.",
+                kind: MetricKind::Gauge,
+                samples: vec![counter(vec![], u64::from(!inner.store_failing))],
             },
         ];
         if let Some(remaining) = inner.rate_limit_remaining {

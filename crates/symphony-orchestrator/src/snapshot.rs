@@ -66,8 +66,11 @@ pub struct Snapshot {
     pub seconds_running: f64,
     /// Latest rate-limit payload.
     pub rate_limits: Option<Value>,
-    /// Why new work is not dispatched (an invalid workflow after a reload), if it is not.
+    /// Why new work is not dispatched (an invalid workflow after a reload, a state store that
+    /// cannot write), if it is not.
     pub config_error: Option<String>,
+    /// Why durable state is not being written, while it is not (the service is not ready).
+    pub store_error: Option<String>,
 }
 
 impl Scheduler {
@@ -110,6 +113,7 @@ impl Scheduler {
             seconds_running: (self.totals().ended_runtime_ms + live_ms) as f64 / 1000.0,
             rate_limits: self.rate_limits().cloned(),
             config_error: self.preflight_error().map(str::to_owned),
+            store_error: None,
             running,
         }
     }

@@ -77,7 +77,7 @@ pub fn state(now: DateTime<Utc>, snapshot: &Snapshot) -> Value {
         "retrying": retrying.iter().map(|r| retry_row(now, r)).collect::<Vec<_>>(),
         "codex_totals": totals(snapshot),
         "rate_limits": snapshot.rate_limits,
-        "health": {"config_error": snapshot.config_error},
+        "health": {"config_error": snapshot.config_error, "store_error": snapshot.store_error},
     })
 }
 

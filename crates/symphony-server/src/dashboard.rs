@@ -74,6 +74,12 @@ fn text(value: &Value) -> String {
 /// The tables' inner HTML for a `/api/v1/state` value (also what the script re-renders).
 pub fn body(state: &Value) -> String {
     let mut html = String::new();
+    if let Some(error) = state["health"]["store_error"].as_str() {
+        html.push_str(&format!(
+            "<p class=\"banner error\" id=\"store-error\">The state store cannot write: {}. Changes are queued and retried.</p>",
+            escape(error)
+        ));
+    }
     if let Some(error) = state["health"]["config_error"].as_str() {
         html.push_str(&format!(
             "<p class=\"banner error\" id=\"config-error\">Not dispatching new work: {}</p>",
@@ -167,7 +173,8 @@ function age(from, to) {
     : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
 function render(s) {
-  let h = s.health && s.health.config_error ? `<p class="banner error" id="config-error">Not dispatching new work: ${esc(s.health.config_error)}</p>` : "";
+  let h = s.health && s.health.store_error ? `<p class="banner error" id="store-error">The state store cannot write: ${esc(s.health.store_error)}. Changes are queued and retried.</p>` : "";
+  h += s.health && s.health.config_error ? `<p class="banner error" id="config-error">Not dispatching new work: ${esc(s.health.config_error)}</p>` : "";
   h += `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
   h += `<h2>Running</h2><table id="running"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Age</th></tr></thead><tbody>`;
   if (s.running.length === 0) h += `<tr><td colspan="7" class="empty">nothing running</td></tr>`;

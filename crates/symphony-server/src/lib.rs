@@ -307,9 +307,20 @@ async fn healthz() -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
 
+/// Ready means the orchestrator answers and records what it decides: a state store that
+/// cannot write makes the instance unready (it dispatches nothing new meanwhile).
 async fn readyz(State(app): State<AppState>) -> Response {
     match app.orchestrator.snapshot().await {
-        Ok(_) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+        Ok(snapshot) => match snapshot.store_error {
+            None => json_response(StatusCode::OK, &json!({"status": "ready"})),
+            Some(error) => json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &api::error(
+                    "state_store_unavailable",
+                    &format!("the state store cannot write: {error}"),
+                ),
+            ),
+        },
         Err(e) => unavailable(&e),
     }
 }

@@ -98,6 +98,7 @@ fn snapshot() -> Snapshot {
         seconds_running: 1834.2,
         rate_limits: Some(json!({"primary": {"used_percent": 12}})),
         config_error: None,
+        store_error: None,
     }
 }
 

@@ -36,6 +36,7 @@ impl Orchestrator for WithStore {
             seconds_running: 0.0,
             rate_limits: None,
             config_error: None,
+            store_error: None,
         })
     }
 

@@ -206,6 +206,10 @@ pub(crate) fn render(state: &Value, reviews: Option<&Value>, width: usize) -> St
         str_of(&totals["seconds_running"]),
         now.format("%H:%M:%S UTC"),
     ));
+    if let Some(error) = state["health"]["store_error"].as_str() {
+        out.push_str(&fit(&format!("! state store cannot write: {error}"), width));
+        out.push('\n');
+    }
     if let Some(error) = state["health"]["config_error"].as_str() {
         out.push_str(&fit(&format!("! not dispatching new work: {error}"), width));
         out.push('\n');

@@ -29,7 +29,7 @@ use crate::metrics::ServiceMetrics;
 use crate::scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Scheduler, Timer};
 use crate::sections::RunPlan;
 use crate::snapshot::Snapshot;
-pub use persist::Persistence;
+pub use persist::{Persistence, StoreHealth};
 pub use worker::TrackerTools;
 use worker::{run_worker, WorkerContext};
 
@@ -297,7 +297,10 @@ impl Service {
         );
         let backend = self.wiring.backend(&workflow.config)?;
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let persistence = self.store.clone().map(Persistence::spawn);
+        let persistence = self
+            .store
+            .clone()
+            .map(|store| Persistence::spawn(store, Arc::clone(&self.metrics)));
         if let Some(dir) = self.options.run_logs.clone() {
             let _ =
                 tokio::task::spawn_blocking(move || run_log::prune(&dir, run_log::KEPT_RUN_LOGS))
@@ -352,7 +355,7 @@ impl Service {
         loop {
             let event = tokio::select! {
                 Some(reply) = snapshot_requests.recv() => {
-                    let _ = reply.send(shell.scheduler.snapshot(shell.now_ms()));
+                    let _ = reply.send(shell.snapshot_now());
                     continue;
                 }
                 Some(()) = refresh_requests.recv() => {
@@ -397,7 +400,8 @@ impl Service {
                             .source
                             .last_error()
                             .map(|e| format!("{}: {e}", e.category()))
-                            .or_else(|| shell.config_error.clone());
+                            .or_else(|| shell.config_error.clone())
+                            .or_else(|| shell.store_error().map(|e| format!("state store cannot write ({e})")));
                         Event::Tick { preflight_error }
                     }
                     Some(event) => event,
@@ -425,6 +429,18 @@ impl Shell {
         if let Some(persistence) = &self.persistence {
             persistence.detach().await;
         }
+    }
+
+    /// Why durable state is not being written, if it is not.
+    fn store_error(&self) -> Option<String> {
+        self.persistence.as_ref().and_then(|p| p.health().error())
+    }
+
+    /// The scheduler's snapshot with the shell's own health.
+    fn snapshot_now(&self) -> Snapshot {
+        let mut snapshot = self.scheduler.snapshot(self.now_ms());
+        snapshot.store_error = self.store_error();
+        snapshot
     }
 
     fn now_ms(&self) -> u64 {
@@ -581,7 +597,7 @@ impl Shell {
                         }
                     }
                 }
-                Effect::Notify => self.snapshot.set(self.scheduler.snapshot(now)),
+                Effect::Notify => self.snapshot.set(self.snapshot_now()),
                 Effect::Stopped => done = true,
             }
         }

@@ -2,9 +2,15 @@
 //! scheduler decided it, batching what queued up meanwhile into one transaction, so the
 //! scheduler loop never waits for the disk. Only a claim waits, and only the worker that
 //! needs it.
+//!
+//! A write that fails is not dropped: the batch stays queued, in order, and is retried with
+//! backoff while [`StoreHealth`] says why the store cannot write (the service holds dispatch,
+//! `/readyz` answers 503). Claims and lease renewals wait behind it and fail while it stands,
+//! so nothing new starts on state that is not recorded.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::json;
 use symphony_process::ProcessIdentity;
@@ -14,10 +20,77 @@ use symphony_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::ServiceMetrics;
 use crate::scheduler::{AgentUpdate, Decision, RunEnd};
 
 /// Changes applied in one transaction at most; bounds how long a batch holds the write lock.
 const MAX_BATCH: usize = 2_000;
+/// First and longest wait between retries of a failed write.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Agent events kept queued while the store cannot write; beyond it the oldest events (never
+/// decisions, run ends or audit entries) are dropped and counted.
+const MAX_QUEUED_EVENTS: usize = 50_000;
+/// How long a shutdown keeps retrying a failing store before it gives up on the queue.
+const DETACH_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Whether durable state is being written: shared by the persistence task, which sets it, and
+/// the service and its status surfaces, which read it.
+#[derive(Debug, Default)]
+pub struct StoreHealth {
+    state: Mutex<HealthState>,
+}
+
+#[derive(Debug, Default)]
+struct HealthState {
+    /// Why queued changes cannot be written, while they cannot.
+    write_error: Option<String>,
+    /// Why the last lease renewal failed, until one succeeds.
+    lease_error: Option<String>,
+    /// The persistence task is gone for good (it panicked or the service stopped).
+    stopped: bool,
+}
+
+impl StoreHealth {
+    /// Why durable state is not being written now, if it is not.
+    pub fn error(&self) -> Option<String> {
+        let state = self.lock();
+        if state.stopped {
+            return Some("the persistence task has stopped".to_owned());
+        }
+        state
+            .write_error
+            .clone()
+            .or_else(|| state.lease_error.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HealthState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn writes_failing(&self) -> bool {
+        self.lock().write_error.is_some()
+    }
+
+    fn set_write_error(&self, error: Option<String>) {
+        self.lock().write_error = error;
+    }
+
+    fn set_lease_error(&self, error: Option<String>) {
+        self.lock().lease_error = error;
+    }
+
+    fn set_stopped(&self) {
+        self.lock().stopped = true;
+    }
+}
+
+fn task_stopped() -> StoreError {
+    StoreError::Database {
+        path: "state store".into(),
+        message: "the persistence task has stopped".to_owned(),
+    }
+}
 
 enum Command {
     Claim {
@@ -40,40 +113,58 @@ enum Command {
 #[derive(Clone)]
 pub struct Persistence {
     commands: mpsc::UnboundedSender<Command>,
+    health: Arc<StoreHealth>,
 }
 
 impl Persistence {
-    /// Starts the task that owns the writes to `store` (on the current tokio runtime).
-    pub fn spawn(store: Arc<dyn Store>) -> Self {
+    /// Starts the task that owns the writes to `store` (on the current tokio runtime);
+    /// `metrics` counts its failed writes.
+    pub fn spawn(store: Arc<dyn Store>, metrics: Arc<ServiceMetrics>) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
-        tokio::spawn(
+        let health = Arc::new(StoreHealth::default());
+        let task = tokio::spawn(
             Pipeline {
                 store,
                 open_runs: HashMap::new(),
                 pids: HashMap::new(),
                 redactor: Redactor::default(),
-                pending: Vec::new(),
+                pending: VecDeque::new(),
+                health: Arc::clone(&health),
+                metrics,
+                dropped_events: 0,
             }
             .run(rx),
         );
-        Self { commands }
+        // However the task ends (a panic included), the service hears it is gone.
+        let watched = Arc::clone(&health);
+        tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!("the persistence task failed: {e}; nothing more is recorded");
+            }
+            watched.set_stopped();
+        });
+        Self { commands, health }
+    }
+
+    /// Whether durable state is being written.
+    pub fn health(&self) -> &StoreHealth {
+        &self.health
     }
 
     fn send(&self, command: Command) {
-        // The task outlives every sender but the last; a send fails only after shutdown.
-        let _ = self.commands.send(command);
+        // The task outlives every sender but the last; a send fails only once it is gone,
+        // which the health already says.
+        if self.commands.send(command).is_err() {
+            self.health.set_stopped();
+        }
     }
 
-    /// Claims the issue and records its run; waits for the answer.
+    /// Claims the issue and records its run; waits for the answer. Fails while earlier
+    /// changes cannot be written.
     pub async fn claim(&self, start: RunStart) -> Result<ClaimOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Claim { start, reply });
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Database {
-                path: "state store".into(),
-                message: "the persistence task has stopped".to_owned(),
-            })
-        })
+        answer.await.unwrap_or_else(|_| Err(task_stopped()))
     }
 
     /// Records a scheduler decision (an [`crate::Effect::Record`]).
@@ -106,10 +197,12 @@ impl Persistence {
     }
 
     /// Renews leases and takes over work of instances that are gone, after what is queued.
+    /// Fails when the queue cannot be written or the task is gone: a renewal nobody made is
+    /// never reported as made.
     pub async fn heartbeat(&self) -> Result<Recovery, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Heartbeat(reply));
-        answer.await.unwrap_or_else(|_| Ok(Recovery::default()))
+        answer.await.unwrap_or_else(|_| Err(task_stopped()))
     }
 
     /// Writes what is queued, then leaves the deployment cleanly.
@@ -127,13 +220,33 @@ struct Pipeline {
     /// Agent pid recorded per run.
     pids: HashMap<i64, u32>,
     redactor: Redactor,
-    pending: Vec<Change>,
+    /// Changes not yet written, in decision order.
+    pending: VecDeque<Change>,
+    health: Arc<StoreHealth>,
+    metrics: Arc<ServiceMetrics>,
+    /// Agent events dropped while the store could not write (the queue is bounded).
+    dropped_events: u64,
 }
 
 impl Pipeline {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
         let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // After a failed write: when to try again, and how long the wait after that is.
+        let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut backoff = RETRY_FIRST;
+        loop {
+            let received = match retry_at {
+                None => rx.recv_many(&mut batch, MAX_BATCH).await,
+                Some(at) => tokio::select! {
+                    received = rx.recv_many(&mut batch, MAX_BATCH) => received,
+                    () = tokio::time::sleep_until(at) => usize::MAX,
+                },
+            };
+            if received == 0 {
+                // Every sender is gone without a detach: write what can be written.
+                let _ = self.flush().await;
+                return;
+            }
             for command in batch.drain(..) {
                 match command {
                     Command::Decision(decision) => self.decision(decision),
@@ -141,7 +254,11 @@ impl Pipeline {
                     Command::Audit(record) => self.push_audit(record),
                     Command::Secrets(redactor) => self.redactor = redactor,
                     Command::Claim { start, reply } => {
-                        self.flush().await;
+                        // Nothing is claimed ahead of changes that could not be written.
+                        if let Err(e) = self.flush().await {
+                            let _ = reply.send(Err(e));
+                            continue;
+                        }
                         let issue_id = start.issue_id.clone();
                         let outcome = self.store.claim_and_start(start).await;
                         if let Ok(ClaimOutcome::Started { run_id }) = &outcome {
@@ -150,36 +267,128 @@ impl Pipeline {
                         let _ = reply.send(outcome);
                     }
                     Command::Heartbeat(reply) => {
-                        self.flush().await;
-                        let _ = reply.send(self.store.heartbeat(wall_clock_ms()).await);
+                        let outcome = match self.flush().await {
+                            Ok(()) => self.store.heartbeat(wall_clock_ms()).await,
+                            Err(e) => Err(e),
+                        };
+                        // Claims this instance cannot renew may lapse: take no new ones.
+                        self.health.set_lease_error(
+                            outcome
+                                .as_ref()
+                                .err()
+                                .map(|e| format!("lease renewal failed: {}: {e}", e.category())),
+                        );
+                        let _ = reply.send(outcome);
                     }
                     Command::Detach(reply) => {
-                        self.flush().await;
-                        if let Err(e) = self.store.detach(wall_clock_ms()).await {
-                            tracing::error!(category = e.category(), "state store: {e}");
-                        }
+                        self.detach().await;
                         let _ = reply.send(());
                         return;
                     }
                 }
             }
-            self.flush().await;
+            // A failing store is retried on the backoff clock, not on every arriving event.
+            if retry_at.is_some_and(|at| tokio::time::Instant::now() < at) {
+                continue;
+            }
+            match self.flush().await {
+                Ok(()) => {
+                    retry_at = None;
+                    backoff = RETRY_FIRST;
+                }
+                Err(_) => {
+                    retry_at = Some(tokio::time::Instant::now() + backoff);
+                    backoff = (backoff * 2).min(RETRY_MAX);
+                }
+            }
         }
     }
 
-    async fn flush(&mut self) {
+    /// Writes what is queued; on failure everything stays queued, in order, for the retry.
+    async fn flush(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.bound_queue();
+        let changes: Vec<Change> = self.pending.iter().cloned().collect();
+        let count = changes.len();
+        match self.store.apply(changes).await {
+            Ok(()) => {
+                self.pending.clear();
+                if self.health.writes_failing() {
+                    tracing::info!(
+                        written = count,
+                        "state store writes again; queued changes written"
+                    );
+                }
+                self.health.set_write_error(None);
+                self.metrics.store_write(true, 0);
+                Ok(())
+            }
+            Err(e) => {
+                let first = !self.health.writes_failing();
+                let message = format!("{}: {e}", e.category());
+                if first {
+                    tracing::error!(
+                        category = e.category(),
+                        queued_changes = count,
+                        "state store write failed; changes stay queued and are retried, and no \
+                         new work is dispatched until they are written: {e}"
+                    );
+                }
+                self.health.set_write_error(Some(message));
+                self.metrics.store_write(false, count);
+                Err(e)
+            }
+        }
+    }
+
+    /// Keeps the queue of a store that cannot write from growing without bound: the oldest
+    /// agent events go first (they are detail; the run's outcome and the audit log are not).
+    fn bound_queue(&mut self) {
+        let events = self
+            .pending
+            .iter()
+            .filter(|c| matches!(c, Change::Event { .. }))
+            .count();
+        let mut excess = events.saturating_sub(MAX_QUEUED_EVENTS);
+        if excess == 0 {
             return;
         }
-        let changes = std::mem::take(&mut self.pending);
-        let count = changes.len();
-        if let Err(e) = self.store.apply(changes).await {
-            // The scheduler goes on from memory; what was committed before stays committed.
-            tracing::error!(
-                category = e.category(),
-                lost_changes = count,
-                "state store write failed: {e}"
-            );
+        self.dropped_events += excess as u64;
+        self.pending.retain(|c| {
+            if excess > 0 && matches!(c, Change::Event { .. }) {
+                excess -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        tracing::warn!(
+            dropped_events = self.dropped_events,
+            "state store still cannot write: oldest queued agent events dropped"
+        );
+    }
+
+    /// Writes what is queued (retrying a failing store for a while), then leaves the
+    /// deployment cleanly.
+    async fn detach(&mut self) {
+        let deadline = tokio::time::Instant::now() + DETACH_PATIENCE;
+        let mut backoff = RETRY_FIRST;
+        while let Err(e) = self.flush().await {
+            if tokio::time::Instant::now() + backoff > deadline {
+                tracing::error!(
+                    category = e.category(),
+                    unwritten_changes = self.pending.len(),
+                    "state store still cannot write at shutdown; these changes are lost: {e}"
+                );
+                break;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(RETRY_MAX);
+        }
+        if let Err(e) = self.store.detach(wall_clock_ms()).await {
+            tracing::error!(category = e.category(), "state store: {e}");
         }
     }
 
@@ -190,7 +399,7 @@ impl Pipeline {
     /// Queues an audit entry, its detail redacted.
     fn push_audit(&mut self, mut record: AuditRecord) {
         record.detail = self.redactor.json(&record.detail);
-        self.pending.push(Change::Audit(record));
+        self.pending.push_back(Change::Audit(record));
     }
 
     fn audit(&mut self, kind: &str, issue: (&str, &str), detail: serde_json::Value) {
@@ -233,7 +442,7 @@ impl Pipeline {
                             Some(format!("stopped: {}", json!(reason).as_str().unwrap_or(""))),
                         ),
                     };
-                    self.pending.push(Change::RunEnded {
+                    self.pending.push_back(Change::RunEnded {
                         run_id,
                         at_ms: now,
                         outcome: stored,
@@ -261,7 +470,7 @@ impl Pipeline {
                     (&issue_id, &identifier),
                     json!({"attempt": attempt, "due_at_ms": due_at_ms, "error": error, "reason": reason}),
                 );
-                self.pending.push(Change::RetryQueued {
+                self.pending.push_back(Change::RetryQueued {
                     issue_id,
                     identifier,
                     attempt,
@@ -279,7 +488,7 @@ impl Pipeline {
                     (&issue_id, &identifier),
                     json!({"reason": reason}),
                 );
-                self.pending.push(Change::Released { issue_id });
+                self.pending.push_back(Change::Released { issue_id });
             }
             Decision::HeldElsewhere {
                 issue_id,
@@ -308,7 +517,7 @@ impl Pipeline {
         if let Some(pid) = update.pid {
             if self.pids.get(&run_id) != Some(&pid) {
                 self.pids.insert(run_id, pid);
-                self.pending.push(Change::RunProcess {
+                self.pending.push_back(Change::RunProcess {
                     run_id,
                     pid,
                     pid_start: ProcessIdentity::of(pid).map(|p| p.start_ticks),
@@ -316,7 +525,7 @@ impl Pipeline {
             }
         }
         if let Some((input, output, total)) = update.tokens {
-            self.pending.push(Change::Tokens {
+            self.pending.push_back(Change::Tokens {
                 run_id,
                 input,
                 output,
@@ -324,7 +533,7 @@ impl Pipeline {
             });
         }
         let message = self.text(update.message);
-        self.pending.push(Change::Event {
+        self.pending.push_back(Change::Event {
             run_id,
             at_ms: wall_clock_ms(),
             kind: update.event,
