@@ -186,13 +186,18 @@ impl DependenciesGate {
         lockfile: &str,
         package: &Pinned,
     ) -> Result<Vec<Finding>, String> {
-        let Ok(version) = Version::parse(&package.version) else {
-            return Ok(Vec::new());
-        };
         let name = &package.name;
         let Ok(entries) = std::fs::read_dir(db.join("crates").join(name)) else {
             return Ok(Vec::new());
         };
+        // The crate has advisories: a version that does not parse cannot be compared with them.
+        let version = Version::parse(&package.version).map_err(|e| {
+            format!(
+                "{name} {} in {lockfile} has RustSec advisories, but its version is not semver \
+                 ({e}); this gate cannot tell whether it is affected",
+                package.version
+            )
+        })?;
         let mut findings = Vec::new();
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
@@ -348,7 +353,13 @@ impl DependenciesGate {
                 findings.extend(Self::rustsec_findings(db, lockfile, package)?);
             }
             if let Some(db) = &osv {
-                for m in db.matches(package) {
+                let matches = db.matches(package).map_err(|e| {
+                    format!(
+                        "{} {} ({}) in {lockfile}: {e}; this gate cannot tell whether it is affected",
+                        package.name, package.version, package.ecosystem
+                    )
+                })?;
+                for m in matches {
                     if findings.iter().any(|f| f.rule == m.id) {
                         continue;
                     }
@@ -377,7 +388,14 @@ impl DependenciesGate {
                 unlicensed += 1;
                 continue;
             };
-            if let Some(denied) = lockfiles::license_denied(license, &self.settings.deny_licenses) {
+            let verdict = lockfiles::license_denied(license, &self.settings.deny_licenses)
+                .map_err(|e| {
+                    format!(
+                        "{} {} in {lockfile}: {e}; the deny-list cannot be checked",
+                        package.name, package.version
+                    )
+                })?;
+            if let Some(denied) = verdict {
                 findings.push(Finding::new(
                     "license-denied",
                     format!(

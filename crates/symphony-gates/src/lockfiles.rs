@@ -211,33 +211,35 @@ fn npm_v1(dependencies: Option<&Value>, out: &mut BTreeSet<Pinned>) {
     }
 }
 
-/// Whether the SPDX `expression` can only be taken under a denied license: every `OR`
-/// alternative names one of `denied` (compared case-insensitively, `-or-later`/`+` forms
-/// included by prefix).
-pub fn license_denied<'a>(expression: &str, denied: &'a [String]) -> Option<&'a str> {
-    let mut hit = None;
-    for alternative in expression
-        .split(['(', ')'])
-        .collect::<String>()
-        .split(" OR ")
-    {
-        let tokens: Vec<&str> = alternative
-            .split(|c: char| c.is_whitespace())
-            .filter(|t| !t.is_empty() && !matches!(*t, "AND" | "WITH"))
-            .collect();
-        let found = denied.iter().find(|d| {
-            tokens.iter().any(|t| {
-                let t = t.to_ascii_lowercase();
-                let d = d.to_ascii_lowercase();
-                t == d || t.starts_with(&format!("{d}-")) || t == format!("{d}+")
-            })
-        });
-        match found {
-            Some(d) => hit = Some(d.as_str()),
-            None => return None,
+/// Whether the SPDX `expression` can only be taken under a denied license: it is evaluated as
+/// SPDX defines it (`AND` binds tighter than `OR`, parentheses group, `WITH` adds an exception),
+/// with every license on `denied` refused — compared case-insensitively, its `-only`,
+/// `-or-later` and `+` forms included. Returns the denied license that decided it. An
+/// expression that does not parse cannot be judged: that is an error, never "allowed".
+pub fn license_denied<'a>(
+    expression: &str,
+    denied: &'a [String],
+) -> Result<Option<&'a str>, String> {
+    let parsed = spdx::Expression::parse_mode(expression, spdx::ParseMode::LAX)
+        .map_err(|e| format!("license {expression:?} is not an SPDX expression: {e}"))?;
+    let denied_by = |req: &spdx::LicenseReq| -> Option<&'a str> {
+        let name = match &req.license {
+            spdx::LicenseItem::Spdx { id, .. } => id.name.to_owned(),
+            spdx::LicenseItem::Other(reference) => reference.to_string(),
         }
+        .to_ascii_lowercase();
+        denied.iter().map(String::as_str).find(|d| {
+            let d = d.trim().to_ascii_lowercase();
+            name == d || name.starts_with(&format!("{d}-")) || name == format!("{d}+")
+        })
+    };
+    match parsed.evaluate_with_failures(|req| denied_by(req).is_none()) {
+        Ok(()) => Ok(None),
+        Err(failures) => Ok(failures
+            .iter()
+            .find_map(|failure| denied_by(&failure.req))
+            .or_else(|| denied.first().map(String::as_str))),
     }
-    hit
 }
 
 #[cfg(test)]
@@ -302,14 +304,42 @@ mod tests {
     #[test]
     fn a_license_is_denied_only_when_no_alternative_is_allowed() {
         let denied = vec!["GPL-3.0".to_owned(), "AGPL-3.0".to_owned()];
-        assert_eq!(license_denied("GPL-3.0-only", &denied), Some("GPL-3.0"));
+        let verdict = |expression: &str| license_denied(expression, &denied).unwrap();
+        assert_eq!(verdict("GPL-3.0-only"), Some("GPL-3.0"));
+        assert_eq!(verdict("(AGPL-3.0-or-later)"), Some("AGPL-3.0"));
+        assert_eq!(verdict("MIT OR GPL-3.0-only"), None);
+        assert_eq!(verdict("MIT AND GPL-3.0+"), Some("GPL-3.0"));
+        assert_eq!(verdict("LGPL-3.0"), None);
+        assert_eq!(verdict("MIT"), None);
+        // Parentheses group: the GPL is required whichever alternative is taken. (The old
+        // reading flattened them into `GPL-3.0-only AND MIT OR Apache-2.0` and let it pass.)
         assert_eq!(
-            license_denied("(AGPL-3.0-or-later)", &denied),
-            Some("AGPL-3.0")
+            verdict("GPL-3.0-only AND (MIT OR Apache-2.0)"),
+            Some("GPL-3.0")
         );
-        assert_eq!(license_denied("MIT OR GPL-3.0-only", &denied), None);
-        assert_eq!(license_denied("MIT AND GPL-3.0+", &denied), Some("GPL-3.0"));
-        assert_eq!(license_denied("LGPL-3.0", &denied), None);
-        assert_eq!(license_denied("MIT", &denied), None);
+        assert_eq!(verdict("(GPL-3.0-only AND MIT) OR Apache-2.0"), None);
+        assert_eq!(verdict("MIT/Apache-2.0"), None, "crates.io's slash");
+        assert_eq!(verdict("Apache-2.0 WITH LLVM-exception OR GPL-3.0"), None);
+        assert_eq!(
+            verdict("GPL-3.0-or-later WITH Classpath-exception-2.0"),
+            Some("GPL-3.0")
+        );
+    }
+
+    #[test]
+    fn a_license_that_is_not_an_expression_cannot_be_judged() {
+        let denied = vec!["GPL-3.0".to_owned()];
+        for garbage in [
+            "SEE LICENSE IN LICENSE.txt",
+            "MIT OR (",
+            "",
+            "MIT AND AND GPL-3.0",
+        ] {
+            let error = license_denied(garbage, &denied).unwrap_err();
+            assert!(
+                error.contains("is not an SPDX expression"),
+                "{garbage:?}: {error}"
+            );
+        }
     }
 }

@@ -3,6 +3,11 @@
 //! one. Works offline. Versions match when listed in `affected[].versions`, or when inside a
 //! `SEMVER` / `ECOSYSTEM` range whose versions compare as semver (npm, crates.io, Go; PyPI
 //! records list their versions).
+//!
+//! What cannot be compared is never "not affected": a range whose versions are not semver, a
+//! package version that is not, a range type this reader does not evaluate with no version list
+//! beside it — each is an [`Unevaluable`] naming the advisory and the range, which the gate
+//! reports as an `error`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -65,6 +70,46 @@ pub struct Match {
     pub summary: String,
     /// Versions that fix it, if the record says.
     pub fixed: Vec<String>,
+}
+
+/// An advisory that names the package but whose affected versions cannot be compared with
+/// the package's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unevaluable {
+    /// The advisory id.
+    pub id: String,
+    /// The range, as the record gives it (`SEMVER [introduced 0, fixed 1.2.x]`).
+    pub range: String,
+    /// Why it cannot be evaluated.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unevaluable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "advisory {} cannot be evaluated: range {}: {}",
+            self.id, self.range, self.reason
+        )
+    }
+}
+
+fn describe(range: &Range) -> String {
+    let events: Vec<String> = range
+        .events
+        .iter()
+        .flat_map(|e| {
+            [
+                e.introduced.as_ref().map(|v| format!("introduced {v}")),
+                e.fixed.as_ref().map(|v| format!("fixed {v}")),
+                e.last_affected
+                    .as_ref()
+                    .map(|v| format!("last_affected {v}")),
+            ]
+        })
+        .flatten()
+        .collect();
+    format!("{} [{}]", range.kind, events.join(", "))
 }
 
 /// The loaded database.
@@ -206,24 +251,18 @@ impl OsvDatabase {
         self.records == 0
     }
 
-    /// The advisories that apply to `package`.
-    pub fn matches(&self, package: &Pinned) -> Vec<Match> {
+    /// The advisories that apply to `package`; an advisory whose ranges cannot be compared
+    /// with its version is an error, not a miss.
+    pub fn matches(&self, package: &Pinned) -> Result<Vec<Match>, Unevaluable> {
         let Some(records) = self.by_package.get(&key(package.ecosystem, &package.name)) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let version = lenient(&package.version);
         let mut out: Vec<Match> = Vec::new();
         for (record, index) in records {
             let affected = &record.affected[*index];
-            let listed = affected.versions.iter().any(|v| v == &package.version);
-            let ranged = version.as_ref().is_some_and(|version| {
-                affected
-                    .ranges
-                    .iter()
-                    .filter(|r| r.kind == "SEMVER" || r.kind == "ECOSYSTEM")
-                    .any(|r| in_range(version, r).unwrap_or(false))
-            });
-            if (listed || ranged) && !out.iter().any(|m| m.id == record.id) {
+            if affects(record, affected, &package.version)?
+                && !out.iter().any(|m| m.id == record.id)
+            {
                 out.push(Match {
                     id: record.id.clone(),
                     summary: record
@@ -238,8 +277,64 @@ impl OsvDatabase {
                 });
             }
         }
-        out
+        Ok(out)
     }
+}
+
+/// Whether one `affected` entry covers `version`.
+fn affects(record: &Record, affected: &Affected, version: &str) -> Result<bool, Unevaluable> {
+    if affected.versions.iter().any(|v| v == version) {
+        return Ok(true);
+    }
+    let unevaluable = |range: String, reason: String| Unevaluable {
+        id: record.id.clone(),
+        range,
+        reason,
+    };
+    let mut evaluated = false;
+    for range in &affected.ranges {
+        match range.kind.as_str() {
+            "SEMVER" | "ECOSYSTEM" => {
+                let Some(parsed) = lenient(version) else {
+                    return Err(unevaluable(
+                        describe(range),
+                        format!("the package version {version:?} does not compare as semver"),
+                    ));
+                };
+                match in_range(&parsed, range) {
+                    Some(true) => return Ok(true),
+                    Some(false) => evaluated = true,
+                    None => {
+                        return Err(unevaluable(
+                            describe(range),
+                            "its versions do not compare as semver".to_owned(),
+                        ))
+                    }
+                }
+            }
+            // Commit ranges locate the fix in the source; the version list carries them.
+            "GIT" => {}
+            other => {
+                return Err(unevaluable(
+                    describe(range),
+                    format!("range type {other:?} is not one this gate evaluates"),
+                ))
+            }
+        }
+    }
+    if evaluated || !affected.versions.is_empty() {
+        // Outside every comparable range, or absent from the enumerated versions.
+        return Ok(false);
+    }
+    let ranges: Vec<String> = affected.ranges.iter().map(describe).collect();
+    Err(unevaluable(
+        if ranges.is_empty() {
+            "(none)".to_owned()
+        } else {
+            ranges.join("; ")
+        },
+        "the record gives neither a comparable range nor a list of versions".to_owned(),
+    ))
 }
 
 #[cfg(test)]
@@ -275,22 +370,30 @@ mod tests {
             "affected": [{"package": {"ecosystem": "Go", "name": "x"}, "versions": ["1.0.0"]}]
         })));
         assert_eq!(
-            db.matches(&pinned("npm", "lodash", "4.17.20"))[0].fixed,
+            db.matches(&pinned("npm", "lodash", "4.17.20")).unwrap()[0].fixed,
             ["4.17.21"]
         );
-        assert!(db.matches(&pinned("npm", "lodash", "4.17.21")).is_empty());
+        assert!(db
+            .matches(&pinned("npm", "lodash", "4.17.21"))
+            .unwrap()
+            .is_empty());
         assert_eq!(
-            db.matches(&pinned("PyPI", "django", "3.2.1"))[0].id,
+            db.matches(&pinned("PyPI", "django", "3.2.1")).unwrap()[0].id,
             "PYSEC-django"
         );
         assert_eq!(
-            db.matches(&pinned("PyPI", "django", "3.2.4")).len(),
+            db.matches(&pinned("PyPI", "django", "3.2.4"))
+                .unwrap()
+                .len(),
             1,
             "last_affected"
         );
-        assert!(db.matches(&pinned("PyPI", "django", "3.2.5")).is_empty());
+        assert!(db
+            .matches(&pinned("PyPI", "django", "3.2.5"))
+            .unwrap()
+            .is_empty());
         assert!(
-            db.matches(&pinned("Go", "x", "1.0.0")).is_empty(),
+            db.matches(&pinned("Go", "x", "1.0.0")).unwrap().is_empty(),
             "withdrawn"
         );
         assert_eq!(
@@ -301,5 +404,45 @@ mod tests {
         assert_eq!(lenient("v1.2"), Version::parse("1.2.0").ok());
         assert_eq!(lenient("2.0.0-rc.1"), Version::parse("2.0.0-rc.1").ok());
         assert_eq!(lenient("1.0.post1"), None);
+    }
+
+    /// Before, a range that could not be compared counted as "not affected".
+    #[test]
+    fn what_cannot_be_compared_is_an_error_naming_the_advisory_and_the_range() {
+        let mut db = OsvDatabase::default();
+        let record = |value: serde_json::Value| serde_json::from_value::<Record>(value).unwrap();
+        db.add(record(json!({
+            "id": "GHSA-weird", "affected": [{"package": {"ecosystem": "npm", "name": "weird"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.x"}]}]}]
+        })));
+        db.add(record(json!({
+            "id": "GHSA-calver", "affected": [{"package": {"ecosystem": "npm", "name": "calver"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}]}]
+        })));
+        db.add(record(json!({
+            "id": "GO-git-only", "affected": [{"package": {"ecosystem": "Go", "name": "g"},
+                "ranges": [{"type": "GIT", "repo": "https://example.com/g", "events": [{"introduced": "0"}, {"fixed": "abc123"}]}]}]
+        })));
+        db.add(record(json!({
+            "id": "GHSA-future", "affected": [{"package": {"ecosystem": "npm", "name": "future"},
+                "ranges": [{"type": "CALVER", "events": [{"introduced": "0"}]}]}]
+        })));
+        let error = db.matches(&pinned("npm", "weird", "1.0.0")).unwrap_err();
+        assert_eq!(error.id, "GHSA-weird");
+        assert_eq!(error.range, "SEMVER [introduced 0, fixed 2.x]");
+        assert!(error.to_string().contains("GHSA-weird"), "{error}");
+        let error = db
+            .matches(&pinned("npm", "calver", "2024.01.post3"))
+            .unwrap_err();
+        assert!(error.reason.contains("\"2024.01.post3\""), "{error}");
+        let error = db.matches(&pinned("Go", "g", "1.0.0")).unwrap_err();
+        assert!(error.reason.contains("neither"), "{error}");
+        let error = db.matches(&pinned("npm", "future", "1.0.0")).unwrap_err();
+        assert!(error.reason.contains("\"CALVER\""), "{error}");
+        // A comparable version outside a comparable range is a clean miss.
+        assert!(db
+            .matches(&pinned("npm", "calver", "2.0.0"))
+            .unwrap()
+            .is_empty());
     }
 }

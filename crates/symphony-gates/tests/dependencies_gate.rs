@@ -336,3 +336,84 @@ async fn npm_and_pypi_changes_are_checked_against_osv_records_and_the_license_de
     assert_eq!(report.status, GateStatus::Error, "{report:?}");
     assert!(report.summary.contains("yarn.lock"), "{}", report.summary);
 }
+
+/// What the gate cannot evaluate is an `error` naming what it could not evaluate: an OSV range
+/// whose versions do not compare (it used to count as "not affected"), and a license that is
+/// not an SPDX expression. Parenthesised expressions are evaluated as SPDX groups them.
+#[tokio::test]
+async fn a_range_or_license_the_gate_cannot_evaluate_is_an_error_never_a_pass() {
+    let osv = osv_database(None);
+    std::fs::write(
+        osv.path().join("npm/GHSA-odd-range.json"),
+        r#"{"id": "GHSA-odd-range", "summary": "Prototype pollution in left-pad",
+            "affected": [{"package": {"ecosystem": "npm", "name": "left-pad"},
+              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.x"}]}]}]}"#,
+    )
+    .unwrap();
+    git(osv.path(), &["add", "-A"], None);
+    git(osv.path(), &["commit", "-q", "-m", "odd"], None);
+    let settings = DependencySettings {
+        osv_db: Some(osv.path().to_path_buf()),
+        deny_licenses: vec!["GPL-3.0".to_owned()],
+        ..DependencySettings::default()
+    };
+    let ws = workspace_with(
+        "package-lock.json",
+        &npm_lock(&[("lodash", "4.17.21", "MIT")]),
+        &npm_lock(&[("lodash", "4.17.21", "MIT"), ("left-pad", "1.3.0", "MIT")]),
+    );
+    let report = judge_with(ws.path(), settings.clone(), LIMIT).await;
+    assert_eq!(report.status, GateStatus::Error, "{report:?}");
+    for part in [
+        "GHSA-odd-range",
+        "SEMVER [introduced 0, fixed 1.x]",
+        "left-pad 1.3.0",
+    ] {
+        assert!(
+            report.summary.contains(part),
+            "{part:?} missing: {}",
+            report.summary
+        );
+    }
+
+    let ws = workspace_with(
+        "package-lock.json",
+        &npm_lock(&[("lodash", "4.17.21", "MIT")]),
+        &npm_lock(&[
+            ("lodash", "4.17.21", "MIT"),
+            ("bundle", "1.0.0", "GPL-3.0-only AND (MIT OR Apache-2.0)"),
+        ]),
+    );
+    let report = judge_with(ws.path(), settings.clone(), LIMIT).await;
+    assert_eq!(report.status, GateStatus::Fail, "{report:?}");
+    assert_eq!(report.findings[0].rule, "license-denied");
+
+    let ws = workspace_with(
+        "package-lock.json",
+        &npm_lock(&[("lodash", "4.17.21", "MIT")]),
+        &npm_lock(&[
+            ("lodash", "4.17.21", "MIT"),
+            ("custom", "1.0.0", "SEE LICENSE IN LICENSE.md"),
+        ]),
+    );
+    let report = judge_with(ws.path(), settings, LIMIT).await;
+    assert_eq!(report.status, GateStatus::Error, "{report:?}");
+    assert!(
+        report.summary.contains("custom 1.0.0")
+            && report.summary.contains("not an SPDX expression"),
+        "{}",
+        report.summary
+    );
+}
+
+#[tokio::test]
+async fn a_crate_version_that_cannot_be_compared_with_its_advisories_is_an_error() {
+    let db = database(None);
+    let ws = workspace(
+        &[("serde", "1.0.0")],
+        &[("serde", "1.0.0"), ("leaky", "1.1")],
+    );
+    let report = judge(ws.path(), Some(db.path()), LIMIT).await;
+    assert_eq!(report.status, GateStatus::Error, "{report:?}");
+    assert!(report.summary.contains("leaky 1.1"), "{}", report.summary);
+}
