@@ -217,13 +217,8 @@ impl ChangeSet {
         let mut next_line = 0u32;
         for line in diff.lines() {
             if let Some(rest) = line.strip_prefix("diff --git ") {
-                // `a/<old> b/<new>`, each side quoted when unusual.
-                let path = match rest.rsplit_once(" \"b/") {
-                    Some((_, new)) => unquote(&format!("\"{new}")),
-                    None => rest
-                        .rsplit_once(" b/")
-                        .map_or_else(|| rest.to_owned(), |(_, new)| new.to_owned()),
-                };
+                // `a/<old> b/<new>`; a rename's `rename to` line names it exactly later.
+                let path = header_path(rest);
                 files.push(ChangedFile {
                     path,
                     change: FileChange::Modified,
@@ -257,11 +252,8 @@ impl ChangeSet {
                     .and_then(|start| start.parse().ok())
                     .unwrap_or(0);
             } else if line.starts_with("+++ ") || line.starts_with("--- ") {
-                if file.change == FileChange::Deleted {
-                    if let Some(old) = line.strip_prefix("--- ") {
-                        file.path = unquote(old).trim_start_matches("a/").to_owned();
-                    }
-                }
+                // The header named the file already (these lines end in a tab when the
+                // name has a space, and say /dev/null for one side).
             } else if let Some(text) = line.strip_prefix('+') {
                 file.added.push(AddedLine {
                     line: next_line,
@@ -300,6 +292,49 @@ fn copy_index(index: &Path, scratch: &Path) -> Result<(), GateError> {
 /// `diff`, `index`, `@@`, `+`, `-`, ...).
 const COMMIT_MARKER: &str = "symphony-commit ";
 
+/// The new path of a `diff --git` header (`a/<old> b/<new>`, each side C-quoted when unusual).
+/// An unquoted name may itself contain ` b/`, so the split is not searched for: without a
+/// rename both sides are the same name, which fixes where they meet (as `git apply` reads it).
+fn header_path(rest: &str) -> String {
+    if let Some((old, after)) = quoted_prefix(rest) {
+        let new = after.strip_prefix(' ').unwrap_or(after);
+        let new = quoted_prefix(new).map_or_else(|| new.to_owned(), |(n, _)| n);
+        let new = new.strip_prefix("b/").map(str::to_owned);
+        return new.unwrap_or_else(|| old.trim_start_matches("a/").to_owned());
+    }
+    if let Some(at) = rest.find(" \"b/") {
+        return unquote(&rest[at + 1..]).trim_start_matches("b/").to_owned();
+    }
+    let half = rest.len().saturating_sub(5) / 2;
+    if let (Some(old), Some(new)) = (
+        rest.get(2..2 + half),
+        rest.get(2 + half..).and_then(|r| r.strip_prefix(" b/")),
+    ) {
+        if rest.starts_with("a/") && old == new {
+            return new.to_owned();
+        }
+    }
+    // A rename with different names: its `rename to` line names the file.
+    rest.rsplit_once(" b/")
+        .map_or_else(|| rest.to_owned(), |(_, new)| new.to_owned())
+}
+
+/// A C-quoted string at the start of `text` (`"..."`), unquoted, and what follows it.
+fn quoted_prefix(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('"')?;
+    let mut escaped = false;
+    for (at, c) in body.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => {
+                return Some((unquote(&text[..at + 2]), &body[at + 1..]));
+            }
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
 /// git quotes unusual paths C-style (`"a\tb"`); plain ones come as they are.
 fn unquote(path: &str) -> String {
     let Some(inner) = path.strip_prefix('"').and_then(|p| p.strip_suffix('"')) else {
@@ -315,6 +350,11 @@ fn unquote(path: &str) -> String {
         match chars.next() {
             Some(b'n') => bytes.push(b'\n'),
             Some(b't') => bytes.push(b'\t'),
+            Some(b'r') => bytes.push(b'\r'),
+            Some(b'a') => bytes.push(0x07),
+            Some(b'b') => bytes.push(0x08),
+            Some(b'f') => bytes.push(0x0c),
+            Some(b'v') => bytes.push(0x0b),
             Some(b'"') => bytes.push(b'"'),
             Some(b'\\') => bytes.push(b'\\'),
             Some(d @ b'0'..=b'7') => {
@@ -462,5 +502,24 @@ new file mode 100644
         );
         assert!(set.file("logo.png").unwrap().binary);
         assert_eq!(set.lines_added(), 5);
+    }
+
+    /// A name may contain ` b/`, spaces (git then ends `+++` lines with a tab) or control
+    /// characters (quoted C-style); each file keeps its exact name.
+    #[test]
+    fn unusual_names_are_read_exactly() {
+        let diff = "diff --git a/x b/c d b/x b/c d\nnew file mode 100644\n--- /dev/null\n+++ b/x b/c d\t\n@@ -0,0 +1 @@\n+hi\n\
+diff --git \"a/f\\fv\\v\\a\\303\\251\" \"b/f\\fv\\v\\a\\303\\251\"\nnew file mode 100644\n\
+diff --git a/bin b/x b/bin b/x\nnew file mode 100644\nBinary files /dev/null and b/bin b/x differ\n\
+diff --git a/old b/name b/new b/name\nsimilarity index 100%\nrename from old b/name\nrename to new b/name\n";
+        let paths: Vec<String> = ChangeSet::parse(diff)
+            .files
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(
+            paths,
+            ["x b/c d", "f\u{c}v\u{b}\u{7}é", "bin b/x", "new b/name"]
+        );
     }
 }

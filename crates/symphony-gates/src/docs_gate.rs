@@ -73,10 +73,12 @@ impl DocsGate {
     fn is_adr(&self, path: &str) -> bool {
         Self::in_folder(path, &self.settings.adr_dir)
             && path.rsplit('/').next().is_some_and(|name| {
+                // Bytes, not a string slice: byte 4 may fall inside a character (`123é.md`).
+                let bytes = name.as_bytes();
                 name.ends_with(".md")
-                    && name.len() > 5
-                    && name[..4].bytes().all(|b| b.is_ascii_digit())
-                    && name.as_bytes()[4] == b'-'
+                    && bytes.len() > 5
+                    && bytes[..4].iter().all(u8::is_ascii_digit)
+                    && bytes[4] == b'-'
             })
     }
 

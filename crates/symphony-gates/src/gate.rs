@@ -126,16 +126,29 @@ impl GateRunner {
                 "no changed path matches this gate's filters",
             )
         } else {
-            match tokio::time::timeout(self.settings.timeout, self.gate.run(context)).await {
-                Ok(report) => report,
-                Err(_) => GateReport::new(
+            // The gate runs as its own task, so a panic in it (a plugin's, or a bug on odd
+            // input) is an `error` verdict instead of taking the worker down on every retry.
+            let gate = Arc::clone(&self.gate);
+            let owned = context.clone();
+            let mut task = tokio::spawn(async move { gate.run(&owned).await });
+            match tokio::time::timeout(self.settings.timeout, &mut task).await {
+                Ok(Ok(report)) => report,
+                Ok(Err(e)) => GateReport::new(
                     &self.settings.name,
                     GateStatus::Error,
-                    format!(
-                        "timed out after {} ms (a timeout is never a pass)",
-                        self.settings.timeout.as_millis()
-                    ),
+                    format!("the gate failed ({e}); a failed gate is never a pass"),
                 ),
+                Err(_) => {
+                    task.abort();
+                    GateReport::new(
+                        &self.settings.name,
+                        GateStatus::Error,
+                        format!(
+                            "timed out after {} ms (a timeout is never a pass)",
+                            self.settings.timeout.as_millis()
+                        ),
+                    )
+                }
             }
         };
         report.gate = self.settings.name.clone();
@@ -151,6 +164,30 @@ mod tests {
     use crate::change::{ChangedFile, FileChange};
 
     struct Sleepy;
+
+    struct Panicky;
+
+    #[async_trait]
+    impl Gate for Panicky {
+        fn kind(&self) -> &str {
+            "panicky"
+        }
+        async fn run(&self, _: &GateContext) -> GateReport {
+            panic!("index out of bounds")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gate_that_panics_is_an_error_verdict() {
+        let runner = GateRunner::new(Arc::new(Panicky), GateSettings::new("panicky")).unwrap();
+        let report = runner.run(&context(&["src/lib.rs"])).await;
+        assert_eq!(report.status, GateStatus::Error);
+        assert!(
+            report.summary.contains("never a pass"),
+            "{}",
+            report.summary
+        );
+    }
 
     #[async_trait]
     impl Gate for Sleepy {
