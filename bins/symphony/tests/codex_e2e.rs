@@ -124,3 +124,105 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         "sessions are logged with their id"
     );
 }
+
+/// SPEC 8.5: a turn that keeps producing events is working, however long it takes. The model
+/// streams its answer for 6 s; the stall limit is 2.5 s, checked every 0.5 s. Only errors,
+/// tokens, rate limits and some completed items used to reach the scheduler, so the turn was
+/// stopped as stalled half-way.
+#[test]
+fn a_turn_that_keeps_streaming_is_never_stopped_as_stalled() {
+    let test = "a_turn_that_keeps_streaming_is_never_stopped_as_stalled";
+    let Some(bin) = codex::binary(test) else {
+        return;
+    };
+    let model = MockModel::start(vec![
+        Step::Streamed {
+            parts: (0..24)
+                .map(|i| format!("step {i} of a long build… "))
+                .collect(),
+            interval: Duration::from_millis(250),
+        },
+        Step::Call {
+            name: "local_issue_set_state".into(),
+            arguments: json!({"state": "review"}),
+        },
+        Step::Message("Moved the issue to review.".into()),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::create_dir(dir.join("issues")).unwrap();
+    std::fs::write(
+        dir.join("issues/E2E-2.md"),
+        "---\ntitle: A long build\nstate: todo\n---\n",
+    )
+    .unwrap();
+    codex::write_config(
+        &dir.join("codex"),
+        &model.base_url(),
+        "never",
+        "danger-full-access",
+    )
+    .unwrap();
+    let workflow = format!(
+        r#"---
+tracker:
+  kind: local
+  provider:
+    path: ./issues
+workspace:
+  root: ./ws
+polling:
+  interval_ms: 500
+agent:
+  max_turns: 2
+codex:
+  command: "{} app-server"
+  approval_policy: never
+  thread_sandbox: danger-full-access
+  turn_sandbox_policy:
+    type: dangerFullAccess
+  home: isolated
+  home_config: ./codex/config.toml
+  read_timeout_ms: 30000
+  stall_timeout_ms: 2500
+---
+Work on {{{{ issue.identifier }}}}.
+"#,
+        bin.display()
+    );
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("run")
+        .current_dir(dir)
+        .env("SYMPHONY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let runs = || -> Vec<Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .args(["runs", "--json"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    wait_until("the first run to end", Duration::from_secs(120), || {
+        runs().iter().any(|r| !r["outcome"].is_null())
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
+    assert!(status.success(), "{log}");
+    let first = runs().last().cloned().unwrap();
+    assert_eq!(first["outcome"], "succeeded", "{first}\n{log}");
+    assert!(!log.contains("stalled"), "{log}");
+    assert_eq!(issue_state(dir, "E2E-2"), "review");
+}

@@ -93,6 +93,10 @@ pub struct Conversation {
     last_error: Option<String>,
 }
 
+fn activity(method: &str) -> Action {
+    Action::Emit(AgentEventKind::Activity { what: clip(method) })
+}
+
 fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
@@ -291,6 +295,7 @@ impl Conversation {
                 if let Some(id) = str_at(params, "/turn/id") {
                     self.turn_id = Some(id.to_owned());
                 }
+                out.push(activity(method));
             }
             "turn/completed" => {
                 if !self.in_turn {
@@ -352,14 +357,15 @@ impl Conversation {
                     }));
                 }
             }
-            "item/completed" => {
-                if let Some(message) = describe_item(params.get("item").unwrap_or(&Value::Null)) {
-                    out.push(Action::Emit(AgentEventKind::Notification {
-                        message: clip(&message),
-                    }));
-                }
-            }
-            _ => {}
+            "item/completed" => match describe_item(params.get("item").unwrap_or(&Value::Null)) {
+                Some(message) => out.push(Action::Emit(AgentEventKind::Notification {
+                    message: clip(&message),
+                })),
+                None => out.push(activity(method)),
+            },
+            // Everything else the agent says (items starting, output and reasoning deltas,
+            // status changes) is work in progress: SPEC 8.5 counts any event against a stall.
+            _ => out.push(activity(method)),
         }
     }
 

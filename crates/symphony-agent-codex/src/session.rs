@@ -24,6 +24,10 @@ use crate::CodexOptions;
 
 /// Exit status of `bash -lc` when the command is not found.
 const COMMAND_NOT_FOUND: i32 = 127;
+/// Signs of life closer together than this after the last event are not sent: a streaming
+/// agent reports hundreds of deltas a second, and one per half second keeps the stall clock
+/// reset just the same.
+const ACTIVITY_SPACING: Duration = Duration::from_millis(500);
 
 /// Why reading stopped.
 enum Interrupted {
@@ -48,6 +52,8 @@ pub struct CodexSession {
     stderr_log: PathBuf,
     /// The run's own `CODEX_HOME`, removed once the process is gone.
     home: Option<IsolatedHome>,
+    /// When the last event was sent (for spacing [`AgentEventKind::Activity`]).
+    last_emit: Option<Instant>,
 }
 
 impl CodexSession {
@@ -138,6 +144,7 @@ impl CodexSession {
             pid,
             stderr_log,
             home,
+            last_emit: None,
         };
         match session.handshake(&spec.issue).await {
             Ok(()) => Ok(session),
@@ -196,7 +203,16 @@ impl CodexSession {
         }
     }
 
-    async fn emit(&self, kind: AgentEventKind) {
+    async fn emit(&mut self, kind: AgentEventKind) {
+        let now = Instant::now();
+        if matches!(kind, AgentEventKind::Activity { .. })
+            && self
+                .last_emit
+                .is_some_and(|at| now.duration_since(at) < ACTIVITY_SPACING)
+        {
+            return;
+        }
+        self.last_emit = Some(now);
         let event = AgentEvent {
             timestamp: chrono::Utc::now(),
             session_id: self.conversation.session_id(),

@@ -155,6 +155,47 @@ fn a_shell_turn_completes_with_thread_cumulative_token_totals() {
     assert!(r.sent().is_empty(), "nothing to answer in a plain turn");
 }
 
+/// SPEC 8.5 counts every event against a stall: items starting, turns starting and status
+/// changes in the real transcript are signs of life, not silence (they used to be dropped).
+#[test]
+fn every_notification_is_a_sign_of_life() {
+    let r = replay(
+        "default",
+        settings(ApprovalAnswer::Workspace, UserInputAnswer::Fail, &[]),
+    );
+    let activity: Vec<&str> = r
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Emit(AgentEventKind::Activity { what }) => Some(what.as_str()),
+            _ => None,
+        })
+        .collect();
+    for method in ["turn/started", "item/started", "thread/status/changed"] {
+        assert!(
+            activity.contains(&method),
+            "{method} missing from {activity:?}"
+        );
+    }
+    // A streamed delta (not in this short transcript) is one too.
+    let mut conversation = Conversation::new(settings(
+        ApprovalAnswer::Workspace,
+        UserInputAnswer::Fail,
+        &[],
+    ));
+    let mut actions = Vec::new();
+    conversation.handle_line(
+        r#"{"method":"item/agentMessage/delta","params":{"delta":"wor"}}"#,
+        &mut actions,
+    );
+    assert_eq!(
+        actions,
+        [Action::Emit(AgentEventKind::Activity {
+            what: "item/agentMessage/delta".into()
+        })]
+    );
+}
+
 #[test]
 fn continuation_turns_reuse_the_thread_and_get_new_session_ids() {
     let mut conversation = Conversation::new(settings(

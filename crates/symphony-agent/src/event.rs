@@ -61,6 +61,13 @@ pub enum AgentEventKind {
         /// The payload.
         payload: serde_json::Value,
     },
+    /// A sign of life with nothing to report yet: an item started, output or reasoning is
+    /// streaming, a turn began on the agent's side. It only keeps the stall clock (SPEC §8.5)
+    /// from running; backends may coalesce it (the Codex runner sends at most two a second).
+    Activity {
+        /// What the agent reported, e.g. its protocol method (`item/agentMessage/delta`).
+        what: String,
+    },
     /// Token counts reported by the agent, cumulative for the session.
     TokenUsage {
         /// Input tokens.

@@ -267,6 +267,47 @@ fn stall_detection_kills_stalled_sessions_and_schedules_retry() {
         .any(|e| matches!(e, Effect::StopWorker { .. })));
 }
 
+/// A sign of life (an item streaming) holds off a stall like any event, without replacing
+/// what the dashboard shows as the last event.
+#[test]
+fn activity_resets_the_stall_clock_and_changes_nothing_shown() {
+    let mut sim = Sim::new(SchedulerConfig {
+        stall_timeout_ms: 60_000,
+        ..config()
+    });
+    sim.tick(&[], &[issue("a", "todo")]);
+    sim.send(Event::AgentUpdate {
+        issue_id: "a".into(),
+        update: AgentUpdate {
+            event: "notification".into(),
+            message: Some("compiling".into()),
+            ..Default::default()
+        },
+    });
+    for _ in 0..3 {
+        sim.advance(50_000);
+        sim.send(Event::AgentUpdate {
+            issue_id: "a".into(),
+            update: AgentUpdate {
+                event: "activity".into(),
+                activity: true,
+                ..Default::default()
+            },
+        });
+    }
+    sim.advance(20_000);
+    let effects = sim.tick(&[issue("a", "todo")], &[]);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::StopWorker { .. })),
+        "150 s of streaming is not a stall: {effects:?}"
+    );
+    let row = &sim.s.snapshot(0).running[0];
+    assert_eq!(row.last_event.as_deref(), Some("notification"));
+    assert_eq!(row.last_message.as_deref(), Some("compiling"));
+}
+
 #[test]
 fn slot_exhaustion_requeues_retries_with_explicit_error_reason() {
     let mut sim = Sim::new(SchedulerConfig {

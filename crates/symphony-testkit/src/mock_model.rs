@@ -29,6 +29,14 @@ pub enum Step {
     },
     /// Say this and end the turn.
     Message(String),
+    /// Say these parts one at a time, `interval` apart (the model visibly working for a
+    /// while: Codex reports each part as a message delta), then end the turn.
+    Streamed {
+        /// The parts, in order.
+        parts: Vec<String>,
+        /// The pause before each part.
+        interval: std::time::Duration,
+    },
     /// Fail the response (`response.failed`).
     Failed(String),
 }
@@ -167,6 +175,8 @@ fn serve(stream: TcpStream, state: &Mutex<State>, usage: Usage) -> std::io::Resu
     };
     let id = format!("resp-{n}");
     let mut events = vec![json!({"type": "response.created", "response": {"id": id}})];
+    // Events sent after a pause (a streamed message), each with its delay.
+    let mut paced: Vec<(Value, std::time::Duration)> = Vec::new();
     let call = |name: &str, arguments: String| {
         json!({"type": "response.output_item.done", "item": {
             "type": "function_call", "call_id": format!("call-{n}"), "name": name,
@@ -190,28 +200,62 @@ fn serve(stream: TcpStream, state: &Mutex<State>, usage: Usage) -> std::io::Resu
         Step::Message(text) => events.push(json!({"type": "response.output_item.done", "item": {
             "type": "message", "role": "assistant", "id": format!("msg-{n}"),
             "content": [{"type": "output_text", "text": text}]}})),
+        Step::Streamed { parts, interval } => {
+            let item = format!("msg-{n}");
+            events.push(
+                json!({"type": "response.output_item.added", "output_index": 0,
+                "item": {"type": "message", "role": "assistant", "id": item, "content": []}}),
+            );
+            for part in &parts {
+                paced.push((
+                    json!({"type": "response.output_text.delta", "item_id": item,
+                           "output_index": 0, "content_index": 0, "delta": part}),
+                    interval,
+                ));
+            }
+            paced.push((
+                json!({"type": "response.output_item.done", "output_index": 0, "item": {
+                    "type": "message", "role": "assistant", "id": item,
+                    "content": [{"type": "output_text", "text": parts.concat()}]}}),
+                std::time::Duration::ZERO,
+            ));
+        }
         Step::Failed(message) => {
             events.push(json!({"type": "response.failed", "response": {"id": id,
                 "error": {"code": "server_error", "message": message}}}));
         }
     }
-    if !matches!(events.last(), Some(e) if e["type"] == "response.failed") {
-        events.push(
+    let failed = matches!(events.last(), Some(e) if e["type"] == "response.failed");
+    if !failed {
+        paced.push((
             json!({"type": "response.completed", "response": {"id": id, "usage": {
             "input_tokens": usage.input, "input_tokens_details": null,
             "output_tokens": usage.output, "output_tokens_details": null,
             "total_tokens": usage.total()}}}),
-        );
+            std::time::Duration::ZERO,
+        ));
     }
+    let sse = |event: &Value| {
+        format!(
+            "event: {}\ndata: {event}\n\n",
+            event["type"].as_str().unwrap_or("")
+        )
+    };
+    // What is not paced goes in one write, as a real server's first chunk would.
     let mut response = String::from(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
     );
-    for event in events {
-        response.push_str(&format!(
-            "event: {}\ndata: {event}\n\n",
-            event["type"].as_str().unwrap_or("")
-        ));
+    for event in &events {
+        response.push_str(&sse(event));
     }
     out.write_all(response.as_bytes())?;
-    out.flush()
+    out.flush()?;
+    for (event, delay) in paced {
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+        out.write_all(sse(&event).as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
 }

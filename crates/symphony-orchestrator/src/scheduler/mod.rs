@@ -835,6 +835,9 @@ impl Scheduler {
             return;
         };
         entry.last_event_at_ms = Some(now_ms);
+        if update.activity {
+            return;
+        }
         if update.session_id.is_some() {
             entry.session_id = update.session_id;
         }

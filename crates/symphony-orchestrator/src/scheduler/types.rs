@@ -89,6 +89,9 @@ pub struct AgentUpdate {
     pub tokens: Option<(u64, u64, u64)>,
     /// Latest rate-limit payload, when reported.
     pub rate_limits: Option<Value>,
+    /// Only a sign of life (the agent is working, nothing to report): it keeps the stall
+    /// clock from running and changes nothing shown or recorded.
+    pub activity: bool,
 }
 
 /// An input to [`crate::Scheduler::handle`].

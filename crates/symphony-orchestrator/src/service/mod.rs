@@ -496,7 +496,7 @@ impl Shell {
             Event::WorkerExited { issue_id, .. } | Event::ClaimDenied { issue_id, .. } => {
                 self.workers.remove(issue_id);
             }
-            Event::AgentUpdate { issue_id, update } => {
+            Event::AgentUpdate { issue_id, update } if !update.activity => {
                 if let Some(persistence) = &self.persistence {
                     persistence.agent(issue_id, update);
                 }

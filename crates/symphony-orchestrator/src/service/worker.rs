@@ -308,6 +308,24 @@ async fn forward_events(
     mut run_log: Option<RunLog>,
 ) {
     while let Some(event) = events.recv().await {
+        if let AgentEventKind::Activity { .. } = &event.kind {
+            // Only the stall clock hears it: not logged, not recorded.
+            let update = AgentUpdate {
+                event: "activity".to_owned(),
+                activity: true,
+                ..AgentUpdate::default()
+            };
+            if updates
+                .send(Event::AgentUpdate {
+                    issue_id: issue_id.clone(),
+                    update,
+                })
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
         let session_id = event.session_id.as_str();
         match &event.kind {
             AgentEventKind::SessionStarted => {
@@ -383,6 +401,7 @@ async fn forward_events(
                 )),
                 AgentEventKind::SessionStarted => Some(format!("session {session_id}")),
                 AgentEventKind::RateLimits { payload } => Some(payload.to_string()),
+                AgentEventKind::Activity { .. } => None,
             };
             log.event(&name, text.as_deref());
         }
@@ -408,7 +427,9 @@ async fn forward_events(
                 update.tokens = Some((input_tokens, output_tokens, total_tokens));
             }
             AgentEventKind::RateLimits { payload } => update.rate_limits = Some(payload),
-            AgentEventKind::SessionStarted | AgentEventKind::TurnCompleted { .. } => {}
+            AgentEventKind::SessionStarted
+            | AgentEventKind::TurnCompleted { .. }
+            | AgentEventKind::Activity { .. } => {}
         }
         if updates
             .send(Event::AgentUpdate {
