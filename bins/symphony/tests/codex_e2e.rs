@@ -226,3 +226,113 @@ Work on {{{{ issue.identifier }}}}.
     assert!(!log.contains("stalled"), "{log}");
     assert_eq!(issue_state(dir, "E2E-2"), "review");
 }
+
+/// SPEC 13.5 through the HTTP surface, during and after a real Codex run: the token totals
+/// are the model's usage, never more (a running session's tokens were added on top of totals
+/// that already held them), and the Prometheus counter only grows (it fell when a session
+/// ended).
+#[test]
+fn token_totals_are_counted_once_and_only_grow() {
+    let Some(bin) = codex::binary("token_totals_are_counted_once_and_only_grow") else {
+        return;
+    };
+    // Turn 1 ends at once (its tokens reported); turn 2 streams for 4 s on the same session,
+    // with turn 1's tokens standing; a second run then moves the issue to review.
+    let model = MockModel::start(vec![
+        Step::Message("Looked around.".into()),
+        Step::Streamed {
+            parts: (0..16).map(|i| format!("part {i} ")).collect(),
+            interval: Duration::from_millis(250),
+        },
+        Step::Call {
+            name: "local_issue_set_state".into(),
+            arguments: json!({"state": "review"}),
+        },
+        Step::Message("Done.".into()),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::create_dir(dir.join("issues")).unwrap();
+    std::fs::write(
+        dir.join("issues/E2E-3.md"),
+        "---\ntitle: Count tokens\nstate: todo\n---\n",
+    )
+    .unwrap();
+    codex::write_config(
+        &dir.join("codex"),
+        &model.base_url(),
+        "never",
+        "danger-full-access",
+    )
+    .unwrap();
+    let workflow = format!(
+        r#"---
+tracker:
+  kind: local
+  provider:
+    path: ./issues
+workspace:
+  root: ./ws
+polling:
+  interval_ms: 500
+agent:
+  max_turns: 2
+codex:
+  command: "{} app-server"
+  approval_policy: never
+  thread_sandbox: danger-full-access
+  turn_sandbox_policy:
+    type: dangerFullAccess
+  home: isolated
+  home_config: ./codex/config.toml
+  read_timeout_ms: 30000
+---
+Work on {{{{ issue.identifier }}}}.
+"#,
+        bin.display()
+    );
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let (child, port) = support::start_serving(dir, "info", Duration::from_secs(60));
+    let api_total = || -> u64 {
+        let (status, body) = support::http(port, "GET", "/api/v1/state");
+        assert_eq!(status, 200, "{body}");
+        let state: Value = serde_json::from_str(&body).unwrap();
+        state["codex_totals"]["total_tokens"].as_u64().unwrap()
+    };
+    let counter = || -> f64 {
+        let (_, text) = support::http(port, "GET", "/metrics");
+        text.lines()
+            .filter(|l| l.starts_with("symphony_tokens_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let mut counted = Vec::new();
+    let start = std::time::Instant::now();
+    while issue_state(dir, "E2E-3") != "review" || counted.len() < 40 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the run did not finish"
+        );
+        let api = api_total();
+        // The model has finished sending at least what the API reports (read afterwards).
+        let sent = model.usage_completed().total();
+        assert!(
+            api <= sent,
+            "the API reports {api} tokens, the model sent {sent}"
+        );
+        counted.push(counter());
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert!(
+        counted.windows(2).all(|w| w[0] <= w[1]),
+        "the token counter went down: {counted:?}"
+    );
+    wait_until(
+        "the totals to be the model's usage",
+        Duration::from_secs(60),
+        || api_total() == model.usage_served().total(),
+    );
+    support::terminate(child, Duration::from_secs(30));
+    assert_eq!(model.usage_served().total(), 60);
+}

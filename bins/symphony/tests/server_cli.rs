@@ -4,36 +4,16 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{start_serving, terminate, wait_until};
+use support::{http, start_serving, terminate, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// One parsed sample: name, sorted labels, value.
 type Sample = (String, Vec<(String, String)>, f64);
-
-fn http(port: u16, method: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (status, body)
-}
 
 /// `/metrics` parsed by a Prometheus text-format parser: `(name, labels) -> value`.
 fn scrape(port: u16) -> Vec<Sample> {

@@ -60,7 +60,8 @@ pub struct Snapshot {
     pub running: Vec<RunningRow>,
     /// Queued retries.
     pub retrying: Vec<RetryRow>,
-    /// Token totals and runtime of finished runs.
+    /// Tokens of every session so far, running ones included (added as they are reported, so
+    /// they only grow), and the runtime of finished runs.
     pub totals: Totals,
     /// Runtime seconds including active sessions.
     pub seconds_running: f64,

@@ -51,15 +51,13 @@ fn retry_row(now: DateTime<Utc>, r: &RetryRow) -> Value {
     })
 }
 
-/// Token totals over finished runs and the sessions still running.
+/// Token totals over finished runs and the sessions still running: the scheduler's totals hold
+/// both (running sessions' tokens are added as they are reported), so nothing is added here.
 fn totals(snapshot: &Snapshot) -> Value {
-    let live = snapshot.running.iter().fold((0, 0, 0), |acc, r| {
-        (acc.0 + r.tokens.0, acc.1 + r.tokens.1, acc.2 + r.tokens.2)
-    });
     json!({
-        "input_tokens": snapshot.totals.input_tokens + live.0,
-        "output_tokens": snapshot.totals.output_tokens + live.1,
-        "total_tokens": snapshot.totals.total_tokens + live.2,
+        "input_tokens": snapshot.totals.input_tokens,
+        "output_tokens": snapshot.totals.output_tokens,
+        "total_tokens": snapshot.totals.total_tokens,
         "seconds_running": (snapshot.seconds_running * 10.0).round() / 10.0,
     })
 }

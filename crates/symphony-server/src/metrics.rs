@@ -180,19 +180,18 @@ pub fn render(
             "counter",
             "Model tokens spent by agents (finished runs and running sessions).",
         );
-        let live = s
-            .running
-            .iter()
-            .fold((0, 0), |a, r| (a.0 + r.tokens.0, a.1 + r.tokens.1));
+        // The scheduler's totals already hold running sessions' tokens as they are reported
+        // (and only ever grow); adding the running rows again counted them twice and made the
+        // counter fall when a session ended.
         let _ = writeln!(
             out,
             "symphony_tokens_total{{kind=\"input\"}} {}",
-            s.totals.input_tokens + live.0
+            s.totals.input_tokens
         );
         let _ = writeln!(
             out,
             "symphony_tokens_total{{kind=\"output\"}} {}",
-            s.totals.output_tokens + live.1
+            s.totals.output_tokens
         );
         family(
             &mut out,

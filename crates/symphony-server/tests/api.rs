@@ -89,10 +89,11 @@ fn snapshot() -> Snapshot {
             due_in_ms: 30_000,
             error: Some("agent turn error [turn_timeout]: no answer in 3600 s".into()),
         }],
+        // As the scheduler keeps them: the running session's 1200/800/2000 are included.
         totals: Totals {
-            input_tokens: 5000,
-            output_tokens: 2400,
-            total_tokens: 7400,
+            input_tokens: 6200,
+            output_tokens: 3200,
+            total_tokens: 9400,
             ended_runtime_ms: 1_769_000,
         },
         seconds_running: 1834.2,

@@ -62,6 +62,8 @@ struct State {
     next: usize,
     requests: Vec<Value>,
     served: Vec<Usage>,
+    /// Usage of responses whose last byte was sent (the agent can know of it only then).
+    completed: Vec<Usage>,
 }
 
 /// The mock server; stops when dropped.
@@ -93,6 +95,7 @@ impl MockModel {
             next: 0,
             requests: Vec::new(),
             served: Vec::new(),
+            completed: Vec::new(),
         }));
         let shared = Arc::clone(&state);
         std::thread::spawn(move || {
@@ -122,6 +125,16 @@ impl MockModel {
         Usage {
             input: state.served.iter().map(|u| u.input).sum(),
             output: state.served.iter().map(|u| u.output).sum(),
+        }
+    }
+
+    /// Usage reported over the responses sent to their end: an agent cannot have seen more
+    /// (a streamed response counts in [`MockModel::usage_served`] from its first byte).
+    pub fn usage_completed(&self) -> Usage {
+        let state = self.lock();
+        Usage {
+            input: state.completed.iter().map(|u| u.input).sum(),
+            output: state.completed.iter().map(|u| u.output).sum(),
         }
     }
 
@@ -256,6 +269,13 @@ fn serve(stream: TcpStream, state: &Mutex<State>, usage: Usage) -> std::io::Resu
         }
         out.write_all(sse(&event).as_bytes())?;
         out.flush()?;
+    }
+    if !failed {
+        state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .completed
+            .push(usage);
     }
     Ok(())
 }

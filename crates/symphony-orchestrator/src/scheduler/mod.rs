@@ -103,7 +103,8 @@ impl Scheduler {
         &self.completed
     }
 
-    /// Aggregate token and runtime totals of finished runs.
+    /// Tokens of every session so far (running ones included, as they report) and the
+    /// runtime of finished runs.
     pub fn totals(&self) -> Totals {
         self.totals
     }

@@ -428,7 +428,8 @@ pub struct RetryEntry {
     pub refreshing: bool,
 }
 
-/// Aggregate agent usage (SPEC §13.5).
+/// Aggregate agent usage (SPEC §13.5). Token counts include running sessions (each report's
+/// increase is added when it arrives) and never decrease.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     /// Input tokens.
