@@ -6,6 +6,7 @@ mod common;
 use common::{issue, retry_delay, spawned, Sim};
 use symphony_orchestrator::{
     Decision, Effect, Event, ExitReason, Ineligible, RestoredRetry, RunEnd, SchedulerConfig,
+    StopReason,
 };
 
 fn config() -> SchedulerConfig {
@@ -130,6 +131,59 @@ fn a_shutdown_records_interrupted_runs_as_due_retries_and_keeps_the_queue() {
         None,
         "nothing more runs in this life"
     );
+}
+
+/// A worker whose last step (the hand-off) finished as the service began to stop has
+/// succeeded: it used to be recorded `interrupted`, its PR written and its issue in review.
+#[test]
+fn a_run_that_finished_its_hand_off_during_a_shutdown_is_recorded_as_succeeded() {
+    let mut sim = Sim::new(config());
+    sim.tick(&[], &[issue("1", "Todo")]);
+    sim.advance(1_000);
+    sim.send(Event::Stop);
+    let effects = sim.exit("1", ExitReason::Normal);
+    let recorded = decisions(&effects);
+    assert!(
+        matches!(
+            &recorded[0],
+            Decision::RunEnded { issue_id, outcome: RunEnd::Succeeded, error: None, .. }
+                if issue_id == "1"
+        ),
+        "{recorded:?}"
+    );
+    assert!(
+        !recorded.iter().any(|d| matches!(
+            d,
+            Decision::RetryScheduled { error: Some(e), .. } if e.starts_with("interrupted")
+        )),
+        "not queued as an interrupted run: {recorded:?}"
+    );
+    assert!(effects.contains(&Effect::Stopped));
+}
+
+/// A worker that found its issue moved out of its reach stopped there: recorded as stopped,
+/// released without a retry.
+#[test]
+fn a_worker_that_found_its_issue_moved_away_is_recorded_as_stopped() {
+    let mut sim = Sim::new(config());
+    sim.tick(&[], &[issue("1", "Todo")]);
+    let effects = sim.exit("1", ExitReason::Stopped(StopReason::Inactive));
+    let recorded = decisions(&effects);
+    assert!(
+        matches!(
+            &recorded[0],
+            Decision::RunEnded {
+                outcome: RunEnd::Stopped(StopReason::Inactive),
+                ..
+            }
+        ),
+        "{recorded:?}"
+    );
+    assert!(
+        matches!(&recorded[1], Decision::Released { .. }),
+        "{recorded:?}"
+    );
+    assert_eq!(retry_delay(&effects, "1"), None);
 }
 
 #[test]

@@ -161,12 +161,19 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
     .unwrap();
     let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default());
     let root = dir.path().to_path_buf();
+    // The tool call comes after the flood: the service runs until it has been carried out
+    // (stopping at flood.log raced the call, which is queued behind the flood's last lines).
     service
         .run(until(Duration::from_secs(60), move || {
-            root.join("flood.log").exists()
+            std::fs::read_to_string(root.join("issues/FLOOD-1.md"))
+                .is_ok_and(|t| t.contains("state: \"done\""))
         }))
         .await
         .unwrap();
+    assert!(
+        dir.path().join("flood.log").exists(),
+        "the flood ran to its end"
+    );
     let issue = std::fs::read_to_string(dir.path().join("issues/FLOOD-1.md")).unwrap();
     assert!(
         issue.contains("state: \"done\""),

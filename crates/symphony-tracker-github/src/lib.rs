@@ -78,6 +78,20 @@ impl GithubTracker {
         Self::new(github)
     }
 
+    /// The state of issue `id` as GitHub has it now, or `None` when it cannot be read.
+    async fn current_state(&self, id: &str) -> Option<String> {
+        match self.fetch_issues_by_ids(&[id.to_owned()]).await {
+            Ok(issues) => issues.into_iter().find(|i| i.id == id).map(|i| i.state),
+            Err(e) => {
+                tracing::warn!(
+                    tool = tools::GITHUB_API,
+                    "could not read the issue around the agent's call: {e}"
+                );
+                None
+            }
+        }
+    }
+
     /// The resolved configuration.
     pub fn config(&self) -> &GithubConfig {
         &self.config
@@ -220,14 +234,36 @@ impl Tracker for GithubTracker {
         arguments: Value,
         context: &ToolContext,
     ) -> ToolResult {
-        let _ = context;
         if name != tools::GITHUB_API {
             return ToolResult::failure(format!(
                 "unsupported tool {name:?}; this tracker offers {}",
                 tools::GITHUB_API
             ));
         }
-        tools::execute(&self.client, &self.config, &arguments).await
+        let number = context
+            .issue
+            .native_ref
+            .as_ref()
+            .and_then(|r| r.get("number"))
+            .and_then(Value::as_u64);
+        // Only a call that can change this issue's state (its labels, its open/closed state)
+        // is read around; the state before and after decide whether the agent moved it, so a
+        // person's move meanwhile is never taken for the agent's.
+        let may_move = number.is_some_and(|n| tools::may_move_issue(&self.config, &arguments, n));
+        let before = if may_move {
+            self.current_state(&context.issue.id).await
+        } else {
+            None
+        };
+        let mut result = tools::execute(&self.client, &self.config, &arguments).await;
+        if result.success && may_move {
+            let after = self.current_state(&context.issue.id).await;
+            result.moved_to = match (before, after) {
+                (Some(before), Some(after)) if !before.eq_ignore_ascii_case(&after) => Some(after),
+                _ => None,
+            };
+        }
+        result
     }
 
     async fn hand_off(

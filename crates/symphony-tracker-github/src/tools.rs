@@ -164,6 +164,23 @@ fn encode_path(path: &str) -> String {
         .join("/")
 }
 
+/// Whether `arguments` describe a call that can change issue `number`'s state: a write to the
+/// issue itself (`PATCH .../issues/N`: state, labels) or to its labels
+/// (`.../issues/N/labels[/name]`). Reads and writes elsewhere cannot.
+pub(crate) fn may_move_issue(config: &GithubConfig, arguments: &Value, number: u64) -> bool {
+    if method(arguments).map_or(true, |m| m == Method::GET) {
+        return false;
+    }
+    let Some(path) = arguments.get("path").and_then(Value::as_str) else {
+        return false;
+    };
+    let issue = format!("/repos/{}/issues/{number}", config.full_name()).to_ascii_lowercase();
+    let path = path.trim_end_matches('/').to_ascii_lowercase();
+    path == issue
+        || path == format!("{issue}/labels")
+        || path.starts_with(&format!("{issue}/labels/"))
+}
+
 pub(crate) async fn execute(
     client: &Client,
     config: &GithubConfig,
@@ -219,6 +236,7 @@ pub(crate) async fn execute(
             ToolResult {
                 success: false,
                 output,
+                moved_to: None,
             }
         }
     }

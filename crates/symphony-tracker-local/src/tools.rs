@@ -64,16 +64,14 @@ pub(crate) fn execute_as(
         Err(message) => return ToolResult::failure(message),
     };
     let result = match name {
-        SET_STATE => set_state(&path, id, arguments, author),
-        COMMENT => comment(&path, id, arguments, author),
+        SET_STATE => set_state(&path, id, arguments, author)
+            .map(|(output, state)| ToolResult::moved(output, state)),
+        COMMENT => comment(&path, id, arguments, author).map(ToolResult::ok),
         other => Err(format!(
             "unsupported tool {other:?}; this tracker offers {SET_STATE} and {COMMENT}"
         )),
     };
-    match result {
-        Ok(output) => ToolResult::ok(output),
-        Err(message) => ToolResult::failure(message),
-    }
+    result.unwrap_or_else(ToolResult::failure)
 }
 
 /// The file of issue `id`, which must be a plain file name inside `folder`.
@@ -107,7 +105,13 @@ fn string_argument<'a>(arguments: &'a Value, key: &str, max: usize) -> Result<&'
     Ok(value)
 }
 
-fn set_state(path: &Path, id: &str, arguments: &Value, author: Author) -> Result<Value, String> {
+/// Writes the new state; returns the output and the state as the tracker now reads it.
+fn set_state(
+    path: &Path,
+    id: &str,
+    arguments: &Value,
+    author: Author,
+) -> Result<(Value, String), String> {
     let state = string_argument(arguments, "state", 100)?;
     if state.contains(['\n', '\r']) {
         return Err("`state` must be one line".to_owned());
@@ -123,7 +127,7 @@ fn set_state(path: &Path, id: &str, arguments: &Value, author: Author) -> Result
         Author::Agent => tracing::info!(issue_id = %id, state, "agent moved issue"),
         Author::Symphony => tracing::info!(issue_id = %id, state, "hand-off moved issue"),
     }
-    Ok(json!({"id": id, "state": issue.state}))
+    Ok((json!({"id": id, "state": issue.state}), issue.state))
 }
 
 /// Replaces (or adds) the top-level `state:` line of the front matter, leaving the rest as

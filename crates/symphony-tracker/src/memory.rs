@@ -182,7 +182,7 @@ impl Tracker for MemoryTracker {
             return ToolResult::failure("`state` must be a non-empty string");
         };
         if self.set_state(&context.issue.id, state) {
-            ToolResult::ok(json!({"id": context.issue.id, "state": state}))
+            ToolResult::moved(json!({"id": context.issue.id, "state": state}), state)
         } else {
             ToolResult::failure(format!("issue {} is not in the tracker", context.issue.id))
         }

@@ -32,14 +32,29 @@ pub struct ToolResult {
     pub success: bool,
     /// JSON-safe output: the result, or `{"error": ...}` on failure.
     pub output: Value,
+    /// The state the call moved the session's issue to, when it did — as the tracker now
+    /// reports it. Only such a move is the agent's own hand-off: reconciliation leaves a run
+    /// alone in that state, and any other move out of the active states stops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<String>,
 }
 
 impl ToolResult {
-    /// A successful result.
+    /// A successful result that changed no issue's state.
     pub fn ok(output: Value) -> Self {
         Self {
             success: true,
             output,
+            moved_to: None,
+        }
+    }
+
+    /// A successful result that moved the session's issue to `state`.
+    pub fn moved(output: Value, state: impl Into<String>) -> Self {
+        Self {
+            success: true,
+            output,
+            moved_to: Some(state.into()),
         }
     }
 
@@ -48,6 +63,7 @@ impl ToolResult {
         Self {
             success: false,
             output: serde_json::json!({ "error": message.into() }),
+            moved_to: None,
         }
     }
 }

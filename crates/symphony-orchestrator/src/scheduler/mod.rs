@@ -145,9 +145,17 @@ impl Scheduler {
                     entry.gating = true;
                 }
             }
-            Event::AgentUsedTrackerTool { issue_id } => {
+            Event::AgentToolCallStarted { issue_id } => {
                 if let Some(entry) = self.running.get_mut(&issue_id) {
-                    entry.agent_used_tracker = true;
+                    entry.tool_calls_in_flight = entry.tool_calls_in_flight.saturating_add(1);
+                }
+            }
+            Event::AgentToolCallEnded { issue_id, moved_to } => {
+                if let Some(entry) = self.running.get_mut(&issue_id) {
+                    entry.tool_calls_in_flight = entry.tool_calls_in_flight.saturating_sub(1);
+                    if moved_to.is_some() {
+                        entry.agent_moved_to = moved_to;
+                    }
                 }
             }
             Event::RetryDue { issue_id } => self.on_retry_due(&issue_id, now_ms, &mut out),
@@ -357,15 +365,17 @@ impl Scheduler {
             if entry.stopping.is_some() {
                 continue;
             }
+            // An agent that moved its issue to review has finished its turns: the worker sees
+            // that when the turn ends and runs its gate stage. A call still in flight may be
+            // making the move; any other move out of the active states is a person's.
+            let agents_own = entry.tool_calls_in_flight > 0
+                || entry
+                    .agent_moved_to
+                    .as_deref()
+                    .is_some_and(|moved| same_state(moved, &issue.state));
             let reason = if self.config.is_terminal(&issue.state) {
                 Some(StopReason::Terminal)
-            } else if !self.config.is_active(&issue.state)
-                && !entry.gating
-                && !entry.agent_used_tracker
-            {
-                // An agent that moved its issue to review has finished its turns: the worker
-                // sees that when the turn ends and runs its gate stage. Only a move the agent
-                // cannot have made is a reason to stop.
+            } else if !self.config.is_active(&issue.state) && !entry.gating && !agents_own {
                 Some(StopReason::Inactive)
             } else if routable(&issue, &self.config).is_err() {
                 Some(StopReason::Unroutable)
@@ -565,7 +575,8 @@ impl Scheduler {
                 tokens: (0, 0, 0),
                 stopping: None,
                 gating: false,
-                agent_used_tracker: false,
+                tool_calls_in_flight: 0,
+                agent_moved_to: None,
             },
         );
         out.push(Effect::SpawnWorker {
@@ -589,6 +600,11 @@ impl Scheduler {
         let identifier = entry.issue.identifier.clone();
         let next_attempt = entry.attempt.map_or(1, |a| a.saturating_add(1));
         let (outcome, error) = match (&entry.stopping, &reason) {
+            // A worker that finished its own last step succeeded, whatever stop crossed its
+            // exit: a shutdown just after its hand-off, a stall noticed as it returned.
+            (Some(StopReason::Shutdown | StopReason::Stalled), ExitReason::Normal) => {
+                (RunEnd::Succeeded, None)
+            }
             (Some(StopReason::Stalled), _) => (
                 RunEnd::Stalled,
                 Some(format!(
@@ -606,6 +622,7 @@ impl Scheduler {
                 (RunEnd::Failed, Some(format!("worker exited: {error}")))
             }
             (None, ExitReason::Ineligible(why)) => (RunEnd::Skipped, Some(why.clone())),
+            (None, ExitReason::Stopped(stop)) => (RunEnd::Stopped(*stop), None),
         };
         // A worker that finished its own turn loop succeeded, even if a stop (the issue went
         // terminal, often by the agent's own hand) crossed its exit.
@@ -987,6 +1004,12 @@ impl Scheduler {
         }
         out.push(Effect::Notify);
     }
+}
+
+/// Whether two tracker state names are the same state, normalized as the scheduler compares
+/// states.
+pub(crate) fn same_state(a: &str, b: &str) -> bool {
+    symphony_core::normalize_state(a) == symphony_core::normalize_state(b)
 }
 
 #[cfg(test)]

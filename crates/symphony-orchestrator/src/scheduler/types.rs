@@ -45,6 +45,10 @@ pub enum ExitReason {
     Failed(String),
     /// It did not start: once claimed, a fresh read showed the issue no longer eligible.
     Ineligible(String),
+    /// It re-read the issue after the agent's turns, or before one of Symphony's own steps,
+    /// and found it moved out of the run's reach by someone other than the agent: it stopped
+    /// there and handed nothing off.
+    Stopped(StopReason),
 }
 
 /// Why the scheduler asked a worker to stop.
@@ -128,12 +132,21 @@ pub enum Event {
     },
     /// A running issue's agent is about to call one of the tracker's mutating tools (sent
     /// before the call, so it reaches the scheduler before any refresh that could see its
-    /// effect). From then on a non-active state is presumed to be the agent's own hand-off: the
-    /// worker reads the state when the turn ends and goes on to its gate stage, so
-    /// reconciliation does not stop it as inactive (a terminal state still stops it).
-    AgentUsedTrackerTool {
+    /// effect). While the call is in flight, a non-active state is not acted upon: it may be
+    /// the agent's own move, which only the call's end can tell.
+    AgentToolCallStarted {
         /// Which issue.
         issue_id: String,
+    },
+    /// That call ended. `moved_to` is the state it moved the issue to, as the tracker reported
+    /// it: while the issue stays in that state it is the agent's own hand-off (the worker reads
+    /// it when the turn ends and goes on to its gate stage), so reconciliation does not stop
+    /// it as inactive. Any other non-active state stops it; a terminal state always does.
+    AgentToolCallEnded {
+        /// Which issue.
+        issue_id: String,
+        /// The state the call moved the issue to, if it moved it.
+        moved_to: Option<String>,
     },
     /// A running issue's agent reported something.
     AgentUpdate {
@@ -406,9 +419,12 @@ pub struct RunningEntry {
     pub stopping: Option<StopReason>,
     /// The worker is in its gate stage (see [`Event::GateStageStarted`]).
     pub gating: bool,
-    /// The agent has called a mutating tracker tool in this run
-    /// (see [`Event::AgentUsedTrackerTool`]).
-    pub agent_used_tracker: bool,
+    /// Mutating tracker tool calls of the agent in flight
+    /// (see [`Event::AgentToolCallStarted`]).
+    pub tool_calls_in_flight: u32,
+    /// The state the agent's own tool call last moved the issue to
+    /// (see [`Event::AgentToolCallEnded`]).
+    pub agent_moved_to: Option<String>,
 }
 
 /// A queued retry (SPEC §4.1.7).

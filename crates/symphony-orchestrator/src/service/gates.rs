@@ -16,6 +16,7 @@ use symphony_workflow::Workflow;
 use tracing::Instrument as _;
 
 use super::persist::Persistence;
+use super::standing::IssueGuard;
 use crate::metrics::ServiceMetrics;
 use crate::scheduler::ExitReason;
 
@@ -58,6 +59,8 @@ pub(crate) struct GateStage<'a> {
     pub metrics: &'a ServiceMetrics,
     pub workspace: &'a Path,
     pub issue: &'a Issue,
+    /// Re-reads the issue before each feedback round and before it goes to a person.
+    pub guard: &'a IssueGuard<'a>,
 }
 
 impl GateStage<'_> {
@@ -146,7 +149,13 @@ impl GateStage<'_> {
                 return GateVerdict::Passed(reports);
             }
             if round >= max_rounds {
+                if let Err(exit) = self.guard.check("handing the issue to a person").await {
+                    return GateVerdict::Decided(exit);
+                }
                 return GateVerdict::Decided(self.exhausted(&failed, round).await);
+            }
+            if let Err(exit) = self.guard.check("the next feedback round").await {
+                return GateVerdict::Decided(exit);
             }
             round += 1;
             let guidance = feedback::render(

@@ -25,6 +25,7 @@ use symphony_workspace::{
 
 use super::gates::base_ref;
 use super::persist::Persistence;
+use super::standing::IssueGuard;
 use crate::handoff_config::HandOffConfig;
 use crate::scheduler::ExitReason;
 
@@ -74,6 +75,8 @@ pub(crate) struct HandOffStage<'a> {
     pub started: Instant,
     pub tokens: &'a TokenTally,
     pub run_id: Option<i64>,
+    /// Re-reads the issue before every step: a person's move stops the hand-off.
+    pub guard: &'a IssueGuard<'a>,
 }
 
 fn failed(step: &str, category: &str, error: impl std::fmt::Display) -> ExitReason {
@@ -148,6 +151,7 @@ impl HandOffStage<'_> {
     }
 
     async fn publish(&self, reports: &[GateReport]) -> Result<(), ExitReason> {
+        self.guard.check("the hand-off's commit").await?;
         let workspace = self.workspace.to_path_buf();
         let branch = head_branch(&workspace)
             .map_err(|e| failed("read the branch", e.category(), e))?
@@ -196,6 +200,7 @@ impl HandOffStage<'_> {
             .push
             .unwrap_or_else(|| self.tracker.proposals_need_pushed_branch());
         if push {
+            self.guard.check("the hand-off's push").await?;
             push_branch(
                 &workspace,
                 &self.config.remote,
@@ -219,6 +224,7 @@ impl HandOffStage<'_> {
             draft: self.config.draft,
             checks: reports.iter().map(check_result).collect(),
         };
+        self.guard.check("proposing the change").await?;
         let outcome = self
             .tracker
             .propose_change(self.issue, &proposal)
@@ -240,6 +246,7 @@ impl HandOffStage<'_> {
             .config
             .comment
             .then(|| self.comment(&proposal, &outcome, reports));
+        self.guard.check("moving the issue to review").await?;
         self.tracker
             .hand_off(self.issue, Some(&self.config.state), comment.as_deref())
             .await

@@ -8,6 +8,7 @@ mod metered;
 mod persist;
 mod recovery;
 pub(crate) mod run_log;
+mod standing;
 mod tools;
 mod worker;
 

@@ -2,6 +2,7 @@
 //! `docs:` section (an ADR written into the workspace, in MADR format).
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -21,12 +22,35 @@ pub(crate) struct Records {
     pub identifier: String,
 }
 
+/// The state the agent's own tool calls last moved its issue to, shared by the session's
+/// tools (which learn it from the tracker) and the worker (which decides by it whether the
+/// issue left the active states by the agent's hand or a person's).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AgentMoves(Arc<Mutex<Option<String>>>);
+
+impl AgentMoves {
+    fn record(&self, state: String) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+    }
+
+    /// Whether `state` is the one the agent's own tool call moved the issue to.
+    pub fn moved_to(&self, state: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            .is_some_and(|moved| crate::scheduler::same_state(moved, state))
+    }
+}
+
 /// A session's tools.
 pub(crate) struct SessionTools {
     pub tracker: TrackerTools,
     pub records: Option<Records>,
-    /// Told before each mutating tracker tool call (see [`Event::AgentUsedTrackerTool`]).
+    /// Told around each mutating tracker tool call (see [`Event::AgentToolCallStarted`]).
     pub scheduler: mpsc::UnboundedSender<Event>,
+    /// Where the agent's own moves of its issue are kept.
+    pub moves: AgentMoves,
 }
 
 #[async_trait]
@@ -48,14 +72,24 @@ impl ToolHandler for SessionTools {
 
     async fn call(&self, name: &str, arguments: Value) -> (bool, Value) {
         let Some(records) = self.records.as_ref().filter(|_| name == adr::TOOL_NAME) else {
-            // Before the call: a refresh that sees the tool's effect is queued after this.
             // A tool that only reads cannot have moved the issue.
-            if self.tracker.mutates(name) {
-                let _ = self.scheduler.send(Event::AgentUsedTrackerTool {
-                    issue_id: self.tracker.issue().id.clone(),
-                });
+            if !self.tracker.mutates(name) {
+                return self.tracker.call(name, arguments).await;
             }
-            return self.tracker.call(name, arguments).await;
+            // Before the call: a refresh that sees the tool's effect is queued after this.
+            let issue_id = self.tracker.issue().id.clone();
+            let _ = self.scheduler.send(Event::AgentToolCallStarted {
+                issue_id: issue_id.clone(),
+            });
+            let result = self.tracker.execute(name, arguments).await;
+            if let Some(state) = &result.moved_to {
+                self.moves.record(state.clone());
+            }
+            let _ = self.scheduler.send(Event::AgentToolCallEnded {
+                issue_id,
+                moved_to: result.moved_to.clone(),
+            });
+            return (result.success, result.output);
         };
         let decision: adr::Decision = match serde_json::from_value(arguments) {
             Ok(decision) => decision,

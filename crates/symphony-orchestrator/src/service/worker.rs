@@ -16,14 +16,15 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use crate::config::SchedulerConfig;
-use crate::eligibility::{issue_eligible, routable};
-use crate::scheduler::{AgentUpdate, Event, ExitReason};
+use crate::eligibility::issue_eligible;
+use crate::scheduler::{AgentUpdate, Event, ExitReason, StopReason};
 
 use super::gates::{GateStage, GateVerdict};
 use super::handoff::{HandOffStage, TokenTally};
 use super::persist::Persistence;
 use super::run_log::RunLog;
-use super::tools::{Records, SessionTools};
+use super::standing::{standing, IssueGuard, Standing};
+use super::tools::{AgentMoves, Records, SessionTools};
 use crate::metrics::ServiceMetrics;
 use crate::sections::RunPlan;
 use symphony_store::Redactor;
@@ -131,6 +132,7 @@ async fn attempt_in_workspace(
 
     let (events_tx, events_rx) = mpsc::channel(AGENT_EVENT_BUFFER);
     let tokens = Arc::new(TokenTally::default());
+    let moves = AgentMoves::default();
     let run_log = match (&ctx.run_logs, ctx.run_id) {
         (Some(dir), Some(run_id)) => RunLog::open(
             dir,
@@ -159,6 +161,7 @@ async fn attempt_in_workspace(
             tracker: TrackerTools::new(Arc::clone(&ctx.tracker), issue.clone()),
             records,
             scheduler: ctx.updates.clone(),
+            moves: moves.clone(),
         })),
     };
     let mut session = match ctx.backend.start(spec).await {
@@ -199,15 +202,17 @@ async fn attempt_in_workspace(
         {
             Err(e) => break ExitReason::Failed(format!("issue state refresh error: {e}")),
             Ok(refreshed) => match refreshed.into_iter().find(|i| i.id == issue.id) {
-                None => break ExitReason::Normal,
+                None => break ExitReason::Stopped(StopReason::Missing),
                 Some(fresh) => issue = fresh,
             },
         }
-        if !ctx.scheduling.is_active(&issue.state)
-            || routable(&issue, &ctx.scheduling).is_err()
-            || turn >= max_turns
-        {
-            break ExitReason::Normal;
+        match standing(&issue, &ctx.scheduling, &moves) {
+            // The agent handed the issue off itself: Symphony's own stages take over.
+            Standing::MovedByAgent => break ExitReason::Normal,
+            // Someone else moved it: nothing more is done for it, nothing is handed off.
+            Standing::Gone(stop) => break ExitReason::Stopped(stop),
+            Standing::Active if turn >= max_turns => break ExitReason::Normal,
+            Standing::Active => {}
         }
         turn += 1;
     };
@@ -221,6 +226,7 @@ async fn attempt_in_workspace(
                 docs,
                 started,
                 tokens: &tokens,
+                moves: &moves,
             };
             after.run(session.as_mut()).await
         }
@@ -241,6 +247,7 @@ struct AfterTurns<'a> {
     docs: Option<&'a symphony_docs::DocsConfig>,
     started: std::time::Instant,
     tokens: &'a TokenTally,
+    moves: &'a AgentMoves,
 }
 
 impl AfterTurns<'_> {
@@ -251,7 +258,19 @@ impl AfterTurns<'_> {
         if plan.is_none() && handoff.is_none() {
             return ExitReason::Normal;
         }
-        // From here the worker is Symphony's, not the agent's: no inactive-stop, no stall.
+        let guard = IssueGuard {
+            tracker: &ctx.tracker,
+            config: &ctx.scheduling,
+            moves: self.moves,
+            issue_id: &self.issue.id,
+            persistence: ctx.persistence.as_ref(),
+        };
+        // Nothing of Symphony's own runs on an issue someone moved out of the run's reach.
+        if let Err(exit) = guard.check("the gate stage").await {
+            return exit;
+        }
+        // From here the worker is Symphony's, not the agent's: no inactive-stop, no stall (the
+        // guard re-reads the issue before each step instead).
         let _ = ctx.updates.send(Event::GateStageStarted {
             issue_id: self.issue.id.clone(),
         });
@@ -266,6 +285,7 @@ impl AfterTurns<'_> {
             started: self.started,
             tokens: self.tokens,
             run_id: ctx.run_id,
+            guard: &guard,
         });
         if let Some(stage) = &handoff {
             if let Err(exit) = stage.prepare().await {
@@ -282,6 +302,7 @@ impl AfterTurns<'_> {
                     metrics: &ctx.metrics,
                     workspace: self.workspace,
                     issue: self.issue,
+                    guard: &guard,
                 };
                 match stage.run(session).await {
                     GateVerdict::Passed(reports) => reports,
@@ -471,6 +492,26 @@ impl TrackerTools {
     }
 }
 
+impl TrackerTools {
+    /// Runs one advertised tool with the session's issue; unknown names are refused.
+    pub async fn execute(&self, name: &str, arguments: Value) -> symphony_tracker::ToolResult {
+        if !self
+            .tracker
+            .agent_tool_specs()
+            .iter()
+            .any(|spec| spec.name == name)
+        {
+            return symphony_tracker::ToolResult::failure(format!("unsupported tool {name:?}"));
+        }
+        let context = ToolContext {
+            issue: self.issue.clone(),
+        };
+        self.tracker
+            .execute_agent_tool(name, arguments, &context)
+            .await
+    }
+}
+
 #[async_trait]
 impl ToolHandler for TrackerTools {
     fn declarations(&self) -> Vec<ToolDeclaration> {
@@ -486,24 +527,7 @@ impl ToolHandler for TrackerTools {
     }
 
     async fn call(&self, name: &str, arguments: Value) -> (bool, Value) {
-        if !self
-            .tracker
-            .agent_tool_specs()
-            .iter()
-            .any(|spec| spec.name == name)
-        {
-            return (
-                false,
-                serde_json::json!({"error": format!("unsupported tool {name:?}")}),
-            );
-        }
-        let context = ToolContext {
-            issue: self.issue.clone(),
-        };
-        let result = self
-            .tracker
-            .execute_agent_tool(name, arguments, &context)
-            .await;
+        let result = self.execute(name, arguments).await;
         (result.success, result.output)
     }
 }
