@@ -56,12 +56,13 @@ fn check_reads_the_handoff_section_and_names_what_is_wrong() {
             .output()
             .unwrap()
     };
-    let output = check("handoff:\n  state: human review\n  push: false\n  draft: true\n");
+    let output = check("handoff:\n  state: human review\n  needs_human_state: needs human\n  push: false\n  draft: true\n");
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}");
     assert!(
         text.contains(
-            "# Hand-off: commit, no push, propose as a draft, then state \"human review\""
+            "# Hand-off: commit, no push, propose as a draft, then state \"human review\"; \
+             after 3 run(s) in a row with nothing to hand off, state \"needs human\""
         ),
         "{text}"
     );

@@ -150,6 +150,7 @@ gates:
     - kind: secrets
 handoff:
   state: human-review
+  needs_human_state: needs-human
 ---
 Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
 "#,

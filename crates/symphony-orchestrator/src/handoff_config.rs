@@ -11,6 +11,8 @@
 //!   changelog_category: Changed   # for the generated fragment (needs a `docs:` section)
 //!   author: { name: Symphony, email: symphony@localhost }
 //!   push_timeout_ms: 300000
+//!   max_empty_attempts: 3    # runs that leave no change before the issue goes to a person
+//!   needs_human_state: needs human   # default: gates.needs_human_state; one is required
 //!   pr_body: |               # Liquid; default: symphony_docs::pr_body::DEFAULT_TEMPLATE
 //!     ...
 //! ```
@@ -41,7 +43,15 @@ pub struct HandOffConfig {
     pub push_timeout: Duration,
     /// The PR body template (`None`: the default).
     pub pr_body: Option<String>,
+    /// Consecutive runs that leave nothing to hand off before the issue goes to a person.
+    pub max_empty_attempts: u32,
+    /// Where an issue goes when there is nothing to hand off (`None` here: the gates'
+    /// `needs_human_state`, which the run plan requires then).
+    pub needs_human_state: Option<String>,
 }
+
+/// Default of `handoff.max_empty_attempts`.
+pub const DEFAULT_MAX_EMPTY_ATTEMPTS: u32 = 3;
 
 fn text(key: &str, value: &Value) -> Result<String, String> {
     value
@@ -96,6 +106,14 @@ impl HandOffConfig {
                     "additionalProperties": false,
                 },
                 "push_timeout_ms": {"type": "integer", "minimum": 1000, "maximum": 3_600_000, "default": 300_000},
+                "max_empty_attempts": {
+                    "description": "Consecutive runs that leave nothing to hand off before the issue goes to a person.",
+                    "type": "integer", "minimum": 1, "maximum": 20, "default": DEFAULT_MAX_EMPTY_ATTEMPTS,
+                },
+                "needs_human_state": {
+                    "description": "Where an issue goes when there is nothing to hand off. Default: gates.needs_human_state; one of the two is required.",
+                    "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\n\\r<>]*$",
+                },
                 "pr_body": {"description": "Liquid template of the pull request body.", "type": "string", "minLength": 1},
             },
             "additionalProperties": false,
@@ -121,6 +139,8 @@ impl HandOffConfig {
             author: Identity::default(),
             push_timeout: Duration::from_secs(300),
             pr_body: None,
+            max_empty_attempts: DEFAULT_MAX_EMPTY_ATTEMPTS,
+            needs_human_state: None,
         };
         for (key, value) in map {
             match key.as_str() {
@@ -156,6 +176,16 @@ impl HandOffConfig {
                         .ok_or("handoff.push_timeout_ms: expected 1000..=3600000")?;
                     config.push_timeout = Duration::from_millis(ms);
                 }
+                "max_empty_attempts" => {
+                    config.max_empty_attempts = value
+                        .as_u64()
+                        .filter(|n| (1..=20).contains(n))
+                        .ok_or("handoff.max_empty_attempts: expected an integer from 1 to 20")?
+                        as u32;
+                }
+                "needs_human_state" => {
+                    config.needs_human_state = Some(one_line(key, text(key, value)?)?)
+                }
                 "pr_body" => {
                     let template = text(key, value)?;
                     symphony_docs::pr_body::check_template(&template)
@@ -165,7 +195,8 @@ impl HandOffConfig {
                 other => {
                     return Err(format!(
                         "handoff.{other} is not a setting (state, push, remote, draft, comment, \
-                         changelog_category, author, push_timeout_ms, pr_body)"
+                         changelog_category, author, push_timeout_ms, max_empty_attempts, \
+                         needs_human_state, pr_body)"
                     ))
                 }
             }

@@ -53,9 +53,11 @@ impl RunPlan {
                 message,
             })?
             .map(Arc::new),
-            handoff: handoff(config, section("handoff")).map_err(|message| SectionError {
-                category: HANDOFF_CATEGORY,
-                message,
+            handoff: handoff(config, section("handoff"), section("gates")).map_err(|message| {
+                SectionError {
+                    category: HANDOFF_CATEGORY,
+                    message,
+                }
             })?,
             docs: docs(section("docs")).map_err(|message| SectionError {
                 category: DOCS_CATEGORY,
@@ -99,12 +101,29 @@ fn gate_plan(
 fn handoff(
     config: &ServiceConfig,
     section: Option<&Value>,
+    gates: Option<&Value>,
 ) -> Result<Option<HandOffConfig>, String> {
-    let handoff = HandOffConfig::from_section(section)?;
-    if handoff.is_some() && config.workspace.repo.is_none() {
+    let Some(mut handoff) = HandOffConfig::from_section(section)? else {
+        return Ok(None);
+    };
+    if config.workspace.repo.is_none() {
         return Err(format!("handoff {NEEDS_REPO}"));
     }
-    Ok(handoff)
+    if handoff.needs_human_state.is_none() {
+        // The gates' person is the hand-off's too; a bad gates section is reported there.
+        handoff.needs_human_state = GatesConfig::from_section(gates)
+            .ok()
+            .and_then(|g| g.needs_human_state);
+    }
+    if handoff.needs_human_state.is_none() {
+        return Err(
+            "handoff.needs_human_state (or gates.needs_human_state) is required: the state an \
+             issue goes to when its runs leave nothing to hand off (without one it would be \
+             dispatched again and again)"
+                .to_owned(),
+        );
+    }
+    Ok(Some(handoff))
 }
 
 fn docs(section: Option<&Value>) -> Result<Option<DocsConfig>, String> {
@@ -157,7 +176,12 @@ impl ConfigSection for HandOffSection {
         HandOffConfig::schema()
     }
     fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
-        handoff(context.config, Some(value)).map(|_| ())
+        handoff(
+            context.config,
+            Some(value),
+            context.config.extensions.get("gates"),
+        )
+        .map(|_| ())
     }
 }
 

@@ -31,6 +31,15 @@ fn git(dir: &Path, args: &[&str]) {
 /// A project whose agent writes a change and then runs `person` (a shell snippet acting on the
 /// issue file as a person would, not through the agent's tools). `extra` adds sections.
 fn project(dir: &Path, person: &str, extra: &str) -> Arc<WorkflowSource> {
+    project_with_agent(
+        dir,
+        &format!("cat > /dev/null\necho notes >> notes.txt\n{person}\n"),
+        extra,
+    )
+}
+
+/// A project whose agent runs `command` each turn.
+fn project_with_agent(dir: &Path, command: &str, extra: &str) -> Arc<WorkflowSource> {
     let origin = dir.join("origin");
     std::fs::create_dir(&origin).unwrap();
     git(&origin, &["init", "-q", "-b", "main"]);
@@ -43,9 +52,8 @@ fn project(dir: &Path, person: &str, extra: &str) -> Arc<WorkflowSource> {
         "---\ntitle: Add notes\nstate: todo\nlabels: [symphony]\n---\n",
     )
     .unwrap();
-    let command = format!("cat > /dev/null\necho notes >> notes.txt\n{person}\n");
     let workflow = format!(
-        "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n  required_labels: [symphony]\nworkspace:\n  root: ./ws\n  repo: {origin}\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  max_turns: 2\n  command: {command:?}\nhandoff:\n  state: human review\n{extra}---\nWrite notes for {{{{ issue.identifier }}}}\n",
+        "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n  required_labels: [symphony]\nworkspace:\n  root: ./ws\n  repo: {origin}\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  max_turns: 2\n  max_retry_backoff_ms: 300\n  command: {command:?}\nhandoff:\n  state: human review\n  needs_human_state: needs human\n{extra}---\nWrite notes for {{{{ issue.identifier }}}}\n",
         origin = origin.display(),
     );
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
@@ -239,4 +247,64 @@ touch ../../turn-finished"#;
     );
     let issue = std::fs::read_to_string(dir.path().join("issues/H-1.md")).unwrap();
     assert!(issue.contains("On it."), "the comment was made: {issue}");
+}
+
+/// An agent that changes nothing used to be re-dispatched every few seconds forever, silently.
+/// Each empty run is now logged and audited, and after `max_empty_attempts` the issue goes to
+/// a person with a comment saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_changes_nothing_hands_the_issue_to_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = project_with_agent(
+        dir.path(),
+        "cat > /dev/null\necho run >> ../../runs.log",
+        "  max_empty_attempts: 2\n",
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
+        .with_store(Arc::new(store(dir.path())));
+    let task = tokio::spawn(service.run(async {
+        let _ = stopped.await;
+    }));
+    let reader = store(dir.path());
+    let start = std::time::Instant::now();
+    let entries = loop {
+        let entries = reader.audit_tail(500).await.unwrap();
+        if entries.iter().any(|e| e.kind == "handed_to_human") {
+            break entries;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "never handed to a person: {entries:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Several polls later nothing has run again.
+    let runs = std::fs::read_to_string(dir.path().join("runs.log")).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("runs.log")).unwrap(),
+        runs,
+        "dispatched again after going to a person"
+    );
+    let empty: Vec<u64> = entries
+        .iter()
+        .filter(|e| e.kind == "no_change_to_hand_off")
+        .map(|e| e.detail["attempt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(empty, [1, 2], "{entries:#?}");
+    let human = entries
+        .iter()
+        .find(|e| e.kind == "handed_to_human")
+        .unwrap();
+    assert_eq!(human.detail["state"], "needs human");
+    assert!(!entries.iter().any(|e| e.kind == "handed_off"));
+    let issue = std::fs::read_to_string(dir.path().join("issues/H-1.md")).unwrap();
+    assert!(issue.contains("state: \"needs human\""), "{issue}");
+    assert!(
+        issue.contains("none of the runs changed anything"),
+        "{issue}"
+    );
 }

@@ -261,7 +261,7 @@ case "$prompt" in
   *) echo "AWS_ACCESS_KEY_ID=AKIAQ3EGRT5YK2PJZW4X" > leak.env ;;
 esac
 "#;
-    let sections = "docs: {}\nhandoff:\n  state: human review\n  author: {name: Symphony Test, email: symphony@example.com}\ngates:\n  max_rounds: 2\n  checks:\n    - kind: secrets\n    - kind: docs\n      require: [changelog]\n";
+    let sections = "docs: {}\nhandoff:\n  state: human review\n  needs_human_state: needs human\n  author: {name: Symphony Test, email: symphony@example.com}\ngates:\n  max_rounds: 2\n  checks:\n    - kind: secrets\n    - kind: docs\n      require: [changelog]\n";
     let source = project_with(dir.path(), sections, command);
     // max_turns 3, but the issue stays active: the loop ends after 3 turns, then gates.
     let entries = run_until(dir.path(), source, "handed_off", Duration::from_secs(1)).await;

@@ -53,7 +53,7 @@ fn sections(workflow: &Workflow, registry: &ConfigRegistry) -> String {
     out
 }
 
-/// Reads the `handoff:` section as `run` would.
+/// Reads the `handoff:` section as `run` would (the loader has validated it already).
 fn handoff(workflow: &Workflow) -> Result<String, Failure> {
     let config = symphony_orchestrator::HandOffConfig::from_section(
         workflow.config.extensions.get("handoff"),
@@ -65,10 +65,18 @@ fn handoff(workflow: &Workflow) -> Result<String, Failure> {
             Some(false) => "no push".to_owned(),
             None => "push when the tracker reviews pushed branches".to_owned(),
         };
+        let needs_human = config.needs_human_state.clone().or_else(|| {
+            symphony_gates::GatesConfig::from_section(workflow.config.extensions.get("gates"))
+                .ok()
+                .and_then(|g| g.needs_human_state)
+        });
         format!(
-            "# Hand-off: commit, {push}, propose{}, then state {:?}\n",
+            "# Hand-off: commit, {push}, propose{}, then state {:?}; after {} run(s) in a row \
+             with nothing to hand off, state {:?}\n",
             if config.draft { " as a draft" } else { "" },
-            config.state
+            config.state,
+            config.max_empty_attempts,
+            needs_human.unwrap_or_default(),
         )
     }))
 }

@@ -623,6 +623,12 @@ impl Scheduler {
             }
             (None, ExitReason::Ineligible(why)) => (RunEnd::Skipped, Some(why.clone())),
             (None, ExitReason::Stopped(stop)) => (RunEnd::Stopped(*stop), None),
+            (None, ExitReason::NoChange) => (
+                RunEnd::Failed,
+                Some(
+                    "no change to hand off: the agent's turns left the workspace as it was".into(),
+                ),
+            ),
         };
         // A worker that finished its own turn loop succeeded, even if a stop (the issue went
         // terminal, often by the agent's own hand) crossed its exit.
@@ -640,6 +646,9 @@ impl Scheduler {
         // Every exit but a deliberate release queues a retry: (attempt, error or continuation).
         let retry = match outcome {
             RunEnd::Stalled => Some((next_attempt, error, RetryReason::Stall)),
+            RunEnd::Failed if reason == ExitReason::NoChange => {
+                Some((next_attempt, error, RetryReason::NoChange))
+            }
             RunEnd::Failed => Some((next_attempt, error, RetryReason::Failure)),
             RunEnd::Interrupted => {
                 // Taken up at once by whoever runs next.

@@ -49,6 +49,9 @@ pub enum ExitReason {
     /// and found it moved out of the run's reach by someone other than the agent: it stopped
     /// there and handed nothing off.
     Stopped(StopReason),
+    /// Its turns left nothing to hand off (no change in the workspace); retried with backoff
+    /// until the hand-off's `max_empty_attempts`, when the worker sends the issue to a person.
+    NoChange,
 }
 
 /// Why the scheduler asked a worker to stop.
@@ -310,6 +313,8 @@ pub enum RetryReason {
     RefreshFailed,
     /// No slot was free when the retry came due.
     NoSlots,
+    /// The run left nothing to hand off.
+    NoChange,
 }
 
 impl RetryReason {
@@ -322,6 +327,7 @@ impl RetryReason {
             Self::Interrupted => "interrupted",
             Self::RefreshFailed => "refresh_failed",
             Self::NoSlots => "no_slots",
+            Self::NoChange => "no_change",
         }
     }
 }

@@ -77,6 +77,16 @@ pub(crate) struct HandOffStage<'a> {
     pub run_id: Option<i64>,
     /// Re-reads the issue before every step: a person's move stops the hand-off.
     pub guard: &'a IssueGuard<'a>,
+    /// Consecutive earlier runs of this issue that left nothing to hand off.
+    pub empty_before: u32,
+}
+
+/// What publishing did.
+enum Published {
+    /// The change was proposed and the issue moved.
+    Done,
+    /// The workspace holds no change: nothing was proposed.
+    NothingToHandOff,
 }
 
 fn failed(step: &str, category: &str, error: impl std::fmt::Display) -> ExitReason {
@@ -137,10 +147,69 @@ impl HandOffStage<'_> {
         Ok(())
     }
 
+    /// The agent's turns left no change. Said out loud each time; after
+    /// `max_empty_attempts` runs in a row the issue goes to a person instead of being
+    /// dispatched again and again.
+    pub async fn nothing_to_hand_off(&self) -> ExitReason {
+        let attempt = self.empty_before.saturating_add(1);
+        let max = self.config.max_empty_attempts;
+        tracing::warn!(
+            issue_identifier = %self.issue.identifier,
+            attempt,
+            max,
+            "no change to hand off: the agent's turns left the workspace as it was"
+        );
+        self.audit(
+            "no_change_to_hand_off",
+            json!({"attempt": attempt, "max_empty_attempts": max}),
+        );
+        if attempt < max {
+            return ExitReason::NoChange;
+        }
+        let Some(state) = self.config.needs_human_state.as_deref() else {
+            // The run plan refuses a hand-off without one; never loop silently regardless.
+            return ExitReason::Failed(format!(
+                "no change to hand off after {attempt} runs and no needs_human_state to send \
+                 the issue to"
+            ));
+        };
+        if let Err(exit) = self.guard.check("handing the issue to a person").await {
+            return exit;
+        }
+        let comment = format!(
+            "Symphony ran the agent on this issue {attempt} time(s) in a row, and none of the \
+             runs changed anything in the repository, so there is nothing to hand off. It needs \
+             a person: make the issue clearer, or close it if nothing is to be done."
+        );
+        match self
+            .tracker
+            .hand_off(self.issue, Some(state), Some(&comment))
+            .await
+        {
+            Ok(()) => {
+                self.audit(
+                    "handed_to_human",
+                    json!({"state": state, "reason": "no change to hand off", "attempts": attempt}),
+                );
+                tracing::warn!(
+                    issue_identifier = %self.issue.identifier,
+                    state,
+                    "nothing to hand off after {attempt} runs; the issue went to a person"
+                );
+                ExitReason::Normal
+            }
+            Err(e) => ExitReason::Failed(format!(
+                "no change to hand off after {attempt} runs, and the issue could not be moved \
+                 to {state:?}: {e}"
+            )),
+        }
+    }
+
     /// Hands the change off; `reports` are the passing round's gate verdicts.
     pub async fn run(&self, reports: &[GateReport]) -> ExitReason {
         match self.publish(reports).await {
-            Ok(()) => ExitReason::Normal,
+            Ok(Published::Done) => ExitReason::Normal,
+            Ok(Published::NothingToHandOff) => self.nothing_to_hand_off().await,
             Err(exit) => {
                 if let ExitReason::Failed(why) = &exit {
                     self.audit("handoff_failed", json!({"error": why}));
@@ -150,7 +219,7 @@ impl HandOffStage<'_> {
         }
     }
 
-    async fn publish(&self, reports: &[GateReport]) -> Result<(), ExitReason> {
+    async fn publish(&self, reports: &[GateReport]) -> Result<Published, ExitReason> {
         self.guard.check("the hand-off's commit").await?;
         let workspace = self.workspace.to_path_buf();
         let branch = head_branch(&workspace)
@@ -179,8 +248,7 @@ impl HandOffStage<'_> {
         };
         let change = self.change().await?;
         if change.files.is_empty() {
-            self.audit("handoff_skipped", json!({"reason": "no change"}));
-            return Ok(());
+            return Ok(Published::NothingToHandOff);
         }
         let head = head_commit(&workspace).map_err(|e| failed("read HEAD", e.category(), e))?;
         let subjects = commit_subjects(&workspace, &change.base, &head, MAX_SUBJECTS)
@@ -263,7 +331,7 @@ impl HandOffStage<'_> {
             state = %self.config.state,
             "handed off"
         );
-        Ok(())
+        Ok(Published::Done)
     }
 
     fn facts(

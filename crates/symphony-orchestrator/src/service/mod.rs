@@ -209,6 +209,9 @@ struct Shell {
     plan: Arc<RunPlan>,
     /// Why the latest reloaded workflow was refused (dispatch is held while it stands).
     config_error: Option<String>,
+    /// Consecutive runs per issue that left nothing to hand off (in memory: a restart grants
+    /// each issue its attempts again, which keeps the loop bounded).
+    empty_attempts: HashMap<String, u32>,
     persistence: Option<Persistence>,
     tx: mpsc::UnboundedSender<Event>,
     timers: HashMap<Timer, JoinHandle<()>>,
@@ -326,6 +329,7 @@ impl Service {
             workflow,
             plan,
             config_error: None,
+            empty_attempts: HashMap::new(),
             persistence,
             tx,
             timers: HashMap::new(),
@@ -494,7 +498,15 @@ impl Shell {
     /// Handles one event and performs its effects; `true` once shutdown is complete.
     fn handle(&mut self, event: Event) -> bool {
         match &event {
-            Event::WorkerExited { issue_id, .. } | Event::ClaimDenied { issue_id, .. } => {
+            Event::WorkerExited { issue_id, reason } => {
+                self.workers.remove(issue_id);
+                if *reason == ExitReason::NoChange {
+                    *self.empty_attempts.entry(issue_id.clone()).or_default() += 1;
+                } else {
+                    self.empty_attempts.remove(issue_id);
+                }
+            }
+            Event::ClaimDenied { issue_id, .. } => {
                 self.workers.remove(issue_id);
             }
             Event::AgentUpdate { issue_id, update } if !update.activity => {
@@ -660,6 +672,7 @@ impl Shell {
             run_id: None,
             metrics: Arc::clone(&self.metrics),
             run_logs: self.options.run_logs.clone(),
+            empty_before: self.empty_attempts.get(&issue.id).copied().unwrap_or(0),
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();

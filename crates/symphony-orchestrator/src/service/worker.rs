@@ -50,6 +50,8 @@ pub(crate) struct WorkerContext {
     pub metrics: Arc<ServiceMetrics>,
     /// The folder of per-run agent logs, when they are kept.
     pub run_logs: Option<std::path::PathBuf>,
+    /// Consecutive earlier runs of this issue that left nothing to hand off.
+    pub empty_before: u32,
 }
 
 /// The guidance of turns after the first: the task itself is already in the agent's thread.
@@ -286,6 +288,7 @@ impl AfterTurns<'_> {
             tokens: self.tokens,
             run_id: ctx.run_id,
             guard: &guard,
+            empty_before: ctx.empty_before,
         });
         if let Some(stage) = &handoff {
             if let Err(exit) = stage.prepare().await {
@@ -306,7 +309,13 @@ impl AfterTurns<'_> {
                 };
                 match stage.run(session).await {
                     GateVerdict::Passed(reports) => reports,
-                    GateVerdict::NothingToCheck => return ExitReason::Normal,
+                    GateVerdict::NothingToCheck => {
+                        return match &handoff {
+                            Some(stage) => stage.nothing_to_hand_off().await,
+                            // The agent hands off itself: no change may be its answer.
+                            None => ExitReason::Normal,
+                        };
+                    }
                     GateVerdict::Decided(exit) => return exit,
                 }
             }
