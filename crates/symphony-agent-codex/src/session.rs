@@ -13,7 +13,7 @@ use symphony_agent::{
 };
 use symphony_process::GroupChild;
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -93,7 +93,7 @@ impl CodexSession {
             false => None,
         };
 
-        let mut command = Command::new("bash");
+        let mut command = symphony_process::child_command("bash");
         command
             .arg("-lc")
             .arg(&options.command)

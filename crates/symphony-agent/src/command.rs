@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use chrono::Utc;
 use symphony_process::GroupChild;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
@@ -98,8 +97,8 @@ impl CommandSession {
         }
     }
 
-    fn command(&self) -> Command {
-        let mut command = Command::new("bash");
+    fn command(&self) -> tokio::process::Command {
+        let mut command = symphony_process::child_command("bash");
         command
             .arg("-lc")
             .arg(&self.command)

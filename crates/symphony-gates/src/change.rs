@@ -394,7 +394,7 @@ async fn git(
     index: Option<&str>,
     timeout: Duration,
 ) -> Result<Vec<u8>, GateError> {
-    let mut command = tokio::process::Command::new("git");
+    let mut command = symphony_process::child_command("git");
     command
         .args(args)
         .current_dir(workspace)

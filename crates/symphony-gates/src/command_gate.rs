@@ -163,7 +163,7 @@ impl Gate for CommandGate {
     }
 
     async fn run(&self, context: &GateContext) -> GateReport {
-        let mut command = tokio::process::Command::new("bash");
+        let mut command = symphony_process::child_command("bash");
         command
             .arg("-lc")
             .arg(&self.settings.run)

@@ -109,7 +109,7 @@ async fn database_info(db: &Path, marker: &str) -> Result<DatabaseInfo, String> 
             db.join(marker).display()
         ));
     }
-    let output = tokio::process::Command::new("git")
+    let output = symphony_process::child_command("git")
         .args(["log", "-1", "--format=%H %ct"])
         .current_dir(db)
         .output()
@@ -142,7 +142,7 @@ impl DependenciesGate {
     }
 
     async fn old_text(workspace: &Path, base: &str, path: &str) -> String {
-        let output = tokio::process::Command::new("git")
+        let output = symphony_process::child_command("git")
             .args(["show", &format!("{base}:{path}")])
             .current_dir(workspace)
             .output()

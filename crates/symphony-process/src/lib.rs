@@ -3,8 +3,10 @@
 //! run has a time limit; a stop is SIGTERM, a short grace, then SIGKILL; captured output is a
 //! bounded tail.
 
+mod environment;
 mod identity;
 
+pub use environment::{child_command, hidden_from_children, hide_from_children, std_child_command};
 pub use identity::{kill_orphaned_group, OrphanOutcome, ProcessIdentity};
 
 use std::collections::VecDeque;

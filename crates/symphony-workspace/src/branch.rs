@@ -8,7 +8,6 @@ use std::time::Duration;
 use gix::bstr::{BStr, ByteSlice};
 use gix::objs::tree::EntryKind;
 use symphony_process::{describe_status, run_bounded, RunError};
-use tokio::process::Command;
 
 /// Why the branch could not be committed or pushed.
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +237,7 @@ pub async fn push_branch(
         )));
     }
     let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
-    let mut command = Command::new("git");
+    let mut command = symphony_process::child_command("git");
     command
         .args(["push", "--porcelain", "--", remote, &refspec])
         .current_dir(workspace)

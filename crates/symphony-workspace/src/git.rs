@@ -13,7 +13,6 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use symphony_core::WorkspaceKey;
 use symphony_workflow::RepoSource;
-use tokio::process::Command;
 
 use crate::error::WorkspaceError;
 use crate::root::WorkspaceRoot;
@@ -364,7 +363,7 @@ async fn git<'a>(
     args: impl IntoIterator<Item = &'a OsStr>,
 ) -> Result<String, WorkspaceError> {
     let args: Vec<&OsStr> = args.into_iter().collect();
-    let mut command = Command::new("git");
+    let mut command = symphony_process::child_command("git");
     command
         .args(&args)
         .current_dir(cwd)

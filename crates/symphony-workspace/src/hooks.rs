@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use symphony_core::WorkspaceKey;
 use symphony_workflow::HooksConfig;
-use tokio::process::Command;
 
 use crate::error::HookError;
 use symphony_process::{describe_status, run_bounded, RunError};
@@ -87,7 +86,7 @@ impl HookRunner {
             return Ok(());
         };
         let timeout = self.config.timeout();
-        let mut command = Command::new("bash");
+        let mut command = symphony_process::child_command("bash");
         command
             .arg("-lc")
             .arg(script)

@@ -3,7 +3,6 @@
 //! it, the agent's fix, and the hand-off — ending with a printed hand-off summary.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use symphony_core::Issue;
@@ -119,7 +118,7 @@ fn sample_repository(sample: &Path) -> Result<(), Failure> {
         &["commit", "--quiet", "-m", "Sample project"],
     ];
     for args in steps {
-        let output = Command::new("git")
+        let output = symphony_process::std_child_command("git")
             .args([
                 "-c",
                 "user.name=Symphony Demo",

@@ -299,6 +299,8 @@ impl Service {
             self.wiring.tracker(&workflow.config)?,
             Arc::clone(&self.metrics),
         );
+        // No child (hook, agent, gate, git) ever sees the tracker's secrets.
+        symphony_process::hide_from_children(tracker.secret_environment_names());
         let backend = self.wiring.backend(&workflow.config)?;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let persistence = self
@@ -480,6 +482,7 @@ impl Shell {
             }
         };
         let tracker = metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics));
+        symphony_process::hide_from_children(tracker.secret_environment_names());
         if let Some(persistence) = &self.persistence {
             persistence.set_secrets(Redactor::from_env_names(
                 &tracker.secret_environment_names(),
