@@ -7,12 +7,12 @@ mod support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use symphony_testkit::requires::{run, trial, Tool};
 
 use serde_json::{json, Value};
 use support::{issue_state, wait_until};
 use symphony_testkit::{codex, MockModel, Step};
 
-#[test]
 fn symphony_runs_an_issue_to_done_with_the_real_codex() {
     let Some(bin) = codex::binary("symphony_runs_an_issue_to_done_with_the_real_codex") else {
         return;
@@ -129,7 +129,6 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
 /// streams its answer for 6 s; the stall limit is 2.5 s, checked every 0.5 s. Only errors,
 /// tokens, rate limits and some completed items used to reach the scheduler, so the turn was
 /// stopped as stalled half-way.
-#[test]
 fn a_turn_that_keeps_streaming_is_never_stopped_as_stalled() {
     let test = "a_turn_that_keeps_streaming_is_never_stopped_as_stalled";
     let Some(bin) = codex::binary(test) else {
@@ -231,7 +230,6 @@ Work on {{{{ issue.identifier }}}}.
 /// are the model's usage, never more (a running session's tokens were added on top of totals
 /// that already held them), and the Prometheus counter only grows (it fell when a session
 /// ended).
-#[test]
 fn token_totals_are_counted_once_and_only_grow() {
     let Some(bin) = codex::binary("token_totals_are_counted_once_and_only_grow") else {
         return;
@@ -335,4 +333,26 @@ Work on {{{{ issue.identifier }}}}.
     );
     support::terminate(child, Duration::from_secs(30));
     assert_eq!(model.usage_served().total(), 60);
+}
+
+/// A test target of its own harness: each test needs the Codex CLI, and says so (ignored, with
+/// the reason) where it is not installed, instead of passing without running.
+fn main() -> std::process::ExitCode {
+    run(vec![
+        trial(
+            "symphony_runs_an_issue_to_done_with_the_real_codex",
+            Tool::Codex,
+            symphony_runs_an_issue_to_done_with_the_real_codex,
+        ),
+        trial(
+            "a_turn_that_keeps_streaming_is_never_stopped_as_stalled",
+            Tool::Codex,
+            a_turn_that_keeps_streaming_is_never_stopped_as_stalled,
+        ),
+        trial(
+            "token_totals_are_counted_once_and_only_grow",
+            Tool::Codex,
+            token_totals_are_counted_once_and_only_grow,
+        ),
+    ])
 }

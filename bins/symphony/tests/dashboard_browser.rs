@@ -8,6 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use symphony_testkit::requires::{run, trial, Tool};
 
 use support::{start_serving, terminate, wait_until};
 use symphony_testkit::browser::Browser;
@@ -52,7 +53,6 @@ fn has_row(table: &str, issue: &str) -> String {
     format!("return {} !== null;", row(table, issue))
 }
 
-#[test]
 fn the_dashboard_shows_the_running_issue_and_then_its_retry_live() {
     let Some(browser) = Browser::start("dashboard_browser") else {
         return;
@@ -110,4 +110,14 @@ fn the_dashboard_shows_the_running_issue_and_then_its_retry_live() {
     browser.screenshot(&screenshot_path());
     assert!(std::fs::metadata(screenshot_path()).unwrap().len() > 1_000);
     terminate(child, LIMIT);
+}
+
+/// A test target of its own harness: each test needs Chromium, and says so (ignored, with
+/// the reason) where it is not installed, instead of passing without running.
+fn main() -> std::process::ExitCode {
+    run(vec![trial(
+        "the_dashboard_shows_the_running_issue_and_then_its_retry_live",
+        Tool::Browser,
+        the_dashboard_shows_the_running_issue_and_then_its_retry_live,
+    )])
 }

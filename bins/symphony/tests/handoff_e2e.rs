@@ -9,6 +9,7 @@ mod support;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use symphony_testkit::requires::{run, trial, Tool};
 
 use serde_json::Value;
 use support::{terminate, wait_until};
@@ -75,7 +76,6 @@ fn has_label(fake: &FakeGithub, number: u64, label: &str) -> bool {
     fake.issue(REPO, number).labels.iter().any(|l| l == label)
 }
 
-#[test]
 fn a_leaked_key_is_caught_fixed_and_the_change_handed_off_as_one_pull_request() {
     let Some(bin) =
         codex::binary("a_leaked_key_is_caught_fixed_and_the_change_handed_off_as_one_pull_request")
@@ -315,4 +315,14 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         head,
         "nothing new to push"
     );
+}
+
+/// A test target of its own harness: each test needs the Codex CLI, and says so (ignored, with
+/// the reason) where it is not installed, instead of passing without running.
+fn main() -> std::process::ExitCode {
+    run(vec![trial(
+        "a_leaked_key_is_caught_fixed_and_the_change_handed_off_as_one_pull_request",
+        Tool::Codex,
+        a_leaked_key_is_caught_fixed_and_the_change_handed_off_as_one_pull_request,
+    )])
 }

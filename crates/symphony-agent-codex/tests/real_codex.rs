@@ -1,10 +1,11 @@
 //! The runner against the real Codex CLI (pinned 0.169.0, installed by `.ci/run`) and a mock
-//! model on loopback. Under `CI=true` a missing `codex` fails these tests; elsewhere they say
-//! they did not run.
+//! model on loopback. Under CI (`CI` set) a missing `codex` fails these tests; elsewhere they are
+//! reported ignored, with the reason (`symphony_testkit::requires`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use symphony_testkit::requires::{block_on, run, trial, Tool};
 
 use serde_json::json;
 use symphony_agent::{
@@ -99,7 +100,6 @@ async fn start(options: CodexOptions, spec: SessionSpec) -> Box<dyn AgentSession
     CodexBackend::new(options).start(spec).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_that_runs_a_shell_command_writes_a_file_in_the_workspace() {
     let Some(bin) = codex::binary("a_turn_that_runs_a_shell_command") else {
         return;
@@ -144,7 +144,6 @@ async fn a_turn_that_runs_a_shell_command_writes_a_file_in_the_workspace() {
         .any(|_| true));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_turns_run_on_one_thread() {
     let Some(bin) = codex::binary("three_turns_run_on_one_thread") else {
         return;
@@ -177,7 +176,6 @@ async fn three_turns_run_on_one_thread() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_approval_under_on_request_and_read_only_is_answered_by_policy() {
     let Some(bin) = codex::binary("a_command_approval") else {
         return;
@@ -205,7 +203,6 @@ async fn a_command_approval_under_on_request_and_read_only_is_answered_by_policy
     )));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dynamic_tool_call_is_answered_by_the_local_trackers_tool() {
     let Some(bin) = codex::binary("a_dynamic_tool_call") else {
         return;
@@ -249,7 +246,6 @@ async fn a_dynamic_tool_call_is_answered_by_the_local_trackers_tool() {
         .contains("local_issue_set_state"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_model_fails_fast_as_turn_failed() {
     let Some(bin) = codex::binary("an_unreachable_model") else {
         return;
@@ -276,7 +272,6 @@ async fn an_unreachable_model_fails_fast_as_turn_failed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_response_is_turn_failed() {
     let Some(bin) = codex::binary("a_failed_response") else {
         return;
@@ -292,4 +287,37 @@ async fn a_failed_response_is_turn_failed() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A test target of its own harness: each test needs the Codex CLI, and says so (ignored, with
+/// the reason) where it is not installed, instead of passing without running.
+fn main() -> std::process::ExitCode {
+    run(vec![
+        trial(
+            "a_turn_that_runs_a_shell_command_writes_a_file_in_the_workspace",
+            Tool::Codex,
+            || block_on(a_turn_that_runs_a_shell_command_writes_a_file_in_the_workspace()),
+        ),
+        trial("three_turns_run_on_one_thread", Tool::Codex, || {
+            block_on(three_turns_run_on_one_thread())
+        }),
+        trial(
+            "a_command_approval_under_on_request_and_read_only_is_answered_by_policy",
+            Tool::Codex,
+            || block_on(a_command_approval_under_on_request_and_read_only_is_answered_by_policy()),
+        ),
+        trial(
+            "a_dynamic_tool_call_is_answered_by_the_local_trackers_tool",
+            Tool::Codex,
+            || block_on(a_dynamic_tool_call_is_answered_by_the_local_trackers_tool()),
+        ),
+        trial(
+            "an_unreachable_model_fails_fast_as_turn_failed",
+            Tool::Codex,
+            || block_on(an_unreachable_model_fails_fast_as_turn_failed()),
+        ),
+        trial("a_failed_response_is_turn_failed", Tool::Codex, || {
+            block_on(a_failed_response_is_turn_failed())
+        }),
+    ])
 }

@@ -1,8 +1,8 @@
 //! A real headless browser for tests of pages: Debian's Chromium driven through ChromeDriver
 //! with the W3C WebDriver protocol (JSON over HTTP on loopback, so no client crate is needed).
 //!
-//! `.ci/run` installs `chromium` and `chromium-driver`. When they are missing, a test under
-//! `CI=true` panics; elsewhere it gets `None` and says loudly that it did not run.
+//! `.ci/run` installs `chromium` and `chromium-driver`. When they are missing, a test under CI
+//! (`CI` set to anything) panics; elsewhere it gets `None` (see `requires` for the harness).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -80,23 +80,35 @@ fn exchange(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::i
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
+/// ChromeDriver and Chromium on `PATH`, or why they cannot be used.
+pub fn programs() -> Result<(PathBuf, PathBuf), String> {
+    match (
+        find(&["chromedriver"]),
+        find(&["chromium", "chromium-browser", "google-chrome"]),
+    ) {
+        (Some(driver), Some(chromium)) => Ok((driver, chromium)),
+        _ => Err(
+            "Chromium and ChromeDriver are not installed (on Debian: `apt-get install \
+                  chromium chromium-driver`; `.ci/run` does this)"
+                .to_owned(),
+        ),
+    }
+}
+
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium session, or `None` (outside CI) when they
     /// are not installed.
     pub fn start(test: &str) -> Option<Self> {
-        let (Some(driver), Some(chromium)) = (
-            find(&["chromedriver"]),
-            find(&["chromium", "chromium-browser", "google-chrome"]),
-        ) else {
-            let message = format!(
-                "{test}: Chromium and ChromeDriver are not installed (on Debian: \
-                 `apt-get install chromium chromium-driver`; `.ci/run` does this)"
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{message}");
+        let (driver, chromium) = match programs() {
+            Ok(found) => found,
+            Err(why) => {
+                let message = format!("{test}: {why}");
+                if crate::requires::ci() {
+                    panic!("{message}");
+                }
+                eprintln!("NOT RUN: {message}");
+                return None;
             }
-            eprintln!("NOT RUN: {message}");
-            return None;
         };
         let port = free_port().expect("a free loopback port");
         let driver = Command::new(driver)

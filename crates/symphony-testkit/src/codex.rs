@@ -6,15 +6,10 @@ use std::path::{Path, PathBuf};
 pub const PINNED_VERSION: &str = "0.169.0";
 
 /// The `codex` executable: `$CODEX_BIN`, else the copy `.ci/run` installs under
-/// `target/tools/codex`. When it is missing, a test under `CI=true` panics (CI must have it);
+/// `target/tools/codex`. When it is missing, a test under CI (`CI` set to anything) panics;
 /// elsewhere it gets `None` and says loudly that it did not run.
 pub fn binary(test: &str) -> Option<PathBuf> {
-    let candidate = std::env::var_os("CODEX_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/tools/codex/node_modules/.bin/codex")
-        });
+    let candidate = location();
     if candidate.exists() {
         return Some(candidate);
     }
@@ -23,11 +18,23 @@ pub fn binary(test: &str) -> Option<PathBuf> {
          target/tools/codex @openai/codex@{PINNED_VERSION}`, or set CODEX_BIN)",
         candidate.display()
     );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    if crate::requires::ci() {
         panic!("{message}");
     }
     eprintln!("NOT RUN: {message}");
     None
+}
+
+/// Where the `codex` executable is looked for: `$CODEX_BIN`, else `.ci/run`'s install.
+pub fn location() -> PathBuf {
+    std::env::var_os("CODEX_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            root.canonicalize()
+                .unwrap_or(root)
+                .join("target/tools/codex/node_modules/.bin/codex")
+        })
 }
 
 /// Writes `<home>/config.toml` for a mock model at `base_url`: no retries, no plugin or app

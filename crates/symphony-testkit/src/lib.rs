@@ -13,5 +13,6 @@ pub mod browser;
 pub mod codex;
 pub mod github;
 mod mock_model;
+pub mod requires;
 
 pub use mock_model::{MockModel, Step, Usage};

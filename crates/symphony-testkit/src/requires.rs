@@ -1,0 +1,70 @@
+//! Tests that need a program `.ci/run` installs — the pinned Codex CLI, Chromium with
+//! ChromeDriver. Run by [`run`] (a `harness = false` test target), each is a trial that is
+//! reported *ignored, with the reason* when its program is missing, so `cargo test` on a fresh
+//! machine says what did not run instead of counting it as passed. With `CI` set (to anything
+//! but the empty string) nothing is ignored: a missing program fails the test.
+
+use libtest_mimic::{Arguments, Completion, Trial};
+
+/// A program some tests need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Tool {
+    /// The Codex CLI, pinned (see [`crate::codex::PINNED_VERSION`]).
+    Codex,
+    /// Chromium and ChromeDriver.
+    Browser,
+}
+
+/// Whether this is a CI run: `CI` set to any non-empty value.
+pub fn ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Why `tool` cannot be used here, or `None` when it can.
+pub fn missing(tool: Tool) -> Option<String> {
+    match tool {
+        Tool::Codex => {
+            let path = crate::codex::location();
+            (!path.exists()).then(|| {
+                format!(
+                    "the Codex CLI is not installed at {} (`npm install --prefix \
+                     target/tools/codex @openai/codex@{}`, or set CODEX_BIN)",
+                    path.display(),
+                    crate::codex::PINNED_VERSION
+                )
+            })
+        }
+        Tool::Browser => crate::browser::programs().err(),
+    }
+}
+
+/// A trial running `test` when `tool` is there; ignored with the reason when it is not (and
+/// this is not CI).
+pub fn trial(name: &str, tool: Tool, test: fn()) -> Trial {
+    Trial::ignorable_test(name, move || {
+        if !ci() {
+            if let Some(reason) = missing(tool) {
+                return Ok(Completion::ignored_with(format!("not run: {reason}")));
+            }
+        }
+        test();
+        Ok(Completion::Completed)
+    })
+}
+
+/// An `async` test, run on a two-worker runtime (as `#[tokio::test(flavor =
+/// "multi_thread", worker_threads = 2)]` would).
+pub fn block_on<F: std::future::Future<Output = ()>>(test: F) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(test);
+}
+
+/// Runs `trials` as `cargo test` would run a test binary, with its command-line arguments.
+pub fn run(trials: Vec<Trial>) -> std::process::ExitCode {
+    libtest_mimic::run(&Arguments::from_args(), trials).exit_code()
+}
