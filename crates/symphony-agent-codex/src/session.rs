@@ -77,9 +77,13 @@ impl CodexSession {
             .map_or_else(|| "session".into(), |n| n.to_string_lossy().into_owned());
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let stderr_log = logs.join(format!("{name}.{stamp}.codex-stderr.log"));
-        let stderr = std::fs::File::create(&stderr_log).map_err(|e| AgentError::NotFound {
-            message: format!("cannot create {}: {e}", stderr_log.display()),
-        })?;
+        let stderr = tokio::fs::File::create(&stderr_log)
+            .await
+            .map_err(|e| AgentError::NotFound {
+                message: format!("cannot create {}: {e}", stderr_log.display()),
+            })?
+            .into_std()
+            .await;
         let home = match options.isolated_home {
             true => Some(
                 IsolatedHome::create(
@@ -229,7 +233,7 @@ impl CodexSession {
             .await
             .ok()
             .and_then(Result::ok);
-        let stderr = tail(&self.stderr_log, 1_500);
+        let stderr = tail(&self.stderr_log, 1_500).await;
         match status {
             Some(status) if status.code() == Some(COMMAND_NOT_FOUND) => AgentError::NotFound {
                 message: format!("{:?} not found: {stderr}", self.options.command),
@@ -346,12 +350,27 @@ impl CodexSession {
 }
 
 /// The last `max` bytes of a file, on a character boundary, trimmed.
-fn tail(path: &std::path::Path, max: usize) -> String {
-    let Ok(bytes) = std::fs::read(path) else {
-        return String::new();
-    };
-    let start = bytes.len().saturating_sub(max);
-    String::from_utf8_lossy(&bytes[start..]).trim().to_owned()
+/// The last `max` bytes of `path`, read on a blocking thread (the log may be large; only its
+/// end is read).
+async fn tail(path: &std::path::Path, max: usize) -> String {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(&path) else {
+            return String::new();
+        };
+        let length = file.metadata().map_or(0, |m| m.len());
+        let start = length.saturating_sub(max as u64);
+        let mut bytes = Vec::new();
+        if file.seek(SeekFrom::Start(start)).is_err()
+            || file.take(max as u64).read_to_end(&mut bytes).is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8_lossy(&bytes).trim().to_owned()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 #[async_trait]

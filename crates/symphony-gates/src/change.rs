@@ -122,7 +122,11 @@ impl ChangeSet {
         let index = workspace.join(String::from_utf8_lossy(&index).trim());
         let scratch = tempfile_in_git_dir(&index)?;
         if index.is_file() {
-            copy_index(&index, &scratch)?;
+            // The index of a large repository is megabytes: copied off the async workers.
+            let (from, to) = (index.clone(), scratch.clone());
+            tokio::task::spawn_blocking(move || copy_index(&from, &to))
+                .await
+                .map_err(|e| GateError::Git(format!("copying the index: {e}")))??;
         }
         let scratch_path = scratch.to_string_lossy().into_owned();
         let result = async {

@@ -196,7 +196,8 @@ impl Gate for CommandGate {
         };
         let mut findings = parse_output("command", &finished.output, &context.workspace);
         if let Some(path) = &self.settings.sarif {
-            match std::fs::read(context.workspace.join(path))
+            match tokio::fs::read(context.workspace.join(path))
+                .await
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| {
                     serde_json::from_slice::<Value>(&bytes).map_err(|e| e.to_string())

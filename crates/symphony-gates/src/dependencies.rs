@@ -103,7 +103,10 @@ fn vulnerable(version: &Version, versions: &Versions) -> Result<bool, String> {
 }
 
 async fn database_info(db: &Path, marker: &str) -> Result<DatabaseInfo, String> {
-    if !db.join(marker).is_dir() {
+    if !tokio::fs::metadata(db.join(marker))
+        .await
+        .is_ok_and(|m| m.is_dir())
+    {
         return Err(format!(
             "{} is not there or not a folder",
             db.join(marker).display()
@@ -126,7 +129,8 @@ async fn database_info(db: &Path, marker: &str) -> Result<DatabaseInfo, String> 
             });
         }
     }
-    let newest = std::fs::metadata(db.join(marker))
+    let newest = tokio::fs::metadata(db.join(marker))
+        .await
         .and_then(|m| m.modified())
         .map_err(|e| e.to_string())?;
     Ok(DatabaseInfo {
@@ -159,7 +163,8 @@ impl DependenciesGate {
         lockfile: &str,
         kind: lockfiles::Kind,
     ) -> Result<(Vec<Pinned>, Vec<String>), String> {
-        let new_text = std::fs::read_to_string(context.workspace.join(lockfile))
+        let new_text = tokio::fs::read_to_string(context.workspace.join(lockfile))
+            .await
             .map_err(|e| format!("{lockfile}: {e}"))?;
         let (new, unpinned) =
             lockfiles::read(kind, &new_text).map_err(|e| format!("{lockfile} {e}"))?;
@@ -346,12 +351,30 @@ impl DependenciesGate {
                 ));
             }
         }
-        let mut findings: Vec<Finding> = Vec::new();
+        // The RustSec advisories are files: read them on a blocking thread, not the reactor.
+        let mut findings: Vec<Finding> = match &rustsec {
+            Some(db) => {
+                let db = db.clone();
+                let crates: Vec<(String, Pinned)> = introduced
+                    .iter()
+                    .filter(|(_, p)| p.ecosystem == "crates.io")
+                    .map(|(lockfile, p)| ((*lockfile).to_owned(), p.clone()))
+                    .collect();
+                tokio::task::spawn_blocking(move || {
+                    crates
+                        .iter()
+                        .try_fold(Vec::new(), |mut all, (lockfile, package)| {
+                            all.extend(Self::rustsec_findings(&db, lockfile, package)?);
+                            Ok::<_, String>(all)
+                        })
+                })
+                .await
+                .map_err(|e| format!("reading the RustSec database failed: {e}"))??
+            }
+            None => Vec::new(),
+        };
         let mut unlicensed = 0;
         for (lockfile, package) in &introduced {
-            if let (Some(db), "crates.io") = (&rustsec, package.ecosystem) {
-                findings.extend(Self::rustsec_findings(db, lockfile, package)?);
-            }
             if let Some(db) = &osv {
                 let matches = db.matches(package).map_err(|e| {
                     format!(

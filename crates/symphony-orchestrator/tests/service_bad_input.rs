@@ -152,15 +152,38 @@ async fn garbage_issue_files_are_skipped_and_agents_that_exit_at_once_never_over
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
     let dir = tempfile::tempdir().unwrap();
-    let flood = "yes 'flood line flood line flood line' | head -n 300000; echo done >> ../../flood.log; echo '::symphony-tool {\"name\": \"local_issue_set_state\", \"arguments\": {\"state\": \"done\"}}'";
+    let flood = "yes 'flood line flood line flood line' | head -n 1000000; echo done >> ../../flood.log; echo '::symphony-tool {\"name\": \"local_issue_set_state\", \"arguments\": {\"state\": \"done\"}}'";
     let source = workflow(dir.path(), flood, 1);
     std::fs::write(
         dir.path().join("issues/FLOOD-1.md"),
         "---\ntitle: loud\nstate: todo\n---\n",
     )
     .unwrap();
-    let service = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default());
+    // With a state store and run logs, as `symphony run` has them: every stage a flood passes.
+    let store = symphony_store::SqliteStore::open(
+        &dir.path().join(".symphony"),
+        symphony_store::StoreOptions::default(),
+    )
+    .unwrap();
+    let options = ServiceOptions {
+        run_logs: Some(dir.path().join(".symphony/runs")),
+        ..ServiceOptions::default()
+    };
+    let service = Service::new(source, Arc::new(LocalWiring), options).with_store(Arc::new(store));
     let root = dir.path().to_path_buf();
+    let baseline = resident_kib();
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(Ordering::Relaxed) {
+                peak = peak.max(resident_kib());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        })
+    };
     // The tool call comes after the flood: the service runs until it has been carried out
     // (stopping at flood.log raced the call, which is queued behind the flood's last lines).
     service
@@ -170,6 +193,16 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
         }))
         .await
         .unwrap();
+    sampling.store(false, Ordering::Relaxed);
+    let growth_mib = sampler.join().unwrap().saturating_sub(baseline) / 1024;
+    // A million lines (36 MB of output) pass through queues that hold a few thousand events:
+    // what the process holds stays small. Unbounded, the scheduler's and the store's queues
+    // held the flood.
+    eprintln!("flood: resident memory grew by {growth_mib} MiB over {baseline} KiB");
+    assert!(
+        growth_mib < 64,
+        "resident memory grew by {growth_mib} MiB during the flood"
+    );
     assert!(
         dir.path().join("flood.log").exists(),
         "the flood ran to its end"
@@ -178,5 +211,144 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
     assert!(
         issue.contains("state: \"done\""),
         "the tool call after the flood still ran: {issue}"
+    );
+}
+
+/// This process's resident memory, in KiB (Linux).
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// An agent that reports events as fast as it can and waits for each to be taken (as the
+/// Codex runner does), never dropping one itself.
+struct Chatty {
+    events: u64,
+}
+
+struct ChattySession {
+    events: u64,
+    spec: symphony_agent::SessionSpec,
+}
+
+#[async_trait]
+impl AgentBackend for Chatty {
+    fn name(&self) -> &str {
+        "chatty"
+    }
+    async fn start(
+        &self,
+        spec: symphony_agent::SessionSpec,
+    ) -> Result<Box<dyn symphony_agent::AgentSession>, symphony_agent::AgentError> {
+        Ok(Box::new(ChattySession {
+            events: self.events,
+            spec,
+        }))
+    }
+}
+
+#[async_trait]
+impl symphony_agent::AgentSession for ChattySession {
+    fn session_id(&self) -> String {
+        "chatty-1".to_owned()
+    }
+    async fn run_turn(
+        &mut self,
+        _prompt: &str,
+    ) -> Result<symphony_agent::TurnOutcome, symphony_agent::AgentError> {
+        let padding = "x".repeat(400);
+        for n in 0..self.events {
+            let event = symphony_agent::AgentEvent {
+                timestamp: chrono::Utc::now(),
+                session_id: "chatty-1".to_owned(),
+                pid: None,
+                kind: symphony_agent::AgentEventKind::Notification {
+                    message: format!("event {n} {padding}"),
+                },
+            };
+            if self.spec.events.send(event).await.is_err() {
+                break;
+            }
+        }
+        let _ = std::fs::write(
+            self.spec.workspace.join("../../chatty.done"),
+            self.events.to_string(),
+        );
+        Ok(symphony_agent::TurnOutcome { turn: 1 })
+    }
+    async fn stop(&mut self) {}
+}
+
+struct ChattyWiring;
+
+impl Wiring for ChattyWiring {
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+        LocalWiring.tracker(config)
+    }
+    fn backend(&self, _: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+        Ok(Arc::new(Chatty { events: 400_000 }))
+    }
+}
+
+/// 400,000 events of 400 bytes (160 MB) from an agent that never drops one: every queue
+/// between it and the disk is bounded, so the agent waits (or, past the store, the oldest
+/// events are dropped with a count) and the service's memory stays flat. With unbounded
+/// queues the scheduler's and the store's queues held the flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_floods_events_keeps_the_services_memory_flat() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = workflow(dir.path(), "unused", 1);
+    std::fs::write(
+        dir.path().join("issues/CHATTY-1.md"),
+        "---\ntitle: chatty\nstate: todo\n---\n",
+    )
+    .unwrap();
+    let store = symphony_store::SqliteStore::open(
+        &dir.path().join(".symphony"),
+        symphony_store::StoreOptions::default(),
+    )
+    .unwrap();
+    let options = ServiceOptions {
+        run_logs: Some(dir.path().join(".symphony/runs")),
+        ..ServiceOptions::default()
+    };
+    let service = Service::new(source, Arc::new(ChattyWiring), options).with_store(Arc::new(store));
+    let root = dir.path().to_path_buf();
+    let baseline = resident_kib();
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(Ordering::Relaxed) {
+                peak = peak.max(resident_kib());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        })
+    };
+    service
+        .run(until(Duration::from_secs(120), move || {
+            root.join("chatty.done").exists()
+        }))
+        .await
+        .unwrap();
+    sampling.store(false, Ordering::Relaxed);
+    let growth_mib = sampler.join().unwrap().saturating_sub(baseline) / 1024;
+    eprintln!("chatty agent: resident memory grew by {growth_mib} MiB over {baseline} KiB");
+    assert!(
+        dir.path().join("chatty.done").exists(),
+        "every event was sent"
+    );
+    assert!(
+        growth_mib < 64,
+        "resident memory grew by {growth_mib} MiB while 160 MB of events passed"
     );
 }

@@ -158,7 +158,8 @@ const DEBOUNCE: Duration = Duration::from_millis(50);
 impl WorkflowWatcher {
     /// Starts watching; must be called inside a tokio runtime.
     pub fn spawn(source: Arc<WorkflowSource>) -> Result<Self, notify::Error> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+        // One pending signal is all a re-read needs: the rest of a burst is dropped.
+        let (tx, mut rx) = mpsc::channel::<()>(1);
         let file_name = source.path().file_name().map(ToOwned::to_owned);
         // Watch the folder, not the file: editors replace files by rename, which ends a
         // watch on the old inode.
@@ -179,7 +180,7 @@ impl WorkflowWatcher {
                     Err(_) => true,
                 };
                 if relevant {
-                    let _ = tx.send(());
+                    let _ = tx.try_send(());
                 }
             })?;
         watcher.watch(&dir, RecursiveMode::NonRecursive)?;

@@ -93,6 +93,18 @@ fn failed(step: &str, category: &str, error: impl std::fmt::Display) -> ExitReas
     ExitReason::Failed(format!("hand-off error [{category}] ({step}): {error}"))
 }
 
+/// Runs a blocking repository read (gix) on a blocking thread, not an async worker.
+async fn git_read<T: Send + 'static>(
+    step: &str,
+    workspace: &Path,
+    read: impl FnOnce(&Path) -> T + Send + 'static,
+) -> Result<T, ExitReason> {
+    let workspace = workspace.to_path_buf();
+    tokio::task::spawn_blocking(move || read(&workspace))
+        .await
+        .map_err(|e| failed(step, "handoff_git_error", e))
+}
+
 impl HandOffStage<'_> {
     fn audit(&self, kind: &str, detail: serde_json::Value) {
         if let Some(persistence) = self.persistence {
@@ -222,7 +234,8 @@ impl HandOffStage<'_> {
     async fn publish(&self, reports: &[GateReport]) -> Result<Published, ExitReason> {
         self.guard.check("the hand-off's commit").await?;
         let workspace = self.workspace.to_path_buf();
-        let branch = head_branch(&workspace)
+        let branch = git_read("read the branch", &workspace, head_branch)
+            .await?
             .map_err(|e| failed("read the branch", e.category(), e))?
             .filter(|b| b.starts_with(BRANCH_PREFIX))
             .ok_or_else(|| {
@@ -250,12 +263,22 @@ impl HandOffStage<'_> {
         if change.files.is_empty() {
             return Ok(Published::NothingToHandOff);
         }
-        let head = head_commit(&workspace).map_err(|e| failed("read HEAD", e.category(), e))?;
-        let subjects = commit_subjects(&workspace, &change.base, &head, MAX_SUBJECTS)
-            .map_err(|e| failed("read the commits", e.category(), e))?;
+        let head = git_read("read HEAD", &workspace, head_commit)
+            .await?
+            .map_err(|e| failed("read HEAD", e.category(), e))?;
+        let (base, tip) = (change.base.clone(), head.clone());
+        let subjects = git_read("read the commits", &workspace, move |w| {
+            commit_subjects(w, &base, &tip, MAX_SUBJECTS)
+        })
+        .await?
+        .map_err(|e| failed("read the commits", e.category(), e))?;
         let base_branch = match &self.workflow.config.workspace.base_branch {
             Some(branch) => branch.clone(),
-            None => remote_default_branch(&workspace, "origin").ok_or_else(|| {
+            None => git_read("find the base branch", &workspace, |w| {
+                remote_default_branch(w, "origin")
+            })
+            .await?
+            .ok_or_else(|| {
                 failed(
                     "find the base branch",
                     "handoff_branch_error",

@@ -34,6 +34,12 @@ pub use persist::{Persistence, StoreHealth};
 pub use worker::TrackerTools;
 use worker::{run_worker, WorkerContext};
 
+/// Events the scheduler's queue holds before senders wait (workers' agent updates, tracker
+/// reads, timers, exits). The shell never waits on it: it only receives.
+const SCHEDULER_QUEUE: usize = 1024;
+/// Snapshot requests waiting for the service; past them, callers are told it is busy.
+const SNAPSHOT_REQUESTS: usize = 64;
+
 /// Builds the tracker and agent backend a configuration names. The binary implements it with
 /// the adapters it ships; tests and embedders bring their own.
 pub trait Wiring: Send + Sync + 'static {
@@ -93,7 +99,7 @@ impl std::error::Error for SnapshotError {}
 #[derive(Clone)]
 pub struct SnapshotHandle {
     latest: Arc<Mutex<Option<Snapshot>>>,
-    requests: mpsc::UnboundedSender<tokio::sync::oneshot::Sender<Snapshot>>,
+    requests: mpsc::Sender<tokio::sync::oneshot::Sender<Snapshot>>,
 }
 
 impl SnapshotHandle {
@@ -108,9 +114,11 @@ impl SnapshotHandle {
     /// A snapshot taken by the service now, within `timeout`.
     pub async fn get(&self, timeout: Duration) -> Result<Snapshot, SnapshotError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.requests
-            .send(reply)
-            .map_err(|_| SnapshotError::Unavailable)?;
+        // A full queue is a busy service: the caller hears so now rather than piling up.
+        self.requests.try_send(reply).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SnapshotError::Timeout,
+            mpsc::error::TrySendError::Closed(_) => SnapshotError::Unavailable,
+        })?;
         match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(snapshot)) => Ok(snapshot),
             Ok(Err(_)) => Err(SnapshotError::Unavailable),
@@ -126,9 +134,9 @@ impl SnapshotHandle {
 /// Operational triggers for control surfaces (the HTTP API, webhooks).
 #[derive(Clone)]
 pub struct ControlHandle {
-    refresh: mpsc::UnboundedSender<()>,
+    refresh: mpsc::Sender<()>,
     pending: Arc<std::sync::atomic::AtomicBool>,
-    hinted: mpsc::UnboundedSender<()>,
+    hinted: mpsc::Sender<()>,
     /// Issues named since the service last took them (a set: repeats coalesce).
     pending_hints: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
@@ -148,10 +156,14 @@ impl ControlHandle {
         if self.pending.swap(true, Ordering::AcqRel) {
             return Ok(RefreshQueued { coalesced: true });
         }
-        self.refresh.send(()).map_err(|_| {
-            self.pending.store(false, Ordering::Release);
-            SnapshotError::Unavailable
-        })?;
+        // One signal at most is ever queued: `pending` coalesces the rest.
+        match self.refresh.try_send(()) {
+            Ok(()) | Err(mpsc::error::TrySendError::Full(())) => {}
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                self.pending.store(false, Ordering::Release);
+                return Err(SnapshotError::Unavailable);
+            }
+        }
         Ok(RefreshQueued { coalesced: false })
     }
 
@@ -165,10 +177,11 @@ impl ControlHandle {
             pending.extend(issue_ids);
             was_empty
         };
+        // The named issues wait in `pending_hints`; one signal at most is queued for them.
         if was_empty {
-            self.hinted
-                .send(())
-                .map_err(|_| SnapshotError::Unavailable)?;
+            if let Err(mpsc::error::TrySendError::Closed(())) = self.hinted.try_send(()) {
+                return Err(SnapshotError::Unavailable);
+            }
         }
         Ok(RefreshQueued {
             coalesced: !was_empty,
@@ -188,10 +201,10 @@ pub struct Service {
     options: ServiceOptions,
     store: Option<Arc<dyn Store>>,
     snapshot: SnapshotHandle,
-    snapshot_requests: mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<Snapshot>>,
+    snapshot_requests: mpsc::Receiver<tokio::sync::oneshot::Sender<Snapshot>>,
     control: ControlHandle,
-    refresh_requests: mpsc::UnboundedReceiver<()>,
-    hint_requests: mpsc::UnboundedReceiver<()>,
+    refresh_requests: mpsc::Receiver<()>,
+    hint_requests: mpsc::Receiver<()>,
     metrics: Arc<ServiceMetrics>,
 }
 
@@ -213,7 +226,7 @@ struct Shell {
     /// each issue its attempts again, which keeps the loop bounded).
     empty_attempts: HashMap<String, u32>,
     persistence: Option<Persistence>,
-    tx: mpsc::UnboundedSender<Event>,
+    tx: mpsc::Sender<Event>,
     timers: HashMap<Timer, JoinHandle<()>>,
     workers: HashMap<String, WorkerHandle>,
     metrics: Arc<ServiceMetrics>,
@@ -232,9 +245,9 @@ impl Service {
         wiring: Arc<dyn Wiring>,
         options: ServiceOptions,
     ) -> Self {
-        let (requests, snapshot_requests) = mpsc::unbounded_channel();
-        let (refresh, refresh_requests) = mpsc::unbounded_channel();
-        let (hinted, hint_requests) = mpsc::unbounded_channel();
+        let (requests, snapshot_requests) = mpsc::channel(SNAPSHOT_REQUESTS);
+        let (refresh, refresh_requests) = mpsc::channel(1);
+        let (hinted, hint_requests) = mpsc::channel(1);
         Self {
             source,
             wiring,
@@ -282,14 +295,58 @@ impl Service {
     /// Runs until `shutdown` resolves and every worker has stopped. Fails only at start-up
     /// (no tracker or agent backend for the configuration, or durable state that cannot be
     /// read).
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
-        let mut snapshot_requests =
-            std::mem::replace(&mut self.snapshot_requests, mpsc::unbounded_channel().1);
-        let mut refresh_requests =
-            std::mem::replace(&mut self.refresh_requests, mpsc::unbounded_channel().1);
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+        let Self {
+            source,
+            wiring,
+            options,
+            store,
+            snapshot,
+            mut snapshot_requests,
+            control,
+            mut refresh_requests,
+            mut hint_requests,
+            metrics,
+        } = self;
+        let this = Parts {
+            source,
+            wiring,
+            options,
+            store,
+            snapshot,
+            control,
+            metrics,
+        };
+        this.run(
+            &mut snapshot_requests,
+            &mut refresh_requests,
+            &mut hint_requests,
+            shutdown,
+        )
+        .await
+    }
+}
+
+/// The service's parts once its request queues are taken out.
+struct Parts {
+    source: Arc<WorkflowSource>,
+    wiring: Arc<dyn Wiring>,
+    options: ServiceOptions,
+    store: Option<Arc<dyn Store>>,
+    snapshot: SnapshotHandle,
+    control: ControlHandle,
+    metrics: Arc<ServiceMetrics>,
+}
+
+impl Parts {
+    async fn run(
+        self,
+        snapshot_requests: &mut mpsc::Receiver<tokio::sync::oneshot::Sender<Snapshot>>,
+        refresh_requests: &mut mpsc::Receiver<()>,
+        hint_requests: &mut mpsc::Receiver<()>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), String> {
         let refresh_pending = Arc::clone(&self.control.pending);
-        let mut hint_requests =
-            std::mem::replace(&mut self.hint_requests, mpsc::unbounded_channel().1);
         let pending_hints = Arc::clone(&self.control.pending_hints);
         let workflow = self.source.current();
         let plan = Arc::new(
@@ -302,7 +359,9 @@ impl Service {
         // No child (hook, agent, gate, git) ever sees the tracker's secrets.
         symphony_process::hide_from_children(tracker.secret_environment_names());
         let backend = self.wiring.backend(&workflow.config)?;
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Bounded: a flood of agent events waits (the agent's own channel then drops its
+        // output lines, counted) instead of growing the scheduler's queue without end.
+        let (tx, mut rx) = mpsc::channel(SCHEDULER_QUEUE);
         let persistence = self
             .store
             .clone()
@@ -369,8 +428,7 @@ impl Service {
                     // A tick now (it re-arms the poll timer); one already in flight absorbs it.
                     refresh_pending.store(false, std::sync::atomic::Ordering::Release);
                     tracing::info!("refresh requested: polling now");
-                    let _ = shell.tx.send(Event::Tick { preflight_error: None });
-                    continue;
+                    shell.tick().await
                 }
                 Some(()) = hint_requests.recv() => {
                     let issue_ids: Vec<String> = std::mem::take(
@@ -393,24 +451,7 @@ impl Service {
                     match shell.apply_workflow(latest) { Some(event) => event, None => continue }
                 }
                 received = rx.recv() => match received {
-                    Some(Event::Tick { .. }) => {
-                        shell.tick_received = Some(Instant::now());
-                        // Defensive re-read before each dispatch cycle (SPEC §6.2, §6.3).
-                        let source = Arc::clone(&shell.source);
-                        let outcome = tokio::task::spawn_blocking(move || source.refresh()).await;
-                        if let Ok(ReloadOutcome::Reloaded(latest)) = outcome {
-                            if let Some(event) = shell.apply_workflow(latest) {
-                                shell.handle(event);
-                            }
-                        }
-                        let preflight_error = shell
-                            .source
-                            .last_error()
-                            .map(|e| format!("{}: {e}", e.category()))
-                            .or_else(|| shell.config_error.clone())
-                            .or_else(|| shell.store_error().map(|e| format!("state store cannot write ({e})")));
-                        Event::Tick { preflight_error }
-                    }
+                    Some(Event::Tick { .. }) => shell.tick().await,
                     Some(event) => event,
                     None => continue,
                 },
@@ -425,6 +466,29 @@ impl Service {
 }
 
 impl Shell {
+    /// The tick to handle now: the workflow re-read defensively first (SPEC §6.2, §6.3), and
+    /// why dispatch is held, if it is.
+    async fn tick(&mut self) -> Event {
+        self.tick_received = Some(Instant::now());
+        let source = Arc::clone(&self.source);
+        let outcome = tokio::task::spawn_blocking(move || source.refresh()).await;
+        if let Ok(ReloadOutcome::Reloaded(latest)) = outcome {
+            if let Some(event) = self.apply_workflow(latest) {
+                self.handle(event);
+            }
+        }
+        let preflight_error = self
+            .source
+            .last_error()
+            .map(|e| format!("{}: {e}", e.category()))
+            .or_else(|| self.config_error.clone())
+            .or_else(|| {
+                self.store_error()
+                    .map(|e| format!("state store cannot write ({e})"))
+            });
+        Event::Tick { preflight_error }
+    }
+
     /// After the last worker stopped: timers off, durable state handed over cleanly.
     async fn finish(&mut self, heartbeat: Option<JoinHandle<()>>) {
         for (_, timer) in self.timers.drain() {
@@ -657,7 +721,7 @@ impl Shell {
                     format!("tracker did not answer within {} s", limit.as_secs())
                 }),
             };
-            let _ = tx.send(Event::Fetched { purpose, result });
+            let _ = tx.send(Event::Fetched { purpose, result }).await;
         };
         tokio::spawn(tracing::Instrument::instrument(read, span));
     }
@@ -748,7 +812,7 @@ impl Shell {
                     },
                 },
             };
-            let _ = tx.send(event);
+            let _ = tx.send(event).await;
         });
         self.workers.insert(issue_id, WorkerHandle { stop, abort });
     }
@@ -781,7 +845,7 @@ impl Shell {
         };
         let handle = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            let _ = tx.send(event);
+            let _ = tx.send(event).await;
         });
         self.timers.insert(timer, handle);
     }

@@ -98,21 +98,62 @@ enum Command {
         reply: oneshot::Sender<Result<ClaimOutcome, StoreError>>,
     },
     Decision(Decision),
-    Agent {
-        issue_id: String,
-        update: AgentUpdate,
-    },
     Audit(AuditRecord),
     Secrets(Redactor),
     Heartbeat(oneshot::Sender<Result<Recovery, StoreError>>),
     Detach(oneshot::Sender<()>),
 }
 
+/// Agent events waiting for the persistence task, at most [`AGENT_QUEUE`]: when the store
+/// falls behind a flood, the oldest are dropped (they are detail) and each run's log says how
+/// many. Decisions, claims and audit entries never wait here.
+#[derive(Default)]
+struct AgentQueue {
+    state: Mutex<AgentQueueState>,
+    ready: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct AgentQueueState {
+    events: VecDeque<(String, AgentUpdate)>,
+    /// Events dropped per issue since the task last drained the queue.
+    dropped: HashMap<String, u64>,
+}
+
+/// Agent events the persistence task may be behind by.
+const AGENT_QUEUE: usize = 4_096;
+
+impl AgentQueue {
+    fn push(&self, issue_id: &str, update: AgentUpdate) {
+        {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if state.events.len() >= AGENT_QUEUE {
+                if let Some((oldest, _)) = state.events.pop_front() {
+                    *state.dropped.entry(oldest).or_default() += 1;
+                }
+            }
+            state.events.push_back((issue_id.to_owned(), update));
+        }
+        self.ready.notify_one();
+    }
+
+    fn take(&self) -> AgentQueueState {
+        std::mem::take(&mut *self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 /// A handle to the persistence task; cheap to clone. The service uses one; an embedder that
 /// drives the [`crate::Scheduler`] with its own shell can too.
+///
+/// Decisions, claims and audit entries go through an unbounded queue on purpose: none may be
+/// lost, the scheduler cannot wait, and their number is bounded by the scheduler's own work
+/// (a few per dispatch, exit and retry), which stops growing when a failing store holds
+/// dispatch. Agent events, which an agent can produce without end, go through the bounded
+/// [`AgentQueue`].
 #[derive(Clone)]
 pub struct Persistence {
     commands: mpsc::UnboundedSender<Command>,
+    agents: Arc<AgentQueue>,
     health: Arc<StoreHealth>,
 }
 
@@ -122,8 +163,10 @@ impl Persistence {
     pub fn spawn(store: Arc<dyn Store>, metrics: Arc<ServiceMetrics>) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
         let health = Arc::new(StoreHealth::default());
+        let agents = Arc::new(AgentQueue::default());
         let task = tokio::spawn(
             Pipeline {
+                agents: Arc::clone(&agents),
                 store,
                 open_runs: HashMap::new(),
                 pids: HashMap::new(),
@@ -143,7 +186,11 @@ impl Persistence {
             }
             watched.set_stopped();
         });
-        Self { commands, health }
+        Self {
+            commands,
+            agents,
+            health,
+        }
     }
 
     /// Whether durable state is being written.
@@ -174,10 +221,7 @@ impl Persistence {
 
     /// Records an agent update of the issue's current run.
     pub fn agent(&self, issue_id: &str, update: &AgentUpdate) {
-        self.send(Command::Agent {
-            issue_id: issue_id.to_owned(),
-            update: update.clone(),
-        });
+        self.agents.push(issue_id, update.clone());
     }
 
     /// Appends a decision the shell made itself (workspace removed, orphan stopped).
@@ -214,6 +258,7 @@ impl Persistence {
 }
 
 struct Pipeline {
+    agents: Arc<AgentQueue>,
     store: Arc<dyn Store>,
     /// Run id of each issue's current run.
     open_runs: HashMap<String, i64>,
@@ -235,13 +280,19 @@ impl Pipeline {
         let mut retry_at: Option<tokio::time::Instant> = None;
         let mut backoff = RETRY_FIRST;
         loop {
-            let received = match retry_at {
-                None => rx.recv_many(&mut batch, MAX_BATCH).await,
-                Some(at) => tokio::select! {
-                    received = rx.recv_many(&mut batch, MAX_BATCH) => received,
-                    () = tokio::time::sleep_until(at) => usize::MAX,
-                },
+            let retry = async {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
             };
+            let received = tokio::select! {
+                received = rx.recv_many(&mut batch, MAX_BATCH) => received,
+                () = self.agents.ready.notified() => usize::MAX,
+                () = retry => usize::MAX,
+            };
+            // Agent events first: they were queued before whatever command woke the task.
+            self.drain_agents();
             if received == 0 {
                 // Every sender is gone without a detach: write what can be written.
                 let _ = self.flush().await;
@@ -250,7 +301,6 @@ impl Pipeline {
             for command in batch.drain(..) {
                 match command {
                     Command::Decision(decision) => self.decision(decision),
-                    Command::Agent { issue_id, update } => self.agent(&issue_id, update),
                     Command::Audit(record) => self.push_audit(record),
                     Command::Secrets(redactor) => self.redactor = redactor,
                     Command::Claim { start, reply } => {
@@ -301,6 +351,26 @@ impl Pipeline {
                     backoff = (backoff * 2).min(RETRY_MAX);
                 }
             }
+        }
+    }
+
+    /// Takes the queued agent events, noting the gap where some were dropped.
+    fn drain_agents(&mut self) {
+        let AgentQueueState { events, dropped } = self.agents.take();
+        for (issue_id, count) in dropped {
+            self.agent(
+                &issue_id,
+                AgentUpdate {
+                    event: "events_dropped".to_owned(),
+                    message: Some(format!(
+                        "{count} agent event(s) dropped: the state store fell behind"
+                    )),
+                    ..AgentUpdate::default()
+                },
+            );
+        }
+        for (issue_id, update) in events {
+            self.agent(&issue_id, update);
         }
     }
 
@@ -373,6 +443,7 @@ impl Pipeline {
     /// Writes what is queued (retrying a failing store for a while), then leaves the
     /// deployment cleanly.
     async fn detach(&mut self) {
+        self.drain_agents();
         let deadline = tokio::time::Instant::now() + DETACH_PATIENCE;
         let mut backoff = RETRY_FIRST;
         while let Err(e) = self.flush().await {

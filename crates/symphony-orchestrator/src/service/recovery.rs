@@ -29,7 +29,7 @@ pub(super) async fn at_start(
 pub(super) fn spawn_heartbeat(
     lease_ms: u64,
     persistence: Persistence,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
 ) -> JoinHandle<()> {
     let period = Duration::from_millis((lease_ms / 3).max(50));
     tokio::spawn(async move {
@@ -38,7 +38,7 @@ pub(super) fn spawn_heartbeat(
             match persistence.heartbeat().await {
                 Ok(recovery) => {
                     let retries = take_up(recovery, &persistence).await;
-                    if !retries.is_empty() && events.send(Event::Restore(retries)).is_err() {
+                    if !retries.is_empty() && events.send(Event::Restore(retries)).await.is_err() {
                         return;
                     }
                 }

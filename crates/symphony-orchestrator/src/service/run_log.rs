@@ -18,58 +18,109 @@ pub fn path_for(dir: &Path, run_id: i64) -> PathBuf {
     dir.join(format!("{run_id}.log"))
 }
 
-/// An open run log.
+/// Lines a run log may be behind its writer by; past them lines are dropped and counted.
+const RUN_LOG_QUEUE: usize = 8_192;
+
+/// An open run log. Lines are formatted on the caller's task and written by a thread of the
+/// log's own, so an agent's output never waits on the disk on an async worker; when the disk
+/// falls behind a flood, lines are dropped and the log says how many.
 pub(crate) struct RunLog {
-    file: std::io::LineWriter<std::fs::File>,
-    written: u64,
-    full: bool,
+    lines: Option<std::sync::mpsc::SyncSender<String>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    dropped: u64,
     redactor: Redactor,
 }
 
 impl RunLog {
-    /// Creates (or appends to) the log of `run_id`; `None` (with a warning) when it cannot.
+    /// Starts the log of `run_id` (created, or appended to); a file that cannot be opened is
+    /// a warning, never a failed run.
     pub fn open(dir: &Path, run_id: i64, redactor: Redactor) -> Option<Self> {
         let path = path_for(dir, run_id);
-        let opened = std::fs::create_dir_all(dir).and_then(|()| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-        });
-        match opened {
-            Ok(file) => Some(Self {
-                written: file.metadata().map_or(0, |m| m.len()),
-                file: std::io::LineWriter::new(file),
-                full: false,
-                redactor,
-            }),
-            Err(e) => {
-                tracing::warn!("cannot write the run log {}: {e}", path.display());
-                None
-            }
-        }
+        let dir = dir.to_path_buf();
+        let (lines, received) = std::sync::mpsc::sync_channel::<String>(RUN_LOG_QUEUE);
+        let writer = std::thread::Builder::new()
+            .name(format!("run-log-{run_id}"))
+            .spawn(move || write_lines(&dir, &path, &received))
+            .map_err(|e| tracing::warn!("cannot start the run log writer: {e}"))
+            .ok()?;
+        Some(Self {
+            lines: Some(lines),
+            writer: Some(writer),
+            dropped: 0,
+            redactor,
+        })
     }
 
     /// Appends one event line.
     pub fn event(&mut self, kind: &str, message: Option<&str>) {
-        if self.full {
-            return;
-        }
+        let Some(lines) = &self.lines else { return };
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        if self.dropped > 0 {
+            let gap = format!(
+                "{at} lines_dropped {} line(s) dropped: the disk fell behind\n",
+                self.dropped
+            );
+            if lines.try_send(gap).is_err() {
+                self.dropped += 1;
+                return;
+            }
+            self.dropped = 0;
+        }
         let message = message
             .map(|m| self.redactor.text(m).replace('\n', "\n    "))
             .unwrap_or_default();
-        let line = format!("{at} {kind} {message}\n");
-        let line = if self.written + line.len() as u64 > MAX_RUN_LOG_BYTES {
-            self.full = true;
+        match lines.try_send(format!("{at} {kind} {message}\n")) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(_)) => self.dropped += 1,
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => self.lines = None,
+        }
+    }
+
+    /// Waits until every line given so far is written (blocking: call it off the async
+    /// workers, e.g. in `spawn_blocking`).
+    pub fn finish(mut self) {
+        self.lines = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The writer thread: appends lines until the log is dropped, up to the size cap.
+fn write_lines(dir: &Path, path: &Path, lines: &std::sync::mpsc::Receiver<String>) {
+    let opened = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    });
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::warn!("cannot write the run log {}: {e}", path.display());
+            // Drain, so the run's log calls never fill up.
+            while lines.recv().is_ok() {}
+            return;
+        }
+    };
+    let mut written = file.metadata().map_or(0, |m| m.len());
+    let mut file = std::io::LineWriter::new(file);
+    let mut full = false;
+    while let Ok(line) = lines.recv() {
+        if full {
+            continue;
+        }
+        let line = if written + line.len() as u64 > MAX_RUN_LOG_BYTES {
+            full = true;
+            let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             format!("{at} log_truncated the run log reached {MAX_RUN_LOG_BYTES} bytes\n")
         } else {
             line
         };
-        if self.file.write_all(line.as_bytes()).is_err() {
-            self.full = true;
+        if file.write_all(line.as_bytes()).is_err() {
+            full = true;
         }
-        self.written += line.len() as u64;
+        written += line.len() as u64;
     }
 }
 
@@ -103,7 +154,7 @@ mod tests {
         .unwrap();
         log.event("notification", Some("token ghp_secretsecretsecret\nnext"));
         log.event("turn_completed", None);
-        drop(log);
+        log.finish();
         let text = std::fs::read_to_string(path_for(dir.path(), 7)).unwrap();
         assert!(!text.contains("ghp_secret"), "{text}");
         assert!(

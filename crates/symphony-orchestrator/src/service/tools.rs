@@ -48,7 +48,7 @@ pub(crate) struct SessionTools {
     pub tracker: TrackerTools,
     pub records: Option<Records>,
     /// Told around each mutating tracker tool call (see [`Event::AgentToolCallStarted`]).
-    pub scheduler: mpsc::UnboundedSender<Event>,
+    pub scheduler: mpsc::Sender<Event>,
     /// Where the agent's own moves of its issue are kept.
     pub moves: AgentMoves,
 }
@@ -78,17 +78,23 @@ impl ToolHandler for SessionTools {
             }
             // Before the call: a refresh that sees the tool's effect is queued after this.
             let issue_id = self.tracker.issue().id.clone();
-            let _ = self.scheduler.send(Event::AgentToolCallStarted {
-                issue_id: issue_id.clone(),
-            });
+            let _ = self
+                .scheduler
+                .send(Event::AgentToolCallStarted {
+                    issue_id: issue_id.clone(),
+                })
+                .await;
             let result = self.tracker.execute(name, arguments).await;
             if let Some(state) = &result.moved_to {
                 self.moves.record(state.clone());
             }
-            let _ = self.scheduler.send(Event::AgentToolCallEnded {
-                issue_id,
-                moved_to: result.moved_to.clone(),
-            });
+            let _ = self
+                .scheduler
+                .send(Event::AgentToolCallEnded {
+                    issue_id,
+                    moved_to: result.moved_to.clone(),
+                })
+                .await;
             return (result.success, result.output);
         };
         let decision: adr::Decision = match serde_json::from_value(arguments) {

@@ -39,7 +39,7 @@ pub(crate) struct WorkerContext {
     pub scheduling: SchedulerConfig,
     pub tracker: Arc<dyn Tracker>,
     pub backend: Arc<dyn AgentBackend>,
-    pub updates: mpsc::UnboundedSender<Event>,
+    pub updates: mpsc::Sender<Event>,
     /// The workflow's gates, hand-off and docs, validated when the workflow became current.
     pub plan: Arc<RunPlan>,
     /// Where gate verdicts are audited.
@@ -273,9 +273,12 @@ impl AfterTurns<'_> {
         }
         // From here the worker is Symphony's, not the agent's: no inactive-stop, no stall (the
         // guard re-reads the issue before each step instead).
-        let _ = ctx.updates.send(Event::GateStageStarted {
-            issue_id: self.issue.id.clone(),
-        });
+        let _ = ctx
+            .updates
+            .send(Event::GateStageStarted {
+                issue_id: self.issue.id.clone(),
+            })
+            .await;
         let handoff = handoff.map(|config| HandOffStage {
             config,
             docs: self.docs,
@@ -333,7 +336,7 @@ async fn forward_events(
     issue_id: String,
     identifier: String,
     mut events: mpsc::Receiver<AgentEvent>,
-    updates: mpsc::UnboundedSender<Event>,
+    updates: mpsc::Sender<Event>,
     tokens: Arc<TokenTally>,
     mut run_log: Option<RunLog>,
 ) {
@@ -350,6 +353,7 @@ async fn forward_events(
                     issue_id: issue_id.clone(),
                     update,
                 })
+                .await
                 .is_err()
             {
                 return;
@@ -466,10 +470,15 @@ async fn forward_events(
                 issue_id: issue_id.clone(),
                 update,
             })
+            .await
             .is_err()
         {
             return;
         }
+    }
+    // The session is over: its log is complete once the writer has caught up.
+    if let Some(log) = run_log {
+        let _ = tokio::task::spawn_blocking(move || log.finish()).await;
     }
 }
 
