@@ -71,21 +71,32 @@ pub fn init(
 ) -> Result<Option<crate::traces::Traces>, Failure> {
     let json = matches!(options.format, LogFormat::Json);
     let mut layers: Vec<BoxedLayer> = Vec::new();
-    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal; a log collector or a file gets plain text.
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
     layers.push(if json {
         stderr.json().with_filter(filter(default_level)).boxed()
     } else {
         stderr.with_filter(filter(default_level)).boxed()
     });
+    // A log file that cannot be opened is not a reason to stop (SPEC 13.2): the logs still go
+    // to stderr, and the first line there says why the file is missing.
+    let mut file_failure = None;
     if let Some(path) = &options.file {
-        let file = tracing_subscriber::fmt::layer()
-            .with_ansi(false)
-            .with_writer(rolling_file(options, path)?);
-        layers.push(if json {
-            file.json().with_filter(filter(default_level)).boxed()
-        } else {
-            file.with_filter(filter(default_level)).boxed()
-        });
+        match rolling_file(options, path) {
+            Ok(writer) => {
+                let file = tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(writer);
+                layers.push(if json {
+                    file.json().with_filter(filter(default_level)).boxed()
+                } else {
+                    file.with_filter(filter(default_level)).boxed()
+                });
+            }
+            Err(failure) => file_failure = Some(failure),
+        }
     }
     let traces = match crate::traces::layer(options.otlp_endpoint.as_deref())? {
         Some((layer, traces)) => {
@@ -95,5 +106,8 @@ pub fn init(
         None => None,
     };
     tracing_subscriber::registry().with(layers).init();
+    if let Some(failure) = file_failure {
+        tracing::warn!("logging to stderr only: {failure}");
+    }
     Ok(traces)
 }

@@ -177,4 +177,24 @@ Work on {{{{ issue.identifier }}}}.
         !fake.pulls(REPO).is_empty(),
         "the hand-off pushed and proposed through the wrapped git"
     );
+    // Hook and workspace logs name the issue by id as well as identifier (SPEC 13.1).
+    let node = fake.issue(REPO, number).node_id;
+    let log = std::fs::read_to_string(dir.join("run-1.log")).unwrap()
+        + &std::fs::read_to_string(dir.join("run-2.log")).unwrap();
+    for message in [
+        "created workspace",
+        "hook started",
+        "hook succeeded",
+        "removed workspace",
+    ] {
+        let line = log
+            .lines()
+            .find(|l| l.contains(message))
+            .unwrap_or_else(|| panic!("no {message:?} line:\n{log}"));
+        assert!(
+            line.contains(&format!("issue_id=\"{node}\""))
+                || line.contains(&format!("issue_id={node}")),
+            "{message}: {line}"
+        );
+    }
 }

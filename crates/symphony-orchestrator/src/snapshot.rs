@@ -51,6 +51,8 @@ pub struct RetryRow {
     pub due_in_ms: u64,
     /// Why it was queued.
     pub error: Option<String>,
+    /// The page in the tracker, when known.
+    pub url: Option<String>,
 }
 
 /// What the orchestrator is doing right now.
@@ -108,6 +110,7 @@ impl Scheduler {
                     attempt: r.attempt,
                     due_in_ms: r.due_at_ms.saturating_sub(now_ms),
                     error: r.error.clone(),
+                    url: r.url.clone(),
                 })
                 .collect(),
             totals: self.totals(),

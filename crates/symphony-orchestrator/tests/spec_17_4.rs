@@ -132,6 +132,7 @@ fn terminal_state_stops_running_agent_and_cleans_workspace() {
         .any(|e| matches!(e, Effect::RemoveWorkspace { .. })));
     let effects = sim.exit("a", ExitReason::Failed("stopped".into()));
     assert!(effects.contains(&Effect::RemoveWorkspace {
+        issue_id: "a".into(),
         identifier: "ID-a".into()
     }));
     assert!(sim.s.claimed().is_empty());
@@ -513,6 +514,7 @@ fn startup_cleans_workspaces_of_terminal_issues_and_ticks_at_once() {
     assert_eq!(
         effects,
         [Effect::RemoveWorkspace {
+            issue_id: "x".into(),
             identifier: "ID-x".into()
         }]
     );
@@ -560,6 +562,7 @@ fn a_retry_for_an_issue_gone_terminal_or_missing_releases_the_claim() {
     sim.advance(1_000);
     let effects = sim.retry("a", Ok(vec![issue("a", "done")]));
     assert!(effects.contains(&Effect::RemoveWorkspace {
+        issue_id: "a".into(),
         identifier: "ID-a".into()
     }));
     sim.retry("b", Ok(vec![]));
@@ -573,4 +576,19 @@ fn a_retry_for_an_issue_gone_terminal_or_missing_releases_the_claim() {
     let effects = sim.retry("d", Err("HTTP 500".into()));
     assert_eq!(retry_delay(&effects, "d"), Some(20_000));
     assert!(sim.s.claimed().contains("d"));
+}
+
+/// SPEC 13.3: retry rows carry the issue's URL (it was always null).
+#[test]
+fn a_queued_retry_keeps_its_issues_url() {
+    let mut sim = Sim::new(config());
+    let mut with_url = issue("a", "todo");
+    with_url.url = Some("https://tracker.example/a".into());
+    sim.tick(&[], &[with_url]);
+    sim.exit("a", ExitReason::Failed("boom".into()));
+    let snapshot = sim.s.snapshot(0);
+    assert_eq!(
+        snapshot.retrying[0].url.as_deref(),
+        Some("https://tracker.example/a")
+    );
 }

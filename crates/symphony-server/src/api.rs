@@ -44,7 +44,7 @@ fn retry_row(now: DateTime<Utc>, r: &RetryRow) -> Value {
     json!({
         "issue_id": r.issue_id,
         "issue_identifier": r.identifier,
-        "issue_url": Value::Null,
+        "issue_url": r.url,
         "attempt": r.attempt,
         "due_at": ahead(now, r.due_in_ms),
         "error": r.error,

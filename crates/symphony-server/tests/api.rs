@@ -88,6 +88,7 @@ fn snapshot() -> Snapshot {
             attempt: 3,
             due_in_ms: 30_000,
             error: Some("agent turn error [turn_timeout]: no answer in 3600 s".into()),
+            url: Some("https://github.example/acme/widgets/issues/9".into()),
         }],
         // As the scheduler keeps them: the running session's 1200/800/2000 are included.
         totals: Totals {

@@ -131,6 +131,53 @@ const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
 /// Error bodies are quoted up to this many bytes.
 const MAX_QUOTED: usize = 300;
 
+/// How Symphony introduces itself to GitHub (GitHub asks every client for a User-Agent naming
+/// it; octocrab's default client would say `octocrab`, and add it beside ours).
+pub(crate) const USER_AGENT: &str = concat!("symphony/", env!("CARGO_PKG_VERSION"));
+
+/// octocrab over our own stack: hyper with rustls (ring, the system's roots), the base URI,
+/// and exactly two extra headers — our User-Agent and the token (marked sensitive, so it is
+/// never logged). No retry, cache or redirect layers: `Client::send` decides retries, ETags
+/// and time limits itself, and only ever sends paths under the base URI.
+fn build_octocrab(base: &str, token: &str) -> Result<Octocrab, String> {
+    use http::header::{HeaderValue, AUTHORIZATION};
+    use octocrab::service::middleware::base_uri::BaseUriLayer;
+    use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
+
+    let uri: http::Uri = base.parse().map_err(|e| format!("{e}"))?;
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| format!("no TLS roots: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector);
+    let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| "the token is not a valid header value".to_owned())?;
+    authorization.set_sensitive(true);
+    let headers = vec![
+        (
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        ),
+        (AUTHORIZATION, authorization),
+    ];
+    let built = octocrab::OctocrabBuilder::new_empty()
+        .with_service(hyper)
+        .with_layer(&BaseUriLayer::new(uri))
+        .with_layer(&ExtraHeadersLayer::new(Arc::new(headers)))
+        .with_auth(octocrab::AuthState::None)
+        .build();
+    match built {
+        Ok(octocrab) => Ok(octocrab),
+        Err(never) => match never {},
+    }
+}
+
 pub(crate) struct Client {
     rest: Octocrab,
     graphql: Octocrab,
@@ -155,21 +202,12 @@ impl Client {
             ));
         }
         let build = |base: &str| {
-            Octocrab::builder()
-                .base_uri(base)
-                .and_then(|b| {
-                    b.personal_token(config.token.clone())
-                        .set_connect_timeout(Some(config.request_timeout))
-                        .set_read_timeout(Some(config.request_timeout))
-                        .set_write_timeout(Some(config.request_timeout))
-                        .build()
-                })
-                .map_err(|e| {
-                    TrackerError::new(
-                        TrackerErrorCategory::InvalidTrackerConfig,
-                        format!("cannot build the GitHub client for {base}: {e}"),
-                    )
-                })
+            build_octocrab(base, &config.token).map_err(|e| {
+                TrackerError::new(
+                    TrackerErrorCategory::InvalidTrackerConfig,
+                    format!("cannot build the GitHub client for {base}: {e}"),
+                )
+            })
         };
         let graphql_path = config
             .graphql_url

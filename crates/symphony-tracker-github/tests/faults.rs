@@ -316,3 +316,23 @@ fn building_outside_a_tokio_runtime_is_an_error_not_a_panic() {
     let error = symphony_tracker_github::GithubTracker::new(config).unwrap_err();
     assert!(error.message.contains("Tokio runtime"), "{error}");
 }
+
+/// GitHub asks every client to name itself; Symphony sends exactly one User-Agent,
+/// `symphony/<version>` (octocrab's default client sent its own beside any other).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_name_symphony_in_one_user_agent() {
+    let setup = Setup::new(Source::Labels);
+    setup.file("One", "todo", &[]);
+    todo(&setup).await.unwrap();
+    let exchanges = setup.fake.exchanges();
+    assert!(!exchanges.is_empty());
+    let expected = format!("symphony/{}", env!("CARGO_PKG_VERSION"));
+    for exchange in exchanges {
+        assert_eq!(
+            exchange.user_agents,
+            std::slice::from_ref(&expected),
+            "{}",
+            exchange.path
+        );
+    }
+}

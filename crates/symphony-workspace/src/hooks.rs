@@ -47,11 +47,14 @@ impl fmt::Display for HookKind {
 }
 
 /// What a hook is told about the workspace it runs in (also exported to its environment as
-/// `SYMPHONY_ISSUE_IDENTIFIER`, `SYMPHONY_WORKSPACE_KEY`, `SYMPHONY_WORKSPACE_PATH`, `SYMPHONY_HOOK`).
+/// `SYMPHONY_ISSUE_IDENTIFIER`, `SYMPHONY_ISSUE_ID` when known, `SYMPHONY_WORKSPACE_KEY`,
+/// `SYMPHONY_WORKSPACE_PATH`, `SYMPHONY_HOOK`).
 #[derive(Debug, Clone)]
 pub struct HookContext {
     /// The issue identifier.
     pub identifier: String,
+    /// The tracker's id of the issue, when the caller knows it (also `SYMPHONY_ISSUE_ID`).
+    pub issue_id: Option<String>,
     /// The workspace key.
     pub key: WorkspaceKey,
     /// The workspace directory, which is the hook's working directory.
@@ -95,11 +98,15 @@ impl HookRunner {
             .env("SYMPHONY_ISSUE_IDENTIFIER", &ctx.identifier)
             .env("SYMPHONY_WORKSPACE_KEY", ctx.key.as_str())
             .env("SYMPHONY_WORKSPACE_PATH", &ctx.path);
-        tracing::info!(hook = %kind, issue_identifier = %ctx.identifier, workspace = %ctx.path.display(), "hook started");
+        if let Some(id) = &ctx.issue_id {
+            command.env("SYMPHONY_ISSUE_ID", id);
+        }
+        let issue_id = ctx.issue_id.as_deref().unwrap_or_default();
+        tracing::info!(hook = %kind, issue_id, issue_identifier = %ctx.identifier, workspace = %ctx.path.display(), "hook started");
         let started = Instant::now();
         let result = match run_bounded(command, timeout).await {
             Ok(done) if done.status.success() => {
-                tracing::info!(hook = %kind, issue_identifier = %ctx.identifier, elapsed_ms = started.elapsed().as_millis() as u64, "hook succeeded");
+                tracing::info!(hook = %kind, issue_id, issue_identifier = %ctx.identifier, elapsed_ms = started.elapsed().as_millis() as u64, "hook succeeded");
                 return Ok(());
             }
             Ok(done) => HookError::Failed {
@@ -118,9 +125,9 @@ impl HookRunner {
             },
         };
         if kind.is_fatal() {
-            tracing::error!(hook = %kind, issue_identifier = %ctx.identifier, category = result.category(), "{result}");
+            tracing::error!(hook = %kind, issue_id, issue_identifier = %ctx.identifier, category = result.category(), "{result}");
         } else {
-            tracing::warn!(hook = %kind, issue_identifier = %ctx.identifier, category = result.category(), "{result} (ignored)");
+            tracing::warn!(hook = %kind, issue_id, issue_identifier = %ctx.identifier, category = result.category(), "{result} (ignored)");
         }
         Err(result)
     }

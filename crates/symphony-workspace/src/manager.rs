@@ -24,9 +24,10 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    fn hook_context(&self) -> HookContext {
+    fn hook_context(&self, issue_id: Option<&str>) -> HookContext {
         HookContext {
             identifier: self.identifier.clone(),
+            issue_id: issue_id.map(str::to_owned),
             key: self.key.clone(),
             path: self.path.clone(),
         }
@@ -42,6 +43,8 @@ pub struct WorkspaceManager {
     root: PathBuf,
     hooks: HookRunner,
     repo: Option<WorkspaceConfig>,
+    /// The tracker's id of the issue this manager works for, for logs and hooks.
+    issue_id: Option<String>,
 }
 
 impl WorkspaceManager {
@@ -51,7 +54,19 @@ impl WorkspaceManager {
             root: workspace.root.clone(),
             hooks: HookRunner::new(hooks.clone()),
             repo: workspace.repo.is_some().then(|| workspace.clone()),
+            issue_id: None,
         }
+    }
+
+    /// The same manager, working for the issue with tracker id `issue_id`: its logs and hooks
+    /// carry the id beside the identifier.
+    pub fn for_issue(mut self, issue_id: &str) -> Self {
+        self.issue_id = Some(issue_id.to_owned());
+        self
+    }
+
+    fn issue_id(&self) -> &str {
+        self.issue_id.as_deref().unwrap_or_default()
     }
 
     /// A manager for a resolved service configuration.
@@ -108,16 +123,29 @@ impl WorkspaceManager {
             if let Some(populator) = &populator {
                 populator.check_reused(&workspace.path)?;
             }
-            tracing::debug!(issue_identifier = identifier, workspace = %workspace.path.display(), "reusing workspace");
+            tracing::debug!(issue_id = self.issue_id(), issue_identifier = identifier, workspace = %workspace.path.display(), "reusing workspace");
             return Ok(workspace);
         }
-        tracing::info!(issue_identifier = identifier, workspace = %workspace.path.display(), "created workspace");
+        tracing::info!(issue_id = self.issue_id(), issue_identifier = identifier, workspace = %workspace.path.display(), "created workspace");
         let prepared = async {
             if let Some(populator) = &populator {
-                populator.populate(&workspace.key, &workspace.path).await?;
+                // The mirror and branch logs of the population carry the issue too.
+                let span = tracing::info_span!(
+                    "workspace",
+                    issue_id = self.issue_id(),
+                    issue_identifier = identifier
+                );
+                tracing::Instrument::instrument(
+                    populator.populate(&workspace.key, &workspace.path),
+                    span,
+                )
+                .await?;
             }
             self.hooks
-                .run(HookKind::AfterCreate, &workspace.hook_context())
+                .run(
+                    HookKind::AfterCreate,
+                    &workspace.hook_context(self.issue_id.as_deref()),
+                )
                 .await
                 .map_err(WorkspaceError::from)
         }
@@ -127,6 +155,7 @@ impl WorkspaceManager {
             // retry does not mistake it for a reusable one.
             if let Err(cleanup) = delete_tree(&workspace.path).await {
                 tracing::warn!(
+                    issue_id = self.issue_id(),
                     issue_identifier = identifier,
                     "could not remove the failed workspace: {cleanup}"
                 );
@@ -142,7 +171,10 @@ impl WorkspaceManager {
     /// Runs `before_run`; an error means the attempt must not start (SPEC §9.4).
     pub async fn before_run(&self, workspace: &Workspace) -> Result<(), HookError> {
         self.hooks
-            .run(HookKind::BeforeRun, &workspace.hook_context())
+            .run(
+                HookKind::BeforeRun,
+                &workspace.hook_context(self.issue_id.as_deref()),
+            )
             .await
     }
 
@@ -150,7 +182,10 @@ impl WorkspaceManager {
     pub async fn after_run(&self, workspace: &Workspace) {
         let _ = self
             .hooks
-            .run(HookKind::AfterRun, &workspace.hook_context())
+            .run(
+                HookKind::AfterRun,
+                &workspace.hook_context(self.issue_id.as_deref()),
+            )
             .await;
     }
 
@@ -195,13 +230,16 @@ impl WorkspaceManager {
         };
         let _ = self
             .hooks
-            .run(HookKind::BeforeRemove, &workspace.hook_context())
+            .run(
+                HookKind::BeforeRemove,
+                &workspace.hook_context(self.issue_id.as_deref()),
+            )
             .await;
         delete_tree(&path).await?;
         if let Some(populator) = self.populator(&root) {
             populator.forget(&workspace.key).await?;
         }
-        tracing::info!(issue_identifier = identifier, workspace = %path.display(), "removed workspace");
+        tracing::info!(issue_id = self.issue_id(), issue_identifier = identifier, workspace = %path.display(), "removed workspace");
         Ok(true)
     }
 }

@@ -227,6 +227,7 @@ impl Scheduler {
                 for issue in issues {
                     if !self.claimed.contains(&issue.id) && self.config.is_terminal(&issue.state) {
                         out.push(Effect::RemoveWorkspace {
+                            issue_id: issue.id,
                             identifier: issue.identifier,
                         });
                     }
@@ -659,6 +660,7 @@ impl Scheduler {
             RunEnd::Stopped(stop) => {
                 if stop.removes_workspace() {
                     out.push(Effect::RemoveWorkspace {
+                        issue_id: issue_id.to_owned(),
                         identifier: identifier.clone(),
                     });
                 }
@@ -678,6 +680,7 @@ impl Scheduler {
         if let Some(retry) = retry {
             self.schedule_retry(issue_id, &identifier, retry, now_ms, out);
         }
+        self.note_retry_url(issue_id, entry.issue.url.clone());
         if self.shutting_down && self.running.is_empty() {
             out.push(Effect::Stopped);
         }
@@ -747,12 +750,20 @@ impl Scheduler {
                 due_at_ms: now_ms.saturating_add(delay_ms),
                 error,
                 refreshing: false,
+                url: None,
             },
         );
         out.push(Effect::ArmTimer {
             timer: Timer::Retry(issue_id.to_owned()),
             delay_ms,
         });
+    }
+
+    /// Remembers the page of a queued retry's issue, for status surfaces.
+    fn note_retry_url(&mut self, issue_id: &str, url: Option<String>) {
+        if let Some(entry) = self.retries.get_mut(issue_id) {
+            entry.url = url;
+        }
     }
 
     fn on_retry_due(&mut self, issue_id: &str, now_ms: u64, out: &mut Out) {
@@ -796,6 +807,7 @@ impl Scheduler {
                     RetryReason::RefreshFailed,
                 );
                 self.schedule_retry(issue_id, &entry.identifier, retry, now_ms, out);
+                self.note_retry_url(issue_id, entry.url);
                 return;
             }
         };
@@ -810,6 +822,7 @@ impl Scheduler {
         };
         if self.config.is_terminal(&issue.state) {
             out.push(Effect::RemoveWorkspace {
+                issue_id: issue_id.to_owned(),
                 identifier: issue.identifier.clone(),
             });
             self.release(issue_id, &issue.identifier, "reached a terminal state", out);
@@ -833,6 +846,7 @@ impl Scheduler {
                 let error = Some("no available orchestrator slots".to_owned());
                 let retry = (entry.attempt.saturating_add(1), error, RetryReason::NoSlots);
                 self.schedule_retry(issue_id, &issue.identifier, retry, now_ms, out);
+                self.note_retry_url(issue_id, issue.url.clone());
             }
         }
         out.push(Effect::Notify);
@@ -983,6 +997,7 @@ impl Scheduler {
                     due_at_ms: now_ms.saturating_add(retry.due_in_ms),
                     error: retry.error,
                     refreshing: false,
+                    url: None,
                 },
             );
         }

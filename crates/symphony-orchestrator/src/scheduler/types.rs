@@ -230,6 +230,8 @@ pub enum Effect {
     },
     /// Remove an issue's workspace (runs `before_remove`).
     RemoveWorkspace {
+        /// The issue's tracker id (for logs and the hook).
+        issue_id: String,
         /// The issue identifier (the workspace key's source).
         identifier: String,
     },
@@ -448,6 +450,8 @@ pub struct RetryEntry {
     pub error: Option<String>,
     /// Whether its tracker refresh is in flight.
     pub refreshing: bool,
+    /// The issue's page in the tracker, when known (not after a restart until it is read).
+    pub url: Option<String>,
 }
 
 /// Aggregate agent usage (SPEC §13.5). Token counts include running sessions (each report's

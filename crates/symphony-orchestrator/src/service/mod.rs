@@ -628,13 +628,17 @@ impl Shell {
                     self.spawn_worker(*issue, attempt)
                 }
                 Effect::StopWorker { issue_id, .. } => self.stop_worker(&issue_id),
-                Effect::RemoveWorkspace { identifier } => {
-                    let manager = WorkspaceManager::from_config(&self.workflow.config);
+                Effect::RemoveWorkspace {
+                    issue_id,
+                    identifier,
+                } => {
+                    let manager =
+                        WorkspaceManager::from_config(&self.workflow.config).for_issue(&issue_id);
                     let persistence = self.persistence.clone();
                     tokio::spawn(async move {
                         let result = manager.remove(&identifier).await;
                         if let Err(e) = &result {
-                            tracing::warn!(issue_identifier = %identifier, "workspace removal failed: {e}");
+                            tracing::warn!(issue_id, issue_identifier = %identifier, "workspace removal failed: {e}");
                         }
                         if let Some(persistence) = persistence {
                             persistence.audit(

@@ -76,7 +76,7 @@ pub(crate) async fn run_worker(
         Ok(issue) => issue,
         Err(exit) => return exit,
     };
-    let manager = WorkspaceManager::from_config(&ctx.workflow.config);
+    let manager = WorkspaceManager::from_config(&ctx.workflow.config).for_issue(&issue.id);
     let workspace = match manager.ensure(&issue.identifier).await {
         Ok(workspace) => workspace,
         Err(e) => return ExitReason::Failed(format!("workspace error [{}]: {e}", e.category())),

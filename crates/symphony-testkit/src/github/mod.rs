@@ -70,6 +70,9 @@ pub struct Exchange {
     pub if_none_match: Option<String>,
     /// The `Authorization` header, if sent.
     pub authorization: Option<String>,
+    /// Every `User-Agent` value sent (GitHub refuses a request without one; there should be
+    /// exactly one).
+    pub user_agents: Vec<String>,
     /// The request body, parsed when JSON.
     pub request_body: Option<Value>,
     /// Response status.
@@ -498,6 +501,11 @@ async fn handle(
     };
     let if_none_match = header("if-none-match");
     let authorization = header("authorization");
+    let user_agents: Vec<String> = headers
+        .get_all(axum::http::header::USER_AGENT)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
     let request_body: Option<Value> = serde_json::from_slice(&body).ok();
     let fault = {
         let mut shared = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -514,7 +522,14 @@ async fn handle(
             .is_some_and(|t| t == shared.token)
     });
     let mut faulted = fault.is_some() && !matches!(fault, Some(Fault::Slow(_)));
-    let mut reply = if !authorized {
+    let mut reply = if user_agents.is_empty() {
+        // GitHub's answer to a request without a User-Agent.
+        Reply::error(
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules. Please make sure your request has a \
+             User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).",
+        )
+    } else if !authorized {
         Reply::error(StatusCode::UNAUTHORIZED, "Bad credentials")
     } else {
         match &fault {
@@ -634,6 +649,7 @@ async fn handle(
         query,
         if_none_match,
         authorization,
+        user_agents,
         request_body,
         status: reply.status.as_u16(),
         response_body,

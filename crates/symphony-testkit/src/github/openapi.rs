@@ -287,6 +287,7 @@ mod tests {
             query: Some("state=opened&per_page=100&bogus=1".into()),
             if_none_match: None,
             authorization: None,
+            user_agents: vec!["symphony/test".into()],
             request_body: None,
             status: 418,
             response_body: None,
