@@ -1,17 +1,108 @@
 //! `symphony run` with the local tracker and the real Codex CLI (pinned, installed by
 //! `.ci/run`) against a mock model: the issue is claimed, the agent writes a file and moves the
-//! issue to done with the tracker's tool, the workspace has the change, and the run's totals
-//! show the model's tokens.
+//! issue with the tracker's tool, the workspace has the change, and the run's totals show the
+//! model's tokens. Also: a turn that keeps streaming is not a stall, and token totals are
+//! counted once through the HTTP surface.
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use symphony_testkit::requires::{run, trial, Tool};
 
 use serde_json::{json, Value};
 use support::{issue_state, wait_until};
+use symphony_testkit::requires::{run, trial, Tool};
 use symphony_testkit::{codex, MockModel, Step};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A project in `dir`: one local issue `id` in `todo`, Codex `bin` on `model`, and `sections`
+/// (YAML) added to the front matter; `codex_extra` (YAML, indented) goes into `codex:`.
+fn codex_project(
+    dir: &Path,
+    bin: &Path,
+    model: &MockModel,
+    id: &str,
+    sections: &str,
+    codex_extra: &str,
+) {
+    std::fs::create_dir(dir.join("issues")).unwrap();
+    std::fs::write(
+        dir.join(format!("issues/{id}.md")),
+        "---\ntitle: Add a greeting\nstate: todo\n---\nWrite greeting.txt.\n",
+    )
+    .unwrap();
+    codex::write_config(
+        &dir.join("codex"),
+        &model.base_url(),
+        "never",
+        "danger-full-access",
+    )
+    .unwrap();
+    let workflow = format!(
+        r#"---
+tracker:
+  kind: local
+  provider:
+    path: ./issues
+workspace:
+  root: ./ws
+{sections}
+codex:
+  command: "{bin} app-server"
+  approval_policy: never
+  thread_sandbox: danger-full-access
+  turn_sandbox_policy:
+    type: dangerFullAccess
+  home: isolated
+  home_config: ./codex/config.toml
+  # Codex starts in about a second; a busy CI machine gets more room.
+  read_timeout_ms: 30000
+{codex_extra}
+---
+Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
+"#,
+        bin = bin.display(),
+    );
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+}
+
+/// `symphony run` in `dir`, logging to `symphony.log`.
+fn start(dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("run")
+        .current_dir(dir)
+        .env("SYMPHONY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("symphony.log")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Stops `child` with SIGTERM; returns its log, having checked it stopped cleanly.
+fn stop(dir: &Path, mut child: Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
+    assert!(status.success(), "{log}");
+    log
+}
+
+/// `symphony runs --json`, newest first.
+fn runs(dir: &Path) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["runs", "--json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
 
 fn symphony_runs_an_issue_to_done_with_the_real_codex() {
     let Some(bin) = codex::binary("symphony_runs_an_issue_to_done_with_the_real_codex") else {
@@ -28,88 +119,33 @@ fn symphony_runs_an_issue_to_done_with_the_real_codex() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    std::fs::create_dir(dir.join("issues")).unwrap();
-    std::fs::write(
-        dir.join("issues/E2E-1.md"),
-        "---\ntitle: Add a greeting\nstate: todo\n---\nWrite greeting.txt.\n",
-    )
-    .unwrap();
-    codex::write_config(
-        &dir.join("codex"),
-        &model.base_url(),
-        "never",
-        "danger-full-access",
-    )
-    .unwrap();
     // Terminal workspaces are removed: the hook keeps the agent's file for the assertion.
-    let workflow = format!(
-        r#"---
-tracker:
-  kind: local
-  provider:
-    path: ./issues
-workspace:
-  root: ./ws
-hooks:
-  before_remove: cp greeting.txt ../../kept-greeting.txt
-# One tick dispatches; the next comes after the run. A tick during the turn would see the
-# issue the agent just moved to done and stop the turn as SPEC 8.5 asks (a run "stopped",
-# not "succeeded"), which is not what this test is about.
-polling:
-  interval_ms: 10000
-codex:
-  command: "{} app-server"
-  approval_policy: never
-  thread_sandbox: danger-full-access
-  turn_sandbox_policy:
-    type: dangerFullAccess
-  home: isolated
-  home_config: ./codex/config.toml
-  # Codex starts in about a second; a busy CI machine gets more room.
-  read_timeout_ms: 30000
----
-Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
-"#,
-        bin.display()
+    // One tick dispatches; the next comes after the run. A tick during the turn would see the
+    // issue the agent just moved to done and stop the turn as SPEC 8.5 asks (a run "stopped",
+    // not "succeeded"), which is not what this test is about.
+    codex_project(
+        dir,
+        &bin,
+        &model,
+        "E2E-1",
+        "hooks:\n  before_remove: cp greeting.txt ../../kept-greeting.txt\npolling:\n  interval_ms: 10000",
+        "",
     );
-    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
-    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .arg("run")
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let limit = Duration::from_secs(120);
-    wait_until("the issue to be done", limit, || {
+    let child = start(dir);
+    wait_until("the issue to be done", LIMIT, || {
         issue_state(dir, "E2E-1") == "done"
     });
-    wait_until("the workspace to be cleaned after the hook", limit, || {
+    wait_until("the workspace to be cleaned after the hook", LIMIT, || {
         dir.join("kept-greeting.txt").exists()
     });
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
-    assert!(status.success(), "{log}");
+    let log = stop(dir, child);
 
     assert_eq!(
         std::fs::read_to_string(dir.join("kept-greeting.txt")).unwrap(),
         "hello from codex\n",
         "the agent's change was in the workspace"
     );
-    let runs = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["runs", "--json"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let runs: Vec<Value> = String::from_utf8_lossy(&runs.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let runs = runs(dir);
     let first = runs.last().unwrap();
     assert_eq!(first["identifier"], "E2E-1");
     assert_eq!(first["outcome"], "succeeded", "{log}");
@@ -150,77 +186,20 @@ fn a_turn_that_keeps_streaming_is_never_stopped_as_stalled() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    std::fs::create_dir(dir.join("issues")).unwrap();
-    std::fs::write(
-        dir.join("issues/E2E-2.md"),
-        "---\ntitle: A long build\nstate: todo\n---\n",
-    )
-    .unwrap();
-    codex::write_config(
-        &dir.join("codex"),
-        &model.base_url(),
-        "never",
-        "danger-full-access",
-    )
-    .unwrap();
-    let workflow = format!(
-        r#"---
-tracker:
-  kind: local
-  provider:
-    path: ./issues
-workspace:
-  root: ./ws
-polling:
-  interval_ms: 500
-agent:
-  max_turns: 2
-codex:
-  command: "{} app-server"
-  approval_policy: never
-  thread_sandbox: danger-full-access
-  turn_sandbox_policy:
-    type: dangerFullAccess
-  home: isolated
-  home_config: ./codex/config.toml
-  read_timeout_ms: 30000
-  stall_timeout_ms: 2500
----
-Work on {{{{ issue.identifier }}}}.
-"#,
-        bin.display()
+    codex_project(
+        dir,
+        &bin,
+        &model,
+        "E2E-2",
+        "polling:\n  interval_ms: 500\nagent:\n  max_turns: 2",
+        "  stall_timeout_ms: 2500",
     );
-    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
-    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .arg("run")
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let runs = || -> Vec<Value> {
-        let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .args(["runs", "--json"])
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    };
-    wait_until("the first run to end", Duration::from_secs(120), || {
-        runs().iter().any(|r| !r["outcome"].is_null())
+    let child = start(dir);
+    wait_until("the first run to end", LIMIT, || {
+        runs(dir).iter().any(|r| !r["outcome"].is_null())
     });
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
-    assert!(status.success(), "{log}");
-    let first = runs().last().cloned().unwrap();
+    let log = stop(dir, child);
+    let first = runs(dir).last().cloned().unwrap();
     assert_eq!(first["outcome"], "succeeded", "{first}\n{log}");
     assert!(!log.contains("stalled"), "{log}");
     assert_eq!(issue_state(dir, "E2E-2"), "review");
@@ -251,46 +230,14 @@ fn token_totals_are_counted_once_and_only_grow() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    std::fs::create_dir(dir.join("issues")).unwrap();
-    std::fs::write(
-        dir.join("issues/E2E-3.md"),
-        "---\ntitle: Count tokens\nstate: todo\n---\n",
-    )
-    .unwrap();
-    codex::write_config(
-        &dir.join("codex"),
-        &model.base_url(),
-        "never",
-        "danger-full-access",
-    )
-    .unwrap();
-    let workflow = format!(
-        r#"---
-tracker:
-  kind: local
-  provider:
-    path: ./issues
-workspace:
-  root: ./ws
-polling:
-  interval_ms: 500
-agent:
-  max_turns: 2
-codex:
-  command: "{} app-server"
-  approval_policy: never
-  thread_sandbox: danger-full-access
-  turn_sandbox_policy:
-    type: dangerFullAccess
-  home: isolated
-  home_config: ./codex/config.toml
-  read_timeout_ms: 30000
----
-Work on {{{{ issue.identifier }}}}.
-"#,
-        bin.display()
+    codex_project(
+        dir,
+        &bin,
+        &model,
+        "E2E-3",
+        "polling:\n  interval_ms: 500\nagent:\n  max_turns: 2",
+        "",
     );
-    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
     let (child, port) = support::start_serving(dir, "info", Duration::from_secs(60));
     let api_total = || -> u64 {
         let (status, body) = support::http(port, "GET", "/api/v1/state");
@@ -308,10 +255,7 @@ Work on {{{{ issue.identifier }}}}.
     let mut counted = Vec::new();
     let start = std::time::Instant::now();
     while issue_state(dir, "E2E-3") != "review" || counted.len() < 40 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the run did not finish"
-        );
+        assert!(start.elapsed() < LIMIT, "the run did not finish");
         let api = api_total();
         // The model has finished sending at least what the API reports (read afterwards).
         let sent = model.usage_completed().total();

@@ -122,11 +122,11 @@ async fn a_bad_gates_section_on_reload_holds_dispatch_until_it_is_fixed() {
 
 /// A section a registry lets through with a lax validator is still refused by the service
 /// itself when it cannot run it: the orchestrator does not depend on the loader's diligence.
-struct LaxGates;
+struct Lax(&'static str);
 
-impl ConfigSection for LaxGates {
+impl ConfigSection for Lax {
     fn key(&self) -> &str {
-        "gates"
+        self.0
     }
     fn owner(&self) -> &str {
         "anything goes"
@@ -143,7 +143,7 @@ impl ConfigSection for LaxGates {
 async fn the_service_refuses_a_section_it_cannot_run_even_if_the_loader_accepted_it() {
     let registry = ConfigRegistry::new()
         .with(Arc::new(symphony_tracker_local::LocalProfile))
-        .with_section(Arc::new(LaxGates));
+        .with_section(Arc::new(Lax("gates")));
     held_then_resumed(
         registry,
         "gates:\n  checks:\n    - kind: secrets\n",
@@ -179,8 +179,8 @@ async fn gates_or_hand_off_without_a_repository_are_refused_at_load() {
         // The service refuses to start on it too, whatever the loader let through.
         let lax = ConfigRegistry::new()
             .with(Arc::new(symphony_tracker_local::LocalProfile))
-            .with_section(Arc::new(LaxGates))
-            .with_section(Arc::new(LaxHandOff));
+            .with_section(Arc::new(Lax("gates")))
+            .with_section(Arc::new(Lax("handoff")));
         let source = Arc::new(
             WorkflowSource::open(&dir.join("WORKFLOW.md"), lax, Arc::new(ProcessEnvironment))
                 .unwrap(),
@@ -191,21 +191,4 @@ async fn gates_or_hand_off_without_a_repository_are_refused_at_load() {
         assert!(outcome.unwrap_err().contains(says));
     }
     assert!(ran(dir).is_empty());
-}
-
-struct LaxHandOff;
-
-impl ConfigSection for LaxHandOff {
-    fn key(&self) -> &str {
-        "handoff"
-    }
-    fn owner(&self) -> &str {
-        "anything goes"
-    }
-    fn schema(&self) -> Value {
-        Value::Bool(true)
-    }
-    fn validate(&self, _: &Value, _: &SectionContext<'_>) -> Result<(), String> {
-        Ok(())
-    }
 }

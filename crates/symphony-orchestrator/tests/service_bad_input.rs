@@ -171,19 +171,7 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
     };
     let service = Service::new(source, Arc::new(LocalWiring), options).with_store(Arc::new(store));
     let root = dir.path().to_path_buf();
-    let baseline = resident_kib();
-    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let sampling = Arc::clone(&sampling);
-        std::thread::spawn(move || {
-            let mut peak = 0;
-            while sampling.load(Ordering::Relaxed) {
-                peak = peak.max(resident_kib());
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            peak
-        })
-    };
+    let memory = PeakMemory::start();
     // The tool call comes after the flood: the service runs until it has been carried out
     // (stopping at flood.log raced the call, which is queued behind the flood's last lines).
     service
@@ -193,8 +181,7 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
         }))
         .await
         .unwrap();
-    sampling.store(false, Ordering::Relaxed);
-    let growth_mib = sampler.join().unwrap().saturating_sub(baseline) / 1024;
+    let (baseline, growth_mib) = memory.stop();
     // A million lines (36 MB of output) pass through queues that hold a few thousand events:
     // what the process holds stays small. Unbounded, the scheduler's and the store's queues
     // held the flood.
@@ -212,6 +199,42 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
         issue.contains("state: \"done\""),
         "the tool call after the flood still ran: {issue}"
     );
+}
+
+/// The peak of this process's resident memory while something runs, sampled every 10 ms.
+struct PeakMemory {
+    baseline_kib: u64,
+    sampling: Arc<std::sync::atomic::AtomicBool>,
+    sampler: std::thread::JoinHandle<u64>,
+}
+
+impl PeakMemory {
+    fn start() -> Self {
+        let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let running = Arc::clone(&sampling);
+        Self {
+            baseline_kib: resident_kib(),
+            sampling,
+            sampler: std::thread::spawn(move || {
+                let mut peak = 0;
+                while running.load(Ordering::Relaxed) {
+                    peak = peak.max(resident_kib());
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                peak
+            }),
+        }
+    }
+
+    /// `(baseline in KiB, growth of the peak over it in MiB)`.
+    fn stop(self) -> (u64, u64) {
+        self.sampling.store(false, Ordering::Relaxed);
+        let peak = self.sampler.join().unwrap();
+        (
+            self.baseline_kib,
+            peak.saturating_sub(self.baseline_kib) / 1024,
+        )
+    }
 }
 
 /// This process's resident memory, in KiB (Linux).
@@ -321,27 +344,14 @@ async fn an_agent_that_floods_events_keeps_the_services_memory_flat() {
     };
     let service = Service::new(source, Arc::new(ChattyWiring), options).with_store(Arc::new(store));
     let root = dir.path().to_path_buf();
-    let baseline = resident_kib();
-    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let sampling = Arc::clone(&sampling);
-        std::thread::spawn(move || {
-            let mut peak = 0;
-            while sampling.load(Ordering::Relaxed) {
-                peak = peak.max(resident_kib());
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            peak
-        })
-    };
+    let memory = PeakMemory::start();
     service
         .run(until(Duration::from_secs(120), move || {
             root.join("chatty.done").exists()
         }))
         .await
         .unwrap();
-    sampling.store(false, Ordering::Relaxed);
-    let growth_mib = sampler.join().unwrap().saturating_sub(baseline) / 1024;
+    let (baseline, growth_mib) = memory.stop();
     eprintln!("chatty agent: resident memory grew by {growth_mib} MiB over {baseline} KiB");
     assert!(
         dir.path().join("chatty.done").exists(),
