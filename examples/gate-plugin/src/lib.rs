@@ -94,4 +94,12 @@ impl GateFactory for TodoReferenceFactory {
         }
         Ok(Arc::new(TodoReferenceGate::new(marker)?))
     }
+
+    /// Documents `marker` in `symphony schema`, so editors flag any other option as the gate
+    /// itself does.
+    fn options_schema(&self) -> Option<Value> {
+        Some(serde_json::json!({
+            "marker": {"description": "The word to look for (default TODO).", "type": "string", "minLength": 1},
+        }))
+    }
 }

@@ -79,3 +79,23 @@ async fn the_plugin_runs_when_workflow_names_its_kind() {
         .to_string();
     assert!(error.contains("`markers` is not an option"), "{error}");
 }
+
+/// A registered plugin kind is in the `gates:` schema with its own options, and only those.
+#[test]
+fn the_plugin_kind_and_its_options_are_in_the_schema() {
+    let mut registry = GateRegistry::builtin();
+    registry.register(Arc::new(TodoReferenceFactory));
+    let schema = GatesConfig::schema(&registry);
+    let check = &schema["properties"]["checks"]["items"];
+    assert!(check["properties"]["kind"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(KIND)));
+    let ours = check["allOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["if"]["properties"]["kind"]["const"] == KIND)
+        .unwrap();
+    assert_eq!(ours["then"]["properties"]["marker"]["type"], "string");
+}
