@@ -18,16 +18,6 @@ use symphony_workflow::{ProcessEnvironment, WorkflowSource};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
-    assert!(status.success(), "git {args:?}");
-}
-
 /// A project whose agent writes a change and then runs `person` (a shell snippet acting on the
 /// issue file as a person would, not through the agent's tools). `extra` adds sections.
 fn project(dir: &Path, person: &str, extra: &str) -> Arc<WorkflowSource> {
@@ -40,12 +30,7 @@ fn project(dir: &Path, person: &str, extra: &str) -> Arc<WorkflowSource> {
 
 /// A project whose agent runs `command` each turn.
 fn project_with_agent(dir: &Path, command: &str, extra: &str) -> Arc<WorkflowSource> {
-    let origin = dir.join("origin");
-    std::fs::create_dir(&origin).unwrap();
-    git(&origin, &["init", "-q", "-b", "main"]);
-    std::fs::write(origin.join("README.md"), "# demo\n").unwrap();
-    git(&origin, &["add", "-A"]);
-    git(&origin, &["commit", "-q", "-m", "initial"]);
+    let origin = support::origin(dir);
     std::fs::create_dir(dir.join("issues")).unwrap();
     std::fs::write(
         dir.join("issues/H-1.md"),

@@ -159,17 +159,7 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
         "---\ntitle: loud\nstate: todo\n---\n",
     )
     .unwrap();
-    // With a state store and run logs, as `symphony run` has them: every stage a flood passes.
-    let store = symphony_store::SqliteStore::open(
-        &dir.path().join(".symphony"),
-        symphony_store::StoreOptions::default(),
-    )
-    .unwrap();
-    let options = ServiceOptions {
-        run_logs: Some(dir.path().join(".symphony/runs")),
-        ..ServiceOptions::default()
-    };
-    let service = Service::new(source, Arc::new(LocalWiring), options).with_store(Arc::new(store));
+    let service = as_run_would(dir.path(), source, Arc::new(LocalWiring));
     let root = dir.path().to_path_buf();
     let memory = PeakMemory::start();
     // The tool call comes after the flood: the service runs until it has been carried out
@@ -199,6 +189,21 @@ async fn an_agent_that_floods_its_output_does_not_take_the_service_down() {
         issue.contains("state: \"done\""),
         "the tool call after the flood still ran: {issue}"
     );
+}
+
+/// A service over `source` with a state store and run logs in `dir`, as `symphony run` has
+/// them: every stage an agent's events pass.
+fn as_run_would(dir: &Path, source: Arc<WorkflowSource>, wiring: Arc<dyn Wiring>) -> Service {
+    let store = symphony_store::SqliteStore::open(
+        &dir.join(".symphony"),
+        symphony_store::StoreOptions::default(),
+    )
+    .unwrap();
+    let options = ServiceOptions {
+        run_logs: Some(dir.join(".symphony/runs")),
+        ..ServiceOptions::default()
+    };
+    Service::new(source, wiring, options).with_store(Arc::new(store))
 }
 
 /// The peak of this process's resident memory while something runs, sampled every 10 ms.
@@ -333,16 +338,7 @@ async fn an_agent_that_floods_events_keeps_the_services_memory_flat() {
         "---\ntitle: chatty\nstate: todo\n---\n",
     )
     .unwrap();
-    let store = symphony_store::SqliteStore::open(
-        &dir.path().join(".symphony"),
-        symphony_store::StoreOptions::default(),
-    )
-    .unwrap();
-    let options = ServiceOptions {
-        run_logs: Some(dir.path().join(".symphony/runs")),
-        ..ServiceOptions::default()
-    };
-    let service = Service::new(source, Arc::new(ChattyWiring), options).with_store(Arc::new(store));
+    let service = as_run_would(dir.path(), source, Arc::new(ChattyWiring));
     let root = dir.path().to_path_buf();
     let memory = PeakMemory::start();
     service

@@ -17,16 +17,6 @@ use symphony_workflow::{ProcessEnvironment, WorkflowSource};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
-    assert!(status.success(), "git {args:?}");
-}
-
 /// The agent: records each prompt; writes a leaked key unless the prompt is gate feedback
 /// (or `stubborn` is set), always touches a real file, and moves the issue to review. It
 /// lingers after the move, so polls (every 100 ms) see the review state while its turn is
@@ -57,12 +47,7 @@ fn project(dir: &Path, gates: &str, stubborn: bool) -> Arc<WorkflowSource> {
 }
 
 fn project_with(dir: &Path, gates: &str, command: &str) -> Arc<WorkflowSource> {
-    let origin = dir.join("origin");
-    std::fs::create_dir(&origin).unwrap();
-    git(&origin, &["init", "-q", "-b", "main"]);
-    std::fs::write(origin.join("README.md"), "# demo\n").unwrap();
-    git(&origin, &["add", "-A"]);
-    git(&origin, &["commit", "-q", "-m", "initial"]);
+    let origin = support::origin(dir);
     std::fs::create_dir(dir.join("issues")).unwrap();
     std::fs::write(
         dir.join("issues/G-1.md"),

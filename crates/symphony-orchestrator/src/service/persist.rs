@@ -9,7 +9,7 @@
 //! so nothing new starts on state that is not recorded.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -20,6 +20,8 @@ use symphony_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::agent_queue::{AgentQueue, AgentQueueState};
+pub use super::store_health::StoreHealth;
 use crate::metrics::ServiceMetrics;
 use crate::scheduler::{AgentUpdate, Decision, RunEnd};
 
@@ -33,57 +35,6 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 const MAX_QUEUED_EVENTS: usize = 50_000;
 /// How long a shutdown keeps retrying a failing store before it gives up on the queue.
 const DETACH_PATIENCE: Duration = Duration::from_secs(5);
-
-/// Whether durable state is being written: shared by the persistence task, which sets it, and
-/// the service and its status surfaces, which read it.
-#[derive(Debug, Default)]
-pub struct StoreHealth {
-    state: Mutex<HealthState>,
-}
-
-#[derive(Debug, Default)]
-struct HealthState {
-    /// Why queued changes cannot be written, while they cannot.
-    write_error: Option<String>,
-    /// Why the last lease renewal failed, until one succeeds.
-    lease_error: Option<String>,
-    /// The persistence task is gone for good (it panicked or the service stopped).
-    stopped: bool,
-}
-
-impl StoreHealth {
-    /// Why durable state is not being written now, if it is not.
-    pub fn error(&self) -> Option<String> {
-        let state = self.lock();
-        if state.stopped {
-            return Some("the persistence task has stopped".to_owned());
-        }
-        state
-            .write_error
-            .clone()
-            .or_else(|| state.lease_error.clone())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HealthState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn writes_failing(&self) -> bool {
-        self.lock().write_error.is_some()
-    }
-
-    fn set_write_error(&self, error: Option<String>) {
-        self.lock().write_error = error;
-    }
-
-    fn set_lease_error(&self, error: Option<String>) {
-        self.lock().lease_error = error;
-    }
-
-    fn set_stopped(&self) {
-        self.lock().stopped = true;
-    }
-}
 
 fn task_stopped() -> StoreError {
     StoreError::Database {
@@ -102,44 +53,6 @@ enum Command {
     Secrets(Redactor),
     Heartbeat(oneshot::Sender<Result<Recovery, StoreError>>),
     Detach(oneshot::Sender<()>),
-}
-
-/// Agent events waiting for the persistence task, at most [`AGENT_QUEUE`]: when the store
-/// falls behind a flood, the oldest are dropped (they are detail) and each run's log says how
-/// many. Decisions, claims and audit entries never wait here.
-#[derive(Default)]
-struct AgentQueue {
-    state: Mutex<AgentQueueState>,
-    ready: tokio::sync::Notify,
-}
-
-#[derive(Default)]
-struct AgentQueueState {
-    events: VecDeque<(String, AgentUpdate)>,
-    /// Events dropped per issue since the task last drained the queue.
-    dropped: HashMap<String, u64>,
-}
-
-/// Agent events the persistence task may be behind by.
-const AGENT_QUEUE: usize = 4_096;
-
-impl AgentQueue {
-    fn push(&self, issue_id: &str, update: AgentUpdate) {
-        {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            if state.events.len() >= AGENT_QUEUE {
-                if let Some((oldest, _)) = state.events.pop_front() {
-                    *state.dropped.entry(oldest).or_default() += 1;
-                }
-            }
-            state.events.push_back((issue_id.to_owned(), update));
-        }
-        self.ready.notify_one();
-    }
-
-    fn take(&self) -> AgentQueueState {
-        std::mem::take(&mut *self.state.lock().unwrap_or_else(|p| p.into_inner()))
-    }
 }
 
 /// A handle to the persistence task; cheap to clone. The service uses one; an embedder that
@@ -379,7 +292,9 @@ impl Pipeline {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.bound_queue();
+        if self.health.writes_failing() {
+            self.bound_queue();
+        }
         let changes: Vec<Change> = self.pending.iter().cloned().collect();
         let count = changes.len();
         match self.store.apply(changes).await {

@@ -52,3 +52,25 @@ pub async fn until(limit: Duration, done: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Runs `git` in `dir` as a test user; panics (naming the command) when it fails.
+pub fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
+    assert!(status.success(), "git {args:?}");
+}
+
+/// `dir/origin`: a repository on `main` with one commit (a README), for workspaces to check out.
+pub fn origin(dir: &std::path::Path) -> std::path::PathBuf {
+    let origin = dir.join("origin");
+    std::fs::create_dir(&origin).unwrap();
+    git(&origin, &["init", "-q", "-b", "main"]);
+    std::fs::write(origin.join("README.md"), "# demo\n").unwrap();
+    git(&origin, &["add", "-A"]);
+    git(&origin, &["commit", "-q", "-m", "initial"]);
+    origin
+}
