@@ -84,7 +84,6 @@ async fn held_then_resumed(registry: ConfigRegistry, bad: &str, says: &str) {
 
     // A bad section arrives: nothing new is dispatched, and the reason is visible.
     write_workflow(dir, bad);
-    issue(dir, "B-1");
     let start = Instant::now();
     let error = loop {
         if let Some(error) = config_error(&snapshot).await {
@@ -94,6 +93,8 @@ async fn held_then_resumed(registry: ConfigRegistry, bad: &str, says: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(error.contains(says), "{error}");
+    // Filed once the refusal stands (before, a poll could still see the good workflow).
+    issue(dir, "B-1");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         ran(dir),
