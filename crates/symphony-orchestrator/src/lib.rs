@@ -24,7 +24,7 @@ pub use scheduler::{
     RetryEntry, RetryReason, RunEnd, RunningEntry, Scheduler, StopReason, Timer, Totals,
     CONTINUATION_DELAY_MS, FAILURE_BASE_DELAY_MS,
 };
-pub use sections::config_sections;
+pub use sections::{config_sections, handoff_plan};
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};
 pub use service::{
     ControlHandle, Persistence, RefreshQueued, Service, ServiceOptions, SnapshotError,

@@ -53,11 +53,9 @@ impl RunPlan {
                 message,
             })?
             .map(Arc::new),
-            handoff: handoff(config, section("handoff"), section("gates")).map_err(|message| {
-                SectionError {
-                    category: HANDOFF_CATEGORY,
-                    message,
-                }
+            handoff: handoff_plan(workflow).map_err(|message| SectionError {
+                category: HANDOFF_CATEGORY,
+                message,
             })?,
             docs: docs(section("docs")).map_err(|message| SectionError {
                 category: DOCS_CATEGORY,
@@ -96,6 +94,17 @@ fn gate_plan(
         config: gates,
         runners,
     }))
+}
+
+/// The hand-off a run of `workflow` performs (`None`: the agent hands off itself), with its
+/// needs-human state resolved as the run resolves it.
+pub fn handoff_plan(workflow: &Workflow) -> Result<Option<HandOffConfig>, String> {
+    let extensions = &workflow.config.extensions;
+    handoff(
+        &workflow.config,
+        extensions.get("handoff"),
+        extensions.get("gates"),
+    )
 }
 
 fn handoff(

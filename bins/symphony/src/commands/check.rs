@@ -55,30 +55,26 @@ fn sections(workflow: &Workflow, registry: &ConfigRegistry) -> String {
 
 /// Reads the `handoff:` section as `run` would (the loader has validated it already).
 fn handoff(workflow: &Workflow) -> Result<String, Failure> {
-    let config = symphony_orchestrator::HandOffConfig::from_section(
-        workflow.config.extensions.get("handoff"),
-    )
-    .map_err(|e| Failure::new("invalid_handoff_config", e))?;
-    Ok(config.map_or_else(String::new, |config| {
-        let push = match config.push {
-            Some(true) => format!("push to {}", config.remote),
-            Some(false) => "no push".to_owned(),
-            None => "push when the tracker reviews pushed branches".to_owned(),
-        };
-        let needs_human = config.needs_human_state.clone().or_else(|| {
-            symphony_gates::GatesConfig::from_section(workflow.config.extensions.get("gates"))
-                .ok()
-                .and_then(|g| g.needs_human_state)
-        });
-        format!(
-            "# Hand-off: commit, {push}, propose{}, then state {:?}; after {} run(s) in a row \
-             with nothing to hand off, state {:?}\n",
-            if config.draft { " as a draft" } else { "" },
-            config.state,
-            config.max_empty_attempts,
-            needs_human.unwrap_or_default(),
-        )
-    }))
+    let invalid = |message: String| Failure::new("invalid_handoff_config", message);
+    let Some(config) = symphony_orchestrator::handoff_plan(workflow).map_err(invalid)? else {
+        return Ok(String::new());
+    };
+    let Some(needs_human) = config.needs_human_state.as_deref() else {
+        // The plan refuses a hand-off without one; never print a made-up state.
+        return Err(invalid("handoff has no needs_human_state".to_owned()));
+    };
+    let push = match config.push {
+        Some(true) => format!("push to {}", config.remote),
+        Some(false) => "no push".to_owned(),
+        None => "push when the tracker reviews pushed branches".to_owned(),
+    };
+    Ok(format!(
+        "# Hand-off: commit, {push}, propose{}, then state {:?}; after {} run(s) in a row with \
+         nothing to hand off, state {needs_human:?}\n",
+        if config.draft { " as a draft" } else { "" },
+        config.state,
+        config.max_empty_attempts,
+    ))
 }
 
 /// Builds the `gates:` checks as `run` would, so a bad section fails here, not mid-run.
