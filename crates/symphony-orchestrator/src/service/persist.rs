@@ -119,12 +119,26 @@ impl Persistence {
         }
     }
 
+    /// Sends the command `make` builds around a reply channel and waits for the answer. A task
+    /// gone before it answers fails the request and marks the health stopped there and then:
+    /// the watcher that also does so may not have run yet, and no caller may see a failure
+    /// the health denies.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(make(reply));
+        answer.await.unwrap_or_else(|_| {
+            self.health.set_stopped();
+            Err(task_stopped())
+        })
+    }
+
     /// Claims the issue and records its run; waits for the answer. Fails while earlier
     /// changes cannot be written.
     pub async fn claim(&self, start: RunStart) -> Result<ClaimOutcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Claim { start, reply });
-        answer.await.unwrap_or_else(|_| Err(task_stopped()))
+        self.ask(|reply| Command::Claim { start, reply }).await
     }
 
     /// Records a scheduler decision (an [`crate::Effect::Record`]).
@@ -157,9 +171,7 @@ impl Persistence {
     /// Fails when the queue cannot be written or the task is gone: a renewal nobody made is
     /// never reported as made.
     pub async fn heartbeat(&self) -> Result<Recovery, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Heartbeat(reply));
-        answer.await.unwrap_or_else(|_| Err(task_stopped()))
+        self.ask(Command::Heartbeat).await
     }
 
     /// Writes what is queued, then leaves the deployment cleanly.
