@@ -1,7 +1,9 @@
 //! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
 
 mod bench_workspace;
+mod layout;
 mod openapi;
+mod purity;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +15,9 @@ cargo xtask <task>
 
 Tasks:
   schema                 regenerate docs/workflow.schema.json from the config types
+  check                  the architecture rules Cargo alone does not hold: the scheduler crate
+                         depends on nothing impure, no module cycle inside a crate, no source
+                         file over 500 lines before its tests (run by CI)
   bench workspace [--files N] [--runs N]
                          time new workspaces against `git clone --no-local` and
                          `git worktree add` of the same generated repository
@@ -36,9 +41,14 @@ fn main() -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["schema"] => schema(),
+        ["check"] => {
+            let root = project_root();
+            purity::run(&root)?;
+            layout::run(&root)
+        }
         ["bench", "workspace", rest @ ..] => bench_workspace::run(rest),
         ["bench", "scheduler", rest @ ..] => {
-            release_example("symphony-orchestrator", "bench_tick", rest)
+            release_example("symphony-scheduler", "bench_tick", rest)
         }
         ["bench", "store"] => release_example("symphony-orchestrator", "bench_store", &[]),
         ["bench", "agent"] => release_example("symphony-agent-codex", "bench_agent", &[]),

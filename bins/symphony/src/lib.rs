@@ -7,11 +7,13 @@ mod cli;
 mod commands;
 mod failure;
 mod logging;
+mod plugins;
 mod traces;
 mod trackers;
 mod wiring;
+mod workflow_path;
 
-pub use trackers::TrackerPlugin;
+pub use plugins::TrackerPlugin;
 
 use std::process::ExitCode;
 
@@ -20,7 +22,7 @@ use clap::Parser;
 /// Runs the `symphony` CLI with extra tracker adapters beside the built-in ones, and returns
 /// the process exit code.
 pub fn main_with(plugins: Vec<std::sync::Arc<dyn TrackerPlugin>>) -> ExitCode {
-    trackers::install(plugins);
+    plugins::install(plugins);
     let cli = cli::Cli::parse();
     // The service commands narrate what they decide; the others only warn.
     let default_level = match cli.command {

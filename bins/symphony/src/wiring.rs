@@ -22,7 +22,7 @@ impl Wiring for BinaryWiring {
             symphony_tracker_github::KIND => Ok(Arc::new(
                 GithubTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
             )),
-            other => match crate::trackers::plugins()
+            other => match crate::plugins::plugins()
                 .iter()
                 .find(|p| p.profile().kind() == other)
             {

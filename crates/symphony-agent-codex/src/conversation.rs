@@ -3,81 +3,14 @@
 //! every routing and policy rule here is tested with recorded lines.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use symphony_agent::{clip, AgentError, AgentEventKind, ToolDeclaration};
+use symphony_agent::{clip, AgentError, AgentEventKind};
 
+pub use crate::conversation_vocabulary::{Action, Purpose, Settings};
+use crate::items::{describe_item, str_at, u64_at};
 use crate::policy::{inside, ApprovalAnswer, UserInputAnswer};
-use crate::protocol::{self, Incoming, RpcError};
-
-/// What one of our requests was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// `initialize`.
-    Initialize,
-    /// `thread/start`.
-    ThreadStart,
-    /// `thread/name/set`.
-    SetName,
-    /// `turn/start`.
-    TurnStart,
-    /// `turn/interrupt`.
-    Interrupt,
-}
-
-impl Purpose {
-    /// The method it sent.
-    pub fn method(self) -> &'static str {
-        match self {
-            Self::Initialize => "initialize",
-            Self::ThreadStart => "thread/start",
-            Self::SetName => "thread/name/set",
-            Self::TurnStart => "turn/start",
-            Self::Interrupt => "turn/interrupt",
-        }
-    }
-}
-
-/// What the session must do after a line.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Write this line.
-    Send(String),
-    /// One of our requests was answered.
-    Answered {
-        /// What it was for.
-        purpose: Purpose,
-        /// The answer.
-        outcome: Result<Value, RpcError>,
-    },
-    /// Tell the orchestrator.
-    Emit(AgentEventKind),
-    /// Run a host-side tool, then answer with [`Conversation::tool_reply`].
-    CallTool {
-        /// The request to answer.
-        request_id: Value,
-        /// Tool name.
-        tool: String,
-        /// Its arguments.
-        arguments: Value,
-    },
-    /// The current turn is over.
-    TurnEnded(Result<(), AgentError>),
-}
-
-/// Fixed settings of a conversation.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The workspace (absolute).
-    pub workspace: PathBuf,
-    /// Approval answers.
-    pub approvals: ApprovalAnswer,
-    /// User-input answers.
-    pub user_input: UserInputAnswer,
-    /// Tools advertised on `thread/start`.
-    pub tools: Vec<ToolDeclaration>,
-}
+use crate::protocol::{self, Incoming};
 
 /// Protocol state of one app-server session.
 #[derive(Debug)]
@@ -95,14 +28,6 @@ pub struct Conversation {
 
 fn activity(method: &str) -> Action {
     Action::Emit(AgentEventKind::Activity { what: clip(method) })
-}
-
-fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
-    value.pointer(pointer).and_then(Value::as_str)
-}
-
-fn u64_at(value: &Value, pointer: &str) -> u64 {
-    value.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
 }
 
 impl Conversation {
@@ -500,33 +425,5 @@ impl Conversation {
                 })));
             }
         }
-    }
-}
-
-/// A one-line account of a finished item worth showing people.
-fn describe_item(item: &Value) -> Option<String> {
-    match item.get("type").and_then(Value::as_str)? {
-        "agentMessage" => str_at(item, "/text").map(str::to_owned),
-        "commandExecution" => Some(format!(
-            "ran {} ({}, exit {})",
-            str_at(item, "/command").unwrap_or("?"),
-            str_at(item, "/status").unwrap_or("?"),
-            item.get("exitCode")
-                .and_then(Value::as_i64)
-                .map_or_else(|| "none".to_owned(), |c| c.to_string())
-        )),
-        "fileChange" => Some(format!(
-            "changed {} file(s) ({})",
-            item.get("changes")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len),
-            str_at(item, "/status").unwrap_or("?")
-        )),
-        "dynamicToolCall" => Some(format!(
-            "called tool {} ({})",
-            str_at(item, "/tool").unwrap_or("?"),
-            str_at(item, "/status").unwrap_or("?")
-        )),
-        _ => None,
     }
 }

@@ -5,100 +5,21 @@
 //! file per session, tracker secrets removed from the environment, optionally an isolated
 //! `CODEX_HOME` per run.
 
+mod backend;
 mod conversation;
+mod conversation_vocabulary;
 mod home;
+mod items;
 mod lines;
+mod options;
 mod policy;
 mod protocol;
 mod session;
 
-use std::path::{Path, PathBuf};
-
-use async_trait::async_trait;
-use serde_json::Value;
-use symphony_agent::{AgentBackend, AgentError, AgentSession, SessionSpec};
-use symphony_workflow::{CodexConfig, CodexHomeMode};
-
+pub use backend::CodexBackend;
 pub use conversation::{Action, Conversation, Purpose, Settings};
 pub use lines::{Line, LineReader, MAX_LINE};
+pub use options::CodexOptions;
 pub use policy::{ApprovalAnswer, UserInputAnswer};
 pub use protocol::{parse, Incoming, RpcError};
 pub use session::CodexSession;
-
-/// How sessions are launched and answered.
-#[derive(Debug, Clone)]
-pub struct CodexOptions {
-    /// Shell command, run with `bash -lc` in the workspace.
-    pub command: String,
-    /// `approvalPolicy` for `thread/start` (default `never`).
-    pub approval_policy: Option<Value>,
-    /// `sandbox` for `thread/start` (default `workspace-write`).
-    pub thread_sandbox: Option<Value>,
-    /// `sandboxPolicy` for `turn/start` (default: workspace-write limited to the workspace).
-    pub turn_sandbox_policy: Option<Value>,
-    /// Approval answers.
-    pub approvals: ApprovalAnswer,
-    /// User-input answers.
-    pub user_input: UserInputAnswer,
-    /// Whether each session gets its own `CODEX_HOME`.
-    pub isolated_home: bool,
-    /// `config.toml` for isolated homes.
-    pub home_config: Option<PathBuf>,
-}
-
-impl CodexOptions {
-    /// The options a workflow's `codex` section gives.
-    pub fn from_config(config: &CodexConfig) -> Self {
-        Self {
-            command: config.command.clone(),
-            approval_policy: config.approval_policy.clone(),
-            thread_sandbox: config.thread_sandbox.clone(),
-            turn_sandbox_policy: config.turn_sandbox_policy.clone(),
-            approvals: config.approvals,
-            user_input: config.user_input,
-            isolated_home: config.home == CodexHomeMode::Isolated,
-            home_config: config.home_config.clone(),
-        }
-    }
-
-    /// Per-session stderr logs: `<workspace root>/.symphony/logs/` (dot-names under the root
-    /// are Symphony's, never an issue's workspace).
-    pub fn log_dir(&self, workspace: &Path) -> PathBuf {
-        symphony_dir(workspace).join("logs")
-    }
-
-    /// Isolated homes: `<workspace root>/.symphony/codex-homes/`, outside every workspace so
-    /// an agent cannot read another run's credentials through its own folder.
-    pub fn homes_dir(&self, workspace: &Path) -> PathBuf {
-        symphony_dir(workspace).join("codex-homes")
-    }
-}
-
-fn symphony_dir(workspace: &Path) -> PathBuf {
-    workspace.parent().unwrap_or(workspace).join(".symphony")
-}
-
-/// Starts Codex app-server sessions.
-#[derive(Debug, Clone)]
-pub struct CodexBackend {
-    options: CodexOptions,
-}
-
-impl CodexBackend {
-    /// A backend with these options.
-    pub fn new(options: CodexOptions) -> Self {
-        Self { options }
-    }
-}
-
-#[async_trait]
-impl AgentBackend for CodexBackend {
-    fn name(&self) -> &str {
-        "codex"
-    }
-
-    async fn start(&self, spec: SessionSpec) -> Result<Box<dyn AgentSession>, AgentError> {
-        let session = CodexSession::start(self.options.clone(), spec).await?;
-        Ok(Box::new(session))
-    }
-}

@@ -25,9 +25,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::error::GateError;
 use crate::gate::GateSettings;
-use crate::registry::GateRegistry;
-use crate::GateError;
 
 /// Default rounds of gate feedback before the issue goes to a person.
 pub const DEFAULT_MAX_ROUNDS: u32 = 3;
@@ -88,69 +87,60 @@ fn strings(value: &Value, field: &str) -> Result<Vec<String>, GateError> {
     }
 }
 
-impl GatesConfig {
-    /// The JSON Schema (2020-12) of the `gates` section with the check kinds `registry` knows:
-    /// what `from_section` and `GateRegistry::build` accept, unknown keys refused.
-    pub fn schema(registry: &GateRegistry) -> Value {
-        let strings = serde_json::json!({"anyOf": [
-            {"type": "string"},
-            {"type": "array", "items": {"type": "string"}},
-        ]});
-        let kinds: Vec<Value> = registry.kinds().into_iter().map(Value::String).collect();
-        let per_kind: Vec<Value> = registry
-            .factories()
-            .iter()
-            .map(|factory| {
-                let then = match factory.options_schema() {
-                    Some(properties) => serde_json::json!({ "properties": properties }),
-                    None => serde_json::json!({ "additionalProperties": true }),
-                };
-                serde_json::json!({
-                    "if": {"properties": {"kind": {"const": factory.kind()}}, "required": ["kind"]},
-                    "then": then,
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "description": "Extension: quality gates Symphony runs on every change after the \
-                            agent's turns; failures go back to the agent.",
-            "type": ["object", "null"],
-            "properties": {
-                "max_rounds": {
-                    "description": "Rounds of gate feedback to the agent before a person decides.",
-                    "type": "integer", "minimum": 0, "maximum": 20, "default": DEFAULT_MAX_ROUNDS,
-                },
-                "needs_human_state": {
-                    "description": "The tracker state an issue goes to when the rounds are spent; unset: the run fails.",
-                    "type": "string", "minLength": 1,
-                },
-                "feedback": {
-                    "description": "Liquid template of the feedback turn.",
-                    "type": "string",
-                },
-                "checks": {
-                    "description": "The checks, run in order.",
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["kind"],
-                        "properties": {
-                            "kind": {"description": "The gate kind.", "enum": kinds},
-                            "name": {"description": "Default: the kind.", "type": "string", "minLength": 1},
-                            "blocking": {"type": "boolean", "default": true},
-                            "timeout_ms": {"type": "integer", "minimum": 1, "default": DEFAULT_TIMEOUT_MS},
-                            "paths": strings,
-                            "exclude": strings,
-                        },
-                        "allOf": per_kind,
-                        "unevaluatedProperties": false,
-                    },
-                },
-            },
-            "additionalProperties": false,
-        })
+fn check(index: usize, item: &Value) -> Result<CheckConfig, GateError> {
+    let at = format!("gates.checks[{index}]");
+    let map = item
+        .as_object()
+        .ok_or_else(|| invalid(format!("{at}: expected a map with `kind`")))?;
+    let kind = map
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            invalid(format!(
+                "{at}: `kind` is required (secrets, command, diff_budget, docs, or a plugin's)"
+            ))
+        })?
+        .to_owned();
+    let mut settings = GateSettings::new(kind.clone());
+    let mut options = Map::new();
+    for (key, value) in map {
+        match key.as_str() {
+            "kind" => {}
+            "name" => {
+                settings.name = value
+                    .as_str()
+                    .filter(|n| !n.trim().is_empty())
+                    .ok_or_else(|| invalid(format!("{at}.name: expected a non-empty string")))?
+                    .to_owned()
+            }
+            "blocking" => {
+                settings.blocking = value
+                    .as_bool()
+                    .ok_or_else(|| invalid(format!("{at}.blocking: expected true or false")))?
+            }
+            "timeout_ms" => {
+                settings.timeout =
+                    Duration::from_millis(value.as_u64().filter(|ms| *ms > 0).ok_or_else(|| {
+                        invalid(format!("{at}.timeout_ms: expected a positive integer"))
+                    })?)
+            }
+            "paths" => settings.paths = strings(value, &format!("{at}.paths"))?,
+            "exclude" => settings.exclude = strings(value, &format!("{at}.exclude"))?,
+            _ => {
+                options.insert(key.clone(), value.clone());
+            }
+        }
     }
+    Ok(CheckConfig {
+        kind,
+        settings,
+        options,
+    })
+}
 
+impl GatesConfig {
     /// Reads the `gates` extension section (`None`: no gates).
     pub fn from_section(section: Option<&Value>) -> Result<Self, GateError> {
         let Some(section) = section.filter(|v| !v.is_null()) else {
@@ -215,59 +205,6 @@ impl GatesConfig {
         }
         Ok(config)
     }
-}
-
-fn check(index: usize, item: &Value) -> Result<CheckConfig, GateError> {
-    let at = format!("gates.checks[{index}]");
-    let map = item
-        .as_object()
-        .ok_or_else(|| invalid(format!("{at}: expected a map with `kind`")))?;
-    let kind = map
-        .get("kind")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| {
-            invalid(format!(
-                "{at}: `kind` is required (secrets, command, diff_budget, docs, or a plugin's)"
-            ))
-        })?
-        .to_owned();
-    let mut settings = GateSettings::new(kind.clone());
-    let mut options = Map::new();
-    for (key, value) in map {
-        match key.as_str() {
-            "kind" => {}
-            "name" => {
-                settings.name = value
-                    .as_str()
-                    .filter(|n| !n.trim().is_empty())
-                    .ok_or_else(|| invalid(format!("{at}.name: expected a non-empty string")))?
-                    .to_owned()
-            }
-            "blocking" => {
-                settings.blocking = value
-                    .as_bool()
-                    .ok_or_else(|| invalid(format!("{at}.blocking: expected true or false")))?
-            }
-            "timeout_ms" => {
-                settings.timeout =
-                    Duration::from_millis(value.as_u64().filter(|ms| *ms > 0).ok_or_else(|| {
-                        invalid(format!("{at}.timeout_ms: expected a positive integer"))
-                    })?)
-            }
-            "paths" => settings.paths = strings(value, &format!("{at}.paths"))?,
-            "exclude" => settings.exclude = strings(value, &format!("{at}.exclude"))?,
-            _ => {
-                options.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    Ok(CheckConfig {
-        kind,
-        settings,
-        options,
-    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod command_gate;
 mod config;
 mod dependencies;
 mod docs_gate;
+mod error;
 pub mod feedback;
 mod gate;
 pub mod lockfiles;
@@ -25,28 +26,8 @@ pub use command_gate::{CommandGate, CommandSettings};
 pub use config::{CheckConfig, GatesConfig, DEFAULT_MAX_ROUNDS, DEFAULT_TIMEOUT_MS};
 pub use dependencies::{DatabaseInfo, DependenciesGate, DependencySettings};
 pub use docs_gate::{DocKind, DocsGate, DocsSettings};
+pub use error::GateError;
 pub use gate::{Gate, GateContext, GateRunner, GateSettings};
 pub use registry::{GateFactory, GateRegistry};
 pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
 pub use secrets::SecretsGate;
-
-/// Why gates could not be set up or a change could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GateError {
-    /// A gate's configuration is invalid (bad path filter, bad rules file).
-    #[error("invalid gate configuration: {0}")]
-    Config(String),
-    /// `git` failed while reading the change.
-    #[error("reading the change failed: {0}")]
-    Git(String),
-}
-
-impl GateError {
-    /// The error's category name.
-    pub fn category(&self) -> &'static str {
-        match self {
-            Self::Config(_) => "invalid_gate_config",
-            Self::Git(_) => "gate_change_unreadable",
-        }
-    }
-}

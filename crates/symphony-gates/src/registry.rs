@@ -9,12 +9,12 @@ use serde_json::{Map, Value};
 
 use crate::budget::{BudgetSettings, DiffBudgetGate};
 use crate::command_gate::{CommandGate, CommandSettings};
-use crate::config::{CheckConfig, GatesConfig};
+use crate::config::{CheckConfig, GatesConfig, DEFAULT_MAX_ROUNDS, DEFAULT_TIMEOUT_MS};
 use crate::dependencies::{DependenciesGate, DependencySettings};
 use crate::docs_gate::{DocKind, DocsGate, DocsSettings};
+use crate::error::GateError;
 use crate::gate::{Gate, GateRunner};
 use crate::secrets::SecretsGate;
-use crate::GateError;
 
 /// Builds gates of one kind from their WORKFLOW.md options.
 pub trait GateFactory: Send + Sync {
@@ -335,6 +335,70 @@ impl GateFactory for Builtin {
                 Arc::new(DependenciesGate::new(settings))
             }
             other => return Err(GateError::Config(format!("no built-in gate {other:?}"))),
+        })
+    }
+}
+
+impl GateRegistry {
+    /// The JSON Schema (2020-12) of the `gates` section with the check kinds this registry knows:
+    /// what `from_section` and `GateRegistry::build` accept, unknown keys refused.
+    pub fn section_schema(&self) -> Value {
+        let strings = serde_json::json!({"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+        ]});
+        let kinds: Vec<Value> = self.kinds().into_iter().map(Value::String).collect();
+        let per_kind: Vec<Value> = self
+            .factories()
+            .iter()
+            .map(|factory| {
+                let then = match factory.options_schema() {
+                    Some(properties) => serde_json::json!({ "properties": properties }),
+                    None => serde_json::json!({ "additionalProperties": true }),
+                };
+                serde_json::json!({
+                    "if": {"properties": {"kind": {"const": factory.kind()}}, "required": ["kind"]},
+                    "then": then,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "description": "Extension: quality gates Symphony runs on every change after the \
+                            agent's turns; failures go back to the agent.",
+            "type": ["object", "null"],
+            "properties": {
+                "max_rounds": {
+                    "description": "Rounds of gate feedback to the agent before a person decides.",
+                    "type": "integer", "minimum": 0, "maximum": 20, "default": DEFAULT_MAX_ROUNDS,
+                },
+                "needs_human_state": {
+                    "description": "The tracker state an issue goes to when the rounds are spent; unset: the run fails.",
+                    "type": "string", "minLength": 1,
+                },
+                "feedback": {
+                    "description": "Liquid template of the feedback turn.",
+                    "type": "string",
+                },
+                "checks": {
+                    "description": "The checks, run in order.",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["kind"],
+                        "properties": {
+                            "kind": {"description": "The gate kind.", "enum": kinds},
+                            "name": {"description": "Default: the kind.", "type": "string", "minLength": 1},
+                            "blocking": {"type": "boolean", "default": true},
+                            "timeout_ms": {"type": "integer", "minimum": 1, "default": DEFAULT_TIMEOUT_MS},
+                            "paths": strings,
+                            "exclude": strings,
+                        },
+                        "allOf": per_kind,
+                        "unevaluatedProperties": false,
+                    },
+                },
+            },
+            "additionalProperties": false,
         })
     }
 }

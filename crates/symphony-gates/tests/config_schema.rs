@@ -14,7 +14,7 @@ fn loader_accepts(section: &Value) -> bool {
 }
 
 fn schema_accepts(section: &Value) -> bool {
-    let schema = GatesConfig::schema(&GateRegistry::builtin());
+    let schema = GateRegistry::builtin().section_schema();
     jsonschema::draft202012::new(&schema)
         .expect("the gates schema compiles")
         .is_valid(section)

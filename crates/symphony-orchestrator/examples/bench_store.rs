@@ -10,7 +10,7 @@
 //!    SQLite file on another thread meanwhile. Blocks of both alternate in one run; the ratio
 //!    of medians is the cost. Target: under 10 %.
 
-#[path = "common/mod.rs"]
+#[path = "../../symphony-scheduler/examples/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::scheduler::{Decision, RunEnd};
+use symphony_scheduler::{Decision, RunEnd};
 
 /// Bucket bounds in seconds for durations from a millisecond (a tick) to an hour (a run).
 pub const DURATION_BUCKETS: &[f64] = &[
@@ -428,7 +428,7 @@ mod tests {
             attempt: 1,
             delay_ms: 10_000,
             error: Some("boom".into()),
-            reason: crate::scheduler::RetryReason::Failure,
+            reason: symphony_scheduler::RetryReason::Failure,
         });
         let families = metrics.families();
         let find = |name: &str| families.iter().find(|f| f.name == name).unwrap();

@@ -162,7 +162,7 @@ impl ConfigSection for GatesSection {
         GATES_CATEGORY
     }
     fn schema(&self) -> Value {
-        GatesConfig::schema(&self.0)
+        self.0.section_schema()
     }
     fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
         gate_plan(context.config, Some(value), context.workflow_dir, &self.0).map(|_| ())

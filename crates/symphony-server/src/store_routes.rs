@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use symphony_store::{RunFilter, Store, StoreError};
 
-use crate::{api, history, json_response, respond, AppState};
+use crate::app::{json_response, respond, AppState};
+use crate::{api, history};
 
 /// An API error: the status and the envelope's code and message.
 #[derive(Debug)]

@@ -11,96 +11,12 @@ mod audit;
 mod error;
 mod redact;
 mod sqlite;
+mod store;
 mod types;
 
 pub use audit::{canonical_json, entry_hash, verify_chain, AuditVerdict, GENESIS_HASH};
 pub use error::StoreError;
 pub use redact::Redactor;
 pub use sqlite::{SqliteStore, StoreOptions, ANCHOR_FILE, DATABASE_FILE};
+pub use store::{wall_clock_ms, Store};
 pub use types::*;
-
-use async_trait::async_trait;
-
-/// Durable state shared by the orchestrator instances of one deployment.
-///
-/// Every method is one transaction: it happens entirely or not at all, so a crash or a full
-/// disk never leaves half a decision behind.
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Who this instance is (claims and runs carry its id).
-    fn instance(&self) -> &Instance;
-
-    /// How long a claim stays valid without renewal.
-    fn lease_ms(&self) -> u64;
-
-    /// Registers this instance and takes over the work of instances that are gone (their
-    /// process ended, their lease lapsed, or they shut down): their running attempts are
-    /// recorded as `interrupted` and queued as retries, their retry queue and claims become
-    /// this instance's. Call once at start-up, before dispatching anything.
-    async fn recover(&self, now_ms: u64) -> Result<Recovery, StoreError>;
-
-    /// Renews this instance's leases and takes over the work of instances that died since.
-    async fn heartbeat(&self, now_ms: u64) -> Result<Recovery, StoreError>;
-
-    /// Claims `start.issue_id` for this instance and records the start of a run, atomically.
-    /// Refused while another live instance holds the claim.
-    async fn claim_and_start(&self, start: RunStart) -> Result<ClaimOutcome, StoreError>;
-
-    /// Applies state changes and audit entries in order, in one transaction.
-    async fn apply(&self, changes: Vec<Change>) -> Result<(), StoreError>;
-
-    /// Leaves the deployment cleanly: queued retries stay for whoever runs next (their claims
-    /// lose their owner), everything else this instance claimed is released.
-    async fn detach(&self, now_ms: u64) -> Result<(), StoreError>;
-
-    /// Runs, newest first.
-    async fn runs(&self, filter: RunFilter) -> Result<Vec<RunRecord>, StoreError>;
-
-    /// One run by id (`None` when there is no such run). The default looks through every
-    /// run; stores with an index on ids answer directly.
-    async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, StoreError> {
-        Ok(self
-            .runs(RunFilter::default())
-            .await?
-            .into_iter()
-            .find(|r| r.id == run_id))
-    }
-
-    /// The recorded events of one run, oldest first.
-    async fn run_events(&self, run_id: i64) -> Result<Vec<EventRecord>, StoreError>;
-
-    /// The whole retry queue, soonest first.
-    async fn retry_queue(&self) -> Result<Vec<RetryRecord>, StoreError>;
-
-    /// Every claim.
-    async fn claims(&self) -> Result<Vec<ClaimRecord>, StoreError>;
-
-    /// Token and runtime totals over every recorded run.
-    async fn totals(&self) -> Result<Totals, StoreError>;
-
-    /// The last `limit` audit entries, oldest first.
-    async fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
-
-    /// The last `limit` audit entries of these kinds, oldest first. The default reads the
-    /// whole log; stores that can filter as they read do.
-    async fn audit_tail_of(
-        &self,
-        kinds: &[String],
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = self.audit_tail(usize::MAX).await?;
-        entries.retain(|e| kinds.contains(&e.kind));
-        let skip = entries.len().saturating_sub(limit);
-        Ok(entries.split_off(skip))
-    }
-
-    /// Checks the whole audit chain.
-    async fn audit_verify(&self) -> Result<AuditVerdict, StoreError>;
-}
-
-/// Milliseconds since the Unix epoch, the store's clock.
-pub fn wall_clock_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}

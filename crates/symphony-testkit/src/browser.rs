@@ -103,7 +103,7 @@ impl Browser {
             Ok(found) => found,
             Err(why) => {
                 let message = format!("{test}: {why}");
-                if crate::requires::ci() {
+                if crate::ci::ci() {
                     panic!("{message}");
                 }
                 eprintln!("NOT RUN: {message}");

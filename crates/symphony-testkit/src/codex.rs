@@ -18,7 +18,7 @@ pub fn binary(test: &str) -> Option<PathBuf> {
          target/tools/codex @openai/codex@{PINNED_VERSION}`, or set CODEX_BIN)",
         candidate.display()
     );
-    if crate::requires::ci() {
+    if crate::ci::ci() {
         panic!("{message}");
     }
     eprintln!("NOT RUN: {message}");

@@ -10,6 +10,7 @@
 //!   made to produce on demand (silence, garbage, huge lines, crashes).
 
 pub mod browser;
+mod ci;
 pub mod codex;
 pub mod github;
 mod mock_model;

@@ -16,10 +16,7 @@ pub enum Tool {
     Browser,
 }
 
-/// Whether this is a CI run: `CI` set to any non-empty value.
-pub fn ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
+pub use crate::ci::ci;
 
 /// Why `tool` cannot be used here, or `None` when it can.
 pub fn missing(tool: Tool) -> Option<String> {

@@ -2,121 +2,22 @@
 //! decides retries (idempotent requests only), honours rate limits, maps failures to the
 //! SPEC §11.4 categories and counts what it sends.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use serde_json::Value;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
 
 use crate::config::GithubConfig;
-
-/// How the client waits (rate limits, backoff). Tests record the waits instead of sleeping.
-#[async_trait]
-pub trait Pause: Send + Sync {
-    /// Waits `duration`.
-    async fn pause(&self, duration: Duration);
-}
-
-/// Real waiting, on the tokio timer.
-#[derive(Debug, Default)]
-pub struct TokioPause;
-
-#[async_trait]
-impl Pause for TokioPause {
-    async fn pause(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
-    }
-}
-
-/// What the client sent and what GitHub said about our budget.
-#[derive(Debug, Default)]
-pub struct RequestStats {
-    requests: AtomicU64,
-    not_modified: AtomicU64,
-    retries: AtomicU64,
-    rate_limited: AtomicU64,
-    remaining: AtomicI64,
-}
-
-impl RequestStats {
-    /// HTTP requests sent (retries included).
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
-    }
-    /// Requests answered `304 Not Modified` (free of rate-limit cost).
-    pub fn not_modified(&self) -> u64 {
-        self.not_modified.load(Ordering::Relaxed)
-    }
-    /// Requests sent again after a transient failure or a rate limit.
-    pub fn retries(&self) -> u64 {
-        self.retries.load(Ordering::Relaxed)
-    }
-    /// Responses that were a primary or secondary rate limit.
-    pub fn rate_limited(&self) -> u64 {
-        self.rate_limited.load(Ordering::Relaxed)
-    }
-    /// The last `x-ratelimit-remaining` seen, or -1.
-    pub fn rate_limit_remaining(&self) -> i64 {
-        self.remaining.load(Ordering::Relaxed)
-    }
-}
-
-/// One request, relative to the REST base (or to the GraphQL endpoint).
-pub(crate) struct ApiRequest<'a> {
-    pub method: Method,
-    /// Path and query below the API base, starting with `/`.
-    pub path: &'a str,
-    pub body: Option<&'a Value>,
-    /// `If-None-Match` value from an earlier response.
-    pub etag: Option<&'a str>,
-    /// Safe to send twice (GET, GraphQL queries). Others are never retried.
-    pub idempotent: bool,
-    pub graphql: bool,
-}
-
-impl<'a> ApiRequest<'a> {
-    pub fn get(path: &'a str) -> Self {
-        Self {
-            method: Method::GET,
-            path,
-            body: None,
-            etag: None,
-            idempotent: true,
-            graphql: false,
-        }
-    }
-}
-
-/// A response with a success or `304` status.
-pub(crate) struct ApiResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl ApiResponse {
-    pub fn not_modified(&self) -> bool {
-        self.status == StatusCode::NOT_MODIFIED
-    }
-
-    pub fn etag(&self) -> Option<String> {
-        header(&self.headers, "etag").map(str::to_owned)
-    }
-
-    pub fn json(&self) -> Result<Value, TrackerError> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            TrackerError::new(
-                TrackerErrorCategory::Response,
-                format!("GitHub sent a body that is not JSON: {e}"),
-            )
-        })
-    }
-}
+use crate::exchange::{
+    github_message, graphql_messages, header, request_error, ApiRequest, ApiResponse,
+};
+use crate::pause::Pause;
+use crate::stats::RequestStats;
 
 /// A transient failure to retry, or a final one.
 enum Failure {
@@ -128,9 +29,6 @@ const MAX_RETRIES: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 /// GitHub's advice for a secondary limit without `retry-after`: wait at least a minute.
 const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
-/// Error bodies are quoted up to this many bytes.
-const MAX_QUOTED: usize = 300;
-
 /// How Symphony introduces itself to GitHub (GitHub asks every client for a User-Agent naming
 /// it; octocrab's default client would say `octocrab`, and add it beside ours).
 pub(crate) const USER_AGENT: &str = concat!("symphony/", env!("CARGO_PKG_VERSION"));
@@ -477,49 +375,8 @@ impl Client {
     }
 }
 
-fn request_error(request: &ApiRequest<'_>, message: &str) -> TrackerError {
-    TrackerError::new(
-        TrackerErrorCategory::Request,
-        format!("{} {}: {message}", request.method, request.path),
-    )
-}
-
-pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// GitHub's `{"message": ...}`, or the start of whatever else it sent.
-fn github_message(body: &[u8]) -> String {
-    if let Ok(value) = serde_json::from_slice::<Value>(body) {
-        if let Some(message) = value.get("message").and_then(Value::as_str) {
-            return clip_message(message);
-        }
-    }
-    clip_message(&String::from_utf8_lossy(body))
-}
-
-fn clip_message(text: &str) -> String {
-    let text = text.trim();
-    if text.len() <= MAX_QUOTED {
-        return text.to_owned();
-    }
-    let mut end = MAX_QUOTED;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-pub(crate) fn graphql_messages(errors: &[Value]) -> String {
-    let messages: Vec<&str> = errors
-        .iter()
-        .filter_map(|e| e.get("message").and_then(Value::as_str))
-        .collect();
-    clip_message(&messages.join("; "))
 }

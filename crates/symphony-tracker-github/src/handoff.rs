@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 use symphony_core::Issue;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
 
-use crate::client::{ApiRequest, Client};
+use crate::client::Client;
 use crate::config::{GithubConfig, StateSource, CLOSED, OPEN};
+use crate::exchange::ApiRequest;
 use crate::tools::encode_segment;
 
 fn number(issue: &Issue) -> Result<u64, TrackerError> {

@@ -8,12 +8,15 @@
 
 mod client;
 mod config;
+mod exchange;
 mod graphql;
 mod handoff;
+mod pause;
 mod profile;
 mod proposal;
 mod reads;
 mod record;
+mod stats;
 mod tools;
 pub mod webhook;
 
@@ -29,15 +32,13 @@ use symphony_tracker::{
 };
 use symphony_workflow::TrackerConfig;
 
-pub use client::{Pause, RequestStats, TokioPause};
 pub use config::{GateReports, GithubConfig, ProjectSource, StateSource, CLOSED, OPEN};
 pub use graphql::operation_name;
-pub use profile::GithubProfile;
+pub use pause::{Pause, TokioPause};
+pub use profile::{GithubProfile, KIND};
+pub use stats::RequestStats;
 
 use record::{GhIssue, Malformed, Scoped};
-
-/// The `tracker.kind` value.
-pub const KIND: &str = "github";
 
 /// Reads a repository's issues; offers the agent the `github_api` tool.
 pub struct GithubTracker {

@@ -4,6 +4,9 @@ use symphony_workflow::{ProviderConfig, TrackerProfile};
 
 use crate::config::{GithubConfig, StateSource, CLOSED, OPEN, TOKEN_VARIABLE};
 
+/// The `tracker.kind` value.
+pub const KIND: &str = "github";
+
 /// Configuration contract of `tracker.kind: github` (see `docs/trackers/github.md`): `repo`
 /// required, `token` secret (default `$GITHUB_TOKEN`), default states by state source.
 #[derive(Debug, Default, Clone, Copy)]
@@ -17,7 +20,7 @@ fn source(provider: &ProviderConfig) -> Option<StateSource> {
 
 impl TrackerProfile for GithubProfile {
     fn kind(&self) -> &'static str {
-        crate::KIND
+        KIND
     }
 
     fn secret_keys(&self) -> &'static [&'static str] {

@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 use symphony_core::BlockerRef;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
 
-use crate::client::{header, ApiRequest, Client};
+use crate::client::Client;
 use crate::config::{GithubConfig, ProjectSource};
+use crate::exchange::{header, ApiRequest};
 use crate::graphql;
 use crate::record::{self, GhIssue, Malformed, ProjectFields};
 
@@ -250,7 +251,7 @@ pub(crate) async fn refresh(
                 TrackerErrorCategory::Response,
                 format!(
                     "GitHub GraphQL refresh failed: {}",
-                    crate::client::graphql_messages(&fatal)
+                    crate::exchange::graphql_messages(&fatal)
                 ),
             ));
         }
@@ -366,7 +367,7 @@ pub(crate) async fn project_items(
                     "reading board {}/{} failed: {}",
                     project.owner,
                     project.number,
-                    crate::client::graphql_messages(&errors)
+                    crate::exchange::graphql_messages(&errors)
                 ),
             ));
         }

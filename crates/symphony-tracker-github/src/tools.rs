@@ -6,8 +6,9 @@ use http::Method;
 use serde_json::{json, Value};
 use symphony_tracker::{ToolResult, ToolSpec};
 
-use crate::client::{ApiRequest, Client};
+use crate::client::Client;
 use crate::config::GithubConfig;
+use crate::exchange::ApiRequest;
 
 /// The tool's name.
 pub const GITHUB_API: &str = "github_api";

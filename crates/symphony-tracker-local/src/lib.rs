@@ -21,10 +21,7 @@ use symphony_tracker::{
 use symphony_workflow::TrackerConfig;
 
 pub use file::{parse_issue_file, IssueFileError, MAX_ISSUE_FILE_BYTES};
-pub use profile::LocalProfile;
-
-/// The `tracker.kind` value.
-pub const KIND: &str = "local";
+pub use profile::{LocalProfile, KIND};
 
 /// Reads and writes issue files in one folder.
 #[derive(Debug)]

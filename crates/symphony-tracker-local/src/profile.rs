@@ -2,6 +2,9 @@
 
 use symphony_workflow::{ProviderConfig, TrackerProfile};
 
+/// The `tracker.kind` value.
+pub const KIND: &str = "local";
+
 /// Configuration contract of `tracker.kind: local`: `provider.path` (required) is the issues
 /// folder, relative to the WORKFLOW.md's folder; no secrets; default states
 /// `todo`/`in progress` (active) and `done`/`cancelled` (terminal).
@@ -10,7 +13,7 @@ pub struct LocalProfile;
 
 impl TrackerProfile for LocalProfile {
     fn kind(&self) -> &'static str {
-        crate::KIND
+        KIND
     }
 
     fn path_keys(&self) -> &'static [&'static str] {

@@ -6,11 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::config::ServiceConfig;
-use crate::environment::Environment;
 use crate::error::WorkflowError;
 use crate::front_matter;
-use crate::profile::ConfigRegistry;
 
 /// The largest workflow file Symphony reads. Real ones are a few kilobytes; anything near this
 /// is a mistake (a wrong path, a generated file) and is refused before it costs memory.
@@ -86,7 +83,7 @@ impl WorkflowDefinition {
     }
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, WorkflowError> {
+pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, WorkflowError> {
     let missing = |source| WorkflowError::MissingWorkflowFile {
         path: path.to_path_buf(),
         source,
@@ -170,50 +167,6 @@ fn strip_yaml_location(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) if !message[i..].contains(", ") => message[..i].to_owned(),
         _ => message.to_owned(),
-    }
-}
-
-/// A loaded, resolved workflow: what the service runs with.
-#[derive(Debug, Clone)]
-pub struct Workflow {
-    /// The raw definition (front matter map and prompt template).
-    pub definition: WorkflowDefinition,
-    /// The typed, resolved configuration.
-    pub config: ServiceConfig,
-    /// SHA-256 of the file's bytes; tells a real change from a touch.
-    pub fingerprint: [u8; 32],
-}
-
-impl Workflow {
-    /// Loads, parses and resolves the workflow at `path`.
-    pub fn load(
-        path: &Path,
-        registry: &ConfigRegistry,
-        env: &dyn Environment,
-    ) -> Result<Self, WorkflowError> {
-        let bytes = read_bounded(path)?;
-        Self::from_bytes(path, &bytes, registry, env)
-    }
-
-    /// Parses and resolves workflow contents already read from `path`.
-    pub fn from_bytes(
-        path: &Path,
-        bytes: &[u8],
-        registry: &ConfigRegistry,
-        env: &dyn Environment,
-    ) -> Result<Self, WorkflowError> {
-        let definition = WorkflowDefinition::parse(path, bytes)?;
-        let config = ServiceConfig::resolve(&definition, registry, env).map_err(|source| {
-            WorkflowError::Config {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-        Ok(Self {
-            definition,
-            config,
-            fingerprint: fingerprint(bytes),
-        })
     }
 }
 

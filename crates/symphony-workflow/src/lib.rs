@@ -12,22 +12,27 @@ mod environment;
 mod error;
 mod front_matter;
 mod profile;
+mod provider;
 mod reload;
 mod schema;
 mod section;
 mod template;
+mod top_level;
+mod workflow;
 
 pub use config::{
     AgentBackendKind, AgentConfig, ApprovalAnswer, CodexConfig, CodexHomeMode, HooksConfig,
-    PollingConfig, ProviderConfig, RepoSource, ServiceConfig, StateConfig, TrackerConfig,
-    UserInputAnswer, WorkspaceConfig, DEFAULT_CODEX_COMMAND,
+    PollingConfig, RepoSource, ServiceConfig, StateConfig, TrackerConfig, UserInputAnswer,
+    WorkspaceConfig, DEFAULT_CODEX_COMMAND,
 };
-pub use definition::{resolve_workflow_path, Workflow, WorkflowDefinition, MAX_WORKFLOW_BYTES};
+pub use definition::{resolve_workflow_path, WorkflowDefinition, MAX_WORKFLOW_BYTES};
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, TemplateError, WorkflowError};
 pub use front_matter::split_front_matter;
 pub use profile::{ConfigRegistry, TrackerProfile};
+pub use provider::ProviderConfig;
 pub use reload::{ReloadOutcome, WorkflowSource, WorkflowWatcher};
 pub use schema::front_matter_schema;
 pub use section::{ConfigSection, SectionContext};
 pub use template::{PromptTemplate, DEFAULT_PROMPT};
+pub use workflow::Workflow;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::config::ProviderConfig;
+use crate::provider::ProviderConfig;
 use crate::section::ConfigSection;
 
 /// An adapter's description of its configuration, registered by the binary that wires it in.
@@ -98,7 +98,7 @@ impl ConfigRegistry {
     /// Every top-level key the loader accepts with this registry: the core sections, then the
     /// registered ones. Anything else is refused at load.
     pub fn top_level_keys(&self) -> Vec<&str> {
-        crate::config::CORE_SECTIONS
+        crate::top_level::CORE_SECTIONS
             .iter()
             .copied()
             .chain(self.sections.keys().map(String::as_str))

@@ -8,10 +8,11 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
-use crate::definition::{fingerprint, read_workflow_bytes, Workflow};
+use crate::definition::{fingerprint, read_workflow_bytes};
 use crate::environment::Environment;
 use crate::error::WorkflowError;
 use crate::profile::ConfigRegistry;
+use crate::workflow::Workflow;
 
 /// What a [`WorkflowSource::refresh`] found.
 #[derive(Debug, Clone)]

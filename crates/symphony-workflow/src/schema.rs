@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::config::FrontMatter;
+use crate::config::raw::FrontMatter;
 use crate::profile::ConfigRegistry;
 
 /// The JSON Schema (2020-12) of WORKFLOW.md front matter as `registry`'s build accepts it:

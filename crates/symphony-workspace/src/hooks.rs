@@ -2,13 +2,57 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 use std::time::Instant;
 
 use symphony_core::WorkspaceKey;
 use symphony_workflow::HooksConfig;
 
-use crate::error::HookError;
 use symphony_process::{describe_status, run_bounded, RunError};
+
+/// A hook did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HookError {
+    /// The hook exited non-zero (or was killed by a signal).
+    #[error("hook {hook} failed ({status}); output: {output}")]
+    Failed {
+        /// Which hook.
+        hook: HookKind,
+        /// Exit status, in words.
+        status: String,
+        /// The end of its combined output.
+        output: String,
+    },
+    /// The hook ran past `hooks.timeout_ms`; its process group was killed.
+    #[error("hook {hook} timed out after {} ms and was killed; output: {output}", timeout.as_millis())]
+    TimedOut {
+        /// Which hook.
+        hook: HookKind,
+        /// The limit it ran past.
+        timeout: Duration,
+        /// The end of its combined output.
+        output: String,
+    },
+    /// `bash` could not be started.
+    #[error("hook {hook} could not start: {message}")]
+    Spawn {
+        /// Which hook.
+        hook: HookKind,
+        /// The OS error.
+        message: String,
+    },
+}
+
+impl HookError {
+    /// The category name, for logs and run records.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Failed { .. } => "hook_failed",
+            Self::TimedOut { .. } => "hook_timeout",
+            Self::Spawn { .. } => "hook_spawn_error",
+        }
+    }
+}
 
 /// The four lifecycle hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -16,8 +16,9 @@ pub use branch::{
     commit_subjects, commit_worktree, head_branch, head_commit, push_branch, remote_default_branch,
     BranchError, Identity,
 };
-pub use error::{HookError, WorkspaceError};
+pub use error::WorkspaceError;
+
 pub use git::{mirror_path, GitPopulator, BRANCH_PREFIX};
-pub use hooks::{HookContext, HookKind, HookRunner};
+pub use hooks::{HookContext, HookError, HookKind, HookRunner};
 pub use manager::{Workspace, WorkspaceManager};
 pub use root::WorkspaceRoot;

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use symphony_core::WorkspaceKey;
 use symphony_workflow::{HooksConfig, ServiceConfig, WorkspaceConfig};
 
-use crate::error::{HookError, WorkspaceError};
+use crate::error::WorkspaceError;
 use crate::git::GitPopulator;
+use crate::hooks::HookError;
 use crate::hooks::{HookContext, HookKind, HookRunner};
 use crate::root::{Occupant, WorkspaceRoot};
 

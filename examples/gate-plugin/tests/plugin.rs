@@ -85,7 +85,7 @@ async fn the_plugin_runs_when_workflow_names_its_kind() {
 fn the_plugin_kind_and_its_options_are_in_the_schema() {
     let mut registry = GateRegistry::builtin();
     registry.register(Arc::new(TodoReferenceFactory));
-    let schema = GatesConfig::schema(&registry);
+    let schema = registry.section_schema();
     let check = &schema["properties"]["checks"]["items"];
     assert!(check["properties"]["kind"]["enum"]
         .as_array()

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use symphony_orchestrator::{
-    sort_for_dispatch, Effect, Event, FetchPurpose, Scheduler, SchedulerConfig,
+    scheduler_config, sort_for_dispatch, Effect, Event, FetchPurpose, Scheduler,
 };
 use symphony_workflow::{ProcessEnvironment, Workflow};
 
@@ -15,7 +15,7 @@ use crate::wiring::BinaryWiring;
 
 pub fn run(path: &Path) -> Result<(), Failure> {
     let workflow = Workflow::load(path, &trackers::registry(), &ProcessEnvironment)?;
-    let config = SchedulerConfig::from_service(&workflow.config);
+    let config = scheduler_config(&workflow.config);
     let mut states = workflow.config.tracker.active_states.clone();
     states.extend(workflow.config.tracker.terminal_states.iter().cloned());
     // Adapters may need the runtime while they are built (octocrab spawns a worker), so the

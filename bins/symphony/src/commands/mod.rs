@@ -9,7 +9,7 @@ mod run;
 mod state;
 mod status;
 
-use std::path::{Path, PathBuf};
+use crate::workflow_path::workflow_path;
 
 use crate::cli::{AuditAction, Command};
 use crate::failure::Failure;
@@ -73,15 +73,4 @@ pub fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Init { path, force } => init::run(&workflow_path(path.as_deref())?, force),
     }
-}
-
-/// The workflow path: explicit, else ./WORKFLOW.md (SPEC §5.1), made absolute.
-pub(crate) fn workflow_path(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
-    let cwd = std::env::current_dir().map_err(|e| {
-        Failure::new(
-            "missing_workflow_file",
-            format!("cannot read the current directory: {e}"),
-        )
-    })?;
-    Ok(symphony_workflow::resolve_workflow_path(explicit, &cwd))
 }

@@ -14,7 +14,7 @@ pub fn locate(workflow: Option<&Path>, state_dir: Option<&Path>) -> Result<PathB
     if let Some(dir) = state_dir {
         return Ok(dir.to_owned());
     }
-    let path = super::workflow_path(workflow)?;
+    let path = crate::workflow_path::workflow_path(workflow)?;
     let workflow =
         Workflow::load(&path, &trackers::registry(), &ProcessEnvironment).map_err(|e| {
             Failure::new(

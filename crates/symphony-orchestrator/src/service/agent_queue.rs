@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::scheduler::AgentUpdate;
+use symphony_scheduler::AgentUpdate;
 
 /// Agent events waiting for the persistence task, at most [`AGENT_QUEUE`]: when the store
 /// falls behind a flood, the oldest are dropped (they are detail) and each run's log says how

@@ -18,7 +18,7 @@ use tracing::Instrument as _;
 use super::persist::Persistence;
 use super::standing::IssueGuard;
 use crate::metrics::ServiceMetrics;
-use crate::scheduler::ExitReason;
+use symphony_scheduler::ExitReason;
 
 /// How long reading the change may take.
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::snapshot::Snapshot;
+use symphony_scheduler::Snapshot;
 
 /// Why a snapshot could not be had (SPEC §13.3 error modes).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use super::gates::base_ref;
 use super::persist::Persistence;
 use super::standing::IssueGuard;
 use crate::handoff_config::HandOffConfig;
-use crate::scheduler::ExitReason;
+use symphony_scheduler::ExitReason;
 
 /// How long reading the change may take.
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);

@@ -8,22 +8,20 @@
 //! `/readyz` answers 503). Claims and lease renewals wait behind it and fail while it stands,
 //! so nothing new starts on state that is not recorded.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
-use symphony_process::ProcessIdentity;
 use symphony_store::{
-    wall_clock_ms, AuditRecord, Change, ClaimOutcome, Recovery, Redactor, RunOutcome, RunStart,
-    Store, StoreError,
+    wall_clock_ms, AuditRecord, Change, ClaimOutcome, Recovery, Redactor, RunStart, Store,
+    StoreError,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use super::agent_queue::{AgentQueue, AgentQueueState};
+use super::ledger::Ledger;
 pub use super::store_health::StoreHealth;
 use crate::metrics::ServiceMetrics;
-use crate::scheduler::{AgentUpdate, Decision, RunEnd};
+use symphony_scheduler::{AgentUpdate, Decision};
 
 /// Changes applied in one transaction at most; bounds how long a batch holds the write lock.
 const MAX_BATCH: usize = 2_000;
@@ -81,10 +79,7 @@ impl Persistence {
             Pipeline {
                 agents: Arc::clone(&agents),
                 store,
-                open_runs: HashMap::new(),
-                pids: HashMap::new(),
-                redactor: Redactor::default(),
-                pending: VecDeque::new(),
+                ledger: Ledger::default(),
                 health: Arc::clone(&health),
                 metrics,
                 dropped_events: 0,
@@ -185,13 +180,8 @@ impl Persistence {
 struct Pipeline {
     agents: Arc<AgentQueue>,
     store: Arc<dyn Store>,
-    /// Run id of each issue's current run.
-    open_runs: HashMap<String, i64>,
-    /// Agent pid recorded per run.
-    pids: HashMap<i64, u32>,
-    redactor: Redactor,
-    /// Changes not yet written, in decision order.
-    pending: VecDeque<Change>,
+    /// What the decisions and events become in the store, not yet written.
+    ledger: Ledger,
     health: Arc<StoreHealth>,
     metrics: Arc<ServiceMetrics>,
     /// Agent events dropped while the store could not write (the queue is bounded).
@@ -225,9 +215,9 @@ impl Pipeline {
             }
             for command in batch.drain(..) {
                 match command {
-                    Command::Decision(decision) => self.decision(decision),
-                    Command::Audit(record) => self.push_audit(record),
-                    Command::Secrets(redactor) => self.redactor = redactor,
+                    Command::Decision(decision) => self.ledger.decision(decision),
+                    Command::Audit(record) => self.ledger.push_audit(record),
+                    Command::Secrets(redactor) => self.ledger.redactor = redactor,
                     Command::Claim { start, reply } => {
                         // Nothing is claimed ahead of changes that could not be written.
                         if let Err(e) = self.flush().await {
@@ -237,7 +227,7 @@ impl Pipeline {
                         let issue_id = start.issue_id.clone();
                         let outcome = self.store.claim_and_start(start).await;
                         if let Ok(ClaimOutcome::Started { run_id }) = &outcome {
-                            self.open_runs.insert(issue_id, *run_id);
+                            self.ledger.open_runs.insert(issue_id, *run_id);
                         }
                         let _ = reply.send(outcome);
                     }
@@ -283,7 +273,7 @@ impl Pipeline {
     fn drain_agents(&mut self) {
         let AgentQueueState { events, dropped } = self.agents.take();
         for (issue_id, count) in dropped {
-            self.agent(
+            self.ledger.agent(
                 &issue_id,
                 AgentUpdate {
                     event: "events_dropped".to_owned(),
@@ -295,23 +285,23 @@ impl Pipeline {
             );
         }
         for (issue_id, update) in events {
-            self.agent(&issue_id, update);
+            self.ledger.agent(&issue_id, update);
         }
     }
 
     /// Writes what is queued; on failure everything stays queued, in order, for the retry.
     async fn flush(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_empty() {
+        if self.ledger.pending.is_empty() {
             return Ok(());
         }
         if self.health.writes_failing() {
             self.bound_queue();
         }
-        let changes: Vec<Change> = self.pending.iter().cloned().collect();
+        let changes: Vec<Change> = self.ledger.pending.iter().cloned().collect();
         let count = changes.len();
         match self.store.apply(changes).await {
             Ok(()) => {
-                self.pending.clear();
+                self.ledger.pending.clear();
                 if self.health.writes_failing() {
                     tracing::info!(
                         written = count,
@@ -344,6 +334,7 @@ impl Pipeline {
     /// agent events go first (they are detail; the run's outcome and the audit log are not).
     fn bound_queue(&mut self) {
         let events = self
+            .ledger
             .pending
             .iter()
             .filter(|c| matches!(c, Change::Event { .. }))
@@ -353,7 +344,7 @@ impl Pipeline {
             return;
         }
         self.dropped_events += excess as u64;
-        self.pending.retain(|c| {
+        self.ledger.pending.retain(|c| {
             if excess > 0 && matches!(c, Change::Event { .. }) {
                 excess -= 1;
                 false
@@ -377,7 +368,7 @@ impl Pipeline {
             if tokio::time::Instant::now() + backoff > deadline {
                 tracing::error!(
                     category = e.category(),
-                    unwritten_changes = self.pending.len(),
+                    unwritten_changes = self.ledger.pending.len(),
                     "state store still cannot write at shutdown; these changes are lost: {e}"
                 );
                 break;
@@ -388,154 +379,5 @@ impl Pipeline {
         if let Err(e) = self.store.detach(wall_clock_ms()).await {
             tracing::error!(category = e.category(), "state store: {e}");
         }
-    }
-
-    fn text(&self, text: Option<String>) -> Option<String> {
-        text.map(|t| self.redactor.text(&t))
-    }
-
-    /// Queues an audit entry, its detail redacted.
-    fn push_audit(&mut self, mut record: AuditRecord) {
-        record.detail = self.redactor.json(&record.detail);
-        self.pending.push_back(Change::Audit(record));
-    }
-
-    fn audit(&mut self, kind: &str, issue: (&str, &str), detail: serde_json::Value) {
-        self.push_audit(AuditRecord {
-            at_ms: wall_clock_ms(),
-            kind: kind.to_owned(),
-            issue_id: Some(issue.0.to_owned()),
-            identifier: Some(issue.1.to_owned()),
-            detail,
-        });
-    }
-
-    fn decision(&mut self, decision: Decision) {
-        let now = wall_clock_ms();
-        match decision {
-            Decision::StopRequested {
-                issue_id,
-                identifier,
-                reason,
-            } => self.audit("stop", (&issue_id, &identifier), json!({"reason": reason})),
-            Decision::RunEnded {
-                issue_id,
-                identifier,
-                outcome,
-                error,
-                runtime_ms,
-            } => {
-                let error = self.text(error);
-                let run_id = self.open_runs.remove(&issue_id);
-                if let Some(run_id) = run_id {
-                    self.pids.remove(&run_id);
-                    let (stored, error) = match outcome {
-                        RunEnd::Succeeded => (RunOutcome::Succeeded, error),
-                        RunEnd::Failed => (RunOutcome::Failed, error),
-                        RunEnd::Stalled => (RunOutcome::Stalled, error),
-                        RunEnd::Interrupted => (RunOutcome::Interrupted, error),
-                        RunEnd::Skipped => (RunOutcome::Skipped, error),
-                        RunEnd::Stopped(reason) => (
-                            RunOutcome::Stopped,
-                            Some(format!("stopped: {}", json!(reason).as_str().unwrap_or(""))),
-                        ),
-                    };
-                    self.pending.push_back(Change::RunEnded {
-                        run_id,
-                        at_ms: now,
-                        outcome: stored,
-                        error,
-                    });
-                }
-                self.audit(
-                    "run_ended",
-                    (&issue_id, &identifier),
-                    json!({"run_id": run_id, "outcome": outcome, "runtime_ms": runtime_ms}),
-                );
-            }
-            Decision::RetryScheduled {
-                issue_id,
-                identifier,
-                attempt,
-                delay_ms,
-                error,
-                reason,
-            } => {
-                let error = self.text(error);
-                let due_at_ms = now.saturating_add(delay_ms);
-                self.audit(
-                    "retry_scheduled",
-                    (&issue_id, &identifier),
-                    json!({"attempt": attempt, "due_at_ms": due_at_ms, "error": error, "reason": reason}),
-                );
-                self.pending.push_back(Change::RetryQueued {
-                    issue_id,
-                    identifier,
-                    attempt,
-                    due_at_ms,
-                    error,
-                });
-            }
-            Decision::Released {
-                issue_id,
-                identifier,
-                reason,
-            } => {
-                self.audit(
-                    "released",
-                    (&issue_id, &identifier),
-                    json!({"reason": reason}),
-                );
-                self.pending.push_back(Change::Released { issue_id });
-            }
-            Decision::HeldElsewhere {
-                issue_id,
-                identifier,
-                holder,
-                held_for_ms,
-            } => self.audit(
-                "claim_held_elsewhere",
-                (&issue_id, &identifier),
-                json!({"holder": holder, "held_for_ms": held_for_ms}),
-            ),
-            Decision::ConfigReloaded => self.push_audit(AuditRecord {
-                at_ms: now,
-                kind: "config_reloaded".to_owned(),
-                issue_id: None,
-                identifier: None,
-                detail: json!({}),
-            }),
-        }
-    }
-
-    fn agent(&mut self, issue_id: &str, update: AgentUpdate) {
-        let Some(&run_id) = self.open_runs.get(issue_id) else {
-            return;
-        };
-        if let Some(pid) = update.pid {
-            if self.pids.get(&run_id) != Some(&pid) {
-                self.pids.insert(run_id, pid);
-                self.pending.push_back(Change::RunProcess {
-                    run_id,
-                    pid,
-                    pid_start: ProcessIdentity::of(pid).map(|p| p.start_ticks),
-                });
-            }
-        }
-        if let Some((input, output, total)) = update.tokens {
-            self.pending.push_back(Change::Tokens {
-                run_id,
-                input,
-                output,
-                total,
-            });
-        }
-        let message = self.text(update.message);
-        self.pending.push_back(Change::Event {
-            run_id,
-            at_ms: wall_clock_ms(),
-            kind: update.event,
-            message,
-        });
     }
 }

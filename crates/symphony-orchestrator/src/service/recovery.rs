@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::persist::Persistence;
-use crate::scheduler::{Event, RestoredRetry};
+use symphony_scheduler::{Event, RestoredRetry};
 
 /// Registers this instance, takes over the work of instances that are gone, stops their
 /// orphaned agents, and returns the retries to restore. An unreadable store fails start-up.

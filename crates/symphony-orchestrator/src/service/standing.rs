@@ -1,8 +1,7 @@
-//! Whether a run may still act on its issue: after the agent's turns, before the gate stage and
-//! before every hand-off step the worker re-reads the issue, and goes on only while it is still
-//! active or sits in the state the agent's own tool call moved it to. A person who cancelled,
-//! closed or re-labelled the issue meanwhile is never overruled by a commit, a push, a pull
-//! request or a move to review.
+//! The worker's re-read of its issue before each of Symphony's own steps (after the agent's
+//! turns, before the gate stage, before every hand-off step). Whether the run may go on is the
+//! scheduler's rule ([`symphony_scheduler::standing`]); this module reads the issue, asks it,
+//! and audits a withheld step.
 
 use std::sync::Arc;
 
@@ -11,35 +10,13 @@ use symphony_tracker::Tracker;
 
 use super::persist::Persistence;
 use super::tools::AgentMoves;
-use crate::config::SchedulerConfig;
-use crate::eligibility::routable;
-use crate::scheduler::{ExitReason, StopReason};
+use symphony_scheduler::SchedulerConfig;
+pub(crate) use symphony_scheduler::Standing;
+use symphony_scheduler::{ExitReason, StopReason};
 
-/// Where an issue stands for the run working on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Standing {
-    /// Active and routable: the agent may take more turns.
-    Active,
-    /// In the state the agent's own tool call moved it to: the agent handed it off, and
-    /// Symphony's own stages (gates, hand-off) take over.
-    MovedByAgent,
-    /// Someone else moved it out of the run's reach: stop, hand nothing off.
-    Gone(StopReason),
-}
-
-/// Where `issue` stands, given the moves the agent's tools made.
+/// Where `issue` stands for the run, by the scheduler's own rules and the agent's last move.
 pub(crate) fn standing(issue: &Issue, config: &SchedulerConfig, moves: &AgentMoves) -> Standing {
-    if moves.moved_to(&issue.state) {
-        Standing::MovedByAgent
-    } else if config.is_terminal(&issue.state) {
-        Standing::Gone(StopReason::Terminal)
-    } else if !config.is_active(&issue.state) {
-        Standing::Gone(StopReason::Inactive)
-    } else if routable(issue, config).is_err() {
-        Standing::Gone(StopReason::Unroutable)
-    } else {
-        Standing::Active
-    }
+    symphony_scheduler::standing(issue, config, moves.last().as_deref())
 }
 
 /// Re-reads the run's issue before each of Symphony's own steps.

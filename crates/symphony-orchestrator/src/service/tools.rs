@@ -10,9 +10,9 @@ use symphony_agent::{ToolDeclaration, ToolHandler};
 use symphony_docs::adr;
 use tokio::sync::mpsc;
 
-use crate::scheduler::Event;
+use symphony_scheduler::Event;
 
-use super::worker::TrackerTools;
+use super::tracker_tools::TrackerTools;
 
 /// Where decision records go, and who decides.
 pub(crate) struct Records {
@@ -33,13 +33,9 @@ impl AgentMoves {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
     }
 
-    /// Whether `state` is the one the agent's own tool call moved the issue to.
-    pub fn moved_to(&self, state: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            .is_some_and(|moved| crate::scheduler::same_state(moved, state))
+    /// The state the agent's own tool call last moved the issue to, if it moved it.
+    pub fn last(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::Inner;
+use super::inner::Inner;
 use crate::audit::{entry_hash, verify_chain, AuditVerdict, GENESIS_HASH};
 use crate::{AuditEntry, AuditRecord};
 

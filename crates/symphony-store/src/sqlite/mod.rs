@@ -4,14 +4,18 @@
 //! the file.
 
 mod audit_log;
+mod inner;
+mod options;
 mod read;
 mod schema;
 mod takeover;
 mod write;
 
 use audit_log::Appender;
+use inner::Inner;
+pub use options::StoreOptions;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,43 +32,10 @@ pub const DATABASE_FILE: &str = "state.db";
 /// The copy of the audit head kept outside the database.
 pub const ANCHOR_FILE: &str = "audit.head";
 
-/// Settings of a [`SqliteStore`].
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// How long a claim lasts without renewal.
-    pub lease: Duration,
-    /// Agent events kept per run; older ones are dropped first (their count is kept).
-    pub events_per_run: u64,
-    /// How long to wait for another process's lock before failing.
-    pub busy_timeout: Duration,
-    /// Largest size the database may grow to, in bytes (`None`: as large as the disk allows).
-    /// Past it, writes fail as on a full disk and nothing committed is lost.
-    pub max_size_bytes: Option<u64>,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            lease: Duration::from_secs(30),
-            events_per_run: 500,
-            busy_timeout: Duration::from_secs(5),
-            max_size_bytes: None,
-        }
-    }
-}
-
 /// Durable state in a SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
-}
-
-struct Inner {
-    path: PathBuf,
-    anchor: PathBuf,
-    conn: Mutex<Connection>,
-    instance: Instance,
-    options: StoreOptions,
 }
 
 impl SqliteStore {

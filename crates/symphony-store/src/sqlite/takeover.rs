@@ -4,9 +4,10 @@ use rusqlite::{params, Transaction};
 use serde_json::json;
 use symphony_process::ProcessIdentity;
 
+use super::audit_log::Appender;
+use super::inner::Inner;
 use super::read::{retries, run_from_row, RUN_COLUMNS};
 use super::write::{lease_ms, upsert_claim};
-use super::{Appender, Inner};
 use crate::{AuditRecord, OrphanProcess, Recovery};
 
 struct Peer {

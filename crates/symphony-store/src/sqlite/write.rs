@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::json;
 
-use super::{Appender, Inner};
+use super::audit_log::Appender;
+use super::inner::Inner;
 use crate::{wall_clock_ms, AuditRecord, Change, ClaimOutcome, RunStart};
 
 pub(super) fn lease_ms(inner: &Inner) -> u64 {

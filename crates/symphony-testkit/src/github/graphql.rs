@@ -5,8 +5,10 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-use super::model::{self, Project};
-use super::{Reply, Shared};
+use super::exchange::Reply;
+use super::model::Project;
+use super::render;
+use super::state::Shared;
 
 fn operation_name(document: &str) -> Option<&str> {
     let rest = document.trim_start().strip_prefix("query ")?;
@@ -97,7 +99,7 @@ fn nodes(shared: &mut Shared, variables: &Value, project_fields: Option<(&str, &
         let id = id.as_str().unwrap_or_default();
         match world.node(id) {
             Some((repo, issue)) => {
-                let mut node = model::issue_node(repo, issue);
+                let mut node = render::issue_node(repo, issue);
                 if let (Some((status_name, priority_name)), true) =
                     (project_fields, issue.pull.is_none())
                 {
@@ -207,7 +209,7 @@ fn project_items(shared: &mut Shared, variables: &Value) -> Reply {
             );
             let content = world
                 .node(&item.content)
-                .map_or(Value::Null, |(repo, issue)| model::issue_node(repo, issue));
+                .map_or(Value::Null, |(repo, issue)| render::issue_node(repo, issue));
             json!({ "id": item.id, "status": status, "priority": priority, "content": content })
         })
         .collect();

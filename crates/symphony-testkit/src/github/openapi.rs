@@ -76,7 +76,7 @@ pub fn check_exchange(exchange: &Exchange) -> Vec<String> {
                         .parse::<i64>()
                         .map(Value::from)
                         .unwrap_or(Value::String(value.to_owned())),
-                    _ => Value::String(super::rest::decode(value)),
+                    _ => Value::String(super::rest_query::decode(value)),
                 };
                 validate(
                     &param["schema"],

@@ -2,119 +2,14 @@
 //! with GitHub's 404 body).
 
 use axum::http::{Method, StatusCode};
-use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::model::{self, CheckRun, Comment, CommitStatus, FakeIssue, World};
-use super::{NewIssue, Reply, Shared};
-
-/// Files an issue in repository `repo`; `created` backdates it.
-pub(crate) fn file_issue(
-    world: &mut World,
-    repo: usize,
-    new: NewIssue,
-    created: Option<DateTime<Utc>>,
-) -> (u64, String) {
-    let now = world.tick();
-    let id = world.fresh_id();
-    // GitHub trims label names, refuses empty ones, and keeps one label per name
-    // (case-insensitively): "Bug" and "bug" are the same label.
-    let mut labels: Vec<String> = Vec::new();
-    for name in new.labels.iter().filter(|l| !l.trim().is_empty()) {
-        let canonical = world.ensure_label(repo, name);
-        if !labels.contains(&canonical) {
-            labels.push(canonical);
-        }
-    }
-    let repo = &mut world.repos[repo];
-    let number = repo.issues.iter().map(|i| i.number).max().unwrap_or(0) + 1;
-    let node_id = format!("I_kwDOfake{}_{number}", repo.id);
-    repo.issues.push(FakeIssue {
-        number,
-        node_id: node_id.clone(),
-        id,
-        title: new.title,
-        body: new.body,
-        open: !new.closed,
-        labels,
-        assignees: new.assignees,
-        created_at: created.unwrap_or(now),
-        updated_at: now,
-        closed_at: new.closed.then_some(now),
-        blocked_by: Vec::new(),
-        comments: Vec::new(),
-        pull: None,
-        corrupt: false,
-    });
-    (number, node_id)
-}
-
-/// The repository a request path is about (`/repos/o/r/...` or `/repositories/<id>/...`).
-pub(crate) fn repo_of_path(world: &World, path: &str) -> Option<usize> {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["repos", owner, name, ..] => world.repo_index(owner, name),
-        ["repositories", id, ..] => id.parse().ok().and_then(|id| world.repo_index_by_id(id)),
-        _ => None,
-    }
-}
-
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-/// Percent-decodes a path segment or query value (`+` is a space, as in forms).
-pub(crate) fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn param<'q>(pairs: &'q [(String, String)], key: &str) -> Option<&'q str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-fn not_found() -> Reply {
-    Reply::error(StatusCode::NOT_FOUND, "Not Found")
-}
-
-fn invalid(message: &str) -> Reply {
-    let mut reply = Reply::error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
-    if let Some(body) = reply.body.as_mut() {
-        body["errors"] = json!([{ "resource": "Issue", "code": "invalid", "message": message }]);
-    }
-    reply
-}
+use super::exchange::Reply;
+use super::model::{CheckRun, Comment, CommitStatus};
+use super::render;
+use super::rest_issues::*;
+use super::rest_query::{decode, param, query_pairs, repo_of_path};
+use super::state::Shared;
 
 pub(crate) fn route(
     shared: &mut Shared,
@@ -124,7 +19,7 @@ pub(crate) fn route(
     body: Option<&Value>,
 ) -> Reply {
     let Some(repo) = repo_of_path(&shared.world, path) else {
-        return not_found();
+        return Reply::not_found();
     };
     let segments: Vec<String> = path
         .trim_start_matches('/')
@@ -145,7 +40,7 @@ pub(crate) fn route(
             let r = &world.repos[repo];
             Reply::json(
                 StatusCode::OK,
-                model::issue_json(&base, r, r.issue(n).expect("exists")),
+                render::issue_json(&base, r, r.issue(n).expect("exists")),
             )
         }),
         ("PATCH", ["issues", n]) => with_issue(world, repo, number(n), |world, repo, n| {
@@ -180,7 +75,7 @@ pub(crate) fn route(
                 let list: Vec<Value> = issue
                     .comments
                     .iter()
-                    .map(|c| model::comment_json(&base, r, issue, c))
+                    .map(|c| render::comment_json(&base, r, issue, c))
                     .collect();
                 Reply::json(StatusCode::OK, Value::Array(list))
             })
@@ -188,7 +83,7 @@ pub(crate) fn route(
         ("POST", ["issues", n, "comments"]) => {
             with_issue(world, repo, number(n), |world, repo, n| {
                 let Some(text) = body.and_then(|b| b.get("body")).and_then(Value::as_str) else {
-                    return invalid("body is required");
+                    return Reply::invalid("body is required");
                 };
                 let now = world.tick();
                 let id = world.fresh_id();
@@ -204,7 +99,7 @@ pub(crate) fn route(
                 let comment = issue.comments.last().expect("just pushed");
                 Reply::json(
                     StatusCode::CREATED,
-                    model::comment_json(&base, r, issue, comment),
+                    render::comment_json(&base, r, issue, comment),
                 )
             })
         }
@@ -217,7 +112,7 @@ pub(crate) fn route(
                     .blocked_by
                     .iter()
                     .filter_map(|b| r.issue(*b))
-                    .map(|b| model::issue_json(&base, r, b))
+                    .map(|b| render::issue_json(&base, r, b))
                     .collect();
                 Reply::json(StatusCode::OK, Value::Array(list))
             })
@@ -227,7 +122,7 @@ pub(crate) fn route(
             let list: Vec<Value> = r
                 .labels
                 .iter()
-                .map(|l| model::label_json(&base, r, l))
+                .map(|l| render::label_json(&base, r, l))
                 .collect();
             Reply::json(StatusCode::OK, Value::Array(list))
         }
@@ -246,7 +141,7 @@ pub(crate) fn route(
                         i.pull.as_ref().is_some_and(|p| p.head == branch)
                     })
                 })
-                .map(|i| model::pull_json(&base, r, i))
+                .map(|i| render::pull_json(&base, r, i))
                 .collect();
             Reply::json(StatusCode::OK, Value::Array(list))
         }
@@ -257,8 +152,8 @@ pub(crate) fn route(
                 .and_then(|n| r.issue(n))
                 .filter(|i| i.pull.is_some())
             {
-                Some(pull) => Reply::json(StatusCode::OK, model::pull_json(&base, r, pull)),
-                None => not_found(),
+                Some(pull) => Reply::json(StatusCode::OK, render::pull_json(&base, r, pull)),
+                None => Reply::not_found(),
             }
         }
         ("PATCH", ["pulls", n]) => {
@@ -268,7 +163,7 @@ pub(crate) fn route(
                 .and_then(|n| r.issue_mut(n))
                 .filter(|i| i.pull.is_some())
             else {
-                return not_found();
+                return Reply::not_found();
             };
             if let Some(title) = body.and_then(|b| b.get("title")).and_then(Value::as_str) {
                 pull.title = title.to_owned();
@@ -280,7 +175,7 @@ pub(crate) fn route(
             let pull = pull.clone();
             Reply::json(
                 StatusCode::OK,
-                model::pull_json(&base, &world.repos[repo], &pull),
+                render::pull_json(&base, &world.repos[repo], &pull),
             )
         }
         ("POST", ["statuses", sha]) => {
@@ -289,7 +184,7 @@ pub(crate) fn route(
                 .and_then(Value::as_str)
                 .unwrap_or("");
             if !["error", "failure", "pending", "success"].contains(&state) {
-                return invalid("state must be error, failure, pending or success");
+                return Reply::invalid("state must be error, failure, pending or success");
             }
             let status = CommitStatus {
                 sha: (*sha).to_owned(),
@@ -308,7 +203,7 @@ pub(crate) fn route(
             world.repos[repo].statuses.push(status.clone());
             Reply::json(
                 StatusCode::CREATED,
-                model::status_json(&base, &world.repos[repo], id, &status),
+                render::status_json(&base, &world.repos[repo], id, &status),
             )
         }
         ("GET", ["commits", sha, "statuses"]) => {
@@ -319,17 +214,17 @@ pub(crate) fn route(
                 .rev()
                 .filter(|s| s.sha == *sha)
                 .enumerate()
-                .map(|(i, s)| model::status_json(&base, r, i as u64 + 1, s))
+                .map(|(i, s)| render::status_json(&base, r, i as u64 + 1, s))
                 .collect();
             Reply::json(StatusCode::OK, Value::Array(list))
         }
         ("POST", ["check-runs"]) => {
             let Some(name) = body.and_then(|b| b.get("name")).and_then(Value::as_str) else {
-                return invalid("name is required");
+                return Reply::invalid("name is required");
             };
             let Some(head_sha) = body.and_then(|b| b.get("head_sha")).and_then(Value::as_str)
             else {
-                return invalid("head_sha is required");
+                return Reply::invalid("head_sha is required");
             };
             let annotations = match annotations_of(body) {
                 Ok(list) => list,
@@ -358,7 +253,7 @@ pub(crate) fn route(
             world.repos[repo].check_runs.push(run.clone());
             Reply::json(
                 StatusCode::CREATED,
-                model::check_run_json(&base, &world.repos[repo], &run),
+                render::check_run_json(&base, &world.repos[repo], &run),
             )
         }
         ("PATCH", ["check-runs", id]) => {
@@ -369,7 +264,7 @@ pub(crate) fn route(
             let r = &mut world.repos[repo];
             let Some(run) = number(id).and_then(|id| r.check_runs.iter_mut().find(|c| c.id == id))
             else {
-                return not_found();
+                return Reply::not_found();
             };
             let field = |key: &str| body.and_then(|b| b.get(key)).and_then(Value::as_str);
             if let Some(status) = field("status") {
@@ -385,314 +280,9 @@ pub(crate) fn route(
             let run = run.clone();
             Reply::json(
                 StatusCode::OK,
-                model::check_run_json(&base, &world.repos[repo], &run),
+                render::check_run_json(&base, &world.repos[repo], &run),
             )
         }
-        _ => not_found(),
+        _ => Reply::not_found(),
     }
-}
-
-/// The annotations of a check-run request; GitHub refuses more than 50 in one request.
-fn annotations_of(body: Option<&Value>) -> Result<Vec<Value>, Reply> {
-    let list = body
-        .and_then(|b| b.get("output"))
-        .and_then(|o| o.get("annotations"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if list.len() > 50 {
-        return Err(invalid("Only 50 annotations are allowed per request"));
-    }
-    Ok(list)
-}
-
-fn with_issue(
-    world: &mut World,
-    repo: usize,
-    number: Option<u64>,
-    then: impl FnOnce(&mut World, usize, u64) -> Reply,
-) -> Reply {
-    match number.filter(|n| world.repos[repo].issue(*n).is_some()) {
-        Some(n) => then(world, repo, n),
-        None => not_found(),
-    }
-}
-
-fn labels_of(world: &World, repo: usize, number: u64, base: &str) -> Reply {
-    let r = &world.repos[repo];
-    let issue = r.issue(number).expect("exists");
-    let list: Vec<Value> = issue
-        .labels
-        .iter()
-        .filter_map(|name| r.labels.iter().find(|l| &l.name == name))
-        .map(|l| model::label_json(base, r, l))
-        .collect();
-    Reply::json(StatusCode::OK, Value::Array(list))
-}
-
-fn label_names(body: Option<&Value>) -> Option<Vec<String>> {
-    let list = match body? {
-        Value::Array(list) => list,
-        value => value.get("labels")?.as_array()?,
-    };
-    list.iter()
-        .map(|l| match l {
-            Value::String(s) => Some(s.clone()),
-            other => other.get("name").and_then(Value::as_str).map(str::to_owned),
-        })
-        .collect()
-}
-
-fn set_labels(
-    world: &mut World,
-    repo: usize,
-    number: u64,
-    base: &str,
-    body: Option<&Value>,
-    replace: bool,
-) -> Reply {
-    let Some(names) = label_names(body) else {
-        return invalid("labels must be a list of names");
-    };
-    let canonical: Vec<String> = names.iter().map(|n| world.ensure_label(repo, n)).collect();
-    let now = world.tick();
-    let issue = world.repos[repo].issue_mut(number).expect("exists");
-    if replace {
-        issue.labels.clear();
-    }
-    for name in canonical {
-        if !issue.labels.contains(&name) {
-            issue.labels.push(name);
-        }
-    }
-    issue.updated_at = now;
-    labels_of(world, repo, number, base)
-}
-
-fn patch_issue(
-    world: &mut World,
-    repo: usize,
-    number: u64,
-    base: &str,
-    body: Option<&Value>,
-) -> Reply {
-    let Some(body) = body.filter(|b| b.is_object()) else {
-        return invalid("the body must be a JSON object");
-    };
-    let labels = match body.get("labels") {
-        Some(_) => match label_names(Some(body)) {
-            Some(names) => Some(
-                names
-                    .iter()
-                    .map(|n| world.ensure_label(repo, n))
-                    .collect::<Vec<_>>(),
-            ),
-            None => return invalid("labels must be a list of names"),
-        },
-        None => None,
-    };
-    let now = world.tick();
-    let issue = world.repos[repo].issue_mut(number).expect("exists");
-    if let Some(title) = body.get("title").and_then(Value::as_str) {
-        issue.title = title.to_owned();
-    }
-    if let Some(text) = body.get("body") {
-        issue.body = text.as_str().map(str::to_owned);
-    }
-    match body.get("state").and_then(Value::as_str) {
-        Some("closed") => {
-            if issue.open {
-                issue.closed_at = Some(now);
-            }
-            issue.open = false;
-        }
-        Some("open") => {
-            issue.open = true;
-            issue.closed_at = None;
-        }
-        Some(_) => return invalid("state must be open or closed"),
-        None => {}
-    }
-    if let Some(labels) = labels {
-        issue.labels = labels;
-    }
-    if let Some(list) = body.get("assignees").and_then(Value::as_array) {
-        issue.assignees = list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
-    }
-    issue.updated_at = now;
-    let r = &world.repos[repo];
-    Reply::json(
-        StatusCode::OK,
-        model::issue_json(base, r, r.issue(number).expect("exists")),
-    )
-}
-
-fn create_issue(world: &mut World, repo: usize, base: &str, body: Option<&Value>) -> Reply {
-    let Some(title) = body.and_then(|b| b.get("title")).and_then(Value::as_str) else {
-        return invalid("title is required");
-    };
-    let new = NewIssue {
-        title: title.to_owned(),
-        body: body
-            .and_then(|b| b.get("body"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        labels: label_names(body).unwrap_or_default(),
-        assignees: Vec::new(),
-        closed: false,
-    };
-    let (number, _) = file_issue(world, repo, new, None);
-    let r = &world.repos[repo];
-    Reply::json(
-        StatusCode::CREATED,
-        model::issue_json(base, r, r.issue(number).expect("exists")),
-    )
-}
-
-fn create_pull(world: &mut World, repo: usize, base: &str, body: Option<&Value>) -> Reply {
-    let field = |key: &str| {
-        body.and_then(|b| b.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let (Some(title), Some(head), Some(base_branch)) =
-        (field("title"), field("head"), field("base"))
-    else {
-        return invalid("title, head and base are required");
-    };
-    let branch = head
-        .split_once(':')
-        .map_or(head.clone(), |(_, b)| b.to_owned());
-    if world.repos[repo]
-        .issues
-        .iter()
-        .any(|i| i.open && i.pull.as_ref().is_some_and(|p| p.head == branch))
-    {
-        return invalid(&format!("A pull request already exists for {head}."));
-    }
-    let new = NewIssue {
-        title,
-        body: field("body"),
-        ..NewIssue::default()
-    };
-    let (number, _) = file_issue(world, repo, new, None);
-    let issue = world.repos[repo].issue_mut(number).expect("exists");
-    issue.pull = Some(super::PullRequest {
-        head: branch,
-        base: base_branch,
-        head_sha: format!("{number:040x}"),
-        draft: body
-            .and_then(|b| b.get("draft"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    });
-    let r = &world.repos[repo];
-    Reply::json(
-        StatusCode::CREATED,
-        model::pull_json(base, r, r.issue(number).expect("exists")),
-    )
-}
-
-fn list_issues(world: &World, repo: usize, base: &str, pairs: &[(String, String)]) -> Reply {
-    let r = &world.repos[repo];
-    let state = param(pairs, "state").unwrap_or("open");
-    if !["open", "closed", "all"].contains(&state) {
-        return invalid("state must be open, closed or all");
-    }
-    let wanted_labels: Vec<String> = param(pairs, "labels")
-        .map(|l| {
-            l.split(',')
-                .map(|s| s.trim().to_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let since = param(pairs, "since").and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-    let assignee = param(pairs, "assignee");
-    let per_page = param(pairs, "per_page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(30)
-        .clamp(1, 100);
-    let page = param(pairs, "page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let mut issues: Vec<&FakeIssue> = r
-        .issues
-        .iter()
-        .filter(|i| state == "all" || (state == "open") == i.open)
-        .filter(|i| {
-            wanted_labels
-                .iter()
-                .all(|w| i.labels.iter().any(|l| l.to_lowercase() == *w))
-        })
-        .filter(|i| since.is_none_or(|s| i.updated_at >= s))
-        .filter(|i| match assignee {
-            None => true,
-            Some("*") => !i.assignees.is_empty(),
-            Some("none") => i.assignees.is_empty(),
-            Some(login) => i.assignees.iter().any(|a| a.eq_ignore_ascii_case(login)),
-        })
-        .collect();
-    let by_updated = param(pairs, "sort") == Some("updated");
-    issues.sort_by_key(|i| {
-        (
-            if by_updated {
-                i.updated_at
-            } else {
-                i.created_at
-            },
-            i.number,
-        )
-    });
-    if param(pairs, "direction").unwrap_or("desc") == "desc" {
-        issues.reverse();
-    }
-    let pages = issues.len().div_ceil(per_page).max(1);
-    let list: Vec<Value> = issues
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|i| model::issue_json(base, r, i))
-        .collect();
-    let mut reply = Reply::json(StatusCode::OK, Value::Array(list));
-    // GitHub's links point at /repositories/<id>/..., with the query kept and `page` set.
-    let link = |n: usize| {
-        let mut query: Vec<String> = pairs
-            .iter()
-            .filter(|(k, _)| k != "page")
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        query.push(format!("page={n}"));
-        format!("<{base}/repositories/{}/issues?{}>", r.id, query.join("&"))
-    };
-    let mut links = Vec::new();
-    if page < pages {
-        links.push(format!("{}; rel=\"next\"", link(page + 1)));
-        links.push(format!("{}; rel=\"last\"", link(pages)));
-    }
-    if page > 1 {
-        links.push(format!("{}; rel=\"prev\"", link(page - 1)));
-        links.push(format!("{}; rel=\"first\"", link(1)));
-    }
-    if !links.is_empty() {
-        reply.headers.push(("link", links.join(", ")));
-    }
-    reply
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

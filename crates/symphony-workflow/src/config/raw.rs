@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{
+use super::model::{
     AgentBackendKind, ApprovalAnswer, CodexHomeMode, UserInputAnswer, DEFAULT_CODEX_COMMAND,
 };
 

@@ -1,0 +1,101 @@
+//! Symphony's own stages once the agent's turns ended normally: the issue re-read, the gate
+//! stage, then the hand-off.
+
+use symphony_core::Issue;
+use symphony_scheduler::{Event, ExitReason};
+
+use super::gates::{GateStage, GateVerdict};
+use super::handoff::{HandOffStage, TokenTally};
+use super::standing::IssueGuard;
+use super::tools::AgentMoves;
+use super::worker::WorkerContext;
+
+/// Symphony's own stages after the agent's turns ended normally: gates, then hand-off.
+pub(crate) struct AfterTurns<'a> {
+    pub ctx: &'a WorkerContext,
+    pub workspace: &'a std::path::Path,
+    pub issue: &'a Issue,
+    pub docs: Option<&'a symphony_docs::DocsConfig>,
+    pub started: std::time::Instant,
+    pub tokens: &'a TokenTally,
+    pub moves: &'a AgentMoves,
+}
+
+impl AfterTurns<'_> {
+    pub async fn run(&self, session: &mut dyn symphony_agent::AgentSession) -> ExitReason {
+        let ctx = self.ctx;
+        let plan = ctx.plan.gates.as_deref();
+        let handoff = ctx.plan.handoff.as_ref();
+        if plan.is_none() && handoff.is_none() {
+            return ExitReason::Normal;
+        }
+        let guard = IssueGuard {
+            tracker: &ctx.tracker,
+            config: &ctx.scheduling,
+            moves: self.moves,
+            issue_id: &self.issue.id,
+            persistence: ctx.persistence.as_ref(),
+        };
+        // Nothing of Symphony's own runs on an issue someone moved out of the run's reach.
+        if let Err(exit) = guard.check("the gate stage").await {
+            return exit;
+        }
+        // From here the worker is Symphony's, not the agent's: no inactive-stop, no stall (the
+        // guard re-reads the issue before each step instead).
+        let _ = ctx
+            .updates
+            .send(Event::GateStageStarted {
+                issue_id: self.issue.id.clone(),
+            })
+            .await;
+        let handoff = handoff.map(|config| HandOffStage {
+            config,
+            docs: self.docs,
+            workflow: &ctx.workflow,
+            tracker: &ctx.tracker,
+            persistence: ctx.persistence.as_ref(),
+            workspace: self.workspace,
+            issue: self.issue,
+            started: self.started,
+            tokens: self.tokens,
+            run_id: ctx.run_id,
+            guard: &guard,
+            empty_before: ctx.empty_before,
+        });
+        if let Some(stage) = &handoff {
+            if let Err(exit) = stage.prepare().await {
+                return exit;
+            }
+        }
+        let reports = match plan {
+            Some(plan) => {
+                let stage = GateStage {
+                    plan,
+                    workflow: &ctx.workflow,
+                    tracker: &ctx.tracker,
+                    persistence: ctx.persistence.as_ref(),
+                    metrics: &ctx.metrics,
+                    workspace: self.workspace,
+                    issue: self.issue,
+                    guard: &guard,
+                };
+                match stage.run(session).await {
+                    GateVerdict::Passed(reports) => reports,
+                    GateVerdict::NothingToCheck => {
+                        return match &handoff {
+                            Some(stage) => stage.nothing_to_hand_off().await,
+                            // The agent hands off itself: no change may be its answer.
+                            None => ExitReason::Normal,
+                        };
+                    }
+                    GateVerdict::Decided(exit) => return exit,
+                }
+            }
+            None => Vec::new(),
+        };
+        match &handoff {
+            Some(stage) => stage.run(&reports).await,
+            None => ExitReason::Normal,
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! A session's agent events on their way to the scheduler: logged with the SPEC §13.1 fields,
+//! written to the run's log, counted as tokens, and translated into the scheduler's
+//! [`AgentUpdate`].
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use symphony_agent::{AgentEvent, AgentEventKind};
+use symphony_scheduler::{AgentUpdate, Event};
+use tokio::sync::mpsc;
+
+use super::handoff::TokenTally;
+use super::run_log::RunLog;
+
+/// Logs a session's lifecycle (SPEC §13.1 fields) and hands every event to the scheduler.
+pub(crate) async fn forward_events(
+    issue_id: String,
+    identifier: String,
+    mut events: mpsc::Receiver<AgentEvent>,
+    updates: mpsc::Sender<Event>,
+    tokens: Arc<TokenTally>,
+    mut run_log: Option<RunLog>,
+) {
+    while let Some(event) = events.recv().await {
+        let update = if let AgentEventKind::Activity { .. } = &event.kind {
+            // Only the stall clock hears it: not logged, not recorded.
+            AgentUpdate {
+                event: "activity".to_owned(),
+                activity: true,
+                ..AgentUpdate::default()
+            }
+        } else {
+            translate(&issue_id, &identifier, event, &tokens, &mut run_log)
+        };
+        if updates
+            .send(Event::AgentUpdate {
+                issue_id: issue_id.clone(),
+                update,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    // The session is over: its log is complete once the writer has caught up.
+    if let Some(log) = run_log {
+        let _ = tokio::task::spawn_blocking(move || log.finish()).await;
+    }
+}
+
+/// One agent event as the scheduler hears it, logged (SPEC §13.1 fields) and written to the
+/// run's log on the way.
+fn translate(
+    issue_id: &str,
+    identifier: &str,
+    event: AgentEvent,
+    tokens: &TokenTally,
+    run_log: &mut Option<RunLog>,
+) -> AgentUpdate {
+    let session_id = event.session_id.as_str();
+    match &event.kind {
+        AgentEventKind::SessionStarted => {
+            tracing::info!(
+                issue_id,
+                issue_identifier = identifier,
+                session_id,
+                "agent session started"
+            );
+        }
+        AgentEventKind::TurnStarted { turn } => {
+            tracing::info!(
+                issue_id,
+                issue_identifier = identifier,
+                session_id,
+                turn,
+                "turn started"
+            );
+        }
+        AgentEventKind::TurnCompleted { turn } => {
+            tracing::info!(
+                issue_id,
+                issue_identifier = identifier,
+                session_id,
+                turn,
+                "turn completed"
+            );
+        }
+        AgentEventKind::TurnFailed {
+            turn,
+            category,
+            message,
+        } => {
+            tracing::warn!(
+                issue_id,
+                issue_identifier = identifier,
+                session_id,
+                turn,
+                category,
+                "turn failed: {message}"
+            );
+        }
+        AgentEventKind::Notification { message } => {
+            tracing::debug!(
+                issue_id,
+                issue_identifier = identifier,
+                session_id,
+                "agent: {message}"
+            );
+        }
+        _ => {}
+    }
+    let name = serde_json::to_value(&event.kind)
+        .ok()
+        .and_then(|v| v.get("event").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| "other_message".to_owned());
+    if let Some(log) = run_log {
+        let text = match &event.kind {
+            AgentEventKind::Notification { message }
+            | AgentEventKind::TurnFailed { message, .. } => Some(message.clone()),
+            AgentEventKind::TurnStarted { turn } | AgentEventKind::TurnCompleted { turn } => {
+                Some(format!("turn {turn}"))
+            }
+            AgentEventKind::OutputDropped { lines } => {
+                Some(format!("{lines} output lines dropped"))
+            }
+            AgentEventKind::TokenUsage {
+                input_tokens,
+                output_tokens,
+                total_tokens,
+            } => Some(format!(
+                "input {input_tokens}, output {output_tokens}, total {total_tokens}"
+            )),
+            AgentEventKind::SessionStarted => Some(format!("session {session_id}")),
+            AgentEventKind::RateLimits { payload } => Some(payload.to_string()),
+            AgentEventKind::Activity { .. } => None,
+        };
+        log.event(&name, text.as_deref());
+    }
+    let mut update = AgentUpdate {
+        event: name,
+        session_id: Some(event.session_id.clone()),
+        pid: event.pid,
+        ..AgentUpdate::default()
+    };
+    match event.kind {
+        AgentEventKind::TurnStarted { .. } => update.turn_started = true,
+        AgentEventKind::Notification { message } => update.message = Some(message),
+        AgentEventKind::TurnFailed { message, .. } => update.message = Some(message),
+        AgentEventKind::OutputDropped { lines } => {
+            update.message = Some(format!("{lines} output lines dropped"))
+        }
+        AgentEventKind::TokenUsage {
+            input_tokens,
+            output_tokens,
+            total_tokens,
+        } => {
+            tokens.record(input_tokens, output_tokens, total_tokens);
+            update.tokens = Some((input_tokens, output_tokens, total_tokens));
+        }
+        AgentEventKind::RateLimits { payload } => update.rate_limits = Some(payload),
+        AgentEventKind::SessionStarted
+        | AgentEventKind::TurnCompleted { .. }
+        | AgentEventKind::Activity { .. } => {}
+    }
+    update
+}

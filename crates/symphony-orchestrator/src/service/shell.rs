@@ -1,0 +1,197 @@
+//! The shell's state between events and how one event is handled: the scheduler decides, the
+//! effects are performed (`effects.rs`), the shell's own bookkeeping is kept here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use symphony_agent::AgentBackend;
+use symphony_scheduler::{Event, ExitReason, Scheduler, Snapshot, Timer};
+use symphony_store::Redactor;
+use symphony_tracker::Tracker;
+use symphony_workflow::{ReloadOutcome, WorkflowSource};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::handles::SnapshotHandle;
+use super::metered;
+use super::options::ServiceOptions;
+use super::persist::Persistence;
+use super::tick_trace::TickTrace;
+use super::wiring::Wiring;
+use crate::metrics::ServiceMetrics;
+use crate::sections::RunPlan;
+
+/// How the shell reaches a running worker.
+pub(crate) struct WorkerHandle {
+    pub stop: watch::Sender<bool>,
+    pub abort: tokio::task::AbortHandle,
+}
+
+pub(crate) struct Shell {
+    pub source: Arc<WorkflowSource>,
+    pub wiring: Arc<dyn Wiring>,
+    pub options: ServiceOptions,
+    pub snapshot: SnapshotHandle,
+    pub started: Instant,
+    pub scheduler: Scheduler,
+    pub tracker: Arc<dyn Tracker>,
+    pub backend: Arc<dyn AgentBackend>,
+    pub workflow: Arc<symphony_workflow::Workflow>,
+    /// What runs of `workflow` do after the agent's turns.
+    pub plan: Arc<RunPlan>,
+    /// Why the latest reloaded workflow was refused (dispatch is held while it stands).
+    pub config_error: Option<String>,
+    /// Consecutive runs per issue that left nothing to hand off (in memory: a restart grants
+    /// each issue its attempts again, which keeps the loop bounded).
+    pub empty_attempts: HashMap<String, u32>,
+    pub persistence: Option<Persistence>,
+    pub tx: mpsc::Sender<Event>,
+    pub timers: HashMap<Timer, JoinHandle<()>>,
+    pub workers: HashMap<String, WorkerHandle>,
+    pub metrics: Arc<ServiceMetrics>,
+    /// The poll cycle in progress: its span and start.
+    pub trace: TickTrace,
+}
+
+impl Shell {
+    /// The tick to handle now: the workflow re-read defensively first (SPEC §6.2, §6.3), and
+    /// why dispatch is held, if it is.
+    pub async fn tick(&mut self) -> Event {
+        self.trace.received();
+        let source = Arc::clone(&self.source);
+        let outcome = tokio::task::spawn_blocking(move || source.refresh()).await;
+        if let Ok(ReloadOutcome::Reloaded(latest)) = outcome {
+            if let Some(event) = self.apply_workflow(latest) {
+                self.handle(event);
+            }
+        }
+        let preflight_error = self
+            .source
+            .last_error()
+            .map(|e| format!("{}: {e}", e.category()))
+            .or_else(|| self.config_error.clone())
+            .or_else(|| {
+                self.store_error()
+                    .map(|e| format!("state store cannot write ({e})"))
+            });
+        Event::Tick { preflight_error }
+    }
+
+    /// After the last worker stopped: timers off, durable state handed over cleanly.
+    pub async fn finish(&mut self, heartbeat: Option<JoinHandle<()>>) {
+        for (_, timer) in self.timers.drain() {
+            timer.abort();
+        }
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
+        }
+        if let Some(persistence) = &self.persistence {
+            persistence.detach().await;
+        }
+    }
+
+    /// Why durable state is not being written, if it is not.
+    pub fn store_error(&self) -> Option<String> {
+        self.persistence.as_ref().and_then(|p| p.health().error())
+    }
+
+    /// The scheduler's snapshot with the shell's own health.
+    pub fn snapshot_now(&self) -> Snapshot {
+        let mut snapshot = self.scheduler.snapshot(self.now_ms());
+        snapshot.store_error = self.store_error();
+        snapshot
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Makes a reloaded workflow current for everything that starts from now on. A workflow
+    /// this build cannot run (no adapter for it, a section its owner refuses) changes nothing:
+    /// the last good one stays in force and dispatch is held until a good one arrives.
+    pub fn apply_workflow(&mut self, latest: Arc<symphony_workflow::Workflow>) -> Option<Event> {
+        if Arc::ptr_eq(&latest, &self.workflow) {
+            return None;
+        }
+        let wired = self
+            .wiring
+            .tracker(&latest.config)
+            .and_then(|tracker| Ok((tracker, self.wiring.backend(&latest.config)?)))
+            .and_then(|(tracker, backend)| {
+                let plan = RunPlan::from_workflow(&latest, &self.wiring.gates())
+                    .map_err(|e| e.to_string())?;
+                Ok((tracker, backend, plan))
+            });
+        let (tracker, backend, plan) = match wired {
+            Ok(wired) => wired,
+            Err(e) => {
+                tracing::error!(
+                    "reloaded workflow refused ({e}); the last good configuration stays in force \
+                     and no new work is dispatched until the workflow is fixed"
+                );
+                self.config_error = Some(format!("reloaded workflow refused: {e}"));
+                return None;
+            }
+        };
+        let tracker = metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics));
+        symphony_process::hide_from_children(tracker.secret_environment_names());
+        if let Some(persistence) = &self.persistence {
+            persistence.set_secrets(Redactor::from_env_names(
+                &tracker.secret_environment_names(),
+            ));
+        }
+        self.tracker = tracker;
+        self.backend = backend;
+        self.plan = Arc::new(plan);
+        self.config_error = None;
+        self.workflow = Arc::clone(&latest);
+        Some(Event::ConfigReloaded(crate::scheduling::scheduler_config(
+            &latest.config,
+        )))
+    }
+
+    /// Handles one event and performs its effects; `true` once shutdown is complete.
+    pub fn handle(&mut self, event: Event) -> bool {
+        self.note(&event);
+        let (is_tick, ends_cycle) = TickTrace::classify(&event);
+        let now = self.now_ms();
+        let effects = self.scheduler.handle(event, now);
+        self.trace.handled(
+            is_tick,
+            &effects,
+            self.scheduler.running().len(),
+            self.scheduler.retries().len(),
+        );
+        let mut done = false;
+        for effect in effects {
+            done |= self.perform(effect);
+        }
+        self.trace.performed(ends_cycle, &self.metrics);
+        done
+    }
+
+    /// The shell's own bookkeeping of an event before the scheduler sees it: worker handles,
+    /// empty-run counts, durable agent events.
+    fn note(&mut self, event: &Event) {
+        match event {
+            Event::WorkerExited { issue_id, reason } => {
+                self.workers.remove(issue_id);
+                if *reason == ExitReason::NoChange {
+                    *self.empty_attempts.entry(issue_id.clone()).or_default() += 1;
+                } else {
+                    self.empty_attempts.remove(issue_id);
+                }
+            }
+            Event::ClaimDenied { issue_id, .. } => {
+                self.workers.remove(issue_id);
+            }
+            Event::AgentUpdate { issue_id, update } if !update.activity => {
+                if let Some(persistence) = &self.persistence {
+                    persistence.agent(issue_id, update);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The seam between the service and the adapters a build ships.
+
+use std::sync::Arc;
+
+use symphony_agent::AgentBackend;
+use symphony_tracker::Tracker;
+use symphony_workflow::ServiceConfig;
+
+/// Builds the tracker and agent backend a configuration names. The binary implements it with
+/// the adapters it ships; tests and embedders bring their own.
+pub trait Wiring: Send + Sync + 'static {
+    /// The tracker for `config.tracker`.
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String>;
+    /// The agent backend for `config.agent` / `config.codex`.
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String>;
+    /// The gate kinds `gates.checks` may name: the built-in ones unless a program adds its own.
+    fn gates(&self) -> symphony_gates::GateRegistry {
+        symphony_gates::GateRegistry::builtin()
+    }
+}

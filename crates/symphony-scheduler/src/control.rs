@@ -1,0 +1,166 @@
+//! Events from outside the tick: agent updates, reloads, claims another instance holds,
+//! restored retries and shutdown.
+
+use crate::config::SchedulerConfig;
+use crate::state::{log, Out, Scheduler};
+use crate::types::*;
+
+impl Scheduler {
+    pub(crate) fn on_agent_update(&mut self, issue_id: &str, update: AgentUpdate, now_ms: u64) {
+        let Some(entry) = self.running.get_mut(issue_id) else {
+            return;
+        };
+        entry.last_event_at_ms = Some(now_ms);
+        if update.activity {
+            return;
+        }
+        if update.session_id.is_some() {
+            entry.session_id = update.session_id;
+        }
+        if update.pid.is_some() {
+            entry.pid = update.pid;
+        }
+        if update.turn_started {
+            entry.turn_count += 1;
+        }
+        entry.last_event = Some(update.event);
+        if update.message.is_some() {
+            entry.last_message = update.message;
+        }
+        if let Some((input, output, total)) = update.tokens {
+            // Reports are session-cumulative; a smaller number means a new session began.
+            let delta = |now: u64, before: u64| if now >= before { now - before } else { now };
+            self.totals.input_tokens += delta(input, entry.tokens.0);
+            self.totals.output_tokens += delta(output, entry.tokens.1);
+            self.totals.total_tokens += delta(total, entry.tokens.2);
+            entry.tokens = (input, output, total);
+        }
+        if update.rate_limits.is_some() {
+            self.rate_limits = update.rate_limits;
+        }
+    }
+
+    pub(crate) fn on_reload(&mut self, config: SchedulerConfig, out: &mut Out) {
+        let interval_changed = config.poll_interval_ms != self.config.poll_interval_ms;
+        self.config = config;
+        if interval_changed && !self.shutting_down {
+            out.push(Effect::ArmTimer {
+                timer: Timer::Tick,
+                delay_ms: self.config.poll_interval_ms,
+            });
+        }
+        log(
+            out,
+            LogLevel::Info,
+            None,
+            "configuration reloaded; applies to the next decisions",
+        );
+        out.push(Effect::Record(Decision::ConfigReloaded));
+        out.push(Effect::Notify);
+    }
+
+    pub(crate) fn on_claim_denied(
+        &mut self,
+        issue_id: &str,
+        holder: String,
+        held_for_ms: u64,
+        now_ms: u64,
+        out: &mut Out,
+    ) {
+        let Some(entry) = self.running.remove(issue_id) else {
+            return;
+        };
+        self.claimed.remove(issue_id);
+        let identifier = entry.issue.identifier;
+        log(
+            out,
+            LogLevel::Info,
+            Some((issue_id, &identifier)),
+            format!("not started: instance {holder} holds it for up to {held_for_ms} ms"),
+        );
+        out.push(Effect::Record(Decision::HeldElsewhere {
+            issue_id: issue_id.to_owned(),
+            identifier,
+            holder: holder.clone(),
+            held_for_ms,
+        }));
+        self.held_elsewhere.insert(
+            issue_id.to_owned(),
+            (holder, now_ms.saturating_add(held_for_ms)),
+        );
+        if self.shutting_down && self.running.is_empty() {
+            out.push(Effect::Stopped);
+        }
+        out.push(Effect::Notify);
+    }
+
+    pub(crate) fn on_restore(&mut self, retries: Vec<RestoredRetry>, now_ms: u64, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        for retry in retries {
+            if self.claimed.contains(&retry.issue_id) {
+                continue;
+            }
+            log(
+                out,
+                LogLevel::Info,
+                Some((&retry.issue_id, &retry.identifier)),
+                format!(
+                    "restored retry {} due in {} ms{}",
+                    retry.attempt,
+                    retry.due_in_ms,
+                    retry
+                        .error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+            );
+            self.held_elsewhere.remove(&retry.issue_id);
+            self.claimed.insert(retry.issue_id.clone());
+            out.push(Effect::ArmTimer {
+                timer: Timer::Retry(retry.issue_id.clone()),
+                delay_ms: retry.due_in_ms,
+            });
+            self.retries.insert(
+                retry.issue_id.clone(),
+                RetryEntry {
+                    issue_id: retry.issue_id,
+                    identifier: retry.identifier,
+                    attempt: retry.attempt,
+                    due_at_ms: now_ms.saturating_add(retry.due_in_ms),
+                    error: retry.error,
+                    refreshing: false,
+                    url: None,
+                },
+            );
+        }
+        out.push(Effect::Notify);
+    }
+
+    pub(crate) fn on_stop(&mut self, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        out.push(Effect::CancelTimer { timer: Timer::Tick });
+        // Queued retries stay in durable state for the next start; only their timers go.
+        let queued: Vec<String> = self.retries.keys().cloned().collect();
+        for id in queued {
+            self.retries.remove(&id);
+            self.claimed.remove(&id);
+            out.push(Effect::CancelTimer {
+                timer: Timer::Retry(id),
+            });
+        }
+        let running: Vec<String> = self.running.keys().cloned().collect();
+        for id in running {
+            self.stop_worker(&id, StopReason::Shutdown, out);
+        }
+        if self.running.is_empty() {
+            out.push(Effect::Stopped);
+        }
+        out.push(Effect::Notify);
+    }
+}

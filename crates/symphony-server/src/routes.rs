@@ -1,0 +1,236 @@
+//! The routes: the JSON API, the dashboard, metrics, health, the GitHub webhook, and JSON
+//! 404/405s.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use serde_json::json;
+use symphony_store::RunFilter;
+
+use crate::app::{json_response, respond, unavailable, AppState};
+use crate::config::ServerConfig;
+use crate::guard::guard;
+use crate::metrics::ServerCounters;
+use crate::orchestrator::Orchestrator;
+use crate::{api, dashboard, history, metrics, store_routes, webhook};
+
+async fn state_json(State(app): State<AppState>) -> Response {
+    match app.orchestrator.snapshot().await {
+        Ok(snapshot) => json_response(StatusCode::OK, &api::state(chrono::Utc::now(), &snapshot)),
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn issue(State(app): State<AppState>, Path(identifier): Path<String>) -> Response {
+    match app.orchestrator.snapshot().await {
+        Ok(snapshot) => match api::issue(chrono::Utc::now(), &snapshot, &identifier) {
+            Some(mut value) => {
+                if let Some(store) = app.orchestrator.store() {
+                    let filter = RunFilter {
+                        issue: Some(identifier.clone()),
+                        limit: Some(10),
+                    };
+                    if let Ok(runs) = store.runs(filter).await {
+                        value["recent_runs"] =
+                            history::runs(&runs, app.orchestrator.run_logs().as_deref())["runs"]
+                                .take();
+                    }
+                }
+                json_response(StatusCode::OK, &value)
+            }
+            None => json_response(
+                StatusCode::NOT_FOUND,
+                &api::error(
+                    "issue_not_found",
+                    &format!("{identifier} is neither running nor waiting for a retry"),
+                ),
+            ),
+        },
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn refresh(State(app): State<AppState>) -> Response {
+    match app.orchestrator.request_refresh() {
+        Ok(queued) => {
+            app.counters.refresh(queued.coalesced);
+            json_response(
+                StatusCode::ACCEPTED,
+                &json!({
+                    "queued": true,
+                    "coalesced": queued.coalesced,
+                    "requested_at": chrono::Utc::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "operations": ["poll", "reconcile"],
+                }),
+            )
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn dashboard(State(app): State<AppState>) -> Response {
+    let reviews = match app.orchestrator.store() {
+        Some(store) => store_routes::recent_audit(
+            store.as_ref(),
+            Some(&history::REVIEW_KINDS.join(",")),
+            dashboard::REVIEWS,
+        )
+        .await
+        .ok()
+        .map(|entries| history::events(&entries)),
+        None => None,
+    };
+    let page = match app.orchestrator.snapshot().await {
+        Ok(snapshot) => dashboard::page(
+            Some(&api::state(chrono::Utc::now(), &snapshot)),
+            reviews.as_ref(),
+            None,
+        ),
+        Err(e) => dashboard::page(None, reviews.as_ref(), Some(&e.to_string())),
+    };
+    respond(StatusCode::OK, "text/html; charset=utf-8", page)
+}
+
+async fn metrics_text(State(app): State<AppState>) -> Response {
+    let snapshot = app.orchestrator.snapshot().await.ok();
+    respond(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        metrics::render(
+            snapshot.as_ref(),
+            &app.orchestrator.metrics(),
+            &app.counters,
+        ),
+    )
+}
+
+async fn github_webhook(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(secret) = &app.webhook_secret else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &api::error(
+                "webhooks_not_configured",
+                "set server.github_webhook_secret to receive GitHub webhooks",
+            ),
+        );
+    };
+    let (status, value, outcome) =
+        webhook::receive(secret, &app.deliveries, &headers, &body, |hint| {
+            // Named issues are read alone; anything broader (a label renamed, a pull request
+            // closing issues by number) needs the poll.
+            if hint.poll || !hint.issue_numbers.is_empty() {
+                app.orchestrator
+                    .request_refresh()
+                    .ok()
+                    .map(|q| webhook::Queued::Poll {
+                        coalesced: q.coalesced,
+                    })
+            } else {
+                let issues = hint.issue_ids.len();
+                app.orchestrator
+                    .refresh_issues(hint.issue_ids.clone())
+                    .ok()
+                    .map(|q| webhook::Queued::Issues {
+                        issues,
+                        coalesced: q.coalesced,
+                    })
+            }
+        });
+    app.counters.webhook(outcome.as_str());
+    if outcome == webhook::Outcome::BadSignature {
+        tracing::warn!(
+            "refused a GitHub webhook delivery: {}",
+            value["error"]["message"]
+        );
+    }
+    json_response(status, &value)
+}
+
+async fn healthz() -> Response {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+/// Ready means the orchestrator answers and records what it decides: a state store that
+/// cannot write makes the instance unready (it dispatches nothing new meanwhile).
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.orchestrator.snapshot().await {
+        Ok(snapshot) => match snapshot.store_error {
+            None => json_response(StatusCode::OK, &json!({"status": "ready"})),
+            Some(error) => json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &api::error(
+                    "state_store_unavailable",
+                    &format!("the state store cannot write: {error}"),
+                ),
+            ),
+        },
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+    json_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &api::error(
+            "method_not_allowed",
+            &format!("{method} is not supported on this route"),
+        ),
+    )
+}
+
+async fn not_found() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        &api::error("not_found", "no such route"),
+    )
+}
+
+fn only<S: Clone + Send + Sync + 'static>(route: MethodRouter<S>) -> MethodRouter<S> {
+    route.fallback(method_not_allowed)
+}
+
+/// The application: every route, the guard, and JSON 404/405s.
+pub fn router(
+    orchestrator: Arc<dyn Orchestrator>,
+    config: &ServerConfig,
+    counters: Arc<ServerCounters>,
+) -> Router {
+    let state = AppState {
+        orchestrator,
+        counters,
+        auth_token: config.auth_token.as_deref().map(Arc::from),
+        webhook_secret: config
+            .github_webhook_secret
+            .as_deref()
+            .map(|s| Arc::from(s.as_bytes())),
+        deliveries: Arc::default(),
+    };
+    Router::new()
+        .route("/", only(get(dashboard)))
+        .route("/healthz", only(get(healthz)))
+        .route("/readyz", only(get(readyz)))
+        .route("/metrics", only(get(metrics_text)))
+        .route("/api/v1/state", only(get(state_json)))
+        .route("/api/v1/refresh", only(post(refresh)))
+        .route("/api/v1/runs", only(get(store_routes::runs_list)))
+        .route("/api/v1/runs/{run_id}", only(get(store_routes::run_detail)))
+        .route(
+            "/api/v1/runs/{run_id}/log",
+            only(get(store_routes::run_log)),
+        )
+        .route("/api/v1/events", only(get(store_routes::audit_events)))
+        .route("/api/v1/{identifier}", only(get(issue)))
+        .route("/webhooks/github", only(post(github_webhook)))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}

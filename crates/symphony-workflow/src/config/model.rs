@@ -1,0 +1,260 @@
+//! The resolved configuration's types: what the service runs with.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::provider::ProviderConfig;
+
+/// The default `codex.command` (SPEC §5.3.6).
+pub const DEFAULT_CODEX_COMMAND: &str = "codex app-server";
+
+/// The effective configuration the service runs with: defaults applied, environment resolved,
+/// values validated. Serializing it gives the operator view, with secrets masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceConfig {
+    /// Which tracker, and how to reach it.
+    pub tracker: TrackerConfig,
+    /// Poll cadence.
+    pub polling: PollingConfig,
+    /// Where workspaces live and how they are populated.
+    pub workspace: WorkspaceConfig,
+    /// Workspace lifecycle hooks.
+    pub hooks: HooksConfig,
+    /// Concurrency, turns and retry limits.
+    pub agent: AgentConfig,
+    /// How the coding agent is launched.
+    pub codex: CodexConfig,
+    /// Where durable state is kept.
+    pub state: StateConfig,
+    /// The extension sections (`server`, `gates`, ...), verbatim; each was validated by the
+    /// extension that registered it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, Value>,
+    /// Non-fatal findings (ignored keys, plain-text secrets) for the operator.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// `tracker`: adapter selection, scope and the states the scheduler compares against.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackerConfig {
+    /// The adapter kind, lowercased.
+    pub kind: String,
+    /// Adapter-owned settings, with `$VAR` secrets and paths resolved.
+    pub provider: ProviderConfig,
+    /// Labels an issue must all carry to dispatch, trimmed and lowercased.
+    pub required_labels: Vec<String>,
+    /// States that make an issue eligible, as configured (compared case-insensitively).
+    pub active_states: Vec<String>,
+    /// States that end an issue, as configured (compared case-insensitively).
+    pub terminal_states: Vec<String>,
+}
+
+/// `polling`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PollingConfig {
+    /// Milliseconds between ticks.
+    pub interval_ms: u64,
+}
+
+impl PollingConfig {
+    /// The poll interval.
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms)
+    }
+}
+
+/// Where a workspace's git checkout comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RepoSource {
+    /// A remote URL (`https://…`, `ssh://…`, `file://…` or scp-like `git@host:path`), verbatim.
+    Url(String),
+    /// A local repository, resolved to an absolute path.
+    Path(PathBuf),
+}
+
+impl RepoSource {
+    /// The string `git` is given to clone it.
+    pub fn as_git_arg(&self) -> String {
+        match self {
+            Self::Url(url) => url.clone(),
+            Self::Path(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// `workspace`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkspaceConfig {
+    /// Absolute, normalized root under which every workspace lives.
+    pub root: PathBuf,
+    /// Repository each workspace is checked out from (extension); `None` leaves workspaces empty
+    /// for hooks to populate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<RepoSource>,
+    /// Branch new workspace branches start from; `None` means the repository's default branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
+}
+
+/// `hooks`: shell scripts run with `bash -lc` in the workspace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HooksConfig {
+    /// Runs once when a workspace is created; failure aborts creation.
+    pub after_create: Option<String>,
+    /// Runs before every attempt; failure aborts the attempt.
+    pub before_run: Option<String>,
+    /// Runs after every attempt; failure is logged and ignored.
+    pub after_run: Option<String>,
+    /// Runs before a workspace is removed; failure is logged and ignored.
+    pub before_remove: Option<String>,
+    /// Time limit for each hook, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for HooksConfig {
+    /// No hooks, and the SPEC default time limit of 60 s.
+    fn default() -> Self {
+        Self {
+            after_create: None,
+            before_run: None,
+            after_run: None,
+            before_remove: None,
+            timeout_ms: 60_000,
+        }
+    }
+}
+
+impl HooksConfig {
+    /// The per-hook time limit.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// Which agent runner drives the turns (`agent.backend`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentBackendKind {
+    /// The Codex app-server, configured by the `codex` section.
+    #[default]
+    Codex,
+    /// A shell command per turn (`agent.command`), prompt on stdin.
+    Command,
+}
+
+/// How the Codex runner answers command and file-change approval requests (`codex.approvals`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAnswer {
+    /// Accept when the command runs in, or the change stays in, the issue's workspace;
+    /// otherwise refuse and fail the attempt (`approval_refused`).
+    #[default]
+    Workspace,
+    /// Accept everything for the rest of the session (high trust).
+    Accept,
+    /// Refuse everything and fail the attempt.
+    Fail,
+}
+
+/// How the Codex runner answers user-input requests (`codex.user_input`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UserInputAnswer {
+    /// Fail the attempt with `turn_input_required` (nobody is there to answer).
+    #[default]
+    Fail,
+    /// Answer each question with its first offered option (the agent's own recommendation).
+    FirstOption,
+}
+
+/// Which `CODEX_HOME` the app-server runs with (`codex.home`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CodexHomeMode {
+    /// The operator's (`$CODEX_HOME`, else `~/.codex`), with its plugins and MCP servers.
+    #[default]
+    Inherit,
+    /// A fresh folder per run holding only `codex.home_config` and the operator's
+    /// `auth.json`: personal plugins and MCP servers cannot stall or steer runs.
+    Isolated,
+}
+
+/// `agent`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentConfig {
+    /// Global limit of concurrently running agents.
+    pub max_concurrent_agents: u32,
+    /// Turns per worker session.
+    pub max_turns: u32,
+    /// Cap of the failure backoff, in milliseconds.
+    pub max_retry_backoff_ms: u64,
+    /// Per-state concurrency limits, keyed by normalized state name.
+    pub max_concurrent_agents_by_state: BTreeMap<String, u32>,
+    /// What drives the turns.
+    pub backend: AgentBackendKind,
+    /// The per-turn command of the `command` backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// `codex`: how the coding agent is launched and timed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodexConfig {
+    /// Shell command launched with `bash -lc` in the workspace, kept verbatim.
+    pub command: String,
+    /// Codex `AskForApproval` value, passed through.
+    pub approval_policy: Option<Value>,
+    /// Codex `SandboxMode` value, passed through.
+    pub thread_sandbox: Option<Value>,
+    /// Codex `SandboxPolicy` value, passed through.
+    pub turn_sandbox_policy: Option<Value>,
+    /// Limit of one turn, in milliseconds.
+    pub turn_timeout_ms: u64,
+    /// Limit of one protocol read during start-up, in milliseconds.
+    pub read_timeout_ms: u64,
+    /// Inactivity limit before a run counts as stalled, in milliseconds; `<= 0` disables.
+    pub stall_timeout_ms: i64,
+    /// Extension: answers to approval requests.
+    pub approvals: ApprovalAnswer,
+    /// Extension: answers to user-input requests.
+    pub user_input: UserInputAnswer,
+    /// Extension: which `CODEX_HOME` runs use.
+    pub home: CodexHomeMode,
+    /// Extension: the `config.toml` copied into each isolated home.
+    pub home_config: Option<PathBuf>,
+}
+
+impl CodexConfig {
+    /// The stall timeout, or `None` when stall detection is disabled.
+    pub fn stall_timeout(&self) -> Option<Duration> {
+        u64::try_from(self.stall_timeout_ms)
+            .ok()
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis)
+    }
+}
+
+/// Durable state settings (extension section `state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateConfig {
+    /// Folder of the state database.
+    pub dir: PathBuf,
+    /// Claim lease, in milliseconds (at least 1 s).
+    pub lease_ms: u64,
+    /// Agent events kept per run.
+    pub events_per_run: u64,
+}

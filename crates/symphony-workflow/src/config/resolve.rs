@@ -1,0 +1,418 @@
+//! Resolution of the front matter into a [`ServiceConfig`] (SPEC §6.1, §6.3): defaults
+//! applied, `$VAR` and `~` resolved, values validated.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::model::*;
+use super::raw::{self, FrontMatter};
+use crate::definition::WorkflowDefinition;
+use crate::environment::{expand_path, whole_reference, Environment};
+use crate::error::ConfigError;
+use crate::profile::ConfigRegistry;
+use crate::provider::ProviderConfig;
+use crate::section::SectionContext;
+use crate::top_level::{check_top_level_keys, CORE_SECTIONS};
+
+impl ServiceConfig {
+    /// Applies defaults, resolves the environment and validates (SPEC §6.1, §6.3).
+    pub fn resolve(
+        definition: &WorkflowDefinition,
+        registry: &ConfigRegistry,
+        env: &dyn Environment,
+    ) -> Result<Self, ConfigError> {
+        let mut map = definition.config.clone();
+        check_top_level_keys(&map, &registry.top_level_keys())?;
+        // `hooks:` with nothing under it is YAML null: treat an empty section as absent.
+        for section in CORE_SECTIONS {
+            if map.get(section).is_some_and(Value::is_null) {
+                map.remove(section);
+            }
+        }
+        let raw: FrontMatter =
+            serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+                let field = e.path().to_string();
+                ConfigError::invalid(
+                    if field == "." {
+                        "front matter".to_owned()
+                    } else {
+                        field
+                    },
+                    e.into_inner().to_string(),
+                )
+            })?;
+        let mut warnings = raw.unknown_key_warnings();
+        let dir = definition.dir();
+
+        let tracker = resolve_tracker(raw.tracker, registry, env, dir, &mut warnings)?;
+        let workspace = resolve_workspace(raw.workspace, env, dir, &mut warnings)?;
+        let hooks = HooksConfig {
+            after_create: non_blank(raw.hooks.after_create),
+            before_run: non_blank(raw.hooks.before_run),
+            after_run: non_blank(raw.hooks.after_run),
+            before_remove: non_blank(raw.hooks.before_remove),
+            timeout_ms: positive_u64("hooks.timeout_ms", raw.hooks.timeout_ms)?,
+        };
+        let agent = AgentConfig {
+            max_concurrent_agents: positive_u32(
+                "agent.max_concurrent_agents",
+                raw.agent.max_concurrent_agents,
+            )?,
+            max_turns: positive_u32("agent.max_turns", raw.agent.max_turns)?,
+            max_retry_backoff_ms: positive_u64(
+                "agent.max_retry_backoff_ms",
+                raw.agent.max_retry_backoff_ms,
+            )?,
+            max_concurrent_agents_by_state: per_state_limits(
+                raw.agent.max_concurrent_agents_by_state,
+                &mut warnings,
+            ),
+            backend: raw.agent.backend,
+            command: non_blank(raw.agent.command),
+        };
+        if agent.backend == AgentBackendKind::Command && agent.command.is_none() {
+            return Err(ConfigError::invalid(
+                "agent.command",
+                "required when agent.backend is `command`: the shell command each turn runs",
+            ));
+        }
+        if raw.codex.command.trim().is_empty() {
+            return Err(ConfigError::MissingCodexCommand);
+        }
+        let codex = CodexConfig {
+            command: raw.codex.command,
+            approval_policy: raw.codex.approval_policy,
+            thread_sandbox: raw.codex.thread_sandbox,
+            turn_sandbox_policy: raw.codex.turn_sandbox_policy,
+            turn_timeout_ms: positive_u64("codex.turn_timeout_ms", raw.codex.turn_timeout_ms)?,
+            read_timeout_ms: positive_u64("codex.read_timeout_ms", raw.codex.read_timeout_ms)?,
+            stall_timeout_ms: raw.codex.stall_timeout_ms,
+            approvals: raw.codex.approvals,
+            user_input: raw.codex.user_input,
+            home: raw.codex.home,
+            home_config: match raw.codex.home_config.as_deref().map(str::trim) {
+                Some(text) if !text.is_empty() => {
+                    Some(resolve_path("codex.home_config", text, env, dir)?)
+                }
+                _ => None,
+            },
+        };
+        let state = StateConfig {
+            dir: match raw.state.dir.as_deref().map(str::trim) {
+                Some(text) if !text.is_empty() => resolve_path("state.dir", text, env, dir)?,
+                _ => normalize(&dir.join(".symphony")),
+            },
+            lease_ms: positive_u64("state.lease_ms", raw.state.lease_ms)?.max(1_000),
+            events_per_run: positive_u64("state.events_per_run", raw.state.events_per_run)?,
+        };
+        let config = Self {
+            tracker,
+            state,
+            polling: PollingConfig {
+                interval_ms: positive_u64("polling.interval_ms", raw.polling.interval_ms)?,
+            },
+            workspace,
+            hooks,
+            agent,
+            codex,
+            extensions: raw.extensions,
+            warnings,
+        };
+        let context = SectionContext {
+            config: &config,
+            workflow_dir: dir,
+            env,
+        };
+        for (key, value) in &config.extensions {
+            // check_top_level_keys let only registered sections through.
+            let Some(section) = registry.section(key) else {
+                continue;
+            };
+            section.validate(value, &context).map_err(|message| {
+                let message = if message.starts_with(key.as_str()) {
+                    message
+                } else {
+                    format!("{key}: {message}")
+                };
+                ConfigError::InvalidSection {
+                    section: key.clone(),
+                    category: section.error_category(),
+                    message,
+                }
+            })?;
+        }
+        Ok(config)
+    }
+}
+
+fn resolve_tracker(
+    raw: raw::TrackerSection,
+    registry: &ConfigRegistry,
+    env: &dyn Environment,
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<TrackerConfig, ConfigError> {
+    let kind = raw.kind.unwrap_or_default().trim().to_lowercase();
+    if kind.is_empty() {
+        return Err(ConfigError::MissingTrackerKind {
+            supported: registry.supported(),
+        });
+    }
+    let Some(profile) = registry.get(&kind) else {
+        return Err(ConfigError::UnsupportedTrackerKind {
+            kind,
+            supported: registry.supported(),
+        });
+    };
+    let mut values = raw.provider;
+    let mut secret_keys = BTreeSet::new();
+    let mut secret_variables = BTreeMap::new();
+    for &key in profile.secret_keys() {
+        let field = format!("tracker.provider.{key}");
+        secret_keys.insert(key.to_owned());
+        let fallback = profile
+            .env_fallbacks()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, var)| *var);
+        match values.get(key).cloned() {
+            Some(Value::String(text)) => {
+                if let Some(var) = whole_reference(&text) {
+                    match env.var(var).filter(|v| !v.is_empty()) {
+                        Some(secret) => {
+                            values.insert(key.to_owned(), Value::String(secret));
+                            secret_variables.insert(key.to_owned(), var.to_owned());
+                        }
+                        None => {
+                            return Err(ConfigError::MissingSecret {
+                                field,
+                                variable: var.to_owned(),
+                            })
+                        }
+                    }
+                } else if text.is_empty() {
+                    // An empty secret is a missing secret (SPEC §5.3.1).
+                    values.remove(key);
+                } else {
+                    warnings.push(format!(
+                        "{field} holds a secret in plain text; reference an environment variable \
+                         instead (e.g. {key}: $MY_SECRET)"
+                    ));
+                }
+            }
+            Some(Value::Null) | None => {
+                values.remove(key);
+                if let Some((var, secret)) = fallback
+                    .and_then(|var| Some((var, env.var(var)?)))
+                    .filter(|(_, v)| !v.is_empty())
+                {
+                    values.insert(key.to_owned(), Value::String(secret));
+                    secret_variables.insert(key.to_owned(), var.to_owned());
+                }
+            }
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!(
+                        "expected a string or $VAR reference, found {}",
+                        json_kind(&other)
+                    ),
+                ))
+            }
+        }
+    }
+    for &key in profile.path_keys() {
+        let field = format!("tracker.provider.{key}");
+        match values.get(key) {
+            Some(Value::String(text)) => {
+                let path = resolve_path(&field, text, env, dir)?;
+                values.insert(key.to_owned(), Value::String(path.display().to_string()));
+            }
+            None | Some(Value::Null) => {}
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("expected a path, found {}", json_kind(other)),
+                ))
+            }
+        }
+    }
+    let provider = ProviderConfig::resolved(values, secret_keys, secret_variables);
+    profile.validate_provider(&provider).map_err(|message| {
+        ConfigError::InvalidTrackerProvider {
+            kind: kind.clone(),
+            message,
+        }
+    })?;
+    let active_states = raw
+        .active_states
+        .or_else(|| profile.default_active_states_for(&provider))
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                "tracker.active_states",
+                format!("required: tracker kind {kind:?} has no default"),
+            )
+        })?;
+    let terminal_states = raw
+        .terminal_states
+        .or_else(|| profile.default_terminal_states_for(&provider))
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                "tracker.terminal_states",
+                format!("required: tracker kind {kind:?} has no default"),
+            )
+        })?;
+    if active_states.iter().all(|s| s.trim().is_empty()) {
+        warnings
+            .push("tracker.active_states is empty: no issue will ever be dispatched".to_owned());
+    }
+    Ok(TrackerConfig {
+        kind,
+        provider,
+        required_labels: raw
+            .required_labels
+            .iter()
+            .map(|l| l.trim().to_lowercase())
+            .collect(),
+        active_states,
+        terminal_states,
+    })
+}
+
+fn resolve_workspace(
+    raw: raw::WorkspaceSection,
+    env: &dyn Environment,
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<WorkspaceConfig, ConfigError> {
+    let root = match raw.root.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => resolve_path("workspace.root", text, env, dir)?,
+        _ => normalize(&std::env::temp_dir().join("symphony_workspaces")),
+    };
+    let repo = match raw.repo.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(if looks_like_url(text) {
+            RepoSource::Url(text.to_owned())
+        } else {
+            RepoSource::Path(resolve_path("workspace.repo", text, env, dir)?)
+        }),
+        _ => None,
+    };
+    let base_branch = non_blank(raw.base_branch).map(|b| b.trim().to_owned());
+    if let Some(branch) = &base_branch {
+        if repo.is_none() {
+            warnings.push(
+                "workspace.base_branch is ignored because workspace.repo is not set".to_owned(),
+            );
+        }
+        if branch.starts_with('-')
+            || branch.contains("..")
+            || branch.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ConfigError::invalid(
+                "workspace.base_branch",
+                format!("{branch:?} is not a valid branch name"),
+            ));
+        }
+    }
+    Ok(WorkspaceConfig {
+        root,
+        repo,
+        base_branch,
+    })
+}
+
+/// A URL or scp-like remote (`user@host:path`) is handed to git verbatim; anything else is a path.
+fn looks_like_url(text: &str) -> bool {
+    if text.contains("://") {
+        return true;
+    }
+    match (text.find('@'), text.find(':'), text.find('/')) {
+        (Some(at), Some(colon), slash) => at < colon && slash.is_none_or(|s| colon < s),
+        _ => false,
+    }
+}
+
+fn resolve_path(
+    field: &str,
+    text: &str,
+    env: &dyn Environment,
+    dir: &Path,
+) -> Result<PathBuf, ConfigError> {
+    let expanded = expand_path(text, env).map_err(|var| {
+        ConfigError::invalid(field, format!("${var} is unset or empty (in {text:?})"))
+    })?;
+    let path = PathBuf::from(expanded);
+    Ok(normalize(&if path.is_absolute() {
+        path
+    } else {
+        dir.join(path)
+    }))
+}
+
+/// Lexically normalizes an absolute path: drops `.`, applies `..` (never above `/`).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn non_blank(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty())
+}
+
+fn positive_u64(field: &str, value: i64) -> Result<u64, ConfigError> {
+    u64::try_from(value).ok().filter(|&v| v > 0).ok_or_else(|| {
+        ConfigError::invalid(field, format!("must be a positive integer, got {value}"))
+    })
+}
+
+fn positive_u32(field: &str, value: i64) -> Result<u32, ConfigError> {
+    u32::try_from(value).ok().filter(|&v| v > 0).ok_or_else(|| {
+        ConfigError::invalid(field, format!("must be a positive integer, got {value}"))
+    })
+}
+
+fn per_state_limits(raw: Map<String, Value>, warnings: &mut Vec<String>) -> BTreeMap<String, u32> {
+    let mut limits = BTreeMap::new();
+    for (state, value) in raw {
+        let key = state.trim().to_lowercase();
+        let limit = value
+            .as_u64()
+            .filter(|&v| v > 0)
+            .and_then(|v| u32::try_from(v).ok());
+        match limit {
+            Some(limit) if !key.is_empty() => {
+                limits.insert(key, limit);
+            }
+            _ => warnings.push(format!(
+                "agent.max_concurrent_agents_by_state.{state}: {value} is not a positive integer; entry ignored"
+            )),
+        }
+    }
+    limits
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
