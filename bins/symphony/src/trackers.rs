@@ -13,8 +13,10 @@ pub fn registry() -> ConfigRegistry {
         .with(Arc::new(symphony_tracker_local::LocalProfile))
         .with(Arc::new(symphony_tracker_github::GithubProfile))
         .with_section(Arc::new(symphony_server::ServerSection));
-    let gates = symphony_orchestrator::Wiring::gates(&crate::wiring::BinaryWiring);
-    for section in symphony_orchestrator::config_sections(gates) {
+    let wiring = crate::wiring::BinaryWiring;
+    let gates = symphony_orchestrator::Wiring::gates(&wiring);
+    let code_hosts = symphony_orchestrator::Wiring::code_hosts(&wiring);
+    for section in symphony_orchestrator::config_sections(gates, code_hosts) {
         registry.register_section(section);
     }
     for plugin in plugins() {

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use symphony_agent::{AgentBackend, CommandBackend};
 use symphony_agent_codex::{CodexBackend, CodexOptions};
+use symphony_code_host::CodeHostRegistry;
 use symphony_orchestrator::Wiring;
 use symphony_tracker::Tracker;
-use symphony_tracker_github::GithubTracker;
-use symphony_tracker_local::LocalTracker;
+use symphony_tracker_github::{GithubCodeHostFactory, GithubTracker};
+use symphony_tracker_local::{LocalCodeHostFactory, LocalTracker};
 use symphony_workflow::{AgentBackendKind, ServiceConfig};
 
 /// The adapters this binary ships.
@@ -48,5 +49,11 @@ impl Wiring for BinaryWiring {
                 &config.codex,
             )))),
         }
+    }
+
+    fn code_hosts(&self) -> CodeHostRegistry {
+        CodeHostRegistry::new()
+            .with(Arc::new(LocalCodeHostFactory))
+            .with(Arc::new(GithubCodeHostFactory))
     }
 }

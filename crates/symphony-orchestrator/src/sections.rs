@@ -7,9 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
+use symphony_code_host::{CodeHost, CodeHostContext, CodeHostRegistry, CodeHostSection};
 use symphony_docs::DocsConfig;
 use symphony_gates::{GateRegistry, GatesConfig};
-use symphony_workflow::{ConfigSection, SectionContext, ServiceConfig, Workflow};
+use symphony_workflow::{ConfigSection, Environment, SectionContext, ServiceConfig, Workflow};
 
 use crate::handoff_config::HandOffConfig;
 use crate::service::gates::GatePlan;
@@ -21,6 +22,8 @@ pub(crate) struct RunPlan {
     pub gates: Option<Arc<GatePlan>>,
     /// Symphony's own hand-off (`None`: the agent hands off itself).
     pub handoff: Option<HandOffConfig>,
+    /// Where the hand-off proposes the change (present whenever `handoff` is).
+    pub code_host: Option<Arc<dyn CodeHost>>,
     /// Decision records and changelog fragments (`None`: off).
     pub docs: Option<DocsConfig>,
 }
@@ -34,14 +37,36 @@ pub(crate) struct SectionError {
 }
 
 impl RunPlan {
-    /// The plan of `workflow`, with the gate kinds `registry` knows.
+    /// The plan of `workflow`, with the gate kinds `registry` knows and its code host built
+    /// from `code_hosts` (secrets read from `env`).
     pub fn from_workflow(
         workflow: &Workflow,
         registry: &GateRegistry,
+        code_hosts: &CodeHostRegistry,
+        env: &dyn Environment,
     ) -> Result<Self, SectionError> {
         let config = &workflow.config;
         let section = |key: &str| config.extensions.get(key);
+        let handoff = handoff_plan(workflow).map_err(|message| SectionError {
+            category: HANDOFF_CATEGORY,
+            message,
+        })?;
+        let code_host = match &handoff {
+            Some(_) => {
+                let context = CodeHostContext::new(config, workflow.definition.dir(), env);
+                let host = code_hosts.build(&context).map_err(|e| SectionError {
+                    category: CODE_HOST_CATEGORY,
+                    message: e.to_string(),
+                })?;
+                Some(host.ok_or_else(|| SectionError {
+                    category: HANDOFF_CATEGORY,
+                    message: no_code_host(config, code_hosts),
+                })?)
+            }
+            None => None,
+        };
         Ok(Self {
+            code_host,
             gates: gate_plan(
                 config,
                 section("gates"),
@@ -53,10 +78,7 @@ impl RunPlan {
                 message,
             })?
             .map(Arc::new),
-            handoff: handoff_plan(workflow).map_err(|message| SectionError {
-                category: HANDOFF_CATEGORY,
-                message,
-            })?,
+            handoff,
             docs: docs(section("docs")).map_err(|message| SectionError {
                 category: DOCS_CATEGORY,
                 message,
@@ -65,9 +87,32 @@ impl RunPlan {
     }
 }
 
+impl RunPlan {
+    /// Every secret a child must not see: the tracker's and the code host's.
+    pub fn secret_environment_names(&self, tracker: &dyn symphony_tracker::Tracker) -> Vec<String> {
+        let mut names = tracker.secret_environment_names();
+        if let Some(host) = &self.code_host {
+            names.extend(host.secret_environment_names());
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
 const GATES_CATEGORY: &str = "invalid_gate_config";
 const HANDOFF_CATEGORY: &str = "invalid_handoff_config";
 const DOCS_CATEGORY: &str = "invalid_docs_config";
+const CODE_HOST_CATEGORY: &str = "invalid_code_host_config";
+
+/// Why a hand-off has nowhere to propose its change.
+fn no_code_host(config: &ServiceConfig, code_hosts: &CodeHostRegistry) -> String {
+    format!(
+        "handoff needs a code host to propose the change on, and tracker.kind {:?} has none of          its own: set `code_host: {{kind: ...}}` (this build has: {})",
+        config.tracker.kind,
+        code_hosts.kinds().join(", ")
+    )
+}
 
 /// Gates judge a change against its branch point: without a git checkout there is nothing to
 /// judge, and skipping them would hand off (or finish) unchecked work.
@@ -140,12 +185,17 @@ fn docs(section: Option<&Value>) -> Result<Option<DocsConfig>, String> {
 }
 
 /// The sections the orchestrator owns, for a build's [`symphony_workflow::ConfigRegistry`];
-/// `gates` knows the gate kinds of `registry` (the built-in ones plus a program's own).
-pub fn config_sections(registry: GateRegistry) -> Vec<Arc<dyn ConfigSection>> {
+/// `gates` knows the gate kinds of `gates` (the built-in ones plus a program's own), and
+/// `code_host` (with the hand-off's need of one) the code-host kinds of `code_hosts`.
+pub fn config_sections(
+    gates: GateRegistry,
+    code_hosts: CodeHostRegistry,
+) -> Vec<Arc<dyn ConfigSection>> {
     vec![
-        Arc::new(GatesSection(registry)),
-        Arc::new(HandOffSection),
+        Arc::new(GatesSection(gates)),
+        Arc::new(HandOffSection(code_hosts.clone())),
         Arc::new(DocsSection),
+        Arc::new(CodeHostSection(code_hosts)),
     ]
 }
 
@@ -169,7 +219,7 @@ impl ConfigSection for GatesSection {
     }
 }
 
-struct HandOffSection;
+struct HandOffSection(CodeHostRegistry);
 
 impl ConfigSection for HandOffSection {
     fn key(&self) -> &str {
@@ -185,12 +235,19 @@ impl ConfigSection for HandOffSection {
         HandOffConfig::schema()
     }
     fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
-        handoff(
+        let plan = handoff(
             context.config,
             Some(value),
             context.config.extensions.get("gates"),
-        )
-        .map(|_| ())
+        )?;
+        // A hand-off with nowhere to propose is refused at load, not on the first run. (A bad
+        // `code_host` section is reported by that section.)
+        if plan.is_some() {
+            if let Ok(None) = self.0.select(context.config) {
+                return Err(no_code_host(context.config, &self.0));
+            }
+        }
+        Ok(())
     }
 }
 

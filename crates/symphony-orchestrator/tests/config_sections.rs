@@ -193,3 +193,40 @@ async fn gates_or_hand_off_without_a_repository_are_refused_at_load() {
     }
     assert!(ran(dir).is_empty());
 }
+
+/// A hand-off with nowhere to propose the change is refused at load, not on the first run: a
+/// build whose code hosts serve no issue of this tracker kind, with no `code_host:` section.
+#[test]
+fn a_hand_off_without_a_code_host_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    issue(dir, "A-1");
+    write_workflow(
+        dir,
+        "workspace:\n  root: ./ws\n  repo: ./repo\nhandoff:\n  state: review\n  needs_human_state: blocked\n",
+    );
+    let text = std::fs::read_to_string(dir.join("WORKFLOW.md")).unwrap();
+    // One `workspace:` key: the extra settings replace the template's.
+    let text = text.replacen("workspace:\n  root: ./ws\n", "", 1);
+    std::fs::write(dir.join("WORKFLOW.md"), text).unwrap();
+    let load = |code_hosts: symphony_code_host::CodeHostRegistry| {
+        let mut registry =
+            ConfigRegistry::new().with(Arc::new(symphony_tracker_local::LocalProfile));
+        for section in symphony_orchestrator::config_sections(
+            symphony_gates::GateRegistry::builtin(),
+            code_hosts,
+        ) {
+            registry.register_section(section);
+        }
+        symphony_workflow::Workflow::load(&dir.join("WORKFLOW.md"), &registry, &ProcessEnvironment)
+    };
+    let Err(refused) = load(symphony_code_host::CodeHostRegistry::new()) else {
+        panic!("a hand-off with no code host was loaded");
+    };
+    let refused = refused.to_string();
+    assert!(refused.contains("handoff needs a code host"), "{refused}");
+    assert!(refused.contains("code_host"), "says what to set: {refused}");
+    let with_local = symphony_code_host::CodeHostRegistry::new()
+        .with(Arc::new(symphony_tracker_local::LocalCodeHostFactory));
+    load(with_local).expect("the local tracker's own code host serves it");
+}

@@ -68,6 +68,12 @@ impl Wiring for FlakyWiring {
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
         command_backend(config)
     }
+
+    fn code_hosts(&self) -> symphony_code_host::CodeHostRegistry {
+        symphony_code_host::CodeHostRegistry::new().with(std::sync::Arc::new(
+            symphony_tracker_local::LocalCodeHostFactory,
+        ))
+    }
 }
 
 /// An agent command that notices if another run of the same issue overlaps with it.
@@ -322,6 +328,12 @@ impl Wiring for ChattyWiring {
     }
     fn backend(&self, _: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
         Ok(Arc::new(Chatty { events: 400_000 }))
+    }
+
+    fn code_hosts(&self) -> symphony_code_host::CodeHostRegistry {
+        symphony_code_host::CodeHostRegistry::new().with(std::sync::Arc::new(
+            symphony_tracker_local::LocalCodeHostFactory,
+        ))
     }
 }
 

@@ -61,6 +61,12 @@ impl Wiring for SecretiveWiring {
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
         command_backend(config)
     }
+
+    fn code_hosts(&self) -> symphony_code_host::CodeHostRegistry {
+        symphony_code_host::CodeHostRegistry::new().with(std::sync::Arc::new(
+            symphony_tracker_local::LocalCodeHostFactory,
+        ))
+    }
 }
 
 fn project(dir: &Path, command: &str) -> Arc<WorkflowSource> {

@@ -41,6 +41,12 @@ impl Wiring for LocalWiring {
             config.agent.command.clone().ok_or("agent.command")?,
         )))
     }
+
+    fn code_hosts(&self) -> symphony_code_host::CodeHostRegistry {
+        symphony_code_host::CodeHostRegistry::new().with(std::sync::Arc::new(
+            symphony_tracker_local::LocalCodeHostFactory,
+        ))
+    }
 }
 
 /// A real SQLite store whose writes can be made to fail with a given error.

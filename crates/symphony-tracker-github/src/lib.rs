@@ -7,6 +7,7 @@
 //! poll costs `304`s and no rate limit; refreshes by id are one GraphQL `nodes` query per 100.
 
 mod client;
+mod code_host;
 mod config;
 mod exchange;
 mod graphql;
@@ -27,11 +28,10 @@ use chrono::{Duration as Days, Utc};
 use serde_json::Value;
 use symphony_core::{BlockerRef, Issue};
 use symphony_tracker::normalize::state_in;
-use symphony_tracker::{
-    ChangeProposal, ProposalOutcome, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
-};
+use symphony_tracker::{ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
 use symphony_workflow::TrackerConfig;
 
+pub use code_host::{GithubCodeHost, GithubCodeHostFactory};
 pub use config::{GateReports, GithubConfig, ProjectSource, StateSource, CLOSED, OPEN};
 pub use graphql::operation_name;
 pub use pause::{Pause, TokioPause};
@@ -274,14 +274,6 @@ impl Tracker for GithubTracker {
         comment: Option<&str>,
     ) -> Result<(), TrackerError> {
         handoff::hand_off(&self.client, &self.config, issue, state, comment).await
-    }
-
-    async fn propose_change(
-        &self,
-        issue: &Issue,
-        proposal: &ChangeProposal,
-    ) -> Result<ProposalOutcome, TrackerError> {
-        proposal::propose_change(&self.client, &self.config, issue, proposal).await
     }
 
     fn rate_limit_remaining(&self) -> Option<u64> {

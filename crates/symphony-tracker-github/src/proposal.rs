@@ -6,11 +6,8 @@
 
 use http::Method;
 use serde_json::{json, Value};
-use symphony_core::Issue;
-use symphony_tracker::{
-    ChangeProposal, CheckConclusion, CheckResult, ProposalOutcome, TrackerError,
-    TrackerErrorCategory,
-};
+use symphony_code_host::{ChangeProposal, CheckConclusion, CheckResult, ProposalOutcome};
+use symphony_tracker::{TrackerError, TrackerErrorCategory};
 
 use crate::client::Client;
 use crate::config::{GateReports, GithubConfig};
@@ -108,13 +105,12 @@ async fn update_pull(
     outcome(&pull, false, "the pull request update")
 }
 
-pub(crate) async fn propose_change(
+/// Opens the pull request of `proposal`'s branch, or updates the open one.
+pub(crate) async fn open_or_update(
     client: &Client,
     config: &GithubConfig,
-    issue: &Issue,
     proposal: &ChangeProposal,
 ) -> Result<ProposalOutcome, TrackerError> {
-    let _ = issue;
     let pulls = format!("/repos/{}/{}/pulls", config.owner, config.repo);
     let update = json!({ "title": proposal.title, "body": proposal.body });
     let published = match open_pull(client, config, &proposal.branch).await? {
@@ -139,11 +135,20 @@ pub(crate) async fn propose_change(
             }
         }
     };
-    match config.gate_reports {
-        GateReports::Statuses => post_statuses(client, config, proposal).await?,
-        GateReports::CheckRuns => post_check_run(client, config, proposal).await?,
-    }
     Ok(published)
+}
+
+/// The gate verdicts on `head_sha`, as commit statuses or one check run.
+pub(crate) async fn publish_checks(
+    client: &Client,
+    config: &GithubConfig,
+    head_sha: &str,
+    checks: &[CheckResult],
+) -> Result<(), TrackerError> {
+    match config.gate_reports {
+        GateReports::Statuses => post_statuses(client, config, head_sha, checks).await,
+        GateReports::CheckRuns => post_check_run(client, config, head_sha, checks).await,
+    }
 }
 
 /// One status per gate that ran (`symphony/<gate>`) and an overall `symphony/gates`, which is
@@ -152,13 +157,14 @@ pub(crate) async fn propose_change(
 async fn post_statuses(
     client: &Client,
     config: &GithubConfig,
-    proposal: &ChangeProposal,
+    head_sha: &str,
+    checks: &[CheckResult],
 ) -> Result<(), TrackerError> {
     let path = format!(
         "/repos/{}/{}/statuses/{}",
-        config.owner, config.repo, proposal.head_sha
+        config.owner, config.repo, head_sha
     );
-    for check in &proposal.checks {
+    for check in checks {
         let state = match check.conclusion {
             CheckConclusion::Success => "success",
             CheckConclusion::Failure => "failure",
@@ -172,7 +178,7 @@ async fn post_statuses(
         });
         send(client, Method::POST, &path, Some(&body)).await?;
     }
-    let (state, description) = overall(&proposal.checks);
+    let (state, description) = overall(checks);
     let body = json!({
         "state": state,
         "context": format!("{STATUS_PREFIX}gates"),
@@ -216,16 +222,17 @@ fn overall(checks: &[CheckResult]) -> (&'static str, String) {
 async fn post_check_run(
     client: &Client,
     config: &GithubConfig,
-    proposal: &ChangeProposal,
+    head_sha: &str,
+    checks: &[CheckResult],
 ) -> Result<(), TrackerError> {
-    let (state, title) = overall(&proposal.checks);
+    let (state, title) = overall(checks);
     let conclusion = match state {
         "success" => "success",
         "failure" => "failure",
         _ => "neutral",
     };
     let mut summary = String::from("| Gate | Verdict | Summary |\n| --- | --- | --- |\n");
-    for check in &proposal.checks {
+    for check in checks {
         summary.push_str(&format!(
             "| {} | {} | {} |\n",
             check.name.replace('|', "\\|"),
@@ -234,8 +241,7 @@ async fn post_check_run(
         ));
     }
     let summary = cut(&summary, CHECK_SUMMARY);
-    let annotations: Vec<Value> = proposal
-        .checks
+    let annotations: Vec<Value> = checks
         .iter()
         .flat_map(|check| {
             check.annotations.iter().map(move |a| {
@@ -263,7 +269,7 @@ async fn post_check_run(
     };
     let create = json!({
         "name": CHECK_NAME,
-        "head_sha": proposal.head_sha,
+        "head_sha": head_sha,
         "status": "completed",
         "conclusion": conclusion,
         "output": output(batches.next().unwrap_or(&[])),

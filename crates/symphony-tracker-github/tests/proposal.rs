@@ -6,8 +6,13 @@ mod common;
 
 use common::{Setup, Source, REPO};
 use serde_json::json;
+use symphony_code_host::{
+    ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, CodeHost, CodeHostError,
+    ProposalOutcome,
+};
 use symphony_testkit::github::{openapi, Fault};
-use symphony_tracker::{ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, Tracker};
+use symphony_tracker::Tracker;
+use symphony_tracker_github::GithubCodeHost;
 
 const SHA: &str = "3f786850e387550fdab836ed7e6dc881de23001b";
 
@@ -28,7 +33,7 @@ fn check(name: &str, conclusion: CheckConclusion, annotations: usize) -> CheckRe
     }
 }
 
-fn proposal(body: &str, checks: Vec<CheckResult>) -> ChangeProposal {
+fn proposal(body: &str) -> ChangeProposal {
     ChangeProposal {
         branch: "symphony/widgets_7".to_owned(),
         base_branch: "main".to_owned(),
@@ -36,8 +41,21 @@ fn proposal(body: &str, checks: Vec<CheckResult>) -> ChangeProposal {
         title: "widgets#7: Add a greeting".to_owned(),
         body: body.to_owned(),
         draft: false,
-        checks,
     }
+}
+
+/// What the hand-off does: propose on the tracker's own repository, then publish the checks.
+async fn propose(
+    setup: &Setup,
+    issue: &symphony_core::Issue,
+    proposal: &ChangeProposal,
+    checks: &[CheckResult],
+) -> Result<ProposalOutcome, CodeHostError> {
+    let host = GithubCodeHost::new(setup.tracker.config().clone()).unwrap();
+    let outcome = host.propose_change(issue, proposal).await?;
+    host.publish_checks(issue, &proposal.head_sha, checks)
+        .await?;
+    Ok(outcome)
 }
 
 /// The one in-progress issue of `setup`, as the adapter reads it.
@@ -75,9 +93,7 @@ async fn a_branch_gets_one_pull_request_however_often_it_is_proposed() {
         check("tests", CheckConclusion::Success, 0),
         check("docs", CheckConclusion::Skipped, 0),
     ];
-    let first = setup
-        .tracker
-        .propose_change(&issue, &proposal("first body", checks.clone()))
+    let first = propose(&setup, &issue, &proposal("first body"), &checks)
         .await
         .unwrap();
     assert!(first.created);
@@ -87,9 +103,7 @@ async fn a_branch_gets_one_pull_request_however_often_it_is_proposed() {
         first.url.as_deref(),
         Some(format!("https://github.example/{REPO}/pull/{pr}").as_str())
     );
-    let again = setup
-        .tracker
-        .propose_change(&issue, &proposal("second body", checks))
+    let again = propose(&setup, &issue, &proposal("second body"), &checks)
         .await
         .unwrap();
     assert!(!again.created);
@@ -139,9 +153,7 @@ async fn a_lost_answer_to_the_create_never_makes_a_second_pull_request() {
     setup
         .fake
         .inject_for("POST", "/pulls", Fault::LostAnswer(502), 1);
-    let outcome = setup
-        .tracker
-        .propose_change(&issue, &proposal("body", vec![]))
+    let outcome = propose(&setup, &issue, &proposal("body"), &[])
         .await
         .unwrap();
     assert!(!outcome.created, "the PR the lost create made was reused");
@@ -157,17 +169,13 @@ async fn a_lost_answer_to_the_create_never_makes_a_second_pull_request() {
     // A create that fails for real (and left nothing) is an error, not a silent success.
     let other = ChangeProposal {
         branch: "symphony/other".to_owned(),
-        ..proposal("body", vec![])
+        ..proposal("body")
     };
     setup
         .fake
         .inject_for("POST", "/pulls", Fault::Status(422), 1);
-    let error = setup
-        .tracker
-        .propose_change(&issue, &other)
-        .await
-        .unwrap_err();
-    assert_eq!(error.category.as_str(), "tracker_status", "{error}");
+    let error = propose(&setup, &issue, &other, &[]).await.unwrap_err();
+    assert_eq!(error.category.as_str(), "code_host_status", "{error}");
     assert_eq!(setup.fake.pulls(REPO).len(), 1);
 }
 
@@ -180,9 +188,7 @@ async fn check_runs_carry_every_annotation_fifty_per_request() {
         check("secrets", CheckConclusion::Failure, 70),
         check("lint", CheckConclusion::Success, 50),
     ];
-    setup
-        .tracker
-        .propose_change(&issue, &proposal("body", checks))
+    propose(&setup, &issue, &proposal("body"), &checks)
         .await
         .unwrap();
     let runs = setup.fake.check_runs(REPO);

@@ -2,6 +2,7 @@
 //! with YAML front matter in one folder; the body is the description. See
 //! `docs/trackers/local.md` for the adapter profile (SPEC §11.2).
 
+mod code_host;
 mod file;
 mod profile;
 mod proposal;
@@ -15,11 +16,11 @@ use serde_json::Value;
 use symphony_core::Issue;
 use symphony_tracker::normalize::state_in;
 use symphony_tracker::{
-    ChangeProposal, ProposalOutcome, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
-    TrackerErrorCategory,
+    ToolContext, ToolResult, ToolSpec, Tracker, TrackerError, TrackerErrorCategory,
 };
 use symphony_workflow::TrackerConfig;
 
+pub use code_host::{LocalCodeHost, LocalCodeHostFactory};
 pub use file::{parse_issue_file, IssueFileError, MAX_ISSUE_FILE_BYTES};
 pub use profile::{LocalProfile, KIND};
 
@@ -200,33 +201,5 @@ impl Tracker for LocalTracker {
             }
         }
         Ok(())
-    }
-
-    async fn propose_change(
-        &self,
-        issue: &Issue,
-        proposal: &ChangeProposal,
-    ) -> Result<ProposalOutcome, TrackerError> {
-        let folder = self.folder.clone();
-        let id = issue.id.clone();
-        let proposal = proposal.clone();
-        let written = tokio::task::spawn_blocking(move || proposal::write(&folder, &id, &proposal))
-            .await
-            .unwrap_or_else(|e| Err(format!("proposal task failed: {e}")));
-        match written {
-            Ok(created) => Ok(ProposalOutcome {
-                url: None,
-                number: None,
-                created,
-            }),
-            Err(message) => Err(TrackerError::new(
-                TrackerErrorCategory::Request,
-                format!("proposal for {} failed: {message}", issue.identifier),
-            )),
-        }
-    }
-
-    fn proposals_need_pushed_branch(&self) -> bool {
-        false
     }
 }

@@ -1,34 +1,69 @@
-//! A proposed change under the local tracker: the branch stays in the local repository and
-//! the proof-of-work body goes into the issue file, in one section that a later proposal
-//! replaces (so proposing twice leaves one section).
+//! A proposed change under the local code host: the branch stays in the local repository, and
+//! the proof-of-work body and the gate verdicts go into the issue's Markdown file, each in one
+//! marked block that a later proposal (or round of verdicts) replaces — proposing twice leaves
+//! one block.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use symphony_tracker::ChangeProposal;
+use symphony_code_host::{ChangeProposal, CheckResult};
 
 use crate::file::parse_issue_file;
 use crate::tools::{issue_path, write_atomically};
 
-const START: &str = "<!-- symphony:proposal -->";
-const END: &str = "<!-- /symphony:proposal -->";
-/// Bodies are bounded like comments: the file is read whole on every poll.
+/// The proposal block.
+const PROPOSAL: (&str, &str) = ("<!-- symphony:proposal -->", "<!-- /symphony:proposal -->");
+/// The verdicts block.
+const CHECKS: (&str, &str) = ("<!-- symphony:checks -->", "<!-- /symphony:checks -->");
+/// Blocks are bounded like comments: the file is read whole on every poll.
 const MAX_SECTION_BYTES: usize = 96 * 1024;
 
-/// The section for `proposal`.
-fn section(proposal: &ChangeProposal) -> String {
-    let mut body = proposal.body.replace(START, "").replace(END, "");
-    if body.len() > MAX_SECTION_BYTES {
+/// Where proposals go.
+#[derive(Debug, Clone)]
+pub(crate) enum Files {
+    /// The local tracker's own issue files: an issue that no longer exists is not written.
+    Issues(PathBuf),
+    /// A folder of proposal files (`<issue id>.md`), created as needed, for issues that live
+    /// elsewhere.
+    Proposals(PathBuf),
+}
+
+/// `text` without the markers of any block, cut to the bound.
+fn bounded(text: &str) -> String {
+    let mut text = text.to_owned();
+    for marker in [PROPOSAL.0, PROPOSAL.1, CHECKS.0, CHECKS.1] {
+        text = text.replace(marker, "");
+    }
+    if text.len() > MAX_SECTION_BYTES {
         let mut end = MAX_SECTION_BYTES;
-        while !body.is_char_boundary(end) {
+        while !text.is_char_boundary(end) {
             end -= 1;
         }
-        body.truncate(end);
-        body.push_str("\n…");
+        text.truncate(end);
+        text.push_str("\n…");
     }
+    text
+}
+
+/// The block for `proposal`.
+fn proposal_block(proposal: &ChangeProposal) -> String {
     let short: String = proposal.head_sha.chars().take(12).collect();
-    let mut checks = String::new();
-    for check in &proposal.checks {
-        checks.push_str(&format!(
+    format!(
+        "{}\n## Proposed change: {}\n\nBranch `{}` at `{short}` (local), to merge into `{}`.\n\n{}\n{}\n",
+        PROPOSAL.0,
+        bounded(&proposal.title).replace('\n', " "),
+        bounded(&proposal.branch).replace('\n', " "),
+        bounded(&proposal.base_branch).replace('\n', " "),
+        bounded(&proposal.body).trim_end(),
+        PROPOSAL.1,
+    )
+}
+
+/// The block for the verdicts on `head_sha`.
+fn checks_block(head_sha: &str, checks: &[CheckResult]) -> String {
+    let short: String = head_sha.chars().take(12).collect();
+    let mut lines = String::new();
+    for check in checks {
+        lines.push_str(&format!(
             "- {}: {} — {}\n",
             check.name,
             check.conclusion.as_str(),
@@ -36,38 +71,95 @@ fn section(proposal: &ChangeProposal) -> String {
         ));
     }
     format!(
-        "{START}\n## Proposed change: {}\n\nBranch `{}` at `{short}` (local), to merge into `{}`.\n\n\
-         {checks}\n{}\n{END}\n",
-        proposal.title.replace('\n', " "),
-        proposal.branch,
-        proposal.base_branch,
-        body.trim_end()
+        "{}\n## Checks on `{short}`\n\n{}{}\n",
+        CHECKS.0,
+        bounded(&lines),
+        CHECKS.1
     )
 }
 
-/// Writes (or replaces) the proposal section of issue `id`; `true` when it was new.
-pub(crate) fn write(folder: &Path, id: &str, proposal: &ChangeProposal) -> Result<bool, String> {
-    let path = issue_path(folder, id)?;
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read issue {id}: {e}"))?;
-    let new_section = section(proposal);
-    let (updated, created) = match (text.find(START), text.find(END)) {
+/// `text` with `block` in place of the one between `markers`, or appended; and whether it
+/// was appended.
+fn replace_block(text: String, markers: (&str, &str), block: &str) -> (String, bool) {
+    match (text.find(markers.0), text.find(markers.1)) {
         (Some(start), Some(end)) if end > start => {
-            let after = &text[end + END.len()..];
+            let after = &text[end + markers.1.len()..];
             let after = after.strip_prefix('\n').unwrap_or(after);
-            (format!("{}{new_section}{after}", &text[..start]), false)
+            (format!("{}{block}{after}", &text[..start]), false)
         }
         _ => {
             let mut text = text;
-            if !text.ends_with('\n') {
+            if !text.is_empty() {
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
                 text.push('\n');
             }
-            text.push('\n');
-            text.push_str(&new_section);
+            text.push_str(block);
             (text, true)
         }
-    };
-    parse_issue_file(id, &updated).map_err(|e| format!("refusing to write issue {id}: {e}"))?;
-    write_atomically(&path, &updated)?;
-    Ok(created)
+    }
+}
+
+impl Files {
+    /// Writes (or replaces) the block between `markers` of issue `id`; `true` when it was new.
+    fn write(&self, id: &str, markers: (&str, &str), block: &str) -> Result<bool, String> {
+        let (path, text) = match self {
+            Self::Issues(folder) => {
+                let path = issue_path(folder, id)?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read issue {id}: {e}"))?;
+                (path, text)
+            }
+            Self::Proposals(folder) => {
+                let path = proposal_path(folder, id)?;
+                let text = match std::fs::read_to_string(&path) {
+                    Ok(text) => text,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+                };
+                (path, text)
+            }
+        };
+        let (updated, created) = replace_block(text, markers, block);
+        if let Self::Issues(_) = self {
+            parse_issue_file(id, &updated)
+                .map_err(|e| format!("refusing to write issue {id}: {e}"))?;
+        } else {
+            std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
+                .map_err(|e| format!("cannot create the proposals folder: {e}"))?;
+        }
+        write_atomically(&path, &updated)?;
+        Ok(created)
+    }
+
+    /// Writes (or replaces) the proposal of issue `id`; `true` when it was new.
+    pub(crate) fn propose(&self, id: &str, proposal: &ChangeProposal) -> Result<bool, String> {
+        self.write(id, PROPOSAL, &proposal_block(proposal))
+    }
+
+    /// Writes (or replaces) the verdicts on `head_sha` for issue `id`.
+    pub(crate) fn checks(
+        &self,
+        id: &str,
+        head_sha: &str,
+        checks: &[CheckResult],
+    ) -> Result<(), String> {
+        self.write(id, CHECKS, &checks_block(head_sha, checks))
+            .map(drop)
+    }
+}
+
+/// `<folder>/<id>.md`, for an id that names a plain file there.
+fn proposal_path(folder: &Path, id: &str) -> Result<PathBuf, String> {
+    let plain = !id.is_empty()
+        && !id.starts_with('.')
+        && !id.contains(['/', '\\', '\0'])
+        && id.len() <= 200;
+    if !plain {
+        return Err(format!(
+            "issue id {id:?} does not name a file in the proposals folder"
+        ));
+    }
+    Ok(folder.join(format!("{id}.md")))
 }

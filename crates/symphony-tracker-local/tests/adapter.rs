@@ -272,13 +272,15 @@ async fn hand_off_comments_then_moves_the_issue() {
 
 #[tokio::test]
 async fn a_proposal_goes_into_the_issue_file_once_and_the_branch_stays_local() {
-    use symphony_tracker::{ChangeProposal, CheckConclusion, CheckResult};
+    use symphony_code_host::{ChangeProposal, CheckConclusion, CheckResult, CodeHost};
+    use symphony_tracker_local::LocalCodeHost;
     let (_dir, folder) = folder_with(&[(
         "ABC-1.md",
         b"---\ntitle: One\nstate: todo\n---\nBody\n\n## Notes\n\nkeep me\n",
     )]);
     let tracker = tracker(&folder);
-    assert!(!tracker.proposals_need_pushed_branch());
+    let host = LocalCodeHost::in_issue_files(&folder);
+    assert!(!host.needs_pushed_branch());
     let issue = tracker
         .fetch_issues_by_ids(&["ABC-1".to_owned()])
         .await
@@ -291,18 +293,24 @@ async fn a_proposal_goes_into_the_issue_file_once_and_the_branch_stays_local() {
         title: "ABC-1: One".into(),
         body: "## What changed\n\nfirst".into(),
         draft: false,
-        checks: vec![CheckResult {
-            name: "secrets".into(),
-            conclusion: CheckConclusion::Success,
-            summary: "no secrets in changed lines".into(),
-            annotations: vec![],
-        }],
     };
-    let first = tracker.propose_change(&issue, &proposal).await.unwrap();
+    let checks = [CheckResult {
+        name: "secrets".into(),
+        conclusion: CheckConclusion::Success,
+        summary: "no secrets in changed lines".into(),
+        annotations: vec![],
+    }];
+    let first = host.propose_change(&issue, &proposal).await.unwrap();
     assert!(first.created && first.url.is_none());
+    host.publish_checks(&issue, &proposal.head_sha, &checks)
+        .await
+        .unwrap();
     proposal.body = "## What changed\n\nsecond <!-- /symphony:proposal --> sneaky".into();
-    let second = tracker.propose_change(&issue, &proposal).await.unwrap();
+    let second = host.propose_change(&issue, &proposal).await.unwrap();
     assert!(!second.created);
+    host.publish_checks(&issue, &proposal.head_sha, &checks)
+        .await
+        .unwrap();
     let text = std::fs::read_to_string(folder.join("ABC-1.md")).unwrap();
     assert_eq!(
         text.matches("## Proposed change: ABC-1: One").count(),
@@ -317,6 +325,11 @@ async fn a_proposal_goes_into_the_issue_file_once_and_the_branch_stays_local() {
     );
     assert!(
         text.contains("- secrets: success — no secrets in changed lines"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("## Checks on `0123456789ab`").count(),
+        1,
         "{text}"
     );
     assert!(

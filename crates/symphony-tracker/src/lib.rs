@@ -6,14 +6,10 @@ pub mod conformance;
 mod error;
 mod memory;
 pub mod normalize;
-mod proposal;
 mod tools;
 mod tracker;
 
 pub use error::{TrackerError, TrackerErrorCategory};
 pub use memory::MemoryTracker;
-pub use proposal::{
-    ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, ProposalOutcome,
-};
 pub use tools::{ToolContext, ToolResult, ToolSpec};
 pub use tracker::Tracker;

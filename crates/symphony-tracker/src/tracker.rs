@@ -5,7 +5,6 @@ use serde_json::Value;
 use symphony_core::Issue;
 
 use crate::error::TrackerError;
-use crate::proposal::{ChangeProposal, ProposalOutcome};
 use crate::tools::{ToolContext, ToolResult, ToolSpec};
 
 /// An issue tracker, as the scheduler sees it: two reads, and optionally agent tools.
@@ -67,33 +66,9 @@ pub trait Tracker: Send + Sync {
         ))
     }
 
-    /// Hand-off capability: publishes `proposal` for `issue` — opens the pull request for
-    /// its branch or updates the open one (never a second), and reports its checks. Must be
-    /// safe to call again with the same proposal.
-    async fn propose_change(
-        &self,
-        issue: &Issue,
-        proposal: &ChangeProposal,
-    ) -> Result<ProposalOutcome, TrackerError> {
-        let _ = (issue, proposal);
-        Err(TrackerError::new(
-            crate::TrackerErrorCategory::InvalidTrackerConfig,
-            format!(
-                "tracker kind {:?} cannot publish changes for review",
-                self.kind()
-            ),
-        ))
-    }
-
     /// Requests left in the provider's rate-limit window, as last reported (`None` when the
     /// provider has no such budget or has not reported it yet). Read by metrics.
     fn rate_limit_remaining(&self) -> Option<u64> {
         None
-    }
-
-    /// Whether a proposal needs its branch on the remote (a forge reviews pushed branches;
-    /// the local tracker reviews the branch where it is).
-    fn proposals_need_pushed_branch(&self) -> bool {
-        true
     }
 }

@@ -31,6 +31,16 @@ impl ProviderConfig {
         }
     }
 
+    /// The same block with `key` marked secret, its value read from environment variable
+    /// `variable` (masked in `Debug` and serialization, and hidden from child programs by
+    /// whoever reads [`Self::secret_variable`]).
+    pub fn with_secret(mut self, key: &str, variable: &str) -> Self {
+        self.secret_keys.insert(key.to_owned());
+        self.secret_variables
+            .insert(key.to_owned(), variable.to_owned());
+        self
+    }
+
     /// A provider block from raw values, with no key marked secret.
     pub fn new(values: Map<String, Value>) -> Self {
         Self {

@@ -48,20 +48,31 @@ impl AfterTurns<'_> {
                 issue_id: self.issue.id.clone(),
             })
             .await;
-        let handoff = handoff.map(|config| HandOffStage {
-            config,
-            docs: self.docs,
-            workflow: &ctx.workflow,
-            tracker: &ctx.tracker,
-            persistence: ctx.persistence.as_ref(),
-            workspace: self.workspace,
-            issue: self.issue,
-            started: self.started,
-            tokens: self.tokens,
-            run_id: ctx.run_id,
-            guard: &guard,
-            empty_before: ctx.empty_before,
-        });
+        // A plan with a hand-off always has its code host (RunPlan builds both or refuses the
+        // workflow); should that ever break, nothing is handed off.
+        let handoff = match (handoff, ctx.plan.code_host.as_ref()) {
+            (Some(config), Some(code_host)) => Some(HandOffStage {
+                config,
+                docs: self.docs,
+                workflow: &ctx.workflow,
+                tracker: &ctx.tracker,
+                code_host,
+                persistence: ctx.persistence.as_ref(),
+                workspace: self.workspace,
+                issue: self.issue,
+                started: self.started,
+                tokens: self.tokens,
+                run_id: ctx.run_id,
+                guard: &guard,
+                empty_before: ctx.empty_before,
+            }),
+            (Some(_), None) => {
+                return ExitReason::Failed(
+                    "the hand-off has no code host to propose the change on".to_owned(),
+                )
+            }
+            (None, _) => None,
+        };
         if let Some(stage) = &handoff {
             if let Err(exit) = stage.prepare().await {
                 return exit;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use symphony_scheduler::{Event, Scheduler, Snapshot};
 use symphony_store::{Redactor, Store};
-use symphony_workflow::WorkflowSource;
+use symphony_workflow::{ProcessEnvironment, WorkflowSource};
 use tokio::sync::mpsc;
 
 use super::handles::{ControlHandle, SnapshotHandle};
@@ -49,14 +49,20 @@ impl Parts {
         let pending_hints = Arc::clone(&self.control.pending_hints);
         let workflow = self.source.current();
         let plan = Arc::new(
-            RunPlan::from_workflow(&workflow, &self.wiring.gates()).map_err(|e| e.to_string())?,
+            RunPlan::from_workflow(
+                &workflow,
+                &self.wiring.gates(),
+                &self.wiring.code_hosts(),
+                &ProcessEnvironment,
+            )
+            .map_err(|e| e.to_string())?,
         );
         let tracker = metered::MeteredTracker::wrap(
             self.wiring.tracker(&workflow.config)?,
             Arc::clone(&self.metrics),
         );
-        // No child (hook, agent, gate, git) ever sees the tracker's secrets.
-        symphony_process::hide_from_children(tracker.secret_environment_names());
+        // No child (hook, agent, gate, git) ever sees the tracker's or the code host's secrets.
+        symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
         let backend = self.wiring.backend(&workflow.config)?;
         // Bounded: a flood of agent events waits (the agent's own channel then drops its
         // output lines, counted) instead of growing the scheduler's queue without end.
@@ -73,7 +79,7 @@ impl Parts {
         let mut recovered = None;
         if let (Some(store), Some(persistence)) = (&self.store, &persistence) {
             persistence.set_secrets(Redactor::from_env_names(
-                &tracker.secret_environment_names(),
+                &plan.secret_environment_names(tracker.as_ref()),
             ));
             recovered = Some(recovery::at_start(store.as_ref(), persistence).await?);
         }

@@ -1,31 +1,32 @@
 //! The hand-off stage of a worker (`handoff:` in WORKFLOW.md): after the gates pass, Symphony
-//! commits what the agent left, pushes the branch when the tracker reviews pushed branches,
-//! publishes the change with its proof-of-work body and the gate verdicts, and moves the issue
+//! commits what the agent left, pushes the branch when the code host reviews pushed branches,
+//! proposes the change there with its proof-of-work body, publishes the gate verdicts, and
+//! moves the issue
 //! to the hand-off state with a short comment. Every step is safe to repeat: a retried run
 //! updates the same pull request. See docs/adr/0010.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use symphony_code_host::{ChangeProposal, CheckResult, CodeHost, ProposalOutcome};
 use symphony_core::Issue;
-use symphony_docs::pr_body::{self, DiffStats, GateLine, IssueRef, PrFacts, Tokens};
+use symphony_docs::pr_body::{self, DiffStats, GateLine, IssueRef, PrFacts};
 use symphony_docs::DocsConfig;
-use symphony_gates::{ChangeSet, FileChange, GateReport, GateStatus, Severity};
-use symphony_tracker::{
-    ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, ProposalOutcome, Tracker,
-};
+use symphony_gates::{ChangeSet, FileChange, GateReport, GateStatus};
+use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 use symphony_workspace::{
     commit_subjects, commit_worktree, head_branch, head_commit, push_branch, remote_default_branch,
     BRANCH_PREFIX,
 };
 
+use super::checks::check_result;
 use super::gates::base_ref;
 use super::persist::Persistence;
 use super::standing::IssueGuard;
+pub(crate) use super::token_tally::TokenTally;
 use crate::handoff_config::HandOffConfig;
 use symphony_scheduler::ExitReason;
 
@@ -35,33 +36,6 @@ const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_SUBJECTS: usize = 20;
 /// Files listed in the body.
 const MAX_FILES: usize = 30;
-/// Annotations sent per gate (GitHub shows the first ones anyway).
-const MAX_ANNOTATIONS_PER_GATE: usize = 200;
-
-/// Cumulative token counts of the session, kept up to date by the event forwarder.
-#[derive(Debug, Default)]
-pub(crate) struct TokenTally {
-    input: AtomicU64,
-    output: AtomicU64,
-    total: AtomicU64,
-}
-
-impl TokenTally {
-    /// Records a cumulative report (counts never go down).
-    pub fn record(&self, input: u64, output: u64, total: u64) {
-        self.input.fetch_max(input, Ordering::Relaxed);
-        self.output.fetch_max(output, Ordering::Relaxed);
-        self.total.fetch_max(total, Ordering::Relaxed);
-    }
-
-    fn tokens(&self) -> Tokens {
-        Tokens {
-            input: self.input.load(Ordering::Relaxed),
-            output: self.output.load(Ordering::Relaxed),
-            total: self.total.load(Ordering::Relaxed),
-        }
-    }
-}
 
 /// What the hand-off stage needs from the worker.
 pub(crate) struct HandOffStage<'a> {
@@ -69,6 +43,8 @@ pub(crate) struct HandOffStage<'a> {
     pub docs: Option<&'a DocsConfig>,
     pub workflow: &'a Workflow,
     pub tracker: &'a Arc<dyn Tracker>,
+    /// Where the change is proposed and its verdicts published.
+    pub code_host: &'a Arc<dyn CodeHost>,
     pub persistence: Option<&'a Persistence>,
     pub workspace: &'a Path,
     pub issue: &'a Issue,
@@ -289,7 +265,7 @@ impl HandOffStage<'_> {
         let push = self
             .config
             .push
-            .unwrap_or_else(|| self.tracker.proposals_need_pushed_branch());
+            .unwrap_or_else(|| self.code_host.needs_pushed_branch());
         if push {
             self.guard.check("the hand-off's push").await?;
             push_branch(
@@ -313,14 +289,18 @@ impl HandOffStage<'_> {
             title: self.title(),
             body,
             draft: self.config.draft,
-            checks: reports.iter().map(check_result).collect(),
         };
+        let checks: Vec<CheckResult> = reports.iter().map(check_result).collect();
         self.guard.check("proposing the change").await?;
         let outcome = self
-            .tracker
+            .code_host
             .propose_change(self.issue, &proposal)
             .await
             .map_err(|e| failed("propose the change", e.category.as_str(), e))?;
+        self.code_host
+            .publish_checks(self.issue, &head, &checks)
+            .await
+            .map_err(|e| failed("publish the checks", e.category.as_str(), e))?;
         self.audit(
             "change_proposed",
             json!({
@@ -456,38 +436,5 @@ impl HandOffStage<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         )
-    }
-}
-
-/// A gate's verdict as a forge check.
-fn check_result(report: &GateReport) -> CheckResult {
-    CheckResult {
-        name: report.gate.clone(),
-        conclusion: match report.status {
-            GateStatus::Pass => CheckConclusion::Success,
-            GateStatus::Fail => CheckConclusion::Failure,
-            GateStatus::Error => CheckConclusion::Error,
-            GateStatus::Skipped => CheckConclusion::Skipped,
-        },
-        summary: report.summary.clone(),
-        annotations: report
-            .findings
-            .iter()
-            .filter_map(|f| {
-                Some(CheckAnnotation {
-                    path: f.file.clone()?,
-                    line: f.line?,
-                    level: match f.severity {
-                        Severity::Error => "failure",
-                        Severity::Warning => "warning",
-                        Severity::Note => "notice",
-                    }
-                    .to_owned(),
-                    title: f.rule.clone(),
-                    message: f.message.clone(),
-                })
-            })
-            .take(MAX_ANNOTATIONS_PER_GATE)
-            .collect(),
     }
 }

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 use symphony_core::Issue;
-use symphony_tracker::{
-    ChangeProposal, ProposalOutcome, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
-};
+use symphony_tracker::{ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
 use tracing::Instrument as _;
 
 use crate::metrics::{ServiceMetrics, TrackerOutcome};
@@ -120,25 +118,6 @@ impl Tracker for MeteredTracker {
             .await;
         self.record("hand_off", result.is_ok(), started);
         result
-    }
-
-    async fn propose_change(
-        &self,
-        issue: &Issue,
-        proposal: &ChangeProposal,
-    ) -> Result<ProposalOutcome, TrackerError> {
-        let started = Instant::now();
-        let result = self
-            .inner
-            .propose_change(issue, proposal)
-            .instrument(self.span("propose_change"))
-            .await;
-        self.record("propose_change", result.is_ok(), started);
-        result
-    }
-
-    fn proposals_need_pushed_branch(&self) -> bool {
-        self.inner.proposals_need_pushed_branch()
     }
 
     fn rate_limit_remaining(&self) -> Option<u64> {

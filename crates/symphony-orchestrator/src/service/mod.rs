@@ -5,6 +5,7 @@
 mod after_turns;
 mod agent_events;
 mod agent_queue;
+mod checks;
 mod effects;
 mod event_loop;
 pub(crate) mod gates;
@@ -20,6 +21,7 @@ mod shell;
 mod standing;
 mod store_health;
 mod tick_trace;
+mod token_tally;
 mod tools;
 mod tracker_tools;
 mod wiring;

@@ -9,7 +9,7 @@ use symphony_agent::AgentBackend;
 use symphony_scheduler::{Event, ExitReason, Scheduler, Snapshot, Timer};
 use symphony_store::Redactor;
 use symphony_tracker::Tracker;
-use symphony_workflow::{ReloadOutcome, WorkflowSource};
+use symphony_workflow::{ProcessEnvironment, ReloadOutcome, WorkflowSource};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -119,8 +119,13 @@ impl Shell {
             .tracker(&latest.config)
             .and_then(|tracker| Ok((tracker, self.wiring.backend(&latest.config)?)))
             .and_then(|(tracker, backend)| {
-                let plan = RunPlan::from_workflow(&latest, &self.wiring.gates())
-                    .map_err(|e| e.to_string())?;
+                let plan = RunPlan::from_workflow(
+                    &latest,
+                    &self.wiring.gates(),
+                    &self.wiring.code_hosts(),
+                    &ProcessEnvironment,
+                )
+                .map_err(|e| e.to_string())?;
                 Ok((tracker, backend, plan))
             });
         let (tracker, backend, plan) = match wired {
@@ -135,10 +140,10 @@ impl Shell {
             }
         };
         let tracker = metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics));
-        symphony_process::hide_from_children(tracker.secret_environment_names());
+        symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
         if let Some(persistence) = &self.persistence {
             persistence.set_secrets(Redactor::from_env_names(
-                &tracker.secret_environment_names(),
+                &plan.secret_environment_names(tracker.as_ref()),
             ));
         }
         self.tracker = tracker;

@@ -6,7 +6,7 @@ use symphony_agent::AgentBackend;
 use symphony_tracker::Tracker;
 use symphony_workflow::ServiceConfig;
 
-/// Builds the tracker and agent backend a configuration names. The binary implements it with
+/// Builds the tracker, agent backend, gates and code host a configuration names. The binary implements it with
 /// the adapters it ships; tests and embedders bring their own.
 pub trait Wiring: Send + Sync + 'static {
     /// The tracker for `config.tracker`.
@@ -17,4 +17,8 @@ pub trait Wiring: Send + Sync + 'static {
     fn gates(&self) -> symphony_gates::GateRegistry {
         symphony_gates::GateRegistry::builtin()
     }
+    /// The code-host kinds `code_host:` may name (and which serves a tracker with no
+    /// `code_host:` section). No default: the implementations live in adapter crates, and a
+    /// build that forgets them must not hand off into nowhere.
+    fn code_hosts(&self) -> symphony_code_host::CodeHostRegistry;
 }

@@ -15,7 +15,12 @@ use symphony_workflow::{ConfigRegistry, ServiceConfig};
 /// The local tracker kind and the orchestrator's own sections (`gates`, `handoff`, `docs`).
 pub fn registry() -> ConfigRegistry {
     let mut registry = ConfigRegistry::new().with(Arc::new(LocalProfile));
-    for section in symphony_orchestrator::config_sections(symphony_gates::GateRegistry::builtin()) {
+    for section in symphony_orchestrator::config_sections(
+        symphony_gates::GateRegistry::builtin(),
+        symphony_code_host::CodeHostRegistry::new().with(std::sync::Arc::new(
+            symphony_tracker_local::LocalCodeHostFactory,
+        )),
+    ) {
         registry.register_section(section);
     }
     registry
@@ -32,6 +37,12 @@ impl Wiring for LocalWiring {
     }
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
         command_backend(config)
+    }
+
+    fn code_hosts(&self) -> symphony_code_host::CodeHostRegistry {
+        symphony_code_host::CodeHostRegistry::new().with(std::sync::Arc::new(
+            symphony_tracker_local::LocalCodeHostFactory,
+        ))
     }
 }
 

@@ -1,6 +1,6 @@
-//! A finished change offered for review: what Symphony's hand-off stage asks a tracker to
-//! publish (a pull request on a forge, the body in the issue file locally), with the gate
-//! verdicts as checks. Kept free of the gates crate so adapters depend only on this one.
+//! A finished change offered for review: what Symphony's hand-off stage asks a code host to
+//! publish (a pull request on a forge, a section in the issue file locally), with the gate
+//! verdicts as checks. Kept free of the gates crate so code hosts depend only on this one.
 
 use serde::Serialize;
 
@@ -19,8 +19,6 @@ pub struct ChangeProposal {
     pub body: String,
     /// Open it as a draft where the forge has drafts.
     pub draft: bool,
-    /// The gate verdicts on `head_sha`.
-    pub checks: Vec<CheckResult>,
 }
 
 /// How one check ended, in the vocabulary forges share.

@@ -1,0 +1,20 @@
+//! The code-host seam: where a change is proposed for review (a pull request on GitHub, the
+//! issue file locally) and its gate verdicts are published, separate from the tracker where
+//! issues live. [`CodeHost`] is the trait, [`CodeHostRegistry`] the kinds a build knows and
+//! which one a workflow selects (`code_host:`, else the tracker's own host), and
+//! [`conformance`] the kit every implementation's tests run.
+
+mod code_host;
+pub mod conformance;
+mod error;
+mod proposal;
+mod registry;
+mod section;
+
+pub use code_host::CodeHost;
+pub use error::{CodeHostError, CodeHostErrorCategory};
+pub use proposal::{
+    ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, ProposalOutcome,
+};
+pub use registry::{CodeHostContext, CodeHostFactory, CodeHostRegistry, Selection, SECTION};
+pub use section::CodeHostSection;

@@ -1,0 +1,173 @@
+//! The local code host: the branch stays in the local repository (nothing is pushed), and the
+//! proposal and its verdicts are written as Markdown — into the issue's own file under the local
+//! tracker, or into a folder of proposal files for issues that live elsewhere.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use symphony_code_host::{
+    ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
+    CodeHostFactory, ProposalOutcome,
+};
+use symphony_core::Issue;
+
+use crate::profile::KIND;
+use crate::proposal::Files;
+
+/// Proposals written as Markdown next to the issues (or in a folder of their own).
+#[derive(Debug, Clone)]
+pub struct LocalCodeHost {
+    files: Files,
+}
+
+impl LocalCodeHost {
+    /// Proposals in the local tracker's issue files under `folder`.
+    pub fn in_issue_files(folder: impl Into<PathBuf>) -> Self {
+        Self {
+            files: Files::Issues(folder.into()),
+        }
+    }
+
+    /// Proposals as `<issue id>.md` files in `folder` (created as needed), for issues that live
+    /// in another tracker.
+    pub fn in_folder(folder: impl Into<PathBuf>) -> Self {
+        Self {
+            files: Files::Proposals(folder.into()),
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        issue: &Issue,
+        what: &str,
+        write: impl FnOnce(&Files) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, CodeHostError> {
+        let files = self.files.clone();
+        tokio::task::spawn_blocking(move || write(&files))
+            .await
+            .unwrap_or_else(|e| Err(format!("the write task failed: {e}")))
+            .map_err(|message| {
+                CodeHostError::new(
+                    CodeHostErrorCategory::Request,
+                    format!("{what} for {} failed: {message}", issue.identifier),
+                )
+            })
+    }
+}
+
+#[async_trait]
+impl CodeHost for LocalCodeHost {
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    fn secret_environment_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn needs_pushed_branch(&self) -> bool {
+        false
+    }
+
+    async fn propose_change(
+        &self,
+        issue: &Issue,
+        proposal: &ChangeProposal,
+    ) -> Result<ProposalOutcome, CodeHostError> {
+        let id = issue.id.clone();
+        let proposal = proposal.clone();
+        let created = self
+            .blocking(issue, "the proposal", move |files| {
+                files.propose(&id, &proposal)
+            })
+            .await?;
+        Ok(ProposalOutcome {
+            url: None,
+            number: None,
+            created,
+        })
+    }
+
+    async fn publish_checks(
+        &self,
+        issue: &Issue,
+        head_sha: &str,
+        checks: &[CheckResult],
+    ) -> Result<(), CodeHostError> {
+        let (id, head, checks) = (issue.id.clone(), head_sha.to_owned(), checks.to_vec());
+        self.blocking(issue, "the checks", move |files| {
+            files.checks(&id, &head, &checks)
+        })
+        .await
+    }
+}
+
+/// `code_host: {kind: local, folder: PATH}`, or local issues' own files when there is no
+/// `code_host:` section.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalCodeHostFactory;
+
+impl LocalCodeHostFactory {
+    fn host(
+        &self,
+        options: &Map<String, Value>,
+        context: &CodeHostContext<'_>,
+    ) -> Result<LocalCodeHost, CodeHostError> {
+        let invalid = |m: String| CodeHostError::new(CodeHostErrorCategory::InvalidConfig, m);
+        match options.get("folder") {
+            Some(Value::String(folder)) if !folder.trim().is_empty() => {
+                Ok(LocalCodeHost::in_folder(context.workflow_dir.join(folder)))
+            }
+            Some(_) => Err(invalid(
+                "`code_host.folder` must be a non-empty path".into(),
+            )),
+            None => match context.config.tracker.provider.get_str("path") {
+                Some(path) if context.config.tracker.kind == KIND => {
+                    Ok(LocalCodeHost::in_issue_files(path))
+                }
+                _ => Err(invalid(
+                    "`code_host.folder` is required when the issues are not local: the folder \
+                     proposal files are written to"
+                        .into(),
+                )),
+            },
+        }
+    }
+}
+
+impl CodeHostFactory for LocalCodeHostFactory {
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    fn serves_tracker(&self, tracker_kind: &str) -> bool {
+        tracker_kind == KIND
+    }
+
+    fn options_schema(&self) -> Map<String, Value> {
+        let mut properties = Map::new();
+        properties.insert(
+            "folder".into(),
+            json!({"type": "string", "minLength": 1, "description": "Where proposal files go (relative to the workflow); default: the local tracker's issue files."}),
+        );
+        properties
+    }
+
+    fn validate(
+        &self,
+        options: &Map<String, Value>,
+        context: &CodeHostContext<'_>,
+    ) -> Result<(), CodeHostError> {
+        self.host(options, context).map(drop)
+    }
+
+    fn build(
+        &self,
+        options: &Map<String, Value>,
+        context: &CodeHostContext<'_>,
+    ) -> Result<Arc<dyn CodeHost>, CodeHostError> {
+        Ok(Arc::new(self.host(options, context)?))
+    }
+}
