@@ -140,6 +140,7 @@ struct Inner {
     store_write_failures: u64,
     store_queued: u64,
     store_failing: bool,
+    lease_failing: bool,
 }
 
 /// The service's metrics; shared between the shell, its workers and status surfaces.
@@ -259,6 +260,11 @@ impl ServiceMetrics {
         inner.store_queued = queued as u64;
     }
 
+    /// A lease renewal succeeded or failed: while it fails the service is not ready either.
+    pub fn store_lease(&self, ok: bool) {
+        self.lock().lease_failing = !ok;
+    }
+
     /// The poll-tick histogram (for tests and benchmarks that compare loads).
     pub fn tick_histogram(&self) -> Histogram {
         self.lock().tick_duration.clone()
@@ -371,9 +377,12 @@ impl ServiceMetrics {
             },
             Family {
                 name: "symphony_store_healthy",
-                help: "1 while durable state is being written, 0 while writes fail.",
+                help: "1 while durable state is being written and leases renewed, 0 while either fails (the service is then not ready).",
                 kind: MetricKind::Gauge,
-                samples: vec![counter(vec![], u64::from(!inner.store_failing))],
+                samples: vec![counter(
+                    vec![],
+                    u64::from(!inner.store_failing && !inner.lease_failing),
+                )],
             },
         ];
         if let Some(remaining) = inner.rate_limit_remaining {
@@ -391,6 +400,29 @@ impl ServiceMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_store_is_unhealthy_while_writes_or_lease_renewals_fail() {
+        let healthy = |metrics: &ServiceMetrics| {
+            let family = metrics
+                .families()
+                .into_iter()
+                .find(|f| f.name == "symphony_store_healthy")
+                .expect("the gauge");
+            family.samples[0].value.clone()
+        };
+        let metrics = ServiceMetrics::default();
+        metrics.store_write(true, 0);
+        assert_eq!(healthy(&metrics), SampleValue::Number(1.0));
+        // Readiness fails on a lease renewal alone; the gauge says the same.
+        metrics.store_lease(false);
+        assert_eq!(healthy(&metrics), SampleValue::Number(0.0));
+        metrics.store_lease(true);
+        metrics.store_write(false, 3);
+        assert_eq!(healthy(&metrics), SampleValue::Number(0.0));
+        metrics.store_write(true, 0);
+        assert_eq!(healthy(&metrics), SampleValue::Number(1.0));
+    }
 
     #[test]
     fn histograms_are_cumulative_and_quantiles_pick_the_covering_bucket() {

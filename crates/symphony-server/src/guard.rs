@@ -4,15 +4,15 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use subtle::ConstantTimeEq;
 
 use crate::api;
 use crate::app::{json_response, AppState};
 
+/// Whether two secrets are equal, in time that does not depend on where they differ (the
+/// length is not secret: a token's length is public knowledge).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bool::from(a.ct_eq(b))
 }
 
 /// Bearer-token check (when a token is configured) and request counting by route pattern.

@@ -3,6 +3,7 @@
 //! never the token.
 
 use http::Method;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 use symphony_tracker::{ToolResult, ToolSpec};
 
@@ -131,31 +132,23 @@ fn query_string(arguments: &Value) -> Result<String, String> {
     })
 }
 
+/// What a query value keeps as it is: RFC 3986's unreserved characters.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// What a path segment keeps as it is: the unreserved characters, `:` and `@`.
+const PATH_SEGMENT: &AsciiSet = &QUERY_VALUE.remove(b':').remove(b'@');
+
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
 
 /// One path segment, percent-encoded: label names (`symphony:todo`, `needs review`,
 /// `area/ui`) may hold characters a URI path segment cannot.
 pub(crate) fn encode_segment(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~:@".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    utf8_percent_encode(segment, PATH_SEGMENT).to_string()
 }
 
 fn encode_path(path: &str) -> String {

@@ -237,6 +237,7 @@ impl Pipeline {
                             Err(e) => Err(e),
                         };
                         // Claims this instance cannot renew may lapse: take no new ones.
+                        self.metrics.store_lease(outcome.is_ok());
                         self.health.set_lease_error(
                             outcome
                                 .as_ref()
