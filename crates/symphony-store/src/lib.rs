@@ -8,6 +8,7 @@
 //! written so that a Postgres implementation can follow (ADR 0006).
 
 mod audit;
+pub mod conformance;
 mod error;
 mod redact;
 mod sqlite;

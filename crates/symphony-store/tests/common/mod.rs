@@ -6,28 +6,7 @@ use std::time::Duration;
 
 use symphony_store::{Instance, SqliteStore, StoreOptions};
 
-/// An instance on this host that looks alive (this test process).
-pub fn live(id: &str) -> Instance {
-    let me = Instance::current();
-    Instance {
-        id: id.to_owned(),
-        ..me
-    }
-}
-
-/// An instance on this host whose process has exited.
-pub fn dead(id: &str) -> Instance {
-    let mut child = std::process::Command::new("true").spawn().expect("true");
-    let pid = child.id();
-    let start = symphony_process::ProcessIdentity::of(pid).map(|p| p.start_ticks);
-    child.wait().expect("wait");
-    Instance {
-        id: id.to_owned(),
-        host: Instance::current().host,
-        pid,
-        pid_start: Some(start.unwrap_or(1)),
-    }
-}
+pub use symphony_store::conformance::live;
 
 pub fn options() -> StoreOptions {
     StoreOptions {
