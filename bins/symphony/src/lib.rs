@@ -1,7 +1,7 @@
 //! The `symphony` command as a library: the whole CLI behind [`main_with`], so a third party
-//! can ship Symphony with its own tracker adapter — a binary whose `main` is one call, with
-//! every command (`run`, `check`, `issues`, ...) and the same behaviour. See
-//! `examples/tracker-plugin`.
+//! can ship Symphony with its own tracker adapter, gate kinds or code host — a binary whose
+//! `main` is one call, with every command (`run`, `check`, `issues`, ...) and the same
+//! behaviour. See `examples/tracker-plugin` and `examples/gate-plugin`.
 
 mod cli;
 mod commands;
@@ -13,15 +13,15 @@ mod trackers;
 mod wiring;
 mod workflow_path;
 
-pub use plugins::TrackerPlugin;
+pub use plugins::{Plugins, TrackerPlugin};
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Runs the `symphony` CLI with extra tracker adapters beside the built-in ones, and returns
-/// the process exit code.
-pub fn main_with(plugins: Vec<std::sync::Arc<dyn TrackerPlugin>>) -> ExitCode {
+/// Runs the `symphony` CLI with `plugins` (tracker adapters, gate kinds, code hosts) beside the
+/// built-in ones, and returns the process exit code.
+pub fn main_with(plugins: Plugins) -> ExitCode {
     plugins::install(plugins);
     let cli = cli::Cli::parse();
     // The service commands narrate what they decide; the others only warn.

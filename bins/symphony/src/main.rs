@@ -1,5 +1,5 @@
 //! The `symphony` binary: the CLI with the built-in adapters only.
 
 fn main() -> std::process::ExitCode {
-    symphony::main_with(Vec::new())
+    symphony::main_with(symphony::Plugins::new())
 }

@@ -1,7 +1,10 @@
-//! Third-party adapters added to the CLI through [`crate::main_with`].
+//! Third-party adapters added to the CLI through [`crate::main_with`]: trackers, gate kinds and
+//! code hosts.
 
 use std::sync::{Arc, OnceLock};
 
+use symphony_code_host::CodeHostFactory;
+use symphony_gates::GateFactory;
 use symphony_tracker::Tracker;
 use symphony_workflow::{ConfigSection, ServiceConfig, TrackerProfile};
 
@@ -19,14 +22,64 @@ pub trait TrackerPlugin: Send + Sync {
     }
 }
 
-static PLUGINS: OnceLock<Vec<Arc<dyn TrackerPlugin>>> = OnceLock::new();
+/// What a third party adds to the CLI: tracker adapters, gate kinds and code hosts, beside the
+/// built-in ones. Built with [`Plugins::new`] and its adders; handed to [`crate::main_with`].
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Plugins {
+    trackers: Vec<Arc<dyn TrackerPlugin>>,
+    gates: Vec<Arc<dyn GateFactory>>,
+    code_hosts: Vec<Arc<dyn CodeHostFactory>>,
+}
+
+impl Plugins {
+    /// No plugins: the CLI as built.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a tracker adapter (`tracker.kind` is its profile's kind).
+    pub fn tracker(mut self, plugin: Arc<dyn TrackerPlugin>) -> Self {
+        self.trackers.push(plugin);
+        self
+    }
+
+    /// Adds a gate kind `gates.checks` may name (a built-in kind of the same name is replaced).
+    pub fn gate(mut self, factory: Arc<dyn GateFactory>) -> Self {
+        self.gates.push(factory);
+        self
+    }
+
+    /// Adds a code-host kind `code_host.kind` may name (a built-in one of the same name is
+    /// replaced).
+    pub fn code_host(mut self, factory: Arc<dyn CodeHostFactory>) -> Self {
+        self.code_hosts.push(factory);
+        self
+    }
+}
+
+static PLUGINS: OnceLock<Plugins> = OnceLock::new();
 
 /// Installs the plugins for this process (the first call wins).
-pub(crate) fn install(plugins: Vec<Arc<dyn TrackerPlugin>>) {
+pub(crate) fn install(plugins: Plugins) {
     let _ = PLUGINS.set(plugins);
 }
 
-/// The installed plugins.
+fn installed() -> Option<&'static Plugins> {
+    PLUGINS.get()
+}
+
+/// The installed tracker plugins.
 pub(crate) fn plugins() -> &'static [Arc<dyn TrackerPlugin>] {
-    PLUGINS.get().map_or(&[], Vec::as_slice)
+    installed().map_or(&[], |p| p.trackers.as_slice())
+}
+
+/// The installed gate kinds.
+pub(crate) fn gates() -> &'static [Arc<dyn GateFactory>] {
+    installed().map_or(&[], |p| p.gates.as_slice())
+}
+
+/// The installed code-host kinds.
+pub(crate) fn code_hosts() -> &'static [Arc<dyn CodeHostFactory>] {
+    installed().map_or(&[], |p| p.code_hosts.as_slice())
 }

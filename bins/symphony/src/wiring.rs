@@ -5,6 +5,7 @@ use std::sync::Arc;
 use symphony_agent::{AgentBackend, CommandBackend};
 use symphony_agent_codex::{CodexBackend, CodexOptions};
 use symphony_code_host::CodeHostRegistry;
+use symphony_gates::GateRegistry;
 use symphony_orchestrator::Wiring;
 use symphony_tracker::Tracker;
 use symphony_tracker_github::{GithubCodeHostFactory, GithubTracker};
@@ -51,9 +52,21 @@ impl Wiring for BinaryWiring {
         }
     }
 
+    fn gates(&self) -> GateRegistry {
+        let mut registry = GateRegistry::builtin();
+        for factory in crate::plugins::gates() {
+            registry.register(Arc::clone(factory));
+        }
+        registry
+    }
+
     fn code_hosts(&self) -> CodeHostRegistry {
-        CodeHostRegistry::new()
+        let mut registry = CodeHostRegistry::new()
             .with(Arc::new(LocalCodeHostFactory))
-            .with(Arc::new(GithubCodeHostFactory))
+            .with(Arc::new(GithubCodeHostFactory));
+        for factory in crate::plugins::code_hosts() {
+            registry.register(Arc::clone(factory));
+        }
+        registry
     }
 }

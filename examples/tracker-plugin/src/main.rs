@@ -3,5 +3,7 @@
 use std::sync::Arc;
 
 fn main() -> std::process::ExitCode {
-    symphony::main_with(vec![Arc::new(symphony_example_jsonl_tracker::JsonlPlugin)])
+    symphony::main_with(
+        symphony::Plugins::new().tracker(Arc::new(symphony_example_jsonl_tracker::JsonlPlugin)),
+    )
 }
