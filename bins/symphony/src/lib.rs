@@ -19,7 +19,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Runs the `symphony` CLI with `plugins` (tracker adapters, gate kinds, code hosts) beside the
+/// Runs the `symphony` CLI with `plugins` (tracker adapters, gate kinds, code hosts, agent
+/// backends) beside the
 /// built-in ones, and returns the process exit code.
 pub fn main_with(plugins: Plugins) -> ExitCode {
     plugins::install(plugins);

@@ -1,8 +1,9 @@
-//! Third-party adapters added to the CLI through [`crate::main_with`]: trackers, gate kinds and
-//! code hosts.
+//! Third-party adapters added to the CLI through [`crate::main_with`]: trackers, gate kinds,
+//! code hosts and agent backends.
 
 use std::sync::{Arc, OnceLock};
 
+use symphony_agent::AgentBackendFactory;
 use symphony_code_host::CodeHostFactory;
 use symphony_gates::GateFactory;
 use symphony_tracker::Tracker;
@@ -22,14 +23,15 @@ pub trait TrackerPlugin: Send + Sync {
     }
 }
 
-/// What a third party adds to the CLI: tracker adapters, gate kinds and code hosts, beside the
-/// built-in ones. Built with [`Plugins::new`] and its adders; handed to [`crate::main_with`].
+/// What a third party adds to the CLI: tracker adapters, gate kinds, code hosts and agent
+/// backends, beside the built-in ones. Built with [`Plugins::new`] and its adders; handed to [`crate::main_with`].
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Plugins {
     trackers: Vec<Arc<dyn TrackerPlugin>>,
     gates: Vec<Arc<dyn GateFactory>>,
     code_hosts: Vec<Arc<dyn CodeHostFactory>>,
+    agents: Vec<Arc<dyn AgentBackendFactory>>,
 }
 
 impl Plugins {
@@ -47,6 +49,13 @@ impl Plugins {
     /// Adds a gate kind `gates.checks` may name (a built-in kind of the same name is replaced).
     pub fn gate(mut self, factory: Arc<dyn GateFactory>) -> Self {
         self.gates.push(factory);
+        self
+    }
+
+    /// Adds an agent backend kind `agent.backend` may name (with the sections holding its
+    /// settings; a built-in kind of the same name is replaced).
+    pub fn agent(mut self, factory: Arc<dyn AgentBackendFactory>) -> Self {
+        self.agents.push(factory);
         self
     }
 
@@ -77,6 +86,11 @@ pub(crate) fn plugins() -> &'static [Arc<dyn TrackerPlugin>] {
 /// The installed gate kinds.
 pub(crate) fn gates() -> &'static [Arc<dyn GateFactory>] {
     installed().map_or(&[], |p| p.gates.as_slice())
+}
+
+/// The installed agent backend kinds.
+pub(crate) fn agents() -> &'static [Arc<dyn AgentBackendFactory>] {
+    installed().map_or(&[], |p| p.agents.as_slice())
 }
 
 /// The installed code-host kinds.

@@ -19,6 +19,13 @@ pub fn registry() -> ConfigRegistry {
     for section in symphony_orchestrator::config_sections(gates, code_hosts) {
         registry.register_section(section);
     }
+    let agents = crate::wiring::agent_backends();
+    for kind in agents.kinds() {
+        registry.register_agent_backend(&kind);
+    }
+    for section in agents.sections() {
+        registry.register_section(section);
+    }
     for plugin in plugins() {
         registry.register(plugin.profile());
         for section in plugin.sections() {

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use symphony_agent::{AgentBackend, CommandBackend};
-use symphony_agent_codex::{CodexBackend, CodexOptions};
+use symphony_agent::{AgentBackend, AgentBackendRegistry, CommandBackendFactory};
+use symphony_agent_codex::CodexBackendFactory;
 use symphony_code_host::CodeHostRegistry;
 use symphony_gates::GateRegistry;
 use symphony_orchestrator::Wiring;
 use symphony_tracker::Tracker;
 use symphony_tracker_github::{GithubCodeHostFactory, GithubTracker};
 use symphony_tracker_local::{LocalCodeHostFactory, LocalTracker};
-use symphony_workflow::{AgentBackendKind, ServiceConfig};
+use symphony_workflow::ServiceConfig;
 
 /// The adapters this binary ships.
 pub struct BinaryWiring;
@@ -37,19 +37,7 @@ impl Wiring for BinaryWiring {
     }
 
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
-        match config.agent.backend {
-            AgentBackendKind::Command => {
-                let command = config
-                    .agent
-                    .command
-                    .clone()
-                    .ok_or("agent.command is required for the command backend")?;
-                Ok(Arc::new(CommandBackend::new(command)))
-            }
-            AgentBackendKind::Codex => Ok(Arc::new(CodexBackend::new(CodexOptions::from_config(
-                &config.codex,
-            )))),
-        }
+        agent_backends().build(config).map_err(|e| e.to_string())
     }
 
     fn gates(&self) -> GateRegistry {
@@ -69,4 +57,15 @@ impl Wiring for BinaryWiring {
         }
         registry
     }
+}
+
+/// The agent backend kinds of this build: `command`, `codex`, and the installed plugins'.
+pub(crate) fn agent_backends() -> AgentBackendRegistry {
+    let mut registry = AgentBackendRegistry::new()
+        .with(Arc::new(CommandBackendFactory))
+        .with(Arc::new(CodexBackendFactory));
+    for factory in crate::plugins::agents() {
+        registry.register(Arc::clone(factory));
+    }
+    registry
 }

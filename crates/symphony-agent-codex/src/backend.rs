@@ -1,7 +1,12 @@
 //! The Codex app-server as an agent backend.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use symphony_agent::{AgentBackend, AgentError, AgentSession, SessionSpec};
+use symphony_agent::{
+    AgentBackend, AgentBackendFactory, AgentError, AgentSession, BackendBuildError, SessionSpec,
+};
+use symphony_workflow::{ServiceConfig, CODEX_BACKEND};
 
 use crate::options::CodexOptions;
 use crate::session::CodexSession;
@@ -28,5 +33,21 @@ impl AgentBackend for CodexBackend {
     async fn start(&self, spec: SessionSpec) -> Result<Box<dyn AgentSession>, AgentError> {
         let session = CodexSession::start(self.options.clone(), spec).await?;
         Ok(Box::new(session))
+    }
+}
+
+/// `agent.backend: codex` (the default), configured by the `codex` section.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CodexBackendFactory;
+
+impl AgentBackendFactory for CodexBackendFactory {
+    fn kind(&self) -> &str {
+        CODEX_BACKEND
+    }
+
+    fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, BackendBuildError> {
+        Ok(Arc::new(CodexBackend::new(CodexOptions::from_config(
+            &config.codex,
+        ))))
     }
 }

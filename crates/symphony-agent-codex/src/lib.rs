@@ -16,7 +16,7 @@ mod policy;
 mod protocol;
 mod session;
 
-pub use backend::CodexBackend;
+pub use backend::{CodexBackend, CodexBackendFactory};
 pub use conversation::{Action, Conversation, Purpose, Settings};
 pub use lines::{Line, LineReader, MAX_LINE};
 pub use options::CodexOptions;

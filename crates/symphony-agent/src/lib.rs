@@ -8,6 +8,7 @@ mod backend;
 mod command;
 mod error;
 mod event;
+mod registry;
 
 pub use backend::{
     AgentBackend, AgentSession, SessionSpec, StopSignal, ToolDeclaration, ToolHandler, TurnOutcome,
@@ -15,3 +16,6 @@ pub use backend::{
 pub use command::{CommandBackend, TOOL_DIRECTIVE};
 pub use error::AgentError;
 pub use event::{clip, AgentEvent, AgentEventKind, MAX_EVENT_LINE};
+pub use registry::{
+    AgentBackendFactory, AgentBackendRegistry, BackendBuildError, CommandBackendFactory,
+};

@@ -21,9 +21,9 @@ mod top_level;
 mod workflow;
 
 pub use config::{
-    AgentBackendKind, AgentConfig, ApprovalAnswer, CodexConfig, CodexHomeMode, HooksConfig,
-    PollingConfig, RepoSource, ServiceConfig, StateConfig, TrackerConfig, UserInputAnswer,
-    WorkspaceConfig, DEFAULT_CODEX_COMMAND,
+    AgentConfig, ApprovalAnswer, CodexConfig, CodexHomeMode, HooksConfig, PollingConfig,
+    RepoSource, ServiceConfig, StateConfig, TrackerConfig, UserInputAnswer, WorkspaceConfig,
+    CODEX_BACKEND, COMMAND_BACKEND, DEFAULT_CODEX_COMMAND,
 };
 pub use definition::{resolve_workflow_path, WorkflowDefinition, MAX_WORKFLOW_BYTES};
 pub use environment::{Environment, ProcessEnvironment};

@@ -2,10 +2,11 @@
 //! needs to know about an adapter's `tracker.provider` block, SPEC §5.3.1, §11.2) and the
 //! extension sections it owns, without depending on the crates that implement them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::config::{CODEX_BACKEND, COMMAND_BACKEND};
 use crate::provider::ProviderConfig;
 use crate::section::ConfigSection;
 
@@ -66,12 +67,39 @@ pub trait TrackerProfile: Send + Sync {
 pub struct ConfigRegistry {
     profiles: BTreeMap<&'static str, Arc<dyn TrackerProfile>>,
     sections: BTreeMap<String, Arc<dyn ConfigSection>>,
+    /// Agent backend kinds beyond the built-in `codex` and `command`.
+    agent_backends: BTreeSet<String>,
 }
 
 impl ConfigRegistry {
     /// An empty registry: every `tracker.kind` is unsupported and only core sections load.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Declares agent backend `kind` (`agent.backend` may name it).
+    pub fn register_agent_backend(&mut self, kind: &str) {
+        self.agent_backends.insert(kind.trim().to_lowercase());
+    }
+
+    /// Builder form of [`ConfigRegistry::register_agent_backend`].
+    pub fn with_agent_backend(mut self, kind: &str) -> Self {
+        self.register_agent_backend(kind);
+        self
+    }
+
+    /// Every `agent.backend` this registry accepts: the built-in `codex` and `command`, then the
+    /// registered ones.
+    pub fn agent_backends(&self) -> Vec<String> {
+        let mut kinds = vec![CODEX_BACKEND.to_owned(), COMMAND_BACKEND.to_owned()];
+        kinds.extend(
+            self.agent_backends
+                .iter()
+                .filter(|k| !kinds.contains(k))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        kinds
     }
 
     /// Adds (or replaces) the extension section for its key.

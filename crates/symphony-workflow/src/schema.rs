@@ -19,6 +19,13 @@ pub fn front_matter_schema(registry: &ConfigRegistry) -> Value {
         }
         schema["properties"][section.key()] = fragment;
     }
+    // `agent.backend` takes the kinds this build registers, so editors flag any other.
+    if let Some(backend) = schema
+        .pointer_mut("/$defs/AgentSection/properties/backend")
+        .and_then(Value::as_object_mut)
+    {
+        backend.insert("enum".into(), registry.agent_backends().into());
+    }
     schema["additionalProperties"] = Value::Bool(false);
     schema
 }

@@ -137,18 +137,11 @@ impl HooksConfig {
     }
 }
 
-/// Which agent runner drives the turns (`agent.backend`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum AgentBackendKind {
-    /// The Codex app-server, configured by the `codex` section.
-    #[default]
-    Codex,
-    /// A shell command per turn (`agent.command`), prompt on stdin.
-    Command,
-}
+/// The agent backend every build knows by name: the Codex app-server (the default), configured
+/// by the `codex` section.
+pub const CODEX_BACKEND: &str = "codex";
+/// The agent backend every build knows by name: a shell command per turn (`agent.command`).
+pub const COMMAND_BACKEND: &str = "command";
 
 /// How the Codex runner answers command and file-change approval requests (`codex.approvals`).
 #[derive(
@@ -204,8 +197,9 @@ pub struct AgentConfig {
     pub max_retry_backoff_ms: u64,
     /// Per-state concurrency limits, keyed by normalized state name.
     pub max_concurrent_agents_by_state: BTreeMap<String, u32>,
-    /// What drives the turns.
-    pub backend: AgentBackendKind,
+    /// What drives the turns: a backend kind this build registers (`codex`, `command`, or a
+    /// plugin's), lowercase.
+    pub backend: String,
     /// The per-turn command of the `command` backend.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,

@@ -7,9 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::model::{
-    AgentBackendKind, ApprovalAnswer, CodexHomeMode, UserInputAnswer, DEFAULT_CODEX_COMMAND,
-};
+use super::model::{ApprovalAnswer, CodexHomeMode, UserInputAnswer, DEFAULT_CODEX_COMMAND};
 
 /// Symphony WORKFLOW.md front matter. Top-level keys other than these core sections belong to
 /// extensions registered by the build; any other key is an error.
@@ -148,8 +146,9 @@ pub(crate) struct AgentSection {
     /// not positive integers are ignored.
     pub max_concurrent_agents_by_state: Map<String, Value>,
     /// Extension: what drives the turns. `codex` (default) is the Codex app-server of the
-    /// `codex` section; `command` runs `agent.command` once per turn.
-    pub backend: AgentBackendKind,
+    /// `codex` section; `command` runs `agent.command` once per turn; a build may register
+    /// more (a plugin's backend).
+    pub backend: String,
     /// Extension: for `backend: command`, the shell command run with `bash -lc` in the workspace
     /// for each turn, with the prompt on stdin; a non-zero exit fails the turn.
     pub command: Option<String>,
@@ -165,7 +164,7 @@ impl Default for AgentSection {
             max_turns: 20,
             max_retry_backoff_ms: 300_000,
             max_concurrent_agents_by_state: Map::new(),
-            backend: AgentBackendKind::default(),
+            backend: super::model::CODEX_BACKEND.to_owned(),
             command: None,
             unknown: BTreeMap::new(),
         }

@@ -69,10 +69,21 @@ impl ServiceConfig {
                 raw.agent.max_concurrent_agents_by_state,
                 &mut warnings,
             ),
-            backend: raw.agent.backend,
+            backend: raw.agent.backend.trim().to_lowercase(),
             command: non_blank(raw.agent.command),
         };
-        if agent.backend == AgentBackendKind::Command && agent.command.is_none() {
+        let known = registry.agent_backends();
+        if !known.contains(&agent.backend) {
+            return Err(ConfigError::invalid(
+                "agent.backend",
+                format!(
+                    "{:?} is not an agent backend of this build (known: {})",
+                    agent.backend,
+                    known.join(", ")
+                ),
+            ));
+        }
+        if agent.backend == COMMAND_BACKEND && agent.command.is_none() {
             return Err(ConfigError::invalid(
                 "agent.command",
                 "required when agent.backend is `command`: the shell command each turn runs",
