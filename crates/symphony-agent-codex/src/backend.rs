@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use symphony_agent::{
     AgentBackend, AgentBackendFactory, AgentError, AgentSession, BackendBuildError, SessionSpec,
 };
-use symphony_workflow::{ServiceConfig, CODEX_BACKEND};
+use symphony_workflow::{ConfigSection, ServiceConfig, CODEX_BACKEND};
 
 use crate::options::CodexOptions;
+use crate::section::CodexSection;
 use crate::session::CodexSession;
 
 /// Starts Codex app-server sessions.
@@ -45,9 +46,13 @@ impl AgentBackendFactory for CodexBackendFactory {
         CODEX_BACKEND
     }
 
+    fn sections(&self) -> Vec<Arc<dyn ConfigSection>> {
+        vec![Arc::new(CodexSection)]
+    }
+
     fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, BackendBuildError> {
-        Ok(Arc::new(CodexBackend::new(CodexOptions::from_config(
-            &config.codex,
-        ))))
+        let options = CodexOptions::from_section(config.extensions.get(CODEX_BACKEND))
+            .map_err(|e| BackendBuildError::Invalid(e.to_string()))?;
+        Ok(Arc::new(CodexBackend::new(options)))
     }
 }

@@ -14,6 +14,7 @@ mod lines;
 mod options;
 mod policy;
 mod protocol;
+mod section;
 mod session;
 
 pub use backend::{CodexBackend, CodexBackendFactory};
@@ -22,4 +23,5 @@ pub use lines::{Line, LineReader, MAX_LINE};
 pub use options::CodexOptions;
 pub use policy::{ApprovalAnswer, UserInputAnswer};
 pub use protocol::{parse, Incoming, RpcError};
+pub use section::{CodexHomeMode, CodexSection, DEFAULT_CODEX_COMMAND};
 pub use session::CodexSession;

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use symphony_workflow::{CodexConfig, CodexHomeMode};
 
 use crate::policy::{ApprovalAnswer, UserInputAnswer};
 
@@ -29,20 +28,6 @@ pub struct CodexOptions {
 }
 
 impl CodexOptions {
-    /// The options a workflow's `codex` section gives.
-    pub fn from_config(config: &CodexConfig) -> Self {
-        Self {
-            command: config.command.clone(),
-            approval_policy: config.approval_policy.clone(),
-            thread_sandbox: config.thread_sandbox.clone(),
-            turn_sandbox_policy: config.turn_sandbox_policy.clone(),
-            approvals: config.approvals,
-            user_input: config.user_input,
-            isolated_home: config.home == CodexHomeMode::Isolated,
-            home_config: config.home_config.clone(),
-        }
-    }
-
     /// Per-session stderr logs: `<workspace root>/.symphony/logs/` (dot-names under the root
     /// are Symphony's, never an issue's workspace).
     pub fn log_dir(&self, workspace: &Path) -> PathBuf {

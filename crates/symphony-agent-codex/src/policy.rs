@@ -4,7 +4,50 @@
 
 use std::path::Path;
 
-pub use symphony_workflow::{ApprovalAnswer, UserInputAnswer};
+/// How the Codex runner answers command and file-change approval requests (`codex.approvals`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAnswer {
+    /// Accept when the command runs in, or the change stays in, the workspace;
+    /// otherwise refuse and fail the attempt (`approval_refused`).
+    #[default]
+    Workspace,
+    /// Accept everything for the rest of the session (high trust).
+    Accept,
+    /// Refuse everything and fail the attempt.
+    Fail,
+}
+
+/// How the Codex runner answers user-input requests (`codex.user_input`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UserInputAnswer {
+    /// Fail the attempt with `turn_input_required` (nobody is there to answer).
+    #[default]
+    Fail,
+    /// Answer each question with its first offered option (the agent's own recommendation).
+    FirstOption,
+}
 
 /// Whether `path` is `workspace` or inside it, lexically (the app-server reports absolute,
 /// normalized paths; anything with `..` is refused rather than resolved).

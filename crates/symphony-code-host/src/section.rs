@@ -1,7 +1,7 @@
 //! The `code_host` section, validated at load and on every reload by the kinds a build has.
 
 use serde_json::Value;
-use symphony_workflow::{ConfigSection, SectionContext};
+use symphony_workflow::{ConfigSection, SectionContext, SectionError};
 
 use crate::registry::{CodeHostContext, CodeHostRegistry, SECTION};
 
@@ -26,8 +26,10 @@ impl ConfigSection for CodeHostSection {
         self.0.section_schema()
     }
 
-    fn validate(&self, _value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
+    fn validate(&self, _value: &Value, context: &SectionContext<'_>) -> Result<(), SectionError> {
         let context = CodeHostContext::new(context.config, context.workflow_dir, context.env);
-        self.0.validate(&context).map_err(|e| e.to_string())
+        self.0
+            .validate(&context)
+            .map_err(|e| SectionError::new(e.to_string()))
     }
 }

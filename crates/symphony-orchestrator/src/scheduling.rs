@@ -19,7 +19,7 @@ pub fn scheduler_config(config: &ServiceConfig) -> SchedulerConfig {
             .map(|(state, limit)| (normalize_state(state), *limit as usize))
             .collect(),
         max_retry_backoff_ms: config.agent.max_retry_backoff_ms,
-        stall_timeout_ms: config.codex.stall_timeout_ms,
+        stall_timeout_ms: config.run_limits.stall_timeout_ms,
         poll_interval_ms: config.polling.interval_ms,
     }
 }

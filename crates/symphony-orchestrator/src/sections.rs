@@ -214,8 +214,14 @@ impl ConfigSection for GatesSection {
     fn schema(&self) -> Value {
         self.0.section_schema()
     }
-    fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
-        gate_plan(context.config, Some(value), context.workflow_dir, &self.0).map(|_| ())
+    fn validate(
+        &self,
+        value: &Value,
+        context: &SectionContext<'_>,
+    ) -> Result<(), symphony_workflow::SectionError> {
+        gate_plan(context.config, Some(value), context.workflow_dir, &self.0)
+            .map(drop)
+            .map_err(Into::into)
     }
 }
 
@@ -234,7 +240,11 @@ impl ConfigSection for HandOffSection {
     fn schema(&self) -> Value {
         HandOffConfig::schema()
     }
-    fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
+    fn validate(
+        &self,
+        value: &Value,
+        context: &SectionContext<'_>,
+    ) -> Result<(), symphony_workflow::SectionError> {
         let plan = handoff(
             context.config,
             Some(value),
@@ -244,7 +254,7 @@ impl ConfigSection for HandOffSection {
         // `code_host` section is reported by that section.)
         if plan.is_some() {
             if let Ok(None) = self.0.select(context.config) {
-                return Err(no_code_host(context.config, &self.0));
+                return Err(no_code_host(context.config, &self.0).into());
             }
         }
         Ok(())
@@ -266,7 +276,11 @@ impl ConfigSection for DocsSection {
     fn schema(&self) -> Value {
         DocsConfig::schema()
     }
-    fn validate(&self, value: &Value, _context: &SectionContext<'_>) -> Result<(), String> {
-        docs(Some(value)).map(|_| ())
+    fn validate(
+        &self,
+        value: &Value,
+        _context: &SectionContext<'_>,
+    ) -> Result<(), symphony_workflow::SectionError> {
+        docs(Some(value)).map(drop).map_err(Into::into)
     }
 }

@@ -135,7 +135,11 @@ impl ConfigSection for Lax {
     fn schema(&self) -> Value {
         Value::Bool(true)
     }
-    fn validate(&self, _: &Value, _: &SectionContext<'_>) -> Result<(), String> {
+    fn validate(
+        &self,
+        _: &Value,
+        _: &SectionContext<'_>,
+    ) -> Result<(), symphony_workflow::SectionError> {
         Ok(())
     }
 }

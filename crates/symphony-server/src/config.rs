@@ -152,8 +152,10 @@ impl symphony_workflow::ConfigSection for ServerSection {
         &self,
         value: &Value,
         context: &symphony_workflow::SectionContext<'_>,
-    ) -> Result<(), String> {
-        ServerConfig::from_section(Some(value), Some(0), |name| context.env.var(name)).map(|_| ())
+    ) -> Result<(), symphony_workflow::SectionError> {
+        ServerConfig::from_section(Some(value), Some(0), |name| context.env.var(name))
+            .map(drop)
+            .map_err(Into::into)
     }
 }
 

@@ -6,4 +6,6 @@ mod model;
 pub(crate) mod raw;
 mod resolve;
 
+pub(crate) use resolve::resolve_path;
+
 pub use model::*;

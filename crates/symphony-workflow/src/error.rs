@@ -106,9 +106,6 @@ pub enum ConfigError {
         /// The environment variable's name.
         variable: String,
     },
-    /// `codex.command` is empty.
-    #[error("codex.command must be a non-empty shell command")]
-    MissingCodexCommand,
     /// A top-level key that neither the core nor a registered extension owns. Kept silently,
     /// a typo (`gate:` for `gates:`) would turn a guarantee off.
     #[error("`{key}` is not a section Symphony knows{}; sections: {known}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
@@ -149,7 +146,6 @@ impl ConfigError {
             Self::UnsupportedTrackerKind { .. } => "unsupported_tracker_kind",
             Self::InvalidTrackerProvider { .. } => "invalid_tracker_provider",
             Self::MissingSecret { .. } => "missing_secret",
-            Self::MissingCodexCommand => "missing_codex_command",
             Self::UnknownSection { .. } => "unknown_config_section",
             Self::UnsupportedSection { .. } => "unsupported_config_section",
             Self::InvalidSection { category, .. } => category,

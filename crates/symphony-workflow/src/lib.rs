@@ -21,9 +21,8 @@ mod top_level;
 mod workflow;
 
 pub use config::{
-    AgentConfig, ApprovalAnswer, CodexConfig, CodexHomeMode, HooksConfig, PollingConfig,
-    RepoSource, ServiceConfig, StateConfig, TrackerConfig, UserInputAnswer, WorkspaceConfig,
-    CODEX_BACKEND, COMMAND_BACKEND, DEFAULT_CODEX_COMMAND,
+    AgentConfig, HooksConfig, PollingConfig, RepoSource, RunLimits, ServiceConfig, StateConfig,
+    TrackerConfig, WorkspaceConfig, CODEX_BACKEND, COMMAND_BACKEND,
 };
 pub use definition::{resolve_workflow_path, WorkflowDefinition, MAX_WORKFLOW_BYTES};
 pub use environment::{Environment, ProcessEnvironment};
@@ -33,6 +32,6 @@ pub use profile::{ConfigRegistry, TrackerProfile};
 pub use provider::ProviderConfig;
 pub use reload::{ReloadOutcome, WorkflowSource, WorkflowWatcher};
 pub use schema::front_matter_schema;
-pub use section::{ConfigSection, SectionContext};
+pub use section::{ConfigSection, SectionContext, SectionError};
 pub use template::{PromptTemplate, DEFAULT_PROMPT};
 pub use workflow::Workflow;

@@ -129,7 +129,12 @@ impl ConfigRegistry {
         crate::top_level::CORE_SECTIONS
             .iter()
             .copied()
-            .chain(self.sections.keys().map(String::as_str))
+            .chain(
+                self.sections
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|key| !crate::top_level::CORE_SECTIONS.contains(key)),
+            )
             .collect()
     }
 

@@ -220,7 +220,8 @@ fn a_missing_tracker_kind_lists_the_supported_ones() {
 }
 
 #[test]
-fn an_empty_codex_command() {
+fn codex_settings_in_a_build_without_the_codex_backend() {
+    // (An empty `codex.command` with the backend registered: the Codex crate's tests.)
     let text = MINIMAL.replace("---\nWork", "codex:\n  command: ''\n---\nWork");
     insta::assert_snapshot!(failure(text.as_bytes(), &[]));
 }

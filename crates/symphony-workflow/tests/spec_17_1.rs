@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{env, registry, write, MINIMAL};
 use symphony_workflow::{
     resolve_workflow_path, ConfigError, ReloadOutcome, Workflow, WorkflowDefinition, WorkflowError,
-    WorkflowSource, WorkflowWatcher, DEFAULT_CODEX_COMMAND,
+    WorkflowSource, WorkflowWatcher,
 };
 
 fn load(text: &str, vars: &[(&str, &str)]) -> Result<Workflow, WorkflowError> {
@@ -182,10 +182,10 @@ fn config_defaults_apply_when_optional_values_are_missing() {
     assert_eq!(c.agent.max_turns, 20);
     assert_eq!(c.agent.max_retry_backoff_ms, 300_000);
     assert!(c.agent.max_concurrent_agents_by_state.is_empty());
-    assert_eq!(c.codex.command, DEFAULT_CODEX_COMMAND);
-    assert_eq!(c.codex.turn_timeout_ms, 3_600_000);
-    assert_eq!(c.codex.read_timeout_ms, 5_000);
-    assert_eq!(c.codex.stall_timeout_ms, 300_000);
+    // (`codex.command` and its default are the Codex backend's: its crate tests them.)
+    assert_eq!(c.run_limits.turn_timeout_ms, 3_600_000);
+    assert_eq!(c.run_limits.read_timeout_ms, 5_000);
+    assert_eq!(c.run_limits.stall_timeout_ms, 300_000);
     assert_eq!(c.tracker.required_labels, Vec::<String>::new());
     // Adapter-documented defaults fill omitted state lists.
     assert_eq!(c.tracker.active_states, ["Todo", "In Progress"]);
@@ -312,19 +312,26 @@ fn tilde_path_expansion_works() {
 }
 
 #[test]
-fn codex_command_is_preserved_as_a_shell_command_string() {
-    let cmd = "FOO=$HOME ~/bin/codex app-server --flag 'a b' | tee log";
+fn codex_run_limits_are_the_cores_and_the_rest_needs_the_codex_backend() {
+    // The SPEC's run limits are read whichever backend the build has...
     let text = MINIMAL.replace(
         "---\nWork",
-        &format!("codex:\n  command: \"{cmd}\"\n---\nWork"),
+        "codex:\n  turn_timeout_ms: 7000\n  stall_timeout_ms: 0\n---\nWork",
     );
-    let wf = load(&text, &[("HOME", "/home/ada")]).unwrap();
-    assert_eq!(wf.config.codex.command, cmd);
+    let wf = load(&text, &[]).unwrap();
+    assert_eq!(wf.config.run_limits.turn_timeout_ms, 7_000);
+    assert_eq!(wf.config.run_limits.stall_timeout(), None);
+    // ...but a build without the Codex backend refuses its settings rather than ignore them
+    // (the Codex crate's own tests cover `codex.command` with the backend registered).
     let err = config_error(
-        &MINIMAL.replace("---\nWork", "codex:\n  command: '  '\n---\nWork"),
+        &MINIMAL.replace(
+            "---\nWork",
+            "codex:\n  command: codex app-server\n---\nWork",
+        ),
         &[],
     );
-    assert_eq!(err.category(), "missing_codex_command");
+    assert_eq!(err.category(), "invalid_config");
+    assert!(err.to_string().contains("codex.command"), "{err}");
 }
 
 #[test]

@@ -22,7 +22,7 @@ use symphony_agent::{
     AgentBackend, AgentBackendFactory, AgentError, AgentEvent, AgentEventKind, AgentSession,
     BackendBuildError, SessionSpec, TurnOutcome,
 };
-use symphony_workflow::{ConfigSection, SectionContext, ServiceConfig};
+use symphony_workflow::{ConfigSection, SectionContext, SectionError, ServiceConfig};
 
 /// The `agent.backend` value.
 pub const KIND: &str = "replay";
@@ -130,8 +130,10 @@ impl ConfigSection for ReplaySection {
         })
     }
 
-    fn validate(&self, value: &Value, _context: &SectionContext<'_>) -> Result<(), String> {
-        read_transcript(&transcript_path(Some(value))?).map(drop)
+    fn validate(&self, value: &Value, _context: &SectionContext<'_>) -> Result<(), SectionError> {
+        read_transcript(&transcript_path(Some(value))?)
+            .map(drop)
+            .map_err(Into::into)
     }
 }
 

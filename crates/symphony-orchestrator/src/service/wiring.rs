@@ -11,7 +11,7 @@ use symphony_workflow::ServiceConfig;
 pub trait Wiring: Send + Sync + 'static {
     /// The tracker for `config.tracker`.
     fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String>;
-    /// The agent backend for `config.agent` / `config.codex`.
+    /// The agent backend `config.agent.backend` names, with its settings.
     fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String>;
     /// The gate kinds `gates.checks` may name: the built-in ones unless a program adds its own.
     fn gates(&self) -> symphony_gates::GateRegistry {

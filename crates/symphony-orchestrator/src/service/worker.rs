@@ -123,8 +123,8 @@ async fn attempt_in_workspace(
         workspace: cwd,
         issue: issue.clone(),
         remove_env: ctx.tracker.secret_environment_names(),
-        turn_timeout: std::time::Duration::from_millis(config.codex.turn_timeout_ms),
-        read_timeout: std::time::Duration::from_millis(config.codex.read_timeout_ms),
+        turn_timeout: config.run_limits.turn_timeout(),
+        read_timeout: config.run_limits.read_timeout(),
         events: events_tx,
         stop,
         tools: Some(Arc::new(SessionTools {

@@ -9,9 +9,6 @@ use serde_json::Value;
 
 use crate::provider::ProviderConfig;
 
-/// The default `codex.command` (SPEC §5.3.6).
-pub const DEFAULT_CODEX_COMMAND: &str = "codex app-server";
-
 /// The effective configuration the service runs with: defaults applied, environment resolved,
 /// values validated. Serializing it gives the operator view, with secrets masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,12 +23,12 @@ pub struct ServiceConfig {
     pub hooks: HooksConfig,
     /// Concurrency, turns and retry limits.
     pub agent: AgentConfig,
-    /// How the coding agent is launched.
-    pub codex: CodexConfig,
+    /// Time limits every agent backend and the orchestrator obey.
+    pub run_limits: RunLimits,
     /// Where durable state is kept.
     pub state: StateConfig,
-    /// The extension sections (`server`, `gates`, ...), verbatim; each was validated by the
-    /// extension that registered it.
+    /// The extension sections (`server`, `gates`, `codex`, ...), each as the extension that
+    /// registered it validated and resolved it (`ConfigSection::resolve`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Value>,
     /// Non-fatal findings (ignored keys, plain-text secrets) for the operator.
@@ -137,54 +134,11 @@ impl HooksConfig {
     }
 }
 
-/// The agent backend every build knows by name: the Codex app-server (the default), configured
-/// by the `codex` section.
+/// The agent backend every build knows by name, and the default (SPEC §5.3.6): the Codex
+/// app-server, configured by the `codex` section its crate registers.
 pub const CODEX_BACKEND: &str = "codex";
 /// The agent backend every build knows by name: a shell command per turn (`agent.command`).
 pub const COMMAND_BACKEND: &str = "command";
-
-/// How the Codex runner answers command and file-change approval requests (`codex.approvals`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalAnswer {
-    /// Accept when the command runs in, or the change stays in, the workspace;
-    /// otherwise refuse and fail the attempt (`approval_refused`).
-    #[default]
-    Workspace,
-    /// Accept everything for the rest of the session (high trust).
-    Accept,
-    /// Refuse everything and fail the attempt.
-    Fail,
-}
-
-/// How the Codex runner answers user-input requests (`codex.user_input`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum UserInputAnswer {
-    /// Fail the attempt with `turn_input_required` (nobody is there to answer).
-    #[default]
-    Fail,
-    /// Answer each question with its first offered option (the agent's own recommendation).
-    FirstOption,
-}
-
-/// Which `CODEX_HOME` the app-server runs with (`codex.home`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum CodexHomeMode {
-    /// The operator's (`$CODEX_HOME`, else `~/.codex`), with its plugins and MCP servers.
-    #[default]
-    Inherit,
-    /// A fresh folder per run holding only `codex.home_config` and the operator's
-    /// `auth.json`: personal plugins and MCP servers cannot stall or steer runs.
-    Isolated,
-}
 
 /// `agent`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -205,34 +159,31 @@ pub struct AgentConfig {
     pub command: Option<String>,
 }
 
-/// `codex`: how the coding agent is launched and timed.
+/// The run limits (SPEC §5.3.6 spells them `codex.turn_timeout_ms`, `codex.read_timeout_ms`,
+/// `codex.stall_timeout_ms`): every backend times its turns and start-up by them, and the
+/// orchestrator detects stalls by them (SPEC §8.5), whichever backend runs. The rest of the
+/// `codex` section belongs to the Codex backend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CodexConfig {
-    /// Shell command launched with `bash -lc` in the workspace, kept verbatim.
-    pub command: String,
-    /// Codex `AskForApproval` value, passed through.
-    pub approval_policy: Option<Value>,
-    /// Codex `SandboxMode` value, passed through.
-    pub thread_sandbox: Option<Value>,
-    /// Codex `SandboxPolicy` value, passed through.
-    pub turn_sandbox_policy: Option<Value>,
-    /// Limit of one turn, in milliseconds.
+pub struct RunLimits {
+    /// Longest silence of a turn, in milliseconds.
     pub turn_timeout_ms: u64,
     /// Limit of one protocol read during start-up, in milliseconds.
     pub read_timeout_ms: u64,
     /// Inactivity limit before a run counts as stalled, in milliseconds; `<= 0` disables.
     pub stall_timeout_ms: i64,
-    /// Extension: answers to approval requests.
-    pub approvals: ApprovalAnswer,
-    /// Extension: answers to user-input requests.
-    pub user_input: UserInputAnswer,
-    /// Extension: which `CODEX_HOME` runs use.
-    pub home: CodexHomeMode,
-    /// Extension: the `config.toml` copied into each isolated home.
-    pub home_config: Option<PathBuf>,
 }
 
-impl CodexConfig {
+impl RunLimits {
+    /// The per-turn silence limit.
+    pub fn turn_timeout(&self) -> Duration {
+        Duration::from_millis(self.turn_timeout_ms)
+    }
+
+    /// The start-up read limit.
+    pub fn read_timeout(&self) -> Duration {
+        Duration::from_millis(self.read_timeout_ms)
+    }
+
     /// The stall timeout, or `None` when stall detection is disabled.
     pub fn stall_timeout(&self) -> Option<Duration> {
         u64::try_from(self.stall_timeout_ms)

@@ -7,8 +7,6 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::model::{ApprovalAnswer, CodexHomeMode, UserInputAnswer, DEFAULT_CODEX_COMMAND};
-
 /// Symphony WORKFLOW.md front matter. Top-level keys other than these core sections belong to
 /// extensions registered by the build; any other key is an error.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -25,7 +23,7 @@ pub(crate) struct FrontMatter {
     pub hooks: HooksSection,
     /// Concurrency, turn and retry limits.
     pub agent: AgentSection,
-    /// How the Codex app-server (or a compatible agent) is launched.
+    /// The run limits (SPEC §5.3.6), and the Codex backend's settings when the build has it.
     pub codex: CodexSection,
     /// Extension: where durable state (runs, retry queue, claims, audit log) is kept.
     pub state: StateSection,
@@ -171,58 +169,35 @@ impl Default for AgentSection {
     }
 }
 
-/// `codex`: how the coding agent is launched and timed.
+/// `codex`: the SPEC's run limits, which every agent backend and the orchestrator obey. The
+/// section's other keys (how Codex is launched, sandboxed and answered) belong to the Codex
+/// backend, which registers them as the `codex` extension section.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default)]
 pub(crate) struct CodexSection {
-    /// Shell command started with `bash -lc` in the workspace; must speak the app-server protocol.
-    pub command: String,
-    /// Codex `AskForApproval` value, passed through to the app-server.
-    pub approval_policy: Option<Value>,
-    /// Codex `SandboxMode` value for the thread, passed through.
-    pub thread_sandbox: Option<Value>,
-    /// Codex `SandboxPolicy` value for each turn, passed through.
-    pub turn_sandbox_policy: Option<Value>,
-    /// Time limit of one turn, in milliseconds.
+    /// Longest silence of one agent turn, in milliseconds, whichever backend runs it.
     #[schemars(range(min = 1))]
     pub turn_timeout_ms: i64,
     /// Time limit of one protocol read during start-up, in milliseconds.
     #[schemars(range(min = 1))]
     pub read_timeout_ms: i64,
-    /// Inactivity, in milliseconds, after which a run counts as stalled; `<= 0` disables.
+    /// Inactivity, in milliseconds, after which a run counts as stalled and is stopped and
+    /// retried (SPEC §8.5); `<= 0` disables.
     pub stall_timeout_ms: i64,
-    /// Extension: how command and file-change approval requests are answered: `workspace`
-    /// (default; accept inside the workspace, else fail the attempt), `accept` (accept
-    /// for the session) or `fail`.
-    pub approvals: ApprovalAnswer,
-    /// Extension: how user-input requests are answered: `fail` (default; the attempt fails
-    /// with `turn_input_required`) or `first_option`.
-    pub user_input: UserInputAnswer,
-    /// Extension: `inherit` (default) runs Codex with the operator's `CODEX_HOME`; `isolated`
-    /// gives each run a fresh one holding only `home_config` and the operator's `auth.json`.
-    pub home: CodexHomeMode,
-    /// Extension: `config.toml` for isolated homes (`~`, `$VAR`, relative to WORKFLOW.md).
-    pub home_config: Option<String>,
+    /// The keys the core does not read: the Codex backend's (or, in a build without it,
+    /// refused).
     #[serde(flatten)]
     #[schemars(skip)]
-    pub unknown: BTreeMap<String, Value>,
+    pub backend: Map<String, Value>,
 }
 
 impl Default for CodexSection {
     fn default() -> Self {
         Self {
-            command: DEFAULT_CODEX_COMMAND.to_owned(),
-            approval_policy: None,
-            thread_sandbox: None,
-            turn_sandbox_policy: None,
             turn_timeout_ms: 3_600_000,
             read_timeout_ms: 5_000,
             stall_timeout_ms: 300_000,
-            approvals: ApprovalAnswer::default(),
-            user_input: UserInputAnswer::default(),
-            home: CodexHomeMode::default(),
-            home_config: None,
-            unknown: BTreeMap::new(),
+            backend: Map::new(),
         }
     }
 }
@@ -263,13 +238,13 @@ impl Default for StateSection {
 impl FrontMatter {
     /// One warning per key inside a core section that no setting reads (likely a typo).
     pub fn unknown_key_warnings(&self) -> Vec<String> {
-        let sections: [(&str, &BTreeMap<String, Value>); 7] = [
+        // `codex`'s other keys are the Codex backend's section: it validates them.
+        let sections: [(&str, &BTreeMap<String, Value>); 6] = [
             ("tracker", &self.tracker.unknown),
             ("polling", &self.polling.unknown),
             ("workspace", &self.workspace.unknown),
             ("hooks", &self.hooks.unknown),
             ("agent", &self.agent.unknown),
-            ("codex", &self.codex.unknown),
             ("state", &self.state.unknown),
         ];
         sections

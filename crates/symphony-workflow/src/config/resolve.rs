@@ -89,27 +89,24 @@ impl ServiceConfig {
                 "required when agent.backend is `command`: the shell command each turn runs",
             ));
         }
-        if raw.codex.command.trim().is_empty() {
-            return Err(ConfigError::MissingCodexCommand);
-        }
-        let codex = CodexConfig {
-            command: raw.codex.command,
-            approval_policy: raw.codex.approval_policy,
-            thread_sandbox: raw.codex.thread_sandbox,
-            turn_sandbox_policy: raw.codex.turn_sandbox_policy,
+        let run_limits = RunLimits {
             turn_timeout_ms: positive_u64("codex.turn_timeout_ms", raw.codex.turn_timeout_ms)?,
             read_timeout_ms: positive_u64("codex.read_timeout_ms", raw.codex.read_timeout_ms)?,
             stall_timeout_ms: raw.codex.stall_timeout_ms,
-            approvals: raw.codex.approvals,
-            user_input: raw.codex.user_input,
-            home: raw.codex.home,
-            home_config: match raw.codex.home_config.as_deref().map(str::trim) {
-                Some(text) if !text.is_empty() => {
-                    Some(resolve_path("codex.home_config", text, env, dir)?)
-                }
-                _ => None,
-            },
         };
+        let mut extensions = raw.extensions;
+        // One YAML map, two owners: the core took the run limits; the rest is the section
+        // registered under `codex` (the Codex backend's), which always sees it — empty when
+        // the workflow sets nothing, so its defaults (and checks) apply.
+        if registry.section(CODEX_BACKEND).is_some() {
+            extensions.insert(CODEX_BACKEND.to_owned(), Value::Object(raw.codex.backend));
+        } else if let Some(key) = raw.codex.backend.keys().next() {
+            return Err(ConfigError::invalid(
+                format!("codex.{key}"),
+                "not a setting of this build: only the run limits (turn_timeout_ms, \
+                 read_timeout_ms, stall_timeout_ms) are read without the Codex backend",
+            ));
+        }
         let state = StateConfig {
             dir: match raw.state.dir.as_deref().map(str::trim) {
                 Some(text) if !text.is_empty() => resolve_path("state.dir", text, env, dir)?,
@@ -118,7 +115,7 @@ impl ServiceConfig {
             lease_ms: positive_u64("state.lease_ms", raw.state.lease_ms)?.max(1_000),
             events_per_run: positive_u64("state.events_per_run", raw.state.events_per_run)?,
         };
-        let config = Self {
+        let mut config = Self {
             tracker,
             state,
             polling: PollingConfig {
@@ -127,33 +124,34 @@ impl ServiceConfig {
             workspace,
             hooks,
             agent,
-            codex,
-            extensions: raw.extensions,
+            run_limits,
+            extensions,
             warnings,
         };
-        let context = SectionContext {
-            config: &config,
-            workflow_dir: dir,
-            env,
-        };
-        for (key, value) in &config.extensions {
-            // check_top_level_keys let only registered sections through.
-            let Some(section) = registry.section(key) else {
-                continue;
-            };
-            section.validate(value, &context).map_err(|message| {
-                let message = if message.starts_with(key.as_str()) {
-                    message
-                } else {
-                    format!("{key}: {message}")
+        let mut resolved = BTreeMap::new();
+        {
+            let context = SectionContext::new(&config, dir, env);
+            for (key, value) in &config.extensions {
+                // check_top_level_keys let only registered sections through.
+                let Some(section) = registry.section(key) else {
+                    continue;
                 };
-                ConfigError::InvalidSection {
-                    section: key.clone(),
-                    category: section.error_category(),
-                    message,
-                }
-            })?;
+                let value = section.resolve(value, &context).map_err(|e| {
+                    let message = if e.message.starts_with(key.as_str()) {
+                        e.message
+                    } else {
+                        format!("{key}: {}", e.message)
+                    };
+                    ConfigError::InvalidSection {
+                        section: key.clone(),
+                        category: e.category.unwrap_or_else(|| section.error_category()),
+                        message,
+                    }
+                })?;
+                resolved.insert(key.clone(), value);
+            }
         }
+        config.extensions.extend(resolved);
         Ok(config)
     }
 }
@@ -345,7 +343,7 @@ fn looks_like_url(text: &str) -> bool {
     }
 }
 
-fn resolve_path(
+pub(crate) fn resolve_path(
     field: &str,
     text: &str,
     env: &dyn Environment,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use symphony_workflow::{
-    ConfigRegistry, ConfigSection, ProviderConfig, SectionContext, TrackerProfile,
+    ConfigRegistry, ConfigSection, ProviderConfig, SectionContext, SectionError, TrackerProfile,
 };
 
 /// A profile shaped like a hosted tracker's: a secret token with an env fallback, a path key,
@@ -77,9 +77,9 @@ impl ConfigSection for NotifySection {
             "additionalProperties": false,
         })
     }
-    fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), String> {
+    fn validate(&self, value: &Value, context: &SectionContext<'_>) -> Result<(), SectionError> {
         if context.config.workspace.repo.is_none() {
-            return Err("notify needs workspace.repo".to_owned());
+            return Err("notify needs workspace.repo".into());
         }
         match value.as_object() {
             Some(map)
@@ -88,7 +88,7 @@ impl ConfigSection for NotifySection {
             {
                 Ok(())
             }
-            _ => Err("notify.url: expected { url: <string> } and nothing else".to_owned()),
+            _ => Err("notify.url: expected { url: <string> } and nothing else".into()),
         }
     }
 }
