@@ -6,6 +6,4 @@ mod model;
 pub(crate) mod raw;
 mod resolve;
 
-pub(crate) use resolve::resolve_path;
-
 pub use model::*;

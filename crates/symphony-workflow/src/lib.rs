@@ -11,6 +11,7 @@ mod definition;
 mod environment;
 mod error;
 mod front_matter;
+mod paths;
 mod profile;
 mod provider;
 mod reload;

@@ -38,7 +38,7 @@ impl<'a> SectionContext<'a> {
     /// relative to the workflow's folder, lexically normalized. `field` names the setting in
     /// the error.
     pub fn resolve_path(&self, field: &str, text: &str) -> Result<PathBuf, SectionError> {
-        crate::config::resolve_path(field, text, self.env, self.workflow_dir)
+        crate::paths::resolve_path(field, text, self.env, self.workflow_dir)
             .map_err(|e| SectionError::new(e.to_string()))
     }
 }

@@ -2,15 +2,16 @@
 //! applied, `$VAR` and `~` resolved, values validated.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
 use super::model::*;
 use super::raw::{self, FrontMatter};
 use crate::definition::WorkflowDefinition;
-use crate::environment::{expand_path, whole_reference, Environment};
+use crate::environment::{whole_reference, Environment};
 use crate::error::ConfigError;
+use crate::paths::{normalize, resolve_path};
 use crate::profile::ConfigRegistry;
 use crate::provider::ProviderConfig;
 use crate::section::SectionContext;
@@ -341,38 +342,6 @@ fn looks_like_url(text: &str) -> bool {
         (Some(at), Some(colon), slash) => at < colon && slash.is_none_or(|s| colon < s),
         _ => false,
     }
-}
-
-pub(crate) fn resolve_path(
-    field: &str,
-    text: &str,
-    env: &dyn Environment,
-    dir: &Path,
-) -> Result<PathBuf, ConfigError> {
-    let expanded = expand_path(text, env).map_err(|var| {
-        ConfigError::invalid(field, format!("${var} is unset or empty (in {text:?})"))
-    })?;
-    let path = PathBuf::from(expanded);
-    Ok(normalize(&if path.is_absolute() {
-        path
-    } else {
-        dir.join(path)
-    }))
-}
-
-/// Lexically normalizes an absolute path: drops `.`, applies `..` (never above `/`).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 fn non_blank(value: Option<String>) -> Option<String> {
