@@ -37,6 +37,10 @@ struct Flaky {
 
 #[async_trait]
 impl Tracker for Flaky {
+    fn secret_environment_names(&self) -> Vec<String> {
+        self.inner.secret_environment_names()
+    }
+
     fn kind(&self) -> &str {
         "flaky"
     }

@@ -116,6 +116,11 @@ fn scan_folder(folder: &Path, terminal_states: &[String]) -> Result<Scan, Tracke
 
 #[async_trait]
 impl Tracker for LocalTracker {
+    fn secret_environment_names(&self) -> Vec<String> {
+        // Issue files on disk: no credentials.
+        Vec::new()
+    }
+
     fn kind(&self) -> &str {
         KIND
     }

@@ -28,6 +28,10 @@ struct Shared(Arc<LocalTracker>);
 
 #[async_trait]
 impl Tracker for Shared {
+    fn secret_environment_names(&self) -> Vec<String> {
+        self.0.secret_environment_names()
+    }
+
     fn kind(&self) -> &str {
         self.0.kind()
     }

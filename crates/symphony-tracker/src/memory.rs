@@ -114,6 +114,11 @@ impl Tracker for MemoryTracker {
         "memory"
     }
 
+    fn secret_environment_names(&self) -> Vec<String> {
+        // In memory: no credentials.
+        Vec::new()
+    }
+
     async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError> {
         if states.is_empty() {
             return Ok(Vec::new());

@@ -43,10 +43,10 @@ pub trait Tracker: Send + Sync {
         ToolResult::failure(format!("unsupported tool {name:?}"))
     }
 
-    /// Environment variables holding this adapter's secrets; removed from agent environments.
-    fn secret_environment_names(&self) -> Vec<String> {
-        Vec::new()
-    }
+    /// Environment variables holding this adapter's secrets; removed from every child
+    /// process (hooks, agents, gates, git). Required, with no default: an adapter that forgot
+    /// it would leak its token to the agent, so each one says so — an empty list included.
+    fn secret_environment_names(&self) -> Vec<String>;
 
     /// Hand-off capability (DESIGN §4), used only by Symphony's own hand-off stage — never
     /// by the scheduler: moves `issue` to `state` and/or adds `comment` (Markdown).

@@ -140,6 +140,11 @@ fn parse_line(line: &str) -> Parsed {
 
 #[async_trait]
 impl Tracker for JsonlTracker {
+    fn secret_environment_names(&self) -> Vec<String> {
+        // A JSON-lines file on disk: no credentials.
+        Vec::new()
+    }
+
     fn kind(&self) -> &str {
         "jsonl"
     }

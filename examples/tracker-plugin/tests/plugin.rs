@@ -18,6 +18,10 @@ struct Shared(Arc<JsonlTracker>);
 
 #[async_trait]
 impl Tracker for Shared {
+    fn secret_environment_names(&self) -> Vec<String> {
+        self.0.secret_environment_names()
+    }
+
     fn kind(&self) -> &str {
         "jsonl"
     }
