@@ -20,8 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Runs the `symphony` CLI with `plugins` (tracker adapters, gate kinds, code hosts, agent
-/// backends) beside the
-/// built-in ones, and returns the process exit code.
+/// backends) beside the built-in ones, and returns the process exit code.
 pub fn main_with(plugins: Plugins) -> ExitCode {
     plugins::install(plugins);
     let cli = cli::Cli::parse();

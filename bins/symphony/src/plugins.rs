@@ -24,7 +24,8 @@ pub trait TrackerPlugin: Send + Sync {
 }
 
 /// What a third party adds to the CLI: tracker adapters, gate kinds, code hosts and agent
-/// backends, beside the built-in ones. Built with [`Plugins::new`] and its adders; handed to [`crate::main_with`].
+/// backends, beside the built-in ones. Built with [`Plugins::new`] and its adders; handed to
+/// [`crate::main_with`].
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Plugins {

@@ -2,11 +2,10 @@
 //! there is none, the host of the tracker's own kind (GitHub issues get GitHub pull requests,
 //! local issues local branches).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
-use symphony_workflow::{Environment, ServiceConfig};
+use symphony_workflow::ServiceConfig;
 
 use crate::code_host::CodeHost;
 use crate::error::{CodeHostError, CodeHostErrorCategory};
@@ -14,32 +13,11 @@ use crate::error::{CodeHostError, CodeHostErrorCategory};
 /// The top-level WORKFLOW.md key.
 pub const SECTION: &str = "code_host";
 
-/// What building a code host may look at besides its own options.
-#[non_exhaustive]
-pub struct CodeHostContext<'a> {
-    /// The resolved configuration; a code host of the tracker's own kind takes its defaults
-    /// (repository, token) from `config.tracker`.
-    pub config: &'a ServiceConfig,
-    /// The folder of the workflow file; relative paths start there.
-    pub workflow_dir: &'a Path,
-    /// Where `$VAR` references are resolved.
-    pub env: &'a dyn Environment,
-}
-
-impl<'a> CodeHostContext<'a> {
-    /// A context over a resolved configuration.
-    pub fn new(
-        config: &'a ServiceConfig,
-        workflow_dir: &'a Path,
-        env: &'a dyn Environment,
-    ) -> Self {
-        Self {
-            config,
-            workflow_dir,
-            env,
-        }
-    }
-}
+/// What building a code host may look at besides its own options: the resolved configuration
+/// (a code host of the tracker's own kind takes its defaults — repository, token — from
+/// `config.tracker`), the workflow's folder and the environment. The same context every
+/// WORKFLOW.md section is validated with.
+pub type CodeHostContext<'a> = symphony_workflow::SectionContext<'a>;
 
 /// One code-host kind: its options and how to build it.
 pub trait CodeHostFactory: Send + Sync {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use symphony_workflow::{ConfigSection, SectionContext, SectionError};
 
-use crate::registry::{CodeHostContext, CodeHostRegistry, SECTION};
+use crate::registry::{CodeHostRegistry, SECTION};
 
 /// `code_host:` as a WORKFLOW.md section owned by the code-host kinds of `registry`.
 #[derive(Debug, Clone)]
@@ -27,9 +27,8 @@ impl ConfigSection for CodeHostSection {
     }
 
     fn validate(&self, _value: &Value, context: &SectionContext<'_>) -> Result<(), SectionError> {
-        let context = CodeHostContext::new(context.config, context.workflow_dir, context.env);
         self.0
-            .validate(&context)
+            .validate(context)
             .map_err(|e| SectionError::new(e.to_string()))
     }
 }
