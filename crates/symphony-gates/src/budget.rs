@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use globset::GlobSet;
 
-use crate::change::ChangeSet;
 use crate::gate::{globs, Gate, GateContext};
 use crate::report::{Finding, GateReport, Severity};
 use crate::GateError;
+use symphony_change::ChangeSet;
 
 /// Lockfiles and the manifests that explain them (same folder).
 const LOCKFILES: &[(&str, &[&str])] = &[

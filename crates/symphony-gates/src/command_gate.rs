@@ -10,9 +10,9 @@ use regex::Regex;
 use serde_json::Value;
 use symphony_process::{run_bounded, RunError};
 
-use crate::change::ChangeSet;
 use crate::gate::{Gate, GateContext};
 use crate::report::{Finding, GateReport, GateStatus, Severity};
+use symphony_change::ChangeSet;
 
 /// Settings of a `command` gate.
 #[derive(Debug, Clone)]

@@ -276,7 +276,7 @@ impl DependenciesGate {
             .change
             .files
             .iter()
-            .filter(|f| !matches!(f.change, crate::change::FileChange::Deleted))
+            .filter(|f| !matches!(f.change, symphony_change::FileChange::Deleted))
             .map(|f| f.path.as_str())
             .collect();
         let file_name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();

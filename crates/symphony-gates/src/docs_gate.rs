@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use globset::GlobSet;
 
-use crate::change::{ChangeSet, FileChange};
 use crate::gate::{globs, Gate, GateContext};
 use crate::report::{Finding, GateReport, Severity};
 use crate::GateError;
+use symphony_change::{ChangeSet, FileChange};
 
 /// What a change must bring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

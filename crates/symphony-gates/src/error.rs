@@ -1,14 +1,12 @@
 //! How a gate stage fails before any gate judges.
 
-/// Why gates could not be set up or a change could not be read.
+/// Why gates could not be set up. (A change that cannot be read is a
+/// [`ChangeError`](symphony_change::ChangeError).)
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GateError {
     /// A gate's configuration is invalid (bad path filter, bad rules file).
     #[error("invalid gate configuration: {0}")]
     Config(String),
-    /// `git` failed while reading the change.
-    #[error("reading the change failed: {0}")]
-    Git(String),
 }
 
 impl GateError {
@@ -16,7 +14,6 @@ impl GateError {
     pub fn category(&self) -> &'static str {
         match self {
             Self::Config(_) => "invalid_gate_config",
-            Self::Git(_) => "gate_change_unreadable",
         }
     }
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use crate::change::ChangeSet;
 use crate::report::{GateReport, GateStatus};
 use crate::GateError;
+use symphony_change::ChangeSet;
 
 /// What a gate judges.
 #[derive(Debug, Clone)]
@@ -161,7 +161,7 @@ impl GateRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{ChangedFile, FileChange};
+    use symphony_change::{ChangedFile, FileChange};
 
     struct Sleepy;
 

@@ -5,7 +5,6 @@
 //! SARIF 2.1.0.
 
 mod budget;
-pub mod change;
 pub mod command_gate;
 mod config;
 mod dependencies;
@@ -21,7 +20,6 @@ pub mod sarif;
 pub mod secrets;
 
 pub use budget::{BudgetSettings, DiffBudgetGate};
-pub use change::{AddedLine, ChangeSet, ChangedFile, FileChange};
 pub use command_gate::{CommandGate, CommandSettings};
 pub use config::{CheckConfig, GatesConfig, DEFAULT_MAX_ROUNDS, DEFAULT_TIMEOUT_MS};
 pub use dependencies::{DatabaseInfo, DependenciesGate, DependencySettings};
@@ -31,3 +29,8 @@ pub use gate::{Gate, GateContext, GateRunner, GateSettings};
 pub use registry::{GateFactory, GateRegistry};
 pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
 pub use secrets::SecretsGate;
+/// The change a gate judges, read once for the gates and the hand-off alike.
+pub use symphony_change as change;
+pub use symphony_change::{
+    AddedLine, ChangeError, ChangeSet, ChangedFile, CommitPatch, FileChange, MAX_HISTORY_COMMITS,
+};

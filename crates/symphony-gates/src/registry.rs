@@ -97,7 +97,6 @@ impl GateRegistry {
                     GateError::Config(message) => {
                         GateError::Config(format!("gate {:?}: {message}", check.settings.name))
                     }
-                    other => other,
                 })?;
                 GateRunner::new(gate, check.settings.clone())
             })
@@ -256,7 +255,6 @@ impl GateFactory for Builtin {
                             GateError::Config(m) => {
                                 GateError::Config(format!("rules file {}: {m}", path.display()))
                             }
-                            other => other,
                         })?)
                     }
                 }

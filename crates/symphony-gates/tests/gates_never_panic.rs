@@ -184,7 +184,7 @@ proptest! {
     fn no_gate_panics_on_any_change_set(files in proptest::collection::vec(change_file(), 0..8)) {
         let runtime = runtime();
         let workspace = tempfile::tempdir().unwrap();
-        run_all(&runtime, workspace.path(), ChangeSet { base: "0".repeat(40), files, history: Vec::new() }, &[]);
+        run_all(&runtime, workspace.path(), ChangeSet { base: "0".repeat(40), files, ..ChangeSet::default() }, &[]);
     }
 }
 

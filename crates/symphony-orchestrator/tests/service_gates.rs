@@ -331,3 +331,35 @@ esac
     assert_eq!(proposed.detail["created"], true);
     assert_eq!(proposed.detail["branch"], "symphony/G-1");
 }
+
+/// The gates and the hand-off read "what changed" once: the commit holds the tree the gates
+/// judged. A file that appears after judging (here written by a passing gate command, as a
+/// formatter or a build would) was never judged, so it is not handed off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hand_off_commits_exactly_the_change_the_gates_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = "echo \"turn $SYMPHONY_TURN\" >> notes.txt\n";
+    let sections = "handoff:\n  state: human review\n  needs_human_state: needs human\ngates:\n  checks:\n    - kind: command\n      name: generator\n      run: \"echo unjudged > generated.txt\"\n";
+    let source = project_with(dir.path(), sections, command);
+    let entries = run_until(dir.path(), source, "handed_off", Duration::from_secs(1)).await;
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"handed_off"), "{kinds:?}");
+    let ws = dir.path().join("ws/G-1");
+    assert!(ws.join("generated.txt").is_file(), "the gate ran");
+    let files = git_out(&ws, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(
+        files, "notes.txt",
+        "only what the gates judged is committed"
+    );
+    assert_eq!(
+        git_out(&ws, &["status", "--porcelain"]),
+        "?? generated.txt",
+        "what came after judging stays in the workspace, uncommitted"
+    );
+    let issue = std::fs::read_to_string(dir.path().join("issues/G-1.md")).unwrap();
+    assert!(issue.contains("`notes.txt` (added"), "{issue}");
+    assert!(
+        !issue.contains("`generated.txt` ("),
+        "not among the files: {issue}"
+    );
+}

@@ -1,12 +1,11 @@
-//! The workspace branch at hand-off: commit what the agent left uncommitted (gix) and push
+//! The workspace branch at hand-off: commit the judged tree of what the agent left (gix) and push
 //! the branch (the `git` program: gix cannot push, and `git` brings the user's transports and
 //! credential helpers). See docs/adr/0010.
 
 use std::path::Path;
 use std::time::Duration;
 
-use gix::bstr::{BStr, ByteSlice};
-use gix::objs::tree::EntryKind;
+use gix::bstr::ByteSlice;
 use symphony_process::{describe_status, run_bounded, RunError};
 
 /// Why the branch could not be committed or pushed.
@@ -61,12 +60,18 @@ pub fn head_commit(workspace: &Path) -> Result<String, BranchError> {
     Ok(id.to_string())
 }
 
-/// Commits every change in `workspace` that `HEAD` does not have — staged, unstaged and
-/// untracked files (ignored ones stay out), deletions — as one commit on the current branch,
-/// and resets the index to it so `git status` is clean afterwards. `None` when there was
-/// nothing to commit. Blocking: call it from `spawn_blocking`.
-pub fn commit_worktree(
+/// Commits `tree` (a tree id, as [`ChangeSet::tree`] records the working tree the gates
+/// judged) on top of `HEAD` as one commit on the current branch, and resets the index to it
+/// so `git status` is clean afterwards. `None` when `HEAD` already has that tree: nothing to
+/// commit, no empty commit. Blocking: call it from `spawn_blocking`.
+///
+/// The tree is computed once, by whoever reads the change; committing it (rather than
+/// re-reading the worktree here) means what is proposed is exactly what was judged.
+///
+/// [`ChangeSet::tree`]: https://docs.rs/symphony-change
+pub fn commit_tree(
     workspace: &Path,
+    tree: &str,
     message: &str,
     identity: &Identity,
 ) -> Result<Option<String>, BranchError> {
@@ -75,79 +80,17 @@ pub fn commit_worktree(
         .head_commit()
         .map_err(|e| commit_error("read HEAD (a workspace branch has a commit)", e))?;
     let head_tree = head.tree_id().map_err(|e| commit_error("HEAD's tree", e))?;
-    let index = repo
-        .index_or_empty()
-        .map_err(|e| commit_error("read the index", e))?;
-
-    // The index is the staged state; the worktree's differences from it go on top.
-    let mut editor = repo
-        .edit_tree(gix::ObjectId::empty_tree(repo.object_hash()))
-        .map_err(|e| commit_error("tree editor", e))?;
-    for entry in index.entries() {
-        if entry.stage_raw() != 0 {
-            return Err(BranchError::Commit(format!(
-                "{} has an unresolved merge conflict",
-                entry.path(&index)
-            )));
-        }
-        let Some(mode) = entry.mode.to_tree_entry_mode() else {
-            continue;
-        };
-        editor
-            .upsert(
-                entry.path(&index).to_str_lossy().as_ref(),
-                mode.kind(),
-                entry.id,
-            )
-            .map_err(|e| commit_error("stage an index entry", e))?;
+    let tree = gix::ObjectId::from_hex(tree.as_bytes())
+        .map_err(|e| commit_error(&format!("tree id {tree:?}"), e))?;
+    let kind = repo
+        .find_header(tree)
+        .map_err(|e| commit_error(&format!("find tree {tree}"), e))?
+        .kind();
+    if kind != gix::object::Kind::Tree {
+        return Err(BranchError::Commit(format!(
+            "{tree} is a {kind}, not a tree"
+        )));
     }
-    let status = repo
-        .status(gix::progress::Discard)
-        .map_err(|e| commit_error("status", e))?
-        .untracked_files(gix::status::UntrackedFiles::Files)
-        .index_worktree_rewrites(None)
-        .index_worktree_submodules(gix::status::Submodule::Given {
-            ignore: gix::submodule::config::Ignore::All,
-            check_dirty: false,
-        })
-        .into_index_worktree_iter(Vec::new())
-        .map_err(|e| commit_error("status", e))?;
-    use gix::status::index_worktree::Item;
-    use gix::status::plumbing::index_as_worktree::{Change, EntryStatus};
-    for item in status {
-        match item.map_err(|e| commit_error("status", e))? {
-            Item::Modification {
-                rela_path, status, ..
-            } => match status {
-                EntryStatus::Change(Change::Removed) => {
-                    editor
-                        .remove(rela_path.to_str_lossy().as_ref())
-                        .map_err(|e| commit_error("stage a deletion", e))?;
-                }
-                EntryStatus::Change(Change::Modification { .. } | Change::Type { .. })
-                | EntryStatus::IntentToAdd => {
-                    stage_file(&repo, &mut editor, workspace, rela_path.as_ref())?;
-                }
-                EntryStatus::Conflict { .. } => {
-                    return Err(BranchError::Commit(format!(
-                        "{rela_path} has an unresolved merge conflict"
-                    )))
-                }
-                EntryStatus::Change(Change::SubmoduleModification(_))
-                | EntryStatus::NeedsUpdate(_) => {}
-            },
-            Item::DirectoryContents { entry, .. } => {
-                if entry.status == gix::dir::entry::Status::Untracked {
-                    stage_file(&repo, &mut editor, workspace, entry.rela_path.as_ref())?;
-                }
-            }
-            Item::Rewrite { .. } => {}
-        }
-    }
-    let tree = editor
-        .write()
-        .map_err(|e| commit_error("write the tree", e))?
-        .detach();
     if tree == head_tree.detach() {
         return Ok(None);
     }
@@ -169,58 +112,6 @@ pub fn commit_worktree(
         .write(Default::default())
         .map_err(|e| commit_error("write the index", e))?;
     Ok(Some(commit.to_string()))
-}
-
-/// Writes the worktree file at `rela_path` as a blob and puts it in the tree.
-fn stage_file(
-    repo: &gix::Repository,
-    editor: &mut gix::object::tree::Editor<'_>,
-    workspace: &Path,
-    rela_path: &BStr,
-) -> Result<(), BranchError> {
-    let relative = gix::path::from_bstr(rela_path)
-        .map_err(|e| commit_error(&format!("path {rela_path}"), e))?;
-    let path = workspace.join(relative);
-    let metadata = std::fs::symlink_metadata(&path)
-        .map_err(|e| commit_error(&format!("read {}", path.display()), e))?;
-    let (kind, bytes) = if metadata.file_type().is_symlink() {
-        let target = std::fs::read_link(&path)
-            .map_err(|e| commit_error(&format!("read link {}", path.display()), e))?;
-        let target = gix::path::into_bstr(target)
-            .map_err(|e| commit_error(&format!("link {}", path.display()), e))?
-            .into_owned();
-        (EntryKind::Link, Vec::from(target))
-    } else if metadata.is_file() {
-        let bytes = std::fs::read(&path)
-            .map_err(|e| commit_error(&format!("read {}", path.display()), e))?;
-        (file_kind(&metadata), bytes)
-    } else {
-        // A nested repository or a special file: git would not add it either.
-        return Ok(());
-    };
-    let id = repo
-        .write_blob(bytes)
-        .map_err(|e| commit_error("write a blob", e))?
-        .detach();
-    editor
-        .upsert(rela_path.to_str_lossy().as_ref(), kind, id)
-        .map_err(|e| commit_error("stage a file", e))?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn file_kind(metadata: &std::fs::Metadata) -> EntryKind {
-    use std::os::unix::fs::PermissionsExt;
-    if metadata.permissions().mode() & 0o111 != 0 {
-        EntryKind::BlobExecutable
-    } else {
-        EntryKind::Blob
-    }
-}
-
-#[cfg(not(unix))]
-fn file_kind(_: &std::fs::Metadata) -> EntryKind {
-    EntryKind::Blob
 }
 
 /// Pushes the local `branch` of `workspace` to the same branch on `remote`. Fast-forward only:

@@ -13,7 +13,7 @@ mod manager;
 mod root;
 
 pub use branch::{
-    commit_subjects, commit_worktree, head_branch, head_commit, push_branch, remote_default_branch,
+    commit_subjects, commit_tree, head_branch, head_commit, push_branch, remote_default_branch,
     BranchError, Identity,
 };
 pub use error::WorkspaceError;

@@ -1,14 +1,28 @@
-//! The hand-off's git work on a real linked worktree of the shared mirror: committing what
-//! the agent left (gix) and pushing the branch (`git`). Uses the real `git`; never skips.
+//! The hand-off's git work on a real linked worktree of the shared mirror: committing the
+//! tree `symphony-change` read of what the agent left (gix) and pushing the branch (`git`).
+//! Uses the real `git`; never skips.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use symphony_change::ChangeSet;
 use symphony_workflow::{HooksConfig, RepoSource, WorkspaceConfig};
 use symphony_workspace::{
-    commit_worktree, head_commit, push_branch, BranchError, Identity, WorkspaceManager,
+    commit_tree, head_commit, push_branch, BranchError, Identity, WorkspaceManager,
 };
+
+/// What the hand-off does: read the change (its tree) once, then commit that tree.
+async fn commit_worktree(
+    ws: &Path,
+    message: &str,
+    identity: &Identity,
+) -> Result<Option<String>, BranchError> {
+    let change = ChangeSet::from_workspace(ws, "HEAD", Duration::from_secs(60))
+        .await
+        .expect("the change reads");
+    commit_tree(ws, &change.tree, message, identity)
+}
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -83,6 +97,7 @@ async fn everything_the_agent_left_is_committed_once_and_the_index_follows() {
     };
     let message = "ABC-1: Improve the greeting\n\nSymphony-Issue: ABC-1\n";
     let commit = commit_worktree(&ws, message, &identity)
+        .await
         .unwrap()
         .expect("there was something to commit");
     assert_eq!(head_commit(&ws).unwrap(), commit);
@@ -124,7 +139,7 @@ async fn everything_the_agent_left_is_committed_once_and_the_index_follows() {
         "the index was reset to the new commit and ignored files stay out"
     );
     assert_eq!(
-        commit_worktree(&ws, message, &identity).unwrap(),
+        commit_worktree(&ws, message, &identity).await.unwrap(),
         None,
         "nothing left: no empty commit"
     );
@@ -136,6 +151,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
     let (ws, origin) = workspace(dir.path()).await;
     std::fs::write(ws.join("feature.txt"), "one\n").unwrap();
     let first = commit_worktree(&ws, "ABC-1: one", &Identity::default())
+        .await
         .unwrap()
         .unwrap();
     let timeout = Duration::from_secs(60);
@@ -152,6 +168,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
         .unwrap();
     std::fs::write(ws.join("feature.txt"), "two\n").unwrap();
     let second = commit_worktree(&ws, "ABC-1: two", &Identity::default())
+        .await
         .unwrap()
         .unwrap();
     push_branch(&ws, "origin", "symphony/ABC-1", timeout)
@@ -182,6 +199,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
     let theirs = git(&other, &["rev-parse", "HEAD"]);
     std::fs::write(ws.join("feature.txt"), "three\n").unwrap();
     commit_worktree(&ws, "ABC-1: three", &Identity::default())
+        .await
         .unwrap()
         .unwrap();
     let error = push_branch(&ws, "origin", "symphony/ABC-1", timeout)
@@ -200,25 +218,24 @@ async fn the_branch_is_pushed_fast_forward_only() {
 }
 
 #[tokio::test]
-async fn a_conflicted_index_is_an_error_not_a_commit() {
+async fn only_a_tree_of_the_repository_is_committed() {
     let dir = tempfile::tempdir().unwrap();
     let (ws, _) = workspace(dir.path()).await;
-    // Two branches change the same line; merging leaves a conflict in the index.
-    std::fs::write(ws.join("README.md"), "ours\n").unwrap();
-    git(&ws, &["commit", "--quiet", "-am", "ours"]);
-    git(&ws, &["checkout", "--quiet", "-b", "side", "HEAD~1"]);
-    std::fs::write(ws.join("README.md"), "theirs\n").unwrap();
-    git(&ws, &["commit", "--quiet", "-am", "theirs"]);
-    git(&ws, &["checkout", "--quiet", "symphony/ABC-1"]);
-    let merge = Command::new("git")
-        .args(["-c", "user.name=T", "-c", "user.email=t@e", "merge", "side"])
-        .current_dir(&ws)
-        .output()
-        .unwrap();
-    assert!(!merge.status.success(), "the merge conflicts");
     let head = head_commit(&ws).unwrap();
-    let error = commit_worktree(&ws, "ABC-1: x", &Identity::default()).unwrap_err();
-    assert!(error.to_string().contains("README.md"), "{error}");
-    assert_eq!(error.category(), "handoff_commit_error");
+    let identity = Identity::default();
+    for (tree, why) in [
+        (head.clone(), "a commit, not a tree"),
+        (
+            "0123456789012345678901234567890123456789".to_owned(),
+            "unknown",
+        ),
+        ("HEAD^{tree}".to_owned(), "not an id"),
+    ] {
+        let error = commit_tree(&ws, &tree, "ABC-1: x", &identity).unwrap_err();
+        assert_eq!(error.category(), "handoff_commit_error", "{why}: {error}");
+    }
     assert_eq!(head_commit(&ws).unwrap(), head, "no commit was made");
+    // HEAD's own tree: nothing to commit, no empty commit.
+    let own = git(&ws, &["rev-parse", "HEAD^{tree}"]);
+    assert_eq!(commit_tree(&ws, &own, "ABC-1: x", &identity).unwrap(), None);
 }

@@ -80,7 +80,7 @@ impl SecretsGate {
     /// Findings in the added lines of `files`; binary files are listed in `binary`.
     fn scan_files(
         &self,
-        files: &[crate::change::ChangedFile],
+        files: &[symphony_change::ChangedFile],
         mut binary: Option<&mut Vec<String>>,
     ) -> Vec<Finding> {
         let mut findings = Vec::new();

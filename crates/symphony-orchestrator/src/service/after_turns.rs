@@ -78,7 +78,7 @@ impl AfterTurns<'_> {
                 return exit;
             }
         }
-        let reports = match plan {
+        let (reports, judged) = match plan {
             Some(plan) => {
                 let stage = GateStage {
                     plan,
@@ -91,7 +91,7 @@ impl AfterTurns<'_> {
                     guard: &guard,
                 };
                 match stage.run(session).await {
-                    GateVerdict::Passed(reports) => reports,
+                    GateVerdict::Passed { reports, change } => (reports, Some(change)),
                     GateVerdict::NothingToCheck => {
                         return match &handoff {
                             Some(stage) => stage.nothing_to_hand_off().await,
@@ -102,10 +102,10 @@ impl AfterTurns<'_> {
                     GateVerdict::Decided(exit) => return exit,
                 }
             }
-            None => Vec::new(),
+            None => (Vec::new(), None),
         };
         match &handoff {
-            Some(stage) => stage.run(&reports).await,
+            Some(stage) => stage.run(&reports, judged.as_deref()).await,
             None => ExitReason::Normal,
         }
     }

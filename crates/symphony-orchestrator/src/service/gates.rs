@@ -42,8 +42,12 @@ pub(crate) fn base_ref(workflow: &Workflow) -> String {
 
 /// How the gate stage ended.
 pub(crate) enum GateVerdict {
-    /// Every blocking gate passed on a change; these are the last round's reports.
-    Passed(Vec<GateReport>),
+    /// Every blocking gate passed on `change`; these are the last round's reports. The
+    /// hand-off commits exactly this change's tree.
+    Passed {
+        reports: Vec<GateReport>,
+        change: Arc<ChangeSet>,
+    },
     /// Nothing to check (no change, or no git checkout): nothing to hand off either.
     NothingToCheck,
     /// The worker's outcome is decided (an error, or the issue went to a person).
@@ -101,9 +105,10 @@ impl GateStage<'_> {
                 );
                 return GateVerdict::NothingToCheck;
             }
+            let change = Arc::new(change);
             let context = GateContext {
                 workspace: self.workspace.to_path_buf(),
-                change: Arc::new(change),
+                change: Arc::clone(&change),
                 remove_env: self.tracker.secret_environment_names(),
             };
             let mut reports = Vec::new();
@@ -146,7 +151,7 @@ impl GateStage<'_> {
             let failed: Vec<&GateReport> = reports.iter().filter(|r| r.blocks()).collect();
             if failed.is_empty() {
                 self.audit("gates_passed", json!({"round": round}));
-                return GateVerdict::Passed(reports);
+                return GateVerdict::Passed { reports, change };
             }
             if round >= max_rounds {
                 if let Err(exit) = self.guard.check("handing the issue to a person").await {

@@ -1,5 +1,5 @@
 //! The hand-off stage of a worker (`handoff:` in WORKFLOW.md): after the gates pass, Symphony
-//! commits what the agent left, pushes the branch when the code host reviews pushed branches,
+//! commits the change they judged (its tree, exactly), pushes the branch when the code host reviews pushed branches,
 //! proposes the change there with its proof-of-work body, publishes the gate verdicts, and
 //! moves the issue
 //! to the hand-off state with a short comment. Every step is safe to repeat: a retried run
@@ -18,7 +18,7 @@ use symphony_gates::{ChangeSet, FileChange, GateReport, GateStatus};
 use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 use symphony_workspace::{
-    commit_subjects, commit_worktree, head_branch, head_commit, push_branch, remote_default_branch,
+    commit_subjects, commit_tree, head_branch, head_commit, push_branch, remote_default_branch,
     BRANCH_PREFIX,
 };
 
@@ -193,9 +193,10 @@ impl HandOffStage<'_> {
         }
     }
 
-    /// Hands the change off; `reports` are the passing round's gate verdicts.
-    pub async fn run(&self, reports: &[GateReport]) -> ExitReason {
-        match self.publish(reports).await {
+    /// Hands the change off; `reports` are the passing round's gate verdicts and `judged`
+    /// the change they judged (`None` without gates: the change is read here).
+    pub async fn run(&self, reports: &[GateReport], judged: Option<&ChangeSet>) -> ExitReason {
+        match self.publish(reports, judged).await {
             Ok(Published::Done) => ExitReason::Normal,
             Ok(Published::NothingToHandOff) => self.nothing_to_hand_off().await,
             Err(exit) => {
@@ -207,7 +208,11 @@ impl HandOffStage<'_> {
         }
     }
 
-    async fn publish(&self, reports: &[GateReport]) -> Result<Published, ExitReason> {
+    async fn publish(
+        &self,
+        reports: &[GateReport],
+        judged: Option<&ChangeSet>,
+    ) -> Result<Published, ExitReason> {
         self.guard.check("the hand-off's commit").await?;
         let workspace = self.workspace.to_path_buf();
         let branch = git_read("read the branch", &workspace, head_branch)
@@ -227,18 +232,27 @@ impl HandOffStage<'_> {
             self.title(),
             self.issue.identifier
         );
+        // One reading of "what changed" for the gates and the hand-off: the tree committed is
+        // the tree judged, never a second look at the worktree that could see something else.
+        let read;
+        let change = match judged {
+            Some(change) => change,
+            None => {
+                read = self.change().await?;
+                &read
+            }
+        };
+        if change.is_empty() {
+            return Ok(Published::NothingToHandOff);
+        }
         let identity = self.config.author.clone();
         let committed = {
-            let workspace = workspace.clone();
-            tokio::task::spawn_blocking(move || commit_worktree(&workspace, &message, &identity))
+            let (workspace, tree) = (workspace.clone(), change.tree.clone());
+            tokio::task::spawn_blocking(move || commit_tree(&workspace, &tree, &message, &identity))
                 .await
                 .map_err(|e| failed("commit", "handoff_commit_error", e))?
                 .map_err(|e| failed("commit", e.category(), e))?
         };
-        let change = self.change().await?;
-        if change.files.is_empty() {
-            return Ok(Published::NothingToHandOff);
-        }
         let head = git_read("read HEAD", &workspace, head_commit)
             .await?
             .map_err(|e| failed("read HEAD", e.category(), e))?;
@@ -279,7 +293,7 @@ impl HandOffStage<'_> {
         }
         let body = pr_body::render(
             self.config.pr_body.as_deref(),
-            &self.facts(reports, &change, &subjects, &run),
+            &self.facts(reports, change, &subjects, &run),
         )
         .map_err(|e| failed("render the body", e.category(), e))?;
         let proposal = ChangeProposal {

@@ -1,182 +1,12 @@
-//! The change a gate judges: every file that differs between the workspace's base commit
-//! and its working tree (committed or not, new files included, ignored files excluded),
-//! with the lines it adds.
-//!
-//! `git` computes it against a throwaway copy of the index, so the agent's own index is never
-//! touched: `GIT_INDEX_FILE=<copy> git add -A` then `git diff --cached <base>`.
+//! Reading `git diff --unified=0` and `git log -p` output into a [`ChangeSet`].
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
+use crate::change_set::{AddedLine, ChangeSet, ChangedFile, CommitPatch, FileChange};
 
-use serde::Serialize;
-
-use crate::GateError;
-
-/// How a file changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum FileChange {
-    /// New file.
-    Added,
-    /// Changed in place.
-    Modified,
-    /// Removed.
-    Deleted,
-    /// Moved (and maybe changed).
-    Renamed {
-        /// The old path.
-        from: String,
-    },
-}
-
-/// A line the change adds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AddedLine {
-    /// 1-based line number in the new file.
-    pub line: u32,
-    /// The text, without the newline.
-    pub text: String,
-}
-
-/// One changed file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChangedFile {
-    /// Path in the new tree (the old one for deletions), relative to the workspace.
-    pub path: String,
-    /// How it changed.
-    pub change: FileChange,
-    /// Whether git considers it binary (no lines then).
-    pub binary: bool,
-    /// Lines added, in order.
-    pub added: Vec<AddedLine>,
-    /// How many lines were removed.
-    pub removed: u32,
-}
-
-/// What one commit of the branch added, for gates that care about history (a secret
-/// committed and removed later is still pushed with the branch).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommitPatch {
-    /// The commit id.
-    pub commit: String,
-    /// Its changed files.
-    pub files: Vec<ChangedFile>,
-}
-
-/// Commits of the branch read for [`ChangeSet::history`], newest first, at most.
-pub const MAX_HISTORY_COMMITS: usize = 500;
-
-/// Every changed file between a base commit and the working tree.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ChangeSet {
-    /// The base commit id.
-    pub base: String,
-    /// Changed files, in git's order (by path).
-    pub files: Vec<ChangedFile>,
-    /// The branch's own commits since `base` (newest first), each with what it added.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub history: Vec<CommitPatch>,
-}
+/// Starts each commit in the history log; no diff line can start with it (they start with
+/// `diff`, `index`, `@@`, `+`, `-`, ...).
+pub(crate) const COMMIT_MARKER: &str = "symphony-commit ";
 
 impl ChangeSet {
-    /// Lines added over all files.
-    pub fn lines_added(&self) -> usize {
-        self.files.iter().map(|f| f.added.len()).sum()
-    }
-
-    /// Lines removed over all files.
-    pub fn lines_removed(&self) -> usize {
-        self.files.iter().map(|f| f.removed as usize).sum()
-    }
-
-    /// The changed file at `path`, if any.
-    pub fn file(&self, path: &str) -> Option<&ChangedFile> {
-        self.files.iter().find(|f| f.path == path)
-    }
-
-    /// Reads the change of `workspace` against `base` (a commit-ish) with the `git` program.
-    pub async fn from_workspace(
-        workspace: &Path,
-        base: &str,
-        timeout: Duration,
-    ) -> Result<Self, GateError> {
-        let base = String::from_utf8_lossy(
-            &git(
-                workspace,
-                &["rev-parse", "--verify", &format!("{base}^{{commit}}")],
-                None,
-                timeout,
-            )
-            .await?,
-        )
-        .trim()
-        .to_owned();
-        let index = git(
-            workspace,
-            &["rev-parse", "--git-path", "index"],
-            None,
-            timeout,
-        )
-        .await?;
-        let index = workspace.join(String::from_utf8_lossy(&index).trim());
-        let scratch = tempfile_in_git_dir(&index)?;
-        if index.is_file() {
-            // The index of a large repository is megabytes: copied off the async workers.
-            let (from, to) = (index.clone(), scratch.clone());
-            tokio::task::spawn_blocking(move || copy_index(&from, &to))
-                .await
-                .map_err(|e| GateError::Git(format!("copying the index: {e}")))??;
-        }
-        let scratch_path = scratch.to_string_lossy().into_owned();
-        let result = async {
-            git(workspace, &["add", "-A"], Some(&scratch_path), timeout).await?;
-            git(
-                workspace,
-                &[
-                    "-c",
-                    "core.quotepath=off",
-                    "diff",
-                    "--cached",
-                    "--no-color",
-                    "--no-ext-diff",
-                    "--find-renames",
-                    "--unified=0",
-                    &base,
-                ],
-                Some(&scratch_path),
-                timeout,
-            )
-            .await
-        }
-        .await;
-        let _ = std::fs::remove_file(&scratch);
-        let mut set = Self::parse(&String::from_utf8_lossy(&result?));
-        let log = git(
-            workspace,
-            &[
-                "-c",
-                "core.quotepath=off",
-                "log",
-                "--no-color",
-                "--no-ext-diff",
-                "--no-renames",
-                "--unified=0",
-                "-p",
-                &format!("--max-count={MAX_HISTORY_COMMITS}"),
-                &format!("--format={COMMIT_MARKER}%H"),
-                &format!("{base}..HEAD"),
-                "--",
-            ],
-            None,
-            timeout,
-        )
-        .await?;
-        set.history = Self::parse_log(&String::from_utf8_lossy(&log));
-        set.base = base;
-        Ok(set)
-    }
-
     /// Parses `git log -p --unified=0 --format=<COMMIT_MARKER>%H` output.
     pub fn parse_log(log: &str) -> Vec<CommitPatch> {
         let mut commits = Vec::new();
@@ -201,18 +31,6 @@ impl ChangeSet {
             });
         }
         commits
-    }
-
-    /// The change of `workspace` since it branched from `base_ref`: from the merge base of
-    /// `HEAD` and `base_ref`, so the base branch moving on does not count as the change.
-    pub async fn since_branch_point(
-        workspace: &Path,
-        base_ref: &str,
-        timeout: Duration,
-    ) -> Result<Self, GateError> {
-        let base = git(workspace, &["merge-base", "HEAD", base_ref], None, timeout).await?;
-        let base = String::from_utf8_lossy(&base).trim().to_owned();
-        Self::from_workspace(workspace, &base, timeout).await
     }
 
     /// Parses `git diff --unified=0` output.
@@ -269,32 +87,11 @@ impl ChangeSet {
             }
         }
         Self {
-            base: String::new(),
             files,
-            history: Vec::new(),
+            ..Self::default()
         }
     }
 }
-
-/// Copies the index with its modification time: git treats entries written in the same
-/// instant as their index as "racily clean" and re-reads them, and a copy with a newer time
-/// would hide a same-size edit made in that instant (a change the gates would miss).
-fn copy_index(index: &Path, scratch: &Path) -> Result<(), GateError> {
-    let failed = |e: std::io::Error| GateError::Git(format!("copying the index: {e}"));
-    let modified = std::fs::metadata(index)
-        .and_then(|m| m.modified())
-        .map_err(failed)?;
-    std::fs::copy(index, scratch).map_err(failed)?;
-    std::fs::File::options()
-        .write(true)
-        .open(scratch)
-        .and_then(|f| f.set_modified(modified))
-        .map_err(failed)
-}
-
-/// Starts each commit in the history log; no diff line can start with it (they start with
-/// `diff`, `index`, `@@`, `+`, `-`, ...).
-const COMMIT_MARKER: &str = "symphony-commit ";
 
 /// The new path of a `diff --git` header (`a/<old> b/<new>`, each side C-quoted when unusual).
 /// An unquoted name may itself contain ` b/`, so the split is not searched for: without a
@@ -376,55 +173,6 @@ fn unquote(path: &str) -> String {
         }
     }
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn tempfile_in_git_dir(index: &Path) -> Result<std::path::PathBuf, GateError> {
-    let dir = index
-        .parent()
-        .ok_or_else(|| GateError::Git("the index has no folder".to_owned()))?;
-    let name = format!(
-        "symphony-gates-index-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
-    Ok(dir.join(name))
-}
-
-async fn git(
-    workspace: &Path,
-    args: &[&str],
-    index: Option<&str>,
-    timeout: Duration,
-) -> Result<Vec<u8>, GateError> {
-    let mut command = symphony_process::child_command("git");
-    command
-        .args(args)
-        .current_dir(workspace)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    if let Some(index) = index {
-        command.env("GIT_INDEX_FILE", index);
-    }
-    let what = format!("git {}", args.join(" "));
-    let output = match tokio::time::timeout(timeout, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => return Err(GateError::Git(format!("{what}: {e}"))),
-        Err(_) => {
-            return Err(GateError::Git(format!(
-                "{what}: no answer within {} ms",
-                timeout.as_millis()
-            )))
-        }
-    };
-    if !output.status.success() {
-        return Err(GateError::Git(format!(
-            "{what}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(output.stdout)
 }
 
 #[cfg(test)]
