@@ -25,7 +25,10 @@ impl TrackerProfile for FolderProfile {
     fn default_terminal_states(&self) -> Option<Vec<String>> {
         Some(vec!["done".into()])
     }
-    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String> {
+    fn validate_provider(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<(), symphony_workflow::SectionError> {
         provider
             .get_str("path")
             .map(drop)

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use symphony_agent::AgentBackendFactory;
 use symphony_code_host::CodeHostFactory;
 use symphony_gates::GateFactory;
-use symphony_tracker::Tracker;
+use symphony_tracker::{Tracker, TrackerError};
 use symphony_workflow::{ConfigSection, ServiceConfig, TrackerProfile};
 
 /// A tracker adapter added to the CLI by a third party: its configuration profile and a way
@@ -15,7 +15,7 @@ pub trait TrackerPlugin: Send + Sync {
     /// The profile (its `kind()` is the `tracker.kind` it serves).
     fn profile(&self) -> Arc<dyn TrackerProfile>;
     /// Builds the tracker for `config` (already validated against the profile).
-    fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String>;
+    fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, TrackerError>;
     /// Top-level WORKFLOW.md sections the plugin owns (validated at load, in the schema);
     /// any key no one declares is refused.
     fn sections(&self) -> Vec<Arc<dyn ConfigSection>> {

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use symphony_agent::{AgentBackend, AgentBackendRegistry, CommandBackendFactory};
+use symphony_agent::{
+    AgentBackend, AgentBackendRegistry, BackendBuildError, CommandBackendFactory,
+};
 use symphony_agent_codex::CodexBackendFactory;
 use symphony_code_host::CodeHostRegistry;
 use symphony_gates::GateRegistry;
 use symphony_orchestrator::Wiring;
-use symphony_tracker::Tracker;
+use symphony_tracker::{Tracker, TrackerError, TrackerErrorCategory};
 use symphony_tracker_github::{GithubCodeHostFactory, GithubTracker};
 use symphony_tracker_local::{LocalCodeHostFactory, LocalTracker};
 use symphony_workflow::ServiceConfig;
@@ -16,28 +18,29 @@ use symphony_workflow::ServiceConfig;
 pub struct BinaryWiring;
 
 impl Wiring for BinaryWiring {
-    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, TrackerError> {
         match config.tracker.kind.as_str() {
-            symphony_tracker_local::KIND => Ok(Arc::new(
-                LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
-            )),
-            symphony_tracker_github::KIND => Ok(Arc::new(
-                GithubTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
-            )),
+            symphony_tracker_local::KIND => {
+                Ok(Arc::new(LocalTracker::from_config(&config.tracker)?))
+            }
+            symphony_tracker_github::KIND => {
+                Ok(Arc::new(GithubTracker::from_config(&config.tracker)?))
+            }
             other => match crate::plugins::plugins()
                 .iter()
                 .find(|p| p.profile().kind() == other)
             {
                 Some(plugin) => plugin.build(config),
-                None => Err(format!(
-                    "tracker.kind {other:?} has no adapter in this build"
+                None => Err(TrackerError::new(
+                    TrackerErrorCategory::UnsupportedTrackerKind,
+                    format!("tracker.kind {other:?} has no adapter in this build"),
                 )),
             },
         }
     }
 
-    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
-        agent_backends().build(config).map_err(|e| e.to_string())
+    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, BackendBuildError> {
+        agent_backends().build(config)
     }
 
     fn gates(&self) -> GateRegistry {

@@ -128,9 +128,9 @@ impl Conversation {
     }
 
     /// Records the thread id from the `thread/start` answer.
-    pub fn thread_started(&mut self, result: &Value) -> Result<String, String> {
+    pub fn thread_started(&mut self, result: &Value) -> Result<String, protocol::Malformed> {
         let id = str_at(result, "/thread/id")
-            .ok_or_else(|| format!("no thread id in {}", protocol::preview(&result.to_string())))?
+            .ok_or_else(|| protocol::Malformed::new("no thread id", &result.to_string()))?
             .to_owned();
         self.thread_id = Some(id.clone());
         Ok(id)

@@ -22,6 +22,6 @@ pub use conversation::{Action, Conversation, Purpose, Settings};
 pub use lines::{Line, LineReader, MAX_LINE};
 pub use options::CodexOptions;
 pub use policy::{ApprovalAnswer, UserInputAnswer};
-pub use protocol::{parse, Incoming, RpcError};
+pub use protocol::{parse, Incoming, Malformed, RpcError};
 pub use section::{CodexHomeMode, CodexSection, DEFAULT_CODEX_COMMAND};
 pub use session::CodexSession;

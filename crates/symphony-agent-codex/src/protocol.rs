@@ -41,17 +41,38 @@ pub enum Incoming {
     },
 }
 
+/// A line (or an answer) that is not the protocol message expected: what is wrong, and a
+/// bounded preview of what came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}: {preview}")]
+#[non_exhaustive]
+pub struct Malformed {
+    /// What is wrong with it.
+    pub problem: String,
+    /// The start of what came (at most a few hundred characters).
+    pub preview: String,
+}
+
+impl Malformed {
+    pub(crate) fn new(problem: impl Into<String>, text: &str) -> Self {
+        Self {
+            problem: problem.into(),
+            preview: preview(text),
+        }
+    }
+}
+
 /// Reads one line. `Err` says why it is not a protocol message.
-pub fn parse(line: &str) -> Result<Incoming, String> {
+pub fn parse(line: &str) -> Result<Incoming, Malformed> {
     let value: Value =
-        serde_json::from_str(line).map_err(|e| format!("not JSON ({e}): {}", preview(line)))?;
+        serde_json::from_str(line).map_err(|e| Malformed::new(format!("not JSON ({e})"), line))?;
     let Value::Object(mut map) = value else {
-        return Err(format!("not a JSON object: {}", preview(line)));
+        return Err(Malformed::new("not a JSON object", line));
     };
     let method = match map.remove("method") {
         Some(Value::String(method)) => Some(method),
         None => None,
-        Some(_) => return Err(format!("`method` is not a string: {}", preview(line))),
+        Some(_) => return Err(Malformed::new("`method` is not a string", line)),
     };
     let params = map.remove("params").unwrap_or(Value::Null);
     match (method, map.remove("id")) {
@@ -60,13 +81,13 @@ pub fn parse(line: &str) -> Result<Incoming, String> {
         (None, Some(id)) => {
             let id = id
                 .as_i64()
-                .ok_or_else(|| format!("response id is not an integer: {}", preview(line)))?;
+                .ok_or_else(|| Malformed::new("response id is not an integer", line))?;
             Ok(Incoming::Response {
                 id,
                 outcome: outcome(&mut map),
             })
         }
-        (None, None) => Err(format!("neither `method` nor `id`: {}", preview(line))),
+        (None, None) => Err(Malformed::new("neither `method` nor `id`", line)),
     }
 }
 

@@ -173,9 +173,9 @@ impl CodexSession {
         let result = self.answer(Purpose::ThreadStart).await?;
         self.conversation
             .thread_started(&result)
-            .map_err(|message| AgentError::ResponseError {
+            .map_err(|e| AgentError::ResponseError {
                 request: "thread/start".to_owned(),
-                message,
+                message: e.to_string(),
             })?;
         let title = format!("{}: {}", issue.identifier, issue.title);
         if let Some((_, line)) = self.conversation.set_name(&title) {

@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 ///
 /// Adapters fill it; the scheduler, prompt rendering and observability read it. Optional
 /// provider metadata that could not be read is `None`/empty, never a reason to drop the issue.
+///
+/// `#[non_exhaustive]`: a field added here does not break an adapter. Build one with
+/// [`Issue::new`] (the four required fields) and set the optional fields on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Issue {
     /// Stable dispatch identity within the tracker scope; opaque to the orchestrator.
     pub id: String,
@@ -57,8 +61,10 @@ fn default_dispatchable() -> bool {
     true
 }
 
-/// A reference to a blocking issue (SPEC §4.1.1 `blocked_by`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// A reference to a blocking issue (SPEC §4.1.1 `blocked_by`). Every part is optional:
+/// build it with [`BlockerRef::new`] from what the tracker knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct BlockerRef {
     /// Tracker id of the blocker, when known.
     #[serde(default)]
@@ -72,6 +78,33 @@ pub struct BlockerRef {
 }
 
 impl Issue {
+    /// An issue with its required fields (SPEC §4.1.1) and every optional one empty
+    /// (`dispatchable` true: only an adapter's own rule says otherwise).
+    pub fn new(
+        id: impl Into<String>,
+        identifier: impl Into<String>,
+        title: impl Into<String>,
+        state: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            native_ref: None,
+            identifier: identifier.into(),
+            title: title.into(),
+            description: None,
+            priority: None,
+            state: state.into(),
+            branch_name: None,
+            url: None,
+            assignee_id: None,
+            labels: Vec::new(),
+            blocked_by: Vec::new(),
+            dispatchable: true,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
     /// The issue's state, normalized for comparison (SPEC §4.2).
     pub fn normalized_state(&self) -> String {
         normalize_state(&self.state)
@@ -88,6 +121,17 @@ impl Issue {
         .into_iter()
         .find(|(_, value)| value.trim().is_empty())
         .map(|(field, _)| field)
+    }
+}
+
+impl BlockerRef {
+    /// A blocker from its tracker id, key and state, each when known.
+    pub fn new(id: Option<String>, identifier: Option<String>, state: Option<String>) -> Self {
+        Self {
+            id,
+            identifier,
+            state,
+        }
     }
 }
 

@@ -187,17 +187,36 @@ fn in_range(version: &Version, range: &Range) -> Option<bool> {
     Some(affected)
 }
 
+/// Why an OSV advisory database cannot be used: the file or folder, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+#[non_exhaustive]
+pub struct OsvLoadError {
+    /// The file or folder at fault.
+    pub path: std::path::PathBuf,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl OsvLoadError {
+    fn new(path: &Path, problem: impl std::fmt::Display) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            problem: problem.to_string(),
+        }
+    }
+}
+
 impl OsvDatabase {
     /// Loads every `*.json` record under `dir` (recursively).
-    pub fn load(dir: &Path) -> Result<Self, String> {
+    pub fn load(dir: &Path) -> Result<Self, OsvLoadError> {
         if !dir.is_dir() {
-            return Err(format!("{} is not a folder", dir.display()));
+            return Err(OsvLoadError::new(dir, "not a folder"));
         }
         let mut db = Self::default();
         let mut folders = vec![dir.to_path_buf()];
         while let Some(folder) = folders.pop() {
-            let entries =
-                std::fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+            let entries = std::fs::read_dir(&folder).map_err(|e| OsvLoadError::new(&folder, e))?;
             for entry in entries.filter_map(Result::ok) {
                 let path = entry.path();
                 let name = entry.file_name();
@@ -207,16 +226,16 @@ impl OsvDatabase {
                 if path.is_dir() {
                     folders.push(path);
                 } else if path.extension().is_some_and(|e| e == "json") {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| OsvLoadError::new(&path, e))?;
                     let record: Record = serde_json::from_str(&text)
-                        .map_err(|e| format!("{}: not an OSV record: {e}", path.display()))?;
+                        .map_err(|e| OsvLoadError::new(&path, format!("not an OSV record: {e}")))?;
                     db.add(record);
                 }
             }
         }
         if db.records == 0 {
-            return Err(format!("{} holds no OSV records", dir.display()));
+            return Err(OsvLoadError::new(dir, "holds no OSV records"));
         }
         Ok(db)
     }

@@ -18,11 +18,11 @@ pub use metrics::{
     DURATION_BUCKETS,
 };
 pub use scheduling::scheduler_config;
-pub use sections::{config_sections, handoff_plan};
+pub use sections::{config_sections, handoff_plan, PlanError};
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};
 pub use service::{
     ControlHandle, Persistence, RefreshQueued, Service, ServiceOptions, SnapshotError,
-    SnapshotHandle, StoreHealth, TrackerTools, Wiring,
+    SnapshotHandle, StartError, StoreHealth, TrackerTools, Wiring,
 };
 pub use symphony_scheduler::{
     sort_for_dispatch, AgentUpdate, Decision, Effect, Event, ExitReason, FetchPurpose, Ineligible,

@@ -28,11 +28,14 @@ pub(crate) struct RunPlan {
     pub docs: Option<DocsConfig>,
 }
 
-/// A section that cannot be used, with its category.
+/// Why a workflow's run plan (its `gates`, `handoff`, `docs` or code host) cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{category}: {message}")]
-pub(crate) struct SectionError {
+#[non_exhaustive]
+pub struct PlanError {
+    /// The category (`invalid_gate_config`, `invalid_handoff_config`, ...).
     pub category: &'static str,
+    /// What is wrong and what to do about it.
     pub message: String,
 }
 
@@ -44,21 +47,18 @@ impl RunPlan {
         registry: &GateRegistry,
         code_hosts: &CodeHostRegistry,
         env: &dyn Environment,
-    ) -> Result<Self, SectionError> {
+    ) -> Result<Self, PlanError> {
         let config = &workflow.config;
         let section = |key: &str| config.extensions.get(key);
-        let handoff = handoff_plan(workflow).map_err(|message| SectionError {
-            category: HANDOFF_CATEGORY,
-            message,
-        })?;
+        let handoff = handoff_plan(workflow)?;
         let code_host = match &handoff {
             Some(_) => {
                 let context = CodeHostContext::new(config, workflow.definition.dir(), env);
-                let host = code_hosts.build(&context).map_err(|e| SectionError {
+                let host = code_hosts.build(&context).map_err(|e| PlanError {
                     category: CODE_HOST_CATEGORY,
                     message: e.to_string(),
                 })?;
-                Some(host.ok_or_else(|| SectionError {
+                Some(host.ok_or_else(|| PlanError {
                     category: HANDOFF_CATEGORY,
                     message: no_code_host(config, code_hosts),
                 })?)
@@ -73,13 +73,13 @@ impl RunPlan {
                 workflow.definition.dir(),
                 registry,
             )
-            .map_err(|message| SectionError {
+            .map_err(|message| PlanError {
                 category: GATES_CATEGORY,
                 message,
             })?
             .map(Arc::new),
             handoff,
-            docs: docs(section("docs")).map_err(|message| SectionError {
+            docs: docs(section("docs")).map_err(|message| PlanError {
                 category: DOCS_CATEGORY,
                 message,
             })?,
@@ -88,6 +88,28 @@ impl RunPlan {
 }
 
 impl RunPlan {
+    /// Refuses the plan when a stage of it moves issues (`handoff`, or gates that hand an
+    /// issue to a person) and `tracker` cannot: known before any run, not after an agent's
+    /// work is done.
+    pub fn check_tracker(&self, tracker: &dyn symphony_tracker::Tracker) -> Result<(), PlanError> {
+        let moves_issues = self.handoff.is_some()
+            || self
+                .gates
+                .as_ref()
+                .is_some_and(|g| g.config.needs_human_state.is_some());
+        if moves_issues && tracker.issue_hand_off().is_none() {
+            return Err(PlanError {
+                category: HANDOFF_CATEGORY,
+                message: format!(
+                    "tracker kind {:?} cannot move issues or comment on them, so `handoff` and \
+                     `gates.needs_human_state` cannot be used with it",
+                    tracker.kind()
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Every secret a child must not see: the tracker's and the code host's.
     pub fn secret_environment_names(&self, tracker: &dyn symphony_tracker::Tracker) -> Vec<String> {
         let mut names = tracker.secret_environment_names();
@@ -143,13 +165,17 @@ fn gate_plan(
 
 /// The hand-off a run of `workflow` performs (`None`: the agent hands off itself), with its
 /// needs-human state resolved as the run resolves it.
-pub fn handoff_plan(workflow: &Workflow) -> Result<Option<HandOffConfig>, String> {
+pub fn handoff_plan(workflow: &Workflow) -> Result<Option<HandOffConfig>, PlanError> {
     let extensions = &workflow.config.extensions;
     handoff(
         &workflow.config,
         extensions.get("handoff"),
         extensions.get("gates"),
     )
+    .map_err(|message| PlanError {
+        category: HANDOFF_CATEGORY,
+        message,
+    })
 }
 
 fn handoff(

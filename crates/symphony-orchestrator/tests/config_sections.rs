@@ -193,7 +193,7 @@ async fn gates_or_hand_off_without_a_repository_are_refused_at_load() {
         let outcome = Service::new(source, Arc::new(LocalWiring), ServiceOptions::default())
             .run(std::future::pending())
             .await;
-        assert!(outcome.unwrap_err().contains(says));
+        assert!(outcome.unwrap_err().to_string().contains(says));
     }
     assert!(ran(dir).is_empty());
 }
@@ -233,4 +233,86 @@ fn a_hand_off_without_a_code_host_is_refused_at_load() {
     let with_local = symphony_code_host::CodeHostRegistry::new()
         .with(Arc::new(symphony_tracker_local::LocalCodeHostFactory));
     load(with_local).expect("the local tracker's own code host serves it");
+}
+
+/// Reads local issues but cannot move them: a tracker without the hand-off capability.
+struct ReadOnly(symphony_tracker_local::LocalTracker);
+
+#[async_trait::async_trait]
+impl symphony_tracker::Tracker for ReadOnly {
+    fn kind(&self) -> &str {
+        self.0.kind()
+    }
+    async fn fetch_issues_by_states(
+        &self,
+        states: &[String],
+    ) -> Result<Vec<symphony_core::Issue>, symphony_tracker::TrackerError> {
+        self.0.fetch_issues_by_states(states).await
+    }
+    async fn fetch_issues_by_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<symphony_core::Issue>, symphony_tracker::TrackerError> {
+        self.0.fetch_issues_by_ids(ids).await
+    }
+    fn secret_environment_names(&self) -> Vec<String> {
+        self.0.secret_environment_names()
+    }
+}
+
+struct ReadOnlyWiring;
+
+impl symphony_orchestrator::Wiring for ReadOnlyWiring {
+    fn tracker(
+        &self,
+        config: &symphony_workflow::ServiceConfig,
+    ) -> Result<Arc<dyn symphony_tracker::Tracker>, symphony_tracker::TrackerError> {
+        Ok(Arc::new(ReadOnly(
+            symphony_tracker_local::LocalTracker::from_config(&config.tracker)?,
+        )))
+    }
+    fn backend(
+        &self,
+        config: &symphony_workflow::ServiceConfig,
+    ) -> Result<Arc<dyn symphony_agent::AgentBackend>, symphony_agent::BackendBuildError> {
+        support::command_backend(config)
+    }
+    fn code_hosts(&self) -> symphony_code_host::CodeHostRegistry {
+        LocalWiring.code_hosts()
+    }
+}
+
+/// A hand-off, or gates that send an issue to a person, need a tracker that can move issues.
+/// One that cannot is refused when the service starts, not after an agent's work is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_off_on_a_tracker_that_cannot_move_issues_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    issue(dir, "A-1");
+    let origin = support::origin(dir);
+    for section in [
+        "handoff:\n  state: review\n  needs_human_state: needs human\n",
+        "gates:\n  needs_human_state: needs human\n  checks:\n    - kind: secrets\n",
+    ] {
+        let text = format!(
+            "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\n  repo: {origin}\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  command: {AGENT:?}\n{section}---\nWork on it\n",
+            origin = origin.display()
+        );
+        std::fs::write(dir.join("WORKFLOW.md"), text).unwrap();
+        let source = Arc::new(
+            WorkflowSource::open(
+                &dir.join("WORKFLOW.md"),
+                support::registry(),
+                Arc::new(ProcessEnvironment),
+            )
+            .expect("the workflow itself is fine"),
+        );
+        let error = Service::new(source, Arc::new(ReadOnlyWiring), ServiceOptions::default())
+            .run(std::future::pending())
+            .await
+            .expect_err("refused at start");
+        assert_eq!(error.category(), "invalid_handoff_config", "{error}");
+        assert!(error.to_string().contains("cannot move issues"), "{error}");
+    }
+    assert!(ran(dir).is_empty());
 }

@@ -66,10 +66,16 @@ impl Tracker for Flaky {
 struct FlakyWiring(Arc<Flaky>);
 
 impl Wiring for FlakyWiring {
-    fn tracker(&self, _: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+    fn tracker(
+        &self,
+        _: &ServiceConfig,
+    ) -> Result<Arc<dyn Tracker>, symphony_tracker::TrackerError> {
         Ok(self.0.clone())
     }
-    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+    fn backend(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn AgentBackend>, symphony_agent::BackendBuildError> {
         command_backend(config)
     }
 
@@ -327,10 +333,16 @@ impl symphony_agent::AgentSession for ChattySession {
 struct ChattyWiring;
 
 impl Wiring for ChattyWiring {
-    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
+    fn tracker(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn Tracker>, symphony_tracker::TrackerError> {
         LocalWiring.tracker(config)
     }
-    fn backend(&self, _: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+    fn backend(
+        &self,
+        _: &ServiceConfig,
+    ) -> Result<Arc<dyn AgentBackend>, symphony_agent::BackendBuildError> {
         Ok(Arc::new(Chatty { events: 400_000 }))
     }
 

@@ -38,6 +38,9 @@ impl Tracker for SecretiveTracker {
     fn agent_tool_specs(&self) -> Vec<ToolSpec> {
         self.0.agent_tool_specs()
     }
+    fn issue_hand_off(&self) -> Option<&dyn symphony_tracker::IssueHandOff> {
+        self.0.issue_hand_off()
+    }
     async fn execute_agent_tool(
         &self,
         name: &str,
@@ -54,11 +57,17 @@ impl Tracker for SecretiveTracker {
 struct SecretiveWiring;
 
 impl Wiring for SecretiveWiring {
-    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
-        let local = LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?;
+    fn tracker(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn Tracker>, symphony_tracker::TrackerError> {
+        let local = LocalTracker::from_config(&config.tracker)?;
         Ok(Arc::new(SecretiveTracker(local)))
     }
-    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+    fn backend(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn AgentBackend>, symphony_agent::BackendBuildError> {
         command_backend(config)
     }
 

@@ -31,14 +31,20 @@ const LIMIT: Duration = Duration::from_secs(90);
 struct LocalWiring;
 
 impl Wiring for LocalWiring {
-    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
-        Ok(Arc::new(
-            LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
-        ))
+    fn tracker(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn Tracker>, symphony_tracker::TrackerError> {
+        Ok(Arc::new(LocalTracker::from_config(&config.tracker)?))
     }
-    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+    fn backend(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn AgentBackend>, symphony_agent::BackendBuildError> {
         Ok(Arc::new(CommandBackend::new(
-            config.agent.command.clone().ok_or("agent.command")?,
+            config.agent.command.clone().ok_or_else(|| {
+                symphony_agent::BackendBuildError::Invalid("agent.command is required".into())
+            })?,
         )))
     }
 

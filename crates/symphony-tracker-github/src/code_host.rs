@@ -103,6 +103,9 @@ fn code_host_error(error: TrackerError) -> CodeHostError {
             CodeHostErrorCategory::Response
         }
         TrackerErrorCategory::Request => CodeHostErrorCategory::Request,
+        // A capability the host lacks, or a category added later: the configuration asked
+        // for something this host cannot do.
+        _ => CodeHostErrorCategory::InvalidConfig,
     };
     CodeHostError::new(category, error.message)
 }

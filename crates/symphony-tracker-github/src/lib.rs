@@ -28,7 +28,7 @@ use chrono::{Duration as Days, Utc};
 use serde_json::Value;
 use symphony_core::{BlockerRef, Issue};
 use symphony_tracker::normalize::state_in;
-use symphony_tracker::{ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
+use symphony_tracker::{IssueHandOff, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
 use symphony_workflow::TrackerConfig;
 
 pub use code_host::{GithubCodeHost, GithubCodeHostFactory};
@@ -267,13 +267,8 @@ impl Tracker for GithubTracker {
         result
     }
 
-    async fn hand_off(
-        &self,
-        issue: &Issue,
-        state: Option<&str>,
-        comment: Option<&str>,
-    ) -> Result<(), TrackerError> {
-        handoff::hand_off(&self.client, &self.config, issue, state, comment).await
+    fn issue_hand_off(&self) -> Option<&dyn IssueHandOff> {
+        Some(self)
     }
 
     fn rate_limit_remaining(&self) -> Option<u64> {
@@ -288,5 +283,17 @@ impl Tracker for GithubTracker {
             }
         }
         names
+    }
+}
+
+#[async_trait]
+impl IssueHandOff for GithubTracker {
+    async fn hand_off(
+        &self,
+        issue: &Issue,
+        state: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<(), TrackerError> {
+        handoff::hand_off(&self.client, &self.config, issue, state, comment).await
     }
 }

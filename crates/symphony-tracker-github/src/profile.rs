@@ -46,9 +46,12 @@ impl TrackerProfile for GithubProfile {
         })
     }
 
-    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String> {
+    fn validate_provider(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<(), symphony_workflow::SectionError> {
         GithubConfig::from_provider(provider, Vec::new())
             .map(|_| ())
-            .map_err(|e| e.message)
+            .map_err(|e| symphony_workflow::SectionError::new(e.message))
     }
 }

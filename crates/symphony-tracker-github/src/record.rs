@@ -196,11 +196,11 @@ fn blocker_from_graphql(value: &Value, config: &GithubConfig) -> Option<BlockerR
         .get("state")
         .and_then(Value::as_str)
         .map(|s| s.eq_ignore_ascii_case("OPEN"));
-    Some(BlockerRef {
-        id: value.get("id").and_then(Value::as_str).map(str::to_owned),
-        identifier: Some(identifier),
-        state: open.map(|o| if o { OPEN } else { CLOSED }.to_owned()),
-    })
+    Some(BlockerRef::new(
+        value.get("id").and_then(Value::as_str).map(str::to_owned),
+        Some(identifier),
+        open.map(|o| if o { OPEN } else { CLOSED }.to_owned()),
+    ))
 }
 
 /// A REST blocker (an issue object from `dependencies/blocked_by`).
@@ -211,17 +211,17 @@ pub(crate) fn blocker_from_rest(value: &Value, config: &GithubConfig) -> Option<
         .and_then(Value::as_str)
         .and_then(|u| u.split("/repos/").nth(1))
         .map(str::to_owned);
-    Some(BlockerRef {
-        id: value
+    Some(BlockerRef::new(
+        value
             .get("node_id")
             .and_then(Value::as_str)
             .map(str::to_owned),
-        identifier: Some(blocker_identifier(config, repository.as_deref(), number)),
-        state: value
+        Some(blocker_identifier(config, repository.as_deref(), number)),
+        value
             .get("state")
             .and_then(Value::as_str)
             .map(str::to_lowercase),
-    })
+    ))
 }
 
 /// The integer in `P1`, `p2`, `3`, `priority 4`; anything else is unknown.
@@ -310,31 +310,33 @@ pub(crate) fn normalize(gh: &GhIssue, config: &GithubConfig) -> Scoped {
     if let Some(fields) = &gh.project {
         native["project_item_id"] = json!(fields.item_id);
     }
-    Scoped::Issue(Box::new(Issue {
-        id: gh.node_id.clone(),
-        native_ref: Some(native),
-        identifier: config.identifier(gh.number),
-        title: gh.title.clone(),
-        description: gh.body.clone(),
-        priority,
-        state,
-        branch_name: None,
-        url: gh.url.clone(),
-        assignee_id: gh.assignees.first().cloned(),
-        labels: match &config.state_source {
-            // State labels are the state, not labels (a `required_labels` rule never has to
-            // name them).
+    Scoped::Issue(Box::new({
+        let mut issue = Issue::new(
+            gh.node_id.clone(),
+            config.identifier(gh.number),
+            gh.title.clone(),
+            state,
+        );
+        issue.native_ref = Some(native);
+        issue.description = gh.body.clone();
+        issue.priority = priority;
+        issue.url = gh.url.clone();
+        issue.assignee_id = gh.assignees.first().cloned();
+        // State labels are the state, not labels (a `required_labels` rule never has to name
+        // them).
+        issue.labels = match &config.state_source {
             StateSource::Labels { prefix } => normalize_labels(
                 gh.labels
                     .iter()
                     .filter(|l| strip_prefix_ignore_case(l, prefix).is_none()),
             ),
             _ => normalize_labels(&gh.labels),
-        },
-        blocked_by: gh.blockers.clone(),
-        dispatchable: gh.open && !ambiguous && assigned && !open_blockers,
-        created_at: gh.created_at.as_deref().and_then(parse_timestamp),
-        updated_at: gh.updated_at.as_deref().and_then(parse_timestamp),
+        };
+        issue.blocked_by = gh.blockers.clone();
+        issue.dispatchable = gh.open && !ambiguous && assigned && !open_blockers;
+        issue.created_at = gh.created_at.as_deref().and_then(parse_timestamp);
+        issue.updated_at = gh.updated_at.as_deref().and_then(parse_timestamp);
+        issue
     }))
 }
 

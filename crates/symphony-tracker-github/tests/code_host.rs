@@ -105,7 +105,10 @@ impl TrackerProfile for Elsewhere {
     fn default_terminal_states(&self) -> Option<Vec<String>> {
         Some(vec!["done".into()])
     }
-    fn validate_provider(&self, _provider: &ProviderConfig) -> Result<(), String> {
+    fn validate_provider(
+        &self,
+        _provider: &ProviderConfig,
+    ) -> Result<(), symphony_workflow::SectionError> {
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Setup, Source, REPO};
-use symphony_tracker::Tracker;
+use symphony_tracker::{IssueHandOff, Tracker};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hand_off_moves_the_state_label_and_comments() {

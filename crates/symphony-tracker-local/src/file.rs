@@ -85,33 +85,26 @@ pub fn parse_issue_file(id: &str, text: &str) -> Result<Issue, IssueFileError> {
         .ok_or(IssueFileError::Required("state"))?
         .to_owned();
     let body = body.trim();
-    Ok(Issue {
-        id: id.to_owned(),
-        native_ref: Some(json!({ "file": format!("{id}.md") })),
-        identifier,
-        title,
-        description: (!body.is_empty()).then(|| body.to_owned()),
-        priority: front.get("priority").and_then(integer),
-        state,
-        branch_name: optional_text(&front, "branch"),
-        url: None,
-        assignee_id: optional_text(&front, "assignee"),
-        labels: normalize_labels(text_list(front.get("labels"))),
-        blocked_by: text_list(front.get("blocked_by"))
+    Ok({
+        let mut issue = Issue::new(id.to_owned(), identifier, title, state);
+        issue.native_ref = Some(json!({ "file": format!("{id}.md") }));
+        issue.description = (!body.is_empty()).then(|| body.to_owned());
+        issue.priority = front.get("priority").and_then(integer);
+        issue.branch_name = optional_text(&front, "branch");
+        issue.assignee_id = optional_text(&front, "assignee");
+        issue.labels = normalize_labels(text_list(front.get("labels")));
+        issue.blocked_by = text_list(front.get("blocked_by"))
             .into_iter()
-            .map(|identifier| BlockerRef {
-                id: None,
-                identifier: Some(identifier),
-                state: None,
-            })
-            .collect(),
+            .map(|identifier| BlockerRef::new(None, Some(identifier), None))
+            .collect();
         // Explicit opt-out; blockers are applied by the scan.
-        dispatchable: front
+        issue.dispatchable = front
             .get("dispatchable")
             .and_then(Value::as_bool)
-            .unwrap_or(true),
-        created_at: optional_text(&front, "created_at").and_then(|t| parse_timestamp(&t)),
-        updated_at: optional_text(&front, "updated_at").and_then(|t| parse_timestamp(&t)),
+            .unwrap_or(true);
+        issue.created_at = optional_text(&front, "created_at").and_then(|t| parse_timestamp(&t));
+        issue.updated_at = optional_text(&front, "updated_at").and_then(|t| parse_timestamp(&t));
+        issue
     })
 }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 use symphony_core::Issue;
 use symphony_tracker::normalize::state_in;
 use symphony_tracker::{
-    ToolContext, ToolResult, ToolSpec, Tracker, TrackerError, TrackerErrorCategory,
+    IssueHandOff, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError, TrackerErrorCategory,
 };
 use symphony_workflow::TrackerConfig;
 
@@ -176,6 +176,13 @@ impl Tracker for LocalTracker {
             .unwrap_or_else(|e| ToolResult::failure(format!("tool task failed: {e}")))
     }
 
+    fn issue_hand_off(&self) -> Option<&dyn IssueHandOff> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl IssueHandOff for LocalTracker {
     async fn hand_off(
         &self,
         issue: &Issue,

@@ -28,11 +28,14 @@ impl TrackerProfile for LocalProfile {
         Some(vec!["done".into(), "cancelled".into()])
     }
 
-    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String> {
+    fn validate_provider(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<(), symphony_workflow::SectionError> {
         match provider.get("path") {
             Some(serde_json::Value::String(path)) if !path.trim().is_empty() => Ok(()),
-            Some(_) => Err("`path` must be a folder path".to_owned()),
-            None => Err("`path` is required: the folder holding the issue files".to_owned()),
+            Some(_) => Err("`path` must be a folder path".into()),
+            None => Err("`path` is required: the folder holding the issue files".into()),
         }
     }
 }

@@ -258,20 +258,26 @@ async fn hand_off_comments_then_moves_the_issue() {
         .await
         .unwrap()
         .remove(0);
-    tracker
-        .hand_off(
-            &issue,
-            Some("needs human"),
-            Some("Gates failed:\n- secrets"),
-        )
-        .await
-        .unwrap();
+    let tracker: &dyn Tracker = &tracker;
+    assert!(tracker.issue_hand_off().is_some());
+    symphony_tracker::hand_off(
+        tracker,
+        &issue,
+        Some("needs human"),
+        Some("Gates failed:\n- secrets"),
+    )
+    .await
+    .unwrap();
     let text = std::fs::read_to_string(folder.join("ABC-1.md")).unwrap();
     assert!(text.contains("state: \"needs human\""), "{text}");
     assert!(text.contains("Gates failed:\n- secrets"), "{text}");
     let mut gone = issue.clone();
     gone.id = "../escape".into();
-    assert!(tracker.hand_off(&gone, Some("done"), None).await.is_err());
+    assert!(
+        symphony_tracker::hand_off(tracker, &gone, Some("done"), None)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// The portable category of a tracker failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TrackerErrorCategory {
     /// The configured kind has no adapter.
     UnsupportedTrackerKind,
@@ -22,6 +23,8 @@ pub enum TrackerErrorCategory {
     Pagination,
     /// The provider is rate limiting us.
     RateLimited,
+    /// The adapter does not have the capability asked for (moving issues, say).
+    UnsupportedOperation,
 }
 
 impl TrackerErrorCategory {
@@ -36,6 +39,7 @@ impl TrackerErrorCategory {
             Self::Response => "tracker_response",
             Self::Pagination => "tracker_pagination",
             Self::RateLimited => "tracker_rate_limited",
+            Self::UnsupportedOperation => "unsupported_tracker_operation",
         }
     }
 }

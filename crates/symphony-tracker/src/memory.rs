@@ -208,22 +208,17 @@ mod tests {
     impl ConformanceHarness for Harness {
         async fn seed(&mut self, issues: &[SeedIssue]) -> Box<dyn Tracker> {
             for seed in issues {
-                self.tracker.upsert(Issue {
-                    id: format!("mem-{}", seed.identifier),
-                    native_ref: None,
-                    identifier: seed.identifier.clone(),
-                    title: seed.title.clone(),
-                    description: seed.description.clone(),
-                    priority: seed.priority,
-                    state: seed.state.clone(),
-                    branch_name: None,
-                    url: None,
-                    assignee_id: None,
-                    labels: normalize_labels(&seed.labels),
-                    blocked_by: Vec::new(),
-                    dispatchable: true,
-                    created_at: None,
-                    updated_at: None,
+                self.tracker.upsert({
+                    let mut issue = Issue::new(
+                        format!("mem-{}", seed.identifier),
+                        seed.identifier.clone(),
+                        seed.title.clone(),
+                        seed.state.clone(),
+                    );
+                    issue.description = seed.description.clone();
+                    issue.priority = seed.priority;
+                    issue.labels = normalize_labels(&seed.labels);
+                    issue
                 });
             }
             Box::new(self.tracker.clone())

@@ -32,24 +32,53 @@ pub fn state_in(state: &str, wanted: &[String]) -> bool {
     wanted.iter().any(|w| normalize_state(w) == state)
 }
 
+/// An invariant of a normalized issue that an issue breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotNormalized {
+    /// A required field (`id`, `identifier`, `title`, `state`) is blank.
+    #[error("issue {identifier:?}: `{field}` is empty")]
+    BlankField {
+        /// The issue's key.
+        identifier: String,
+        /// The blank field.
+        field: &'static str,
+    },
+    /// Labels are not trimmed, lowercased and unique.
+    #[error("issue {identifier:?}: labels {labels:?} are not trimmed, lowercased and unique")]
+    Labels {
+        /// The issue's key.
+        identifier: String,
+        /// The labels as given.
+        labels: Vec<String>,
+    },
+    /// `native_ref` is neither an object nor absent.
+    #[error("issue {identifier:?}: native_ref must be an object or null")]
+    NativeRef {
+        /// The issue's key.
+        identifier: String,
+    },
+}
+
 /// Checks the invariants of a normalized issue; the error names the first one broken.
-pub fn check_normalized(issue: &Issue) -> Result<(), String> {
+pub fn check_normalized(issue: &Issue) -> Result<(), NotNormalized> {
+    let identifier = || issue.identifier.clone();
     if let Some(field) = issue.blank_required_field() {
-        return Err(format!("issue {:?}: `{field}` is empty", issue.identifier));
+        return Err(NotNormalized::BlankField {
+            identifier: identifier(),
+            field,
+        });
     }
     if normalize_labels(&issue.labels) != issue.labels {
-        return Err(format!(
-            "issue {:?}: labels {:?} are not trimmed, lowercased and unique",
-            issue.identifier, issue.labels
-        ));
+        return Err(NotNormalized::Labels {
+            identifier: identifier(),
+            labels: issue.labels.clone(),
+        });
     }
-    if let Some(native) = &issue.native_ref {
-        if !native.is_object() {
-            return Err(format!(
-                "issue {:?}: native_ref must be an object or null",
-                issue.identifier
-            ));
-        }
+    if issue.native_ref.as_ref().is_some_and(|n| !n.is_object()) {
+        return Err(NotNormalized::NativeRef {
+            identifier: identifier(),
+        });
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 use symphony_core::Issue;
 
 use crate::error::TrackerError;
+use crate::hand_off::IssueHandOff;
 use crate::tools::{ToolContext, ToolResult, ToolSpec};
 
 /// An issue tracker, as the scheduler sees it: two reads, and optionally agent tools.
@@ -48,27 +49,36 @@ pub trait Tracker: Send + Sync {
     /// it would leak its token to the agent, so each one says so — an empty list included.
     fn secret_environment_names(&self) -> Vec<String>;
 
-    /// Hand-off capability (DESIGN §4), used only by Symphony's own hand-off stage — never
-    /// by the scheduler: moves `issue` to `state` and/or adds `comment` (Markdown).
-    async fn hand_off(
-        &self,
-        issue: &Issue,
-        state: Option<&str>,
-        comment: Option<&str>,
-    ) -> Result<(), TrackerError> {
-        let _ = (issue, state, comment);
-        Err(TrackerError::new(
-            crate::TrackerErrorCategory::InvalidTrackerConfig,
-            format!(
-                "tracker kind {:?} cannot move issues or comment on them",
-                self.kind()
-            ),
-        ))
+    /// The hand-off capability (moving issues, commenting), when this tracker has it. `None`
+    /// is a typed "unsupported": a workflow whose stages need it is refused before any run.
+    /// A wrapper forwards its inner tracker's (as [`crate::ObservedTracker`] does).
+    fn issue_hand_off(&self) -> Option<&dyn IssueHandOff> {
+        None
     }
 
     /// Requests left in the provider's rate-limit window, as last reported (`None` when the
     /// provider has no such budget or has not reported it yet). Read by metrics.
     fn rate_limit_remaining(&self) -> Option<u64> {
         None
+    }
+}
+
+/// Hands `issue` off through `tracker`'s capability; a tracker without it is an
+/// `unsupported_tracker_operation` error naming its kind.
+pub async fn hand_off(
+    tracker: &dyn Tracker,
+    issue: &Issue,
+    state: Option<&str>,
+    comment: Option<&str>,
+) -> Result<(), TrackerError> {
+    match tracker.issue_hand_off() {
+        Some(capability) => capability.hand_off(issue, state, comment).await,
+        None => Err(TrackerError::new(
+            crate::TrackerErrorCategory::UnsupportedOperation,
+            format!(
+                "tracker kind {:?} cannot move issues or comment on them",
+                tracker.kind()
+            ),
+        )),
     }
 }

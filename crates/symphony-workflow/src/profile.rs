@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::{CODEX_BACKEND, COMMAND_BACKEND};
 use crate::provider::ProviderConfig;
-use crate::section::ConfigSection;
+use crate::section::{ConfigSection, SectionError};
 
 /// An adapter's description of its configuration, registered by the binary that wires it in.
 pub trait TrackerProfile: Send + Sync {
@@ -56,8 +56,9 @@ pub trait TrackerProfile: Send + Sync {
         self.default_terminal_states()
     }
 
-    /// Checks the resolved provider block; the error says what to fix.
-    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String>;
+    /// Checks the resolved provider block; the error says what to fix (reported as
+    /// `invalid_tracker_provider`, naming the kind).
+    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), SectionError>;
 }
 
 /// What this build accepts in WORKFLOW.md beyond the core sections: the tracker kinds, by

@@ -144,11 +144,9 @@ mod tests {
         .unwrap();
         assert_eq!(t.render(&issue(), None).unwrap(), "1||true");
         let mut with_blocker = issue();
-        with_blocker.blocked_by.push(BlockerRef {
-            id: None,
-            identifier: None,
-            state: None,
-        });
+        with_blocker
+            .blocked_by
+            .push(BlockerRef::new(None, None, None));
         assert_eq!(with_blocker.blocked_by.len(), 2);
     }
 

@@ -30,11 +30,14 @@ impl TrackerProfile for JsonlProfile {
     fn default_terminal_states(&self) -> Option<Vec<String>> {
         Some(vec!["closed".into()])
     }
-    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String> {
+    fn validate_provider(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<(), symphony_workflow::SectionError> {
         provider
             .get_str("path")
             .map(drop)
-            .ok_or_else(|| "`path` (the issues file) is required".to_owned())
+            .ok_or_else(|| "`path` (the issues file) is required".into())
     }
 }
 
@@ -45,12 +48,13 @@ impl symphony::TrackerPlugin for JsonlPlugin {
     fn profile(&self) -> Arc<dyn TrackerProfile> {
         Arc::new(JsonlProfile)
     }
-    fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
-        let path = config
-            .tracker
-            .provider
-            .get_str("path")
-            .ok_or("tracker.provider.path is required")?;
+    fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, TrackerError> {
+        let path = config.tracker.provider.get_str("path").ok_or_else(|| {
+            TrackerError::new(
+                TrackerErrorCategory::InvalidTrackerConfig,
+                "tracker.provider.path is required",
+            )
+        })?;
         Ok(Arc::new(JsonlTracker::new(path)))
     }
 }
@@ -109,29 +113,24 @@ fn parse_line(line: &str) -> Parsed {
     };
     let id = text("id");
     let issue = (|| {
-        Ok(Issue {
-            id: text("id").ok_or("missing id")?,
-            native_ref: None,
-            identifier: text("id").ok_or("missing id")?,
-            title: text("title").ok_or("missing title")?,
-            description: text("body"),
-            priority: value.get("priority").and_then(Value::as_i64),
-            state: text("state").ok_or("missing state")?,
-            branch_name: None,
-            url: None,
-            assignee_id: None,
-            labels: normalize_labels(
+        Ok({
+            let mut issue = Issue::new(
+                text("id").ok_or("missing id")?,
+                text("id").ok_or("missing id")?,
+                text("title").ok_or("missing title")?,
+                text("state").ok_or("missing state")?,
+            );
+            issue.description = text("body");
+            issue.priority = value.get("priority").and_then(Value::as_i64);
+            issue.labels = normalize_labels(
                 value
                     .get("labels")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
                     .filter_map(Value::as_str),
-            ),
-            blocked_by: Vec::new(),
-            dispatchable: true,
-            created_at: None,
-            updated_at: None,
+            );
+            issue
         })
     })()
     .map_err(|e: &str| e.to_owned());

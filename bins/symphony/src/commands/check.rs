@@ -56,7 +56,9 @@ fn sections(workflow: &Workflow, registry: &ConfigRegistry) -> String {
 /// Reads the `handoff:` section as `run` would (the loader has validated it already).
 fn handoff(workflow: &Workflow) -> Result<String, Failure> {
     let invalid = |message: String| Failure::new("invalid_handoff_config", message);
-    let Some(config) = symphony_orchestrator::handoff_plan(workflow).map_err(invalid)? else {
+    let Some(config) =
+        symphony_orchestrator::handoff_plan(workflow).map_err(|e| invalid(e.message))?
+    else {
         return Ok(String::new());
     };
     let Some(needs_human) = config.needs_human_state.as_deref() else {

@@ -22,7 +22,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     // tracker is made inside it.
     let mut issues = super::run::runtime()?.block_on(async {
         let tracker = symphony_orchestrator::Wiring::tracker(&BinaryWiring, &workflow.config)
-            .map_err(|e| Failure::new("startup_failed", e))?;
+            .map_err(|e| Failure::new("startup_failed", e.to_string()))?;
         tracker.fetch_issues_by_states(&states).await.map_err(|e| {
             Failure::new(
                 e.category_name(),

@@ -108,7 +108,7 @@ pub(crate) async fn serve(
     if let Some(task) = server_task {
         let _ = task.await;
     }
-    outcome.map_err(|e| Failure::new("startup_failed", e))?;
+    outcome.map_err(|e| Failure::new("startup_failed", e.to_string()))?;
     tracing::info!("symphony stopped");
     Ok(())
 }

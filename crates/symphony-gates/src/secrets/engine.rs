@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
+use crate::error::GateError;
+
 /// What an allowlist regex is matched against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegexTarget {
@@ -139,7 +141,7 @@ pub fn shannon_entropy(text: &str) -> f64 {
 
 impl RuleSet {
     /// Compiles `rules` with global allowlists.
-    pub fn new(rules: Vec<Rule>, global: Vec<Allowlist>) -> Result<Self, String> {
+    pub fn new(rules: Vec<Rule>, global: Vec<Allowlist>) -> Result<Self, GateError> {
         let mut words: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut keywordless = Vec::new();
@@ -162,7 +164,7 @@ impl RuleSet {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&words)
-            .map_err(|e| format!("keywords: {e}"))?;
+            .map_err(|e| GateError::Config(format!("keywords: {e}")))?;
         Ok(Self {
             rules,
             global,

@@ -42,7 +42,7 @@ impl SecretsGate {
             );
         }
         all.extend(file.rules);
-        let rules = RuleSet::new(all, file.global).map_err(GateError::Config)?;
+        let rules = RuleSet::new(all, file.global)?;
         Ok(Self { rules })
     }
 

@@ -17,6 +17,7 @@ use super::metered;
 use super::options::ServiceOptions;
 use super::persist::Persistence;
 use super::shell::Shell;
+use super::start_error::StartError;
 use super::tick_trace::TickTrace;
 use super::wiring::Wiring;
 use super::{recovery, run_log};
@@ -44,23 +45,21 @@ impl Parts {
         refresh_requests: &mut mpsc::Receiver<()>,
         hint_requests: &mut mpsc::Receiver<()>,
         shutdown: impl Future<Output = ()>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StartError> {
         let refresh_pending = Arc::clone(&self.control.pending);
         let pending_hints = Arc::clone(&self.control.pending_hints);
         let workflow = self.source.current();
-        let plan = Arc::new(
-            RunPlan::from_workflow(
-                &workflow,
-                &self.wiring.gates(),
-                &self.wiring.code_hosts(),
-                &ProcessEnvironment,
-            )
-            .map_err(|e| e.to_string())?,
-        );
+        let plan = Arc::new(RunPlan::from_workflow(
+            &workflow,
+            &self.wiring.gates(),
+            &self.wiring.code_hosts(),
+            &ProcessEnvironment,
+        )?);
         let tracker = metered::MeteredTracker::wrap(
             self.wiring.tracker(&workflow.config)?,
             Arc::clone(&self.metrics),
         );
+        plan.check_tracker(tracker.as_ref())?;
         // No child (hook, agent, gate, git) ever sees the tracker's or the code host's secrets.
         symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
         let backend = self.wiring.backend(&workflow.config)?;

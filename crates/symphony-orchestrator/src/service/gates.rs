@@ -225,10 +225,13 @@ impl GateStage<'_> {
             comment.truncate(end);
             comment.push_str("\n…");
         }
-        match self
-            .tracker
-            .hand_off(self.issue, Some(state), Some(&comment))
-            .await
+        match symphony_tracker::hand_off(
+            self.tracker.as_ref(),
+            self.issue,
+            Some(state),
+            Some(&comment),
+        )
+        .await
         {
             Ok(()) => {
                 self.audit("handed_to_human", json!({"state": state}));

@@ -169,10 +169,13 @@ impl HandOffStage<'_> {
              runs changed anything in the repository, so there is nothing to hand off. It needs \
              a person: make the issue clearer, or close it if nothing is to be done."
         );
-        match self
-            .tracker
-            .hand_off(self.issue, Some(state), Some(&comment))
-            .await
+        match symphony_tracker::hand_off(
+            self.tracker.as_ref(),
+            self.issue,
+            Some(state),
+            Some(&comment),
+        )
+        .await
         {
             Ok(()) => {
                 self.audit(
@@ -332,10 +335,14 @@ impl HandOffStage<'_> {
             .comment
             .then(|| self.comment(&proposal, &outcome, reports));
         self.guard.check("moving the issue to review").await?;
-        self.tracker
-            .hand_off(self.issue, Some(&self.config.state), comment.as_deref())
-            .await
-            .map_err(|e| failed("move the issue", e.category.as_str(), e))?;
+        symphony_tracker::hand_off(
+            self.tracker.as_ref(),
+            self.issue,
+            Some(&self.config.state),
+            comment.as_deref(),
+        )
+        .await
+        .map_err(|e| failed("move the issue", e.category.as_str(), e))?;
         self.audit(
             "handed_off",
             json!({"state": self.config.state, "url": outcome.url, "head": head}),

@@ -19,6 +19,7 @@ mod recovery;
 pub(crate) mod run_log;
 mod shell;
 mod standing;
+mod start_error;
 mod store_health;
 mod tick_trace;
 mod token_tally;
@@ -40,6 +41,7 @@ use crate::metrics::ServiceMetrics;
 pub use handles::{ControlHandle, RefreshQueued, SnapshotError, SnapshotHandle};
 pub use options::ServiceOptions;
 pub use persist::{Persistence, StoreHealth};
+pub use start_error::StartError;
 pub use tracker_tools::TrackerTools;
 pub use wiring::Wiring;
 
@@ -116,7 +118,7 @@ impl Service {
     /// Runs until `shutdown` resolves and every worker has stopped. Fails only at start-up
     /// (no tracker or agent backend for the configuration, or durable state that cannot be
     /// read).
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
         let Self {
             source,
             wiring,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use symphony_process::{kill_orphaned_group, OrphanOutcome, ProcessIdentity};
-use symphony_store::{wall_clock_ms, Recovery, Store};
+use symphony_store::{wall_clock_ms, Recovery, Store, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -17,11 +17,8 @@ use symphony_scheduler::{Event, RestoredRetry};
 pub(super) async fn at_start(
     store: &dyn Store,
     persistence: &Persistence,
-) -> Result<Vec<RestoredRetry>, String> {
-    let recovery = store
-        .recover(wall_clock_ms())
-        .await
-        .map_err(|e| format!("{}: {e}", e.category()))?;
+) -> Result<Vec<RestoredRetry>, StoreError> {
+    let recovery = store.recover(wall_clock_ms()).await?;
     Ok(take_up(recovery, persistence).await)
 }
 

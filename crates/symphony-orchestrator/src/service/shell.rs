@@ -17,6 +17,7 @@ use super::handles::SnapshotHandle;
 use super::metered;
 use super::options::ServiceOptions;
 use super::persist::Persistence;
+use super::start_error::StartError;
 use super::tick_trace::TickTrace;
 use super::wiring::Wiring;
 use crate::metrics::ServiceMetrics;
@@ -114,20 +115,18 @@ impl Shell {
         if Arc::ptr_eq(&latest, &self.workflow) {
             return None;
         }
-        let wired = self
-            .wiring
-            .tracker(&latest.config)
-            .and_then(|tracker| Ok((tracker, self.wiring.backend(&latest.config)?)))
-            .and_then(|(tracker, backend)| {
-                let plan = RunPlan::from_workflow(
-                    &latest,
-                    &self.wiring.gates(),
-                    &self.wiring.code_hosts(),
-                    &ProcessEnvironment,
-                )
-                .map_err(|e| e.to_string())?;
-                Ok((tracker, backend, plan))
-            });
+        let wired = (|| -> Result<_, StartError> {
+            let tracker = self.wiring.tracker(&latest.config)?;
+            let backend = self.wiring.backend(&latest.config)?;
+            let plan = RunPlan::from_workflow(
+                &latest,
+                &self.wiring.gates(),
+                &self.wiring.code_hosts(),
+                &ProcessEnvironment,
+            )?;
+            plan.check_tracker(tracker.as_ref())?;
+            Ok((tracker, backend, plan))
+        })();
         let (tracker, backend, plan) = match wired {
             Ok(wired) => wired,
             Err(e) => {

@@ -30,12 +30,16 @@ pub fn registry() -> ConfigRegistry {
 pub struct LocalWiring;
 
 impl Wiring for LocalWiring {
-    fn tracker(&self, config: &ServiceConfig) -> Result<Arc<dyn Tracker>, String> {
-        Ok(Arc::new(
-            LocalTracker::from_config(&config.tracker).map_err(|e| e.to_string())?,
-        ))
+    fn tracker(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn Tracker>, symphony_tracker::TrackerError> {
+        Ok(Arc::new(LocalTracker::from_config(&config.tracker)?))
     }
-    fn backend(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
+    fn backend(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Arc<dyn AgentBackend>, symphony_agent::BackendBuildError> {
         command_backend(config)
     }
 
@@ -47,12 +51,12 @@ impl Wiring for LocalWiring {
 }
 
 /// The command backend for `config.agent.command`.
-pub fn command_backend(config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, String> {
-    let command = config
-        .agent
-        .command
-        .clone()
-        .ok_or("agent.command is required")?;
+pub fn command_backend(
+    config: &ServiceConfig,
+) -> Result<Arc<dyn AgentBackend>, symphony_agent::BackendBuildError> {
+    let command = config.agent.command.clone().ok_or_else(|| {
+        symphony_agent::BackendBuildError::Invalid("agent.command is required".into())
+    })?;
     Ok(Arc::new(CommandBackend::new(command)))
 }
 

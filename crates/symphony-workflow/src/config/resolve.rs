@@ -250,12 +250,12 @@ fn resolve_tracker(
         }
     }
     let provider = ProviderConfig::resolved(values, secret_keys, secret_variables);
-    profile.validate_provider(&provider).map_err(|message| {
-        ConfigError::InvalidTrackerProvider {
+    profile
+        .validate_provider(&provider)
+        .map_err(|e| ConfigError::InvalidTrackerProvider {
             kind: kind.clone(),
-            message,
-        }
-    })?;
+            message: e.message,
+        })?;
     let active_states = raw
         .active_states
         .or_else(|| profile.default_active_states_for(&provider))

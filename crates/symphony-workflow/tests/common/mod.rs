@@ -47,7 +47,10 @@ impl TrackerProfile for TestProfile {
     fn default_terminal_states(&self) -> Option<Vec<String>> {
         Some(vec!["Done".into(), "Cancelled".into()])
     }
-    fn validate_provider(&self, provider: &ProviderConfig) -> Result<(), String> {
+    fn validate_provider(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<(), symphony_workflow::SectionError> {
         match provider.get_str("project") {
             Some(p) if !p.trim().is_empty() => Ok(()),
             _ => Err("`project` is required (the project to read issues from)".into()),
