@@ -10,7 +10,6 @@ mod conversation;
 mod conversation_vocabulary;
 mod home;
 mod items;
-mod lines;
 mod options;
 mod policy;
 mod protocol;
@@ -19,9 +18,9 @@ mod session;
 
 pub use backend::{CodexBackend, CodexBackendFactory};
 pub use conversation::{Action, Conversation, Purpose, Settings};
-pub use lines::{Line, LineReader, MAX_LINE};
 pub use options::CodexOptions;
 pub use policy::{ApprovalAnswer, UserInputAnswer};
 pub use protocol::{parse, Incoming, Malformed, RpcError};
 pub use section::{CodexHomeMode, CodexSection, DEFAULT_CODEX_COMMAND};
 pub use session::CodexSession;
+pub use symphony_agent::lines::{Line, LineReader, MAX_LINE};

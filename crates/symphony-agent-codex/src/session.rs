@@ -19,8 +19,8 @@ use tokio::time::Instant;
 
 use crate::conversation::{Action, Conversation, Purpose, Settings};
 use crate::home::IsolatedHome;
-use crate::lines::{Line, LineReader};
 use crate::CodexOptions;
+use symphony_agent::lines::{Line, LineReader};
 
 /// Exit status of `bash -lc` when the command is not found.
 const COMMAND_NOT_FOUND: i32 = 127;
@@ -335,7 +335,7 @@ impl CodexSession {
             };
             match line {
                 Ok(Some(Line::Text(text))) => return Ok(text),
-                Ok(Some(Line::TooLong(bytes))) => {
+                Ok(Some(Line::TooLong { len: bytes, .. })) => {
                     self.emit(AgentEventKind::Notification {
                         message: format!(
                             "malformed: a {bytes}-byte line exceeded the 10 MB cap and was dropped"

@@ -8,13 +8,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use symphony_process::GroupChild;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
 use crate::backend::{AgentBackend, AgentSession, SessionSpec, TurnOutcome};
 use crate::error::AgentError;
 use crate::event::{clip, AgentEvent, AgentEventKind};
+use crate::lines::{Line, LineReader};
 
 /// After the command exits, how long output from leftover children is still read.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
@@ -284,49 +285,44 @@ impl AgentSession for CommandSession {
     }
 }
 
-/// One output pipe, split into bounded lines.
+/// One output pipe, split into bounded lines (the shared [`LineReader`], heads kept: an
+/// overlong line is shown clipped, as people read it).
 struct Stream<R> {
-    reader: Option<R>,
-    pending: Vec<u8>,
+    lines: Option<LineReader<BufReader<R>>>,
 }
 
 impl<R: AsyncRead + Unpin> Stream<R> {
     fn new(reader: Option<R>) -> Self {
         Self {
-            reader,
-            pending: Vec::new(),
+            lines: reader
+                .map(|r| LineReader::with_cap(BufReader::new(r), MAX_LINE_BUFFER).keeping_heads()),
         }
     }
 
     fn is_open(&self) -> bool {
-        self.reader.is_some()
+        self.lines.is_some()
     }
 
     /// Reads once and appends complete lines to `lines`; `false` at end of stream.
     async fn read_lines(&mut self, lines: &mut Vec<String>) -> bool {
-        let Some(reader) = self.reader.as_mut() else {
+        let Some(reader) = self.lines.as_mut() else {
             return false;
         };
-        let mut chunk = [0u8; 8192];
-        let n = match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => {
-                self.reader = None;
-                if !self.pending.is_empty() {
-                    lines.push(clip(String::from_utf8_lossy(&self.pending).trim_end()));
-                    self.pending.clear();
-                }
-                return false;
+        let mut read = Vec::new();
+        let open = match reader.read_available(&mut read).await {
+            Ok(open) => open,
+            // A broken pipe ends the stream like its end would, keeping what came.
+            Err(_) => {
+                read.extend(reader.take_partial());
+                false
             }
-            Ok(n) => n,
         };
-        for &byte in &chunk[..n] {
-            if byte == b'\n' {
-                lines.push(clip(String::from_utf8_lossy(&self.pending).trim_end()));
-                self.pending.clear();
-            } else if self.pending.len() < MAX_LINE_BUFFER {
-                self.pending.push(byte);
-            }
+        if !open {
+            self.lines = None;
         }
-        true
+        lines.extend(read.into_iter().map(|line| match line {
+            Line::Text(text) | Line::TooLong { head: text, .. } => clip(text.trim_end()),
+        }));
+        open
     }
 }

@@ -8,6 +8,7 @@ mod backend;
 mod command;
 mod error;
 mod event;
+pub mod lines;
 mod registry;
 
 pub use backend::{

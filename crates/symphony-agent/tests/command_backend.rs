@@ -331,3 +331,34 @@ async fn tool_directives_are_executed_host_side_and_reported() {
         "{notes:?}"
     );
 }
+
+/// Output is read through the shared capped line reader: an enormous line is shown clipped
+/// (its head), the lines after it still arrive, and output without a newline is still
+/// activity that keeps the turn alive (a progress bar is not silence).
+#[tokio::test]
+async fn an_enormous_line_is_clipped_and_output_mid_line_is_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = "head -c 300000 /dev/zero | tr '\\0' x; echo; echo after; \
+                   for i in 1 2 3 4 5 6; do printf .; sleep 0.3; done; echo done";
+    let mut s = start(command, dir.path(), Duration::from_secs(1), 64, &[]).await;
+    s.session
+        .run_turn("go")
+        .await
+        .expect("1.8 s of dots under a 1 s silence limit is not silence");
+    let lines: Vec<String> = drain(&mut s.events)
+        .into_iter()
+        .filter_map(|kind| match kind {
+            AgentEventKind::Notification { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    let big = lines.iter().find(|l| l.starts_with("xxx")).expect("clipped");
+    assert!(
+        big.len() <= symphony_agent::MAX_EVENT_LINE + '…'.len_utf8(),
+        "{}",
+        big.len()
+    );
+    assert!(big.ends_with('…'));
+    assert!(lines.contains(&"after".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"......done".to_owned()), "{lines:?}");
+}
