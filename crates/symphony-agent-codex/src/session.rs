@@ -217,12 +217,8 @@ impl CodexSession {
             return;
         }
         self.last_emit = Some(now);
-        let event = AgentEvent {
-            timestamp: chrono::Utc::now(),
-            session_id: self.conversation.session_id(),
-            pid: self.pid,
-            kind,
-        };
+        let mut event = AgentEvent::new(self.conversation.session_id(), self.pid, kind);
+        event.timestamp = chrono::Utc::now();
         let _ = self.events.send(event).await;
     }
 
@@ -415,7 +411,7 @@ impl AgentSession for CodexSession {
                 .await;
             }
         }
-        result.map(|()| TurnOutcome { turn })
+        result.map(|()| TurnOutcome::new(turn))
     }
 
     async fn stop(&mut self) {

@@ -59,16 +59,10 @@ fn rig(
     };
     let (events, rx) = mpsc::channel(10_000);
     let (stop, signal) = StopSignal::new();
-    let spec = SessionSpec {
-        workspace: workspace.clone(),
-        issue: issue(),
-        remove_env: vec!["OPENAI_API_KEY".into()],
-        turn_timeout: Duration::from_secs(60),
-        read_timeout: Duration::from_secs(30),
-        events,
-        stop: signal,
-        tools: None,
-    };
+    let mut spec = SessionSpec::new(workspace.clone(), issue(), events, signal);
+    spec.remove_env = vec!["OPENAI_API_KEY".into()];
+    spec.turn_timeout = Duration::from_secs(60);
+    spec.read_timeout = Duration::from_secs(30);
     (
         Rig {
             root,

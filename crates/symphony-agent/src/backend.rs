@@ -60,6 +60,7 @@ pub trait ToolHandler: Send + Sync {
 
 /// Everything a session is started with. The caller has already validated `workspace`
 /// (SPEC §9.5); the backend checks it is a directory and runs nowhere else.
+#[non_exhaustive]
 pub struct SessionSpec {
     /// The agent's working directory: the issue's workspace.
     pub workspace: PathBuf,
@@ -79,6 +80,36 @@ pub struct SessionSpec {
     pub tools: Option<Arc<dyn ToolHandler>>,
 }
 
+impl SessionSpec {
+    /// A session in `workspace` for `issue`, reporting to `events` and stopped by `stop`, with
+    /// the SPEC's default limits (an hour of silence per turn, 5 s to answer a request), no
+    /// environment hidden and no tools.
+    pub fn new(
+        workspace: impl Into<PathBuf>,
+        issue: Issue,
+        events: mpsc::Sender<AgentEvent>,
+        stop: StopSignal,
+    ) -> Self {
+        Self {
+            workspace: workspace.into(),
+            issue,
+            remove_env: Vec::new(),
+            turn_timeout: Duration::from_secs(3600),
+            read_timeout: Duration::from_secs(5),
+            events,
+            stop,
+            tools: None,
+        }
+    }
+}
+
+impl TurnOutcome {
+    /// Turn number `turn` completed.
+    pub fn new(turn: u32) -> Self {
+        Self { turn }
+    }
+}
+
 impl std::fmt::Debug for SessionSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionSpec")
@@ -92,6 +123,7 @@ impl std::fmt::Debug for SessionSpec {
 
 /// How a successful turn ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TurnOutcome {
     /// 1-based turn number within the session.
     pub turn: u32,

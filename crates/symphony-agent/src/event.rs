@@ -9,6 +9,7 @@ pub const MAX_EVENT_LINE: usize = 2 * 1024;
 
 /// One thing that happened in a session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AgentEvent {
     /// When it happened.
     pub timestamp: DateTime<Utc>,
@@ -19,6 +20,18 @@ pub struct AgentEvent {
     /// What happened.
     #[serde(flatten)]
     pub kind: AgentEventKind,
+}
+
+impl AgentEvent {
+    /// An event of session `session_id` (process `pid` when there is one), stamped now.
+    pub fn new(session_id: impl Into<String>, pid: Option<u32>, kind: AgentEventKind) -> Self {
+        Self {
+            timestamp: Utc::now(),
+            session_id: session_id.into(),
+            pid,
+            kind,
+        }
+    }
 }
 
 /// The kinds of [`AgentEvent`].

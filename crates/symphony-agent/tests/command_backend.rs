@@ -32,16 +32,10 @@ async fn start(
 ) -> Started {
     let (tx, events) = mpsc::channel(capacity);
     let (stop, signal) = StopSignal::new();
-    let spec = SessionSpec {
-        workspace: workspace.to_path_buf(),
-        issue: issue(),
-        remove_env: remove_env.iter().map(|s| (*s).to_owned()).collect(),
-        turn_timeout,
-        read_timeout: Duration::from_secs(5),
-        events: tx,
-        stop: signal,
-        tools: None,
-    };
+    let mut spec = SessionSpec::new(workspace.to_path_buf(), issue(), tx, signal);
+    spec.remove_env = remove_env.iter().map(|s| (*s).to_owned()).collect();
+    spec.turn_timeout = turn_timeout;
+    spec.read_timeout = Duration::from_secs(5);
     let session = CommandBackend::new(command).start(spec).await.unwrap();
     Started {
         session,
@@ -257,16 +251,10 @@ async fn a_missing_workspace_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, _rx) = mpsc::channel(4);
     let (_stop, signal) = StopSignal::new();
-    let spec = SessionSpec {
-        workspace: dir.path().join("gone"),
-        issue: issue(),
-        remove_env: vec![],
-        turn_timeout: LONG,
-        read_timeout: LONG,
-        events: tx,
-        stop: signal,
-        tools: None,
-    };
+    let mut spec = SessionSpec::new(dir.path().join("gone"), issue(), tx, signal);
+    spec.remove_env = vec![];
+    spec.turn_timeout = LONG;
+    spec.read_timeout = LONG;
     let err = CommandBackend::new("true").start(spec).await.err().unwrap();
     assert_eq!(err.category(), "invalid_workspace_cwd");
 }
@@ -290,16 +278,11 @@ async fn tool_directives_are_executed_host_side_and_reported() {
     let (tx, mut events) = mpsc::channel(64);
     let (_stop, signal) = StopSignal::new();
     let recorder = std::sync::Arc::new(Recorder(Default::default()));
-    let spec = SessionSpec {
-        workspace: dir.path().to_path_buf(),
-        issue: issue(),
-        remove_env: vec![],
-        turn_timeout: LONG,
-        read_timeout: LONG,
-        events: tx,
-        stop: signal,
-        tools: Some(recorder.clone()),
-    };
+    let mut spec = SessionSpec::new(dir.path().to_path_buf(), issue(), tx, signal);
+    spec.remove_env = vec![];
+    spec.turn_timeout = LONG;
+    spec.read_timeout = LONG;
+    spec.tools = Some(recorder.clone());
     let script = r#"echo '::symphony-tool {"name": "set_state", "arguments": {"state": "done"}}'; echo '::symphony-tool {"name": "nope"}'; echo '::symphony-tool not json'"#;
     let mut session = CommandBackend::new(script).start(spec).await.unwrap();
     session.run_turn("p").await.unwrap();
@@ -352,7 +335,10 @@ async fn an_enormous_line_is_clipped_and_output_mid_line_is_activity() {
             _ => None,
         })
         .collect();
-    let big = lines.iter().find(|l| l.starts_with("xxx")).expect("clipped");
+    let big = lines
+        .iter()
+        .find(|l| l.starts_with("xxx"))
+        .expect("clipped");
     assert!(
         big.len() <= symphony_agent::MAX_EVENT_LINE + '…'.len_utf8(),
         "{}",

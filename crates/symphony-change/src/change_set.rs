@@ -5,6 +5,7 @@ use serde::Serialize;
 /// How a file changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
 pub enum FileChange {
     /// New file.
     Added,
@@ -21,6 +22,7 @@ pub enum FileChange {
 
 /// A line the change adds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AddedLine {
     /// 1-based line number in the new file.
     pub line: u32,
@@ -30,6 +32,7 @@ pub struct AddedLine {
 
 /// One changed file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ChangedFile {
     /// Path in the new tree (the old one for deletions), relative to the workspace.
     pub path: String,
@@ -46,6 +49,7 @@ pub struct ChangedFile {
 /// What one commit of the branch added, for gates that care about history (a secret
 /// committed and removed later is still pushed with the branch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CommitPatch {
     /// The commit id.
     pub commit: String,
@@ -55,6 +59,7 @@ pub struct CommitPatch {
 
 /// Every changed file between a base commit and the working tree.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ChangeSet {
     /// The base commit id.
     pub base: String,
@@ -70,7 +75,50 @@ pub struct ChangeSet {
     pub tree: String,
 }
 
+impl AddedLine {
+    /// Line `line` (1-based) of the new file, reading `text`.
+    pub fn new(line: u32, text: impl Into<String>) -> Self {
+        Self {
+            line,
+            text: text.into(),
+        }
+    }
+}
+
+impl ChangedFile {
+    /// A text file at `path` that changed as `change`, with no lines yet.
+    pub fn new(path: impl Into<String>, change: FileChange) -> Self {
+        Self {
+            path: path.into(),
+            change,
+            binary: false,
+            added: Vec::new(),
+            removed: 0,
+        }
+    }
+}
+
+impl CommitPatch {
+    /// What commit `commit` changed.
+    pub fn new(commit: impl Into<String>, files: Vec<ChangedFile>) -> Self {
+        Self {
+            commit: commit.into(),
+            files,
+        }
+    }
+}
+
 impl ChangeSet {
+    /// The change of `files` against commit `base`, without history or tree (built by hand,
+    /// not read from a workspace).
+    pub fn new(base: impl Into<String>, files: Vec<ChangedFile>) -> Self {
+        Self {
+            base: base.into(),
+            files,
+            ..Self::default()
+        }
+    }
+
     /// Lines added over all files.
     pub fn lines_added(&self) -> usize {
         self.files.iter().map(|f| f.added.len()).sum()

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// A change ready for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ChangeProposal {
     /// The branch holding the change (`symphony/<key>`).
     pub branch: String,
@@ -24,6 +25,7 @@ pub struct ChangeProposal {
 /// How one check ended, in the vocabulary forges share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CheckConclusion {
     /// Passed.
     Success,
@@ -49,6 +51,7 @@ impl CheckConclusion {
 
 /// A problem a check found at a place in the change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CheckAnnotation {
     /// Path relative to the repository root.
     pub path: String,
@@ -64,6 +67,7 @@ pub struct CheckAnnotation {
 
 /// One gate's verdict as a check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CheckResult {
     /// The gate's name (`secrets`, `tests`, ...).
     pub name: String,
@@ -77,6 +81,7 @@ pub struct CheckResult {
 
 /// Where the proposal was published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ProposalOutcome {
     /// A link people follow (the PR's page), when there is one.
     pub url: Option<String>,
@@ -84,4 +89,71 @@ pub struct ProposalOutcome {
     pub number: Option<u64>,
     /// Whether this call created it (false: an existing one was updated).
     pub created: bool,
+}
+
+impl ChangeProposal {
+    /// A ready (not draft) proposal of `branch` onto `base_branch` at `head_sha`.
+    pub fn new(
+        branch: impl Into<String>,
+        base_branch: impl Into<String>,
+        head_sha: impl Into<String>,
+        title: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        Self {
+            branch: branch.into(),
+            base_branch: base_branch.into(),
+            head_sha: head_sha.into(),
+            title: title.into(),
+            body: body.into(),
+            draft: false,
+        }
+    }
+}
+
+impl CheckAnnotation {
+    /// A note on `line` of `path`.
+    pub fn new(
+        path: impl Into<String>,
+        line: u32,
+        level: impl Into<String>,
+        title: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            line,
+            level: level.into(),
+            title: title.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl CheckResult {
+    /// A check without annotations.
+    pub fn new(
+        name: impl Into<String>,
+        conclusion: CheckConclusion,
+        summary: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            conclusion,
+            summary: summary.into(),
+            annotations: Vec::new(),
+        }
+    }
+}
+
+impl ProposalOutcome {
+    /// Where the proposal is (`url`, `number` when the host numbers them) and whether this
+    /// call created it (`false`: an existing one was updated).
+    pub fn new(url: Option<String>, number: Option<u64>, created: bool) -> Self {
+        Self {
+            url,
+            number,
+            created,
+        }
+    }
 }

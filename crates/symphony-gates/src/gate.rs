@@ -14,6 +14,7 @@ use symphony_change::ChangeSet;
 
 /// What a gate judges.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct GateContext {
     /// The workspace (a git working tree).
     pub workspace: PathBuf,
@@ -21,6 +22,17 @@ pub struct GateContext {
     pub change: Arc<ChangeSet>,
     /// Environment variables removed from anything a gate runs (tracker secrets).
     pub remove_env: Vec<String>,
+}
+
+impl GateContext {
+    /// The context of judging `change` in `workspace`, hiding nothing from what gates run.
+    pub fn new(workspace: impl Into<PathBuf>, change: Arc<ChangeSet>) -> Self {
+        Self {
+            workspace: workspace.into(),
+            change,
+            remove_env: Vec::new(),
+        }
+    }
 }
 
 /// A quality gate. Implementations report what they find; the runner decides pass/fail
@@ -203,19 +215,14 @@ mod tests {
     fn context(paths: &[&str]) -> GateContext {
         GateContext {
             workspace: PathBuf::from("."),
-            change: Arc::new(ChangeSet {
-                base: String::new(),
-                files: paths
+            change: Arc::new({
+                let mut change_set = ChangeSet::default();
+                change_set.base = String::new();
+                change_set.files = paths
                     .iter()
-                    .map(|p| ChangedFile {
-                        path: (*p).to_owned(),
-                        change: FileChange::Modified,
-                        binary: false,
-                        added: Vec::new(),
-                        removed: 0,
-                    })
-                    .collect(),
-                ..ChangeSet::default()
+                    .map(|p| ChangedFile::new((*p).to_owned(), FileChange::Modified))
+                    .collect();
+                change_set
             }),
             remove_env: Vec::new(),
         }

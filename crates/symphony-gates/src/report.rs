@@ -43,6 +43,7 @@ pub enum Severity {
 
 /// One problem a gate found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// Rule id (e.g. `aws-access-key-id`).
     pub rule: String,
@@ -101,6 +102,7 @@ pub fn fingerprint(rule: &str, file: Option<&str>, evidence: &str) -> String {
 
 /// Everything one gate run produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GateReport {
     /// The gate's configured name.
     pub gate: String,

@@ -11,30 +11,26 @@ use symphony_gates::{
 };
 
 fn file(path: &str, change: FileChange, added: usize, removed: u32) -> ChangedFile {
-    ChangedFile {
-        path: path.to_owned(),
-        change,
-        binary: false,
-        added: (1..=added)
-            .map(|line| AddedLine {
-                line: line as u32,
-                text: format!("line {line}"),
-            })
-            .collect(),
-        removed,
+    {
+        let mut changed_file = ChangedFile::new(path.to_owned(), change);
+        changed_file.added = (1..=added)
+            .map(|line| AddedLine::new(line as u32, format!("line {line}")))
+            .collect();
+        changed_file.removed = removed;
+        changed_file
     }
 }
 
 fn context(files: Vec<ChangedFile>, workspace: PathBuf) -> GateContext {
-    GateContext {
+    GateContext::new(
         workspace,
-        change: Arc::new(ChangeSet {
-            base: "0".repeat(40),
-            files,
-            ..ChangeSet::default()
+        Arc::new({
+            let mut change_set = ChangeSet::default();
+            change_set.base = "0".repeat(40);
+            change_set.files = files;
+            change_set
         }),
-        remove_env: Vec::new(),
-    }
+    )
 }
 
 fn here() -> PathBuf {

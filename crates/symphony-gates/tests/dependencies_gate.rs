@@ -220,11 +220,7 @@ async fn judge_with(
     gate_settings.timeout = timeout;
     GateRunner::new(Arc::new(DependenciesGate::new(settings)), gate_settings)
         .unwrap()
-        .run(&GateContext {
-            workspace: ws.to_path_buf(),
-            change: Arc::new(change),
-            remove_env: Vec::new(),
-        })
+        .run(&GateContext::new(ws.to_path_buf(), Arc::new(change)))
         .await
 }
 

@@ -124,11 +124,7 @@ fn run_all(
     change: ChangeSet,
     extra: &[Arc<dyn Gate>],
 ) {
-    let context = GateContext {
-        workspace: workspace.to_path_buf(),
-        change: Arc::new(change),
-        remove_env: Vec::new(),
-    };
+    let context = GateContext::new(workspace.to_path_buf(), Arc::new(change));
     for gate in gates().iter().chain(extra) {
         let report = runtime.block_on(gate.run(&context));
         // A verdict, with a summary a person can read.
@@ -161,19 +157,16 @@ fn change_file() -> impl Strategy<Value = ChangedFile> {
         ),
         any::<u32>(),
     )
-        .prop_map(|(path, change, binary, lines, removed)| ChangedFile {
-            path,
-            change,
-            binary,
-            added: lines
+        .prop_map(|(path, change, binary, lines, removed)| {
+            let mut changed_file = ChangedFile::new(path, change);
+            changed_file.binary = binary;
+            changed_file.added = lines
                 .into_iter()
                 .enumerate()
-                .map(|(i, text)| AddedLine {
-                    line: i as u32 + 1,
-                    text,
-                })
-                .collect(),
-            removed,
+                .map(|(i, text)| AddedLine::new(i as u32 + 1, text))
+                .collect();
+            changed_file.removed = removed;
+            changed_file
         })
 }
 
@@ -184,7 +177,12 @@ proptest! {
     fn no_gate_panics_on_any_change_set(files in proptest::collection::vec(change_file(), 0..8)) {
         let runtime = runtime();
         let workspace = tempfile::tempdir().unwrap();
-        run_all(&runtime, workspace.path(), ChangeSet { base: "0".repeat(40), files, ..ChangeSet::default() }, &[]);
+        run_all(&runtime, workspace.path(), {
+let mut change_set = ChangeSet::default();
+change_set.base = "0".repeat(40);
+change_set.files = files;
+change_set
+}, &[]);
     }
 }
 

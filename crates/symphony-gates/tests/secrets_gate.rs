@@ -49,11 +49,7 @@ async fn judge(dir: &Path, settings: GateSettings) -> symphony_gates::GateReport
         .expect("change");
     let runner = GateRunner::new(Arc::new(SecretsGate::builtin()), settings).unwrap();
     runner
-        .run(&GateContext {
-            workspace: dir.to_path_buf(),
-            change: Arc::new(change),
-            remove_env: Vec::new(),
-        })
+        .run(&GateContext::new(dir.to_path_buf(), Arc::new(change)))
         .await
 }
 

@@ -309,14 +309,14 @@ impl symphony_agent::AgentSession for ChattySession {
     ) -> Result<symphony_agent::TurnOutcome, symphony_agent::AgentError> {
         let padding = "x".repeat(400);
         for n in 0..self.events {
-            let event = symphony_agent::AgentEvent {
-                timestamp: chrono::Utc::now(),
-                session_id: "chatty-1".to_owned(),
-                pid: None,
-                kind: symphony_agent::AgentEventKind::Notification {
+            let mut event = symphony_agent::AgentEvent::new(
+                "chatty-1".to_owned(),
+                None,
+                symphony_agent::AgentEventKind::Notification {
                     message: format!("event {n} {padding}"),
                 },
-            };
+            );
+            event.timestamp = chrono::Utc::now();
             if self.spec.events.send(event).await.is_err() {
                 break;
             }
@@ -325,7 +325,7 @@ impl symphony_agent::AgentSession for ChattySession {
             self.spec.workspace.join("../../chatty.done"),
             self.events.to_string(),
         );
-        Ok(symphony_agent::TurnOutcome { turn: 1 })
+        Ok(symphony_agent::TurnOutcome::new(1))
     }
     async fn stop(&mut self) {}
 }

@@ -53,15 +53,12 @@ fn spec(
     let (events, rx) = mpsc::channel(10_000);
     let (stop, signal) = StopSignal::new();
     (
-        SessionSpec {
-            workspace: workspace.to_owned(),
-            issue: issue(),
-            remove_env: Vec::new(),
-            turn_timeout: ROOMY,
-            read_timeout: ROOMY,
-            events,
-            stop: signal,
-            tools: None,
+        {
+            let mut session_spec = SessionSpec::new(workspace.to_owned(), issue(), events, signal);
+            session_spec.remove_env = Vec::new();
+            session_spec.turn_timeout = ROOMY;
+            session_spec.read_timeout = ROOMY;
+            session_spec
         },
         rx,
         stop,

@@ -70,18 +70,17 @@ async fn open_pull(
 }
 
 fn outcome(pull: &Value, created: bool, what: &str) -> Result<ProposalOutcome, TrackerError> {
-    Ok(ProposalOutcome {
-        url: pull
-            .get("html_url")
+    Ok(ProposalOutcome::new(
+        pull.get("html_url")
             .and_then(Value::as_str)
             .map(str::to_owned),
-        number: Some(
+        Some(
             pull.get("number")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| malformed(what))?,
         ),
         created,
-    })
+    ))
 }
 
 /// Updates the listed open `pull` with `update` (title and body).
@@ -170,6 +169,8 @@ async fn post_statuses(
             CheckConclusion::Failure => "failure",
             CheckConclusion::Error => "error",
             CheckConclusion::Skipped => continue,
+            // A conclusion added later is not a success until this host knows it.
+            _ => "error",
         };
         let body = json!({
             "state": state,

@@ -19,28 +19,31 @@ const MAX_RESULT_BYTES: usize = 256 * 1024;
 const MAX_PATH_BYTES: usize = 1024;
 
 pub(crate) fn spec(config: &GithubConfig) -> ToolSpec {
-    ToolSpec {
-        name: GITHUB_API.to_owned(),
-        description: format!(
-            "Call the GitHub REST API for the repository {repo} with Symphony's credentials. \
+    {
+        let mut tool_spec = ToolSpec::new(
+            GITHUB_API.to_owned(),
+            format!(
+                "Call the GitHub REST API for the repository {repo} with Symphony's credentials. \
              `path` must start with /repos/{repo}; e.g. POST /repos/{repo}/issues/7/labels \
              {{\"labels\": [\"symphony:human-review\"]}}, DELETE \
              /repos/{repo}/issues/7/labels/symphony:todo, POST /repos/{repo}/issues/7/comments \
              {{\"body\": \"...\"}}. Returns {{status, body}}.",
-            repo = config.full_name()
-        ),
-        input_schema: json!({
-            "type": "object",
-            "properties": {
-                "method": {"type": "string", "enum": ["GET", "POST", "PATCH", "PUT", "DELETE"]},
-                "path": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_BYTES},
-                "query": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
-                "body": {}
-            },
-            "required": ["method", "path"],
-            "additionalProperties": false
-        }),
-        mutates: true,
+                repo = config.full_name()
+            ),
+            json!({
+                "type": "object",
+                "properties": {
+                    "method": {"type": "string", "enum": ["GET", "POST", "PATCH", "PUT", "DELETE"]},
+                    "path": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_BYTES},
+                    "query": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                    "body": {}
+                },
+                "required": ["method", "path"],
+                "additionalProperties": false
+            }),
+        );
+        tool_spec.mutates = true;
+        tool_spec
     }
 }
 
@@ -227,11 +230,7 @@ pub(crate) async fn execute(
             if let Some(wait) = error.retry_after {
                 output["retry_after_s"] = json!(wait.as_secs());
             }
-            ToolResult {
-                success: false,
-                output,
-                moved_to: None,
-            }
+            ToolResult::failure_with(output)
         }
     }
 }

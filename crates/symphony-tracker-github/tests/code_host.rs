@@ -155,14 +155,13 @@ async fn issues_from_another_tracker_get_github_pull_requests_with_the_token_fro
         "id": "ABC-1", "identifier": "ABC-1", "title": "Local", "state": "todo"
     }))
     .unwrap();
-    let proposal = symphony_code_host::ChangeProposal {
-        branch: "symphony/ABC-1".into(),
-        base_branch: "main".into(),
-        head_sha: "3f786850e387550fdab836ed7e6dc881de23001b".into(),
-        title: "ABC-1: Local".into(),
-        body: "body".into(),
-        draft: false,
-    };
+    let proposal = symphony_code_host::ChangeProposal::new(
+        "symphony/ABC-1",
+        "main",
+        "3f786850e387550fdab836ed7e6dc881de23001b",
+        "ABC-1: Local",
+        "body",
+    );
     let outcome = host.propose_change(&issue, &proposal).await.unwrap();
     assert!(outcome.created && outcome.url.is_some());
     assert_eq!(setup.fake.pulls(REPO).len(), 1);

@@ -249,7 +249,7 @@ async fn writes_are_never_retried_blindly() {
         .execute_agent_tool(
             "github_api",
             json!({"method": "POST", "path": format!("/repos/{REPO}/issues/{number}/comments"), "body": {"body": "hello"}}),
-            &ToolContext { issue },
+            &ToolContext::new(issue),
         )
         .await;
     assert!(!result.success, "{result:?}");

@@ -24,7 +24,7 @@ async fn every_rest_exchange_conforms_to_githubs_openapi_description() {
     let issues = setup.tracker.fetch_issues_by_states(&states).await.unwrap();
     setup.tracker.fetch_issues_by_states(&states).await.unwrap(); // all 304s
     let issue = issues[0].clone();
-    let context = ToolContext { issue };
+    let context = ToolContext::new(issue);
     for call in [
         json!({"method": "GET", "path": "/repos/acme/widgets/issues", "query": {"state": "all", "per_page": 5, "labels": "bug"}}),
         json!({"method": "GET", "path": "/repos/acme/widgets/issues/1"}),

@@ -17,31 +17,35 @@ use symphony_tracker_github::GithubCodeHost;
 const SHA: &str = "3f786850e387550fdab836ed7e6dc881de23001b";
 
 fn check(name: &str, conclusion: CheckConclusion, annotations: usize) -> CheckResult {
-    CheckResult {
-        name: name.to_owned(),
-        conclusion,
-        summary: format!("{name}: {}", conclusion.as_str()),
-        annotations: (0..annotations)
-            .map(|i| CheckAnnotation {
-                path: format!("src/file{i}.rs"),
-                line: i as u32 + 1,
-                level: "warning".to_owned(),
-                title: "rule".to_owned(),
-                message: format!("finding {i}"),
+    {
+        let mut check_result = CheckResult::new(
+            name.to_owned(),
+            conclusion,
+            format!("{name}: {}", conclusion.as_str()),
+        );
+        check_result.annotations = (0..annotations)
+            .map(|i| {
+                CheckAnnotation::new(
+                    format!("src/file{i}.rs"),
+                    i as u32 + 1,
+                    "warning".to_owned(),
+                    "rule".to_owned(),
+                    format!("finding {i}"),
+                )
             })
-            .collect(),
+            .collect();
+        check_result
     }
 }
 
 fn proposal(body: &str) -> ChangeProposal {
-    ChangeProposal {
-        branch: "symphony/widgets_7".to_owned(),
-        base_branch: "main".to_owned(),
-        head_sha: SHA.to_owned(),
-        title: "widgets#7: Add a greeting".to_owned(),
-        body: body.to_owned(),
-        draft: false,
-    }
+    ChangeProposal::new(
+        "symphony/widgets_7".to_owned(),
+        "main".to_owned(),
+        SHA.to_owned(),
+        "widgets#7: Add a greeting".to_owned(),
+        body.to_owned(),
+    )
 }
 
 /// What the hand-off does: propose on the tracker's own repository, then publish the checks.
@@ -167,10 +171,8 @@ async fn a_lost_answer_to_the_create_never_makes_a_second_pull_request() {
     assert_eq!(creates, 1, "the create was sent once");
 
     // A create that fails for real (and left nothing) is an error, not a silent success.
-    let other = ChangeProposal {
-        branch: "symphony/other".to_owned(),
-        ..proposal("body")
-    };
+    let mut other = proposal("body");
+    other.branch = "symphony/other".to_owned();
     setup
         .fake
         .inject_for("POST", "/pulls", Fault::Status(422), 1);

@@ -18,9 +18,7 @@ async fn only_a_call_that_moved_the_issue_reports_a_move() {
         .await
         .unwrap()
         .remove(0);
-    let context = ToolContext {
-        issue: issue.clone(),
-    };
+    let context = ToolContext::new(issue.clone());
     let call = |arguments: serde_json::Value| {
         let context = context.clone();
         let tracker = &setup.tracker;

@@ -83,11 +83,7 @@ impl CodeHost for LocalCodeHost {
                 files.propose(&id, &proposal)
             })
             .await?;
-        Ok(ProposalOutcome {
-            url: None,
-            number: None,
-            created,
-        })
+        Ok(ProposalOutcome::new(None, None, created))
     }
 
     async fn publish_checks(

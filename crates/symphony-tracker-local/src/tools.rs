@@ -16,27 +16,29 @@ const MAX_COMMENT_BYTES: usize = 64 * 1024;
 
 pub(crate) fn specs() -> Vec<ToolSpec> {
     vec![
-        ToolSpec {
-            name: SET_STATE.to_owned(),
-            description: "Move the issue you are working on to another state (for example `human review` or `done`).".to_owned(),
-            input_schema: json!({
+        {
+            let mut tool_spec = ToolSpec::new(SET_STATE.to_owned(), "Move the issue you are working on to another state (for example `human review` or `done`).".to_owned(), json!({
                 "type": "object",
                 "properties": {"state": {"type": "string", "minLength": 1, "maxLength": 100}},
                 "required": ["state"],
                 "additionalProperties": false
-            }),
-            mutates: true,
+            }));
+            tool_spec.mutates = true;
+            tool_spec
         },
-        ToolSpec {
-            name: COMMENT.to_owned(),
-            description: "Append a comment (Markdown) to the issue you are working on.".to_owned(),
-            input_schema: json!({
-                "type": "object",
-                "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT_BYTES}},
-                "required": ["body"],
-                "additionalProperties": false
-            }),
-            mutates: true,
+        {
+            let mut tool_spec = ToolSpec::new(
+                COMMENT.to_owned(),
+                "Append a comment (Markdown) to the issue you are working on.".to_owned(),
+                json!({
+                    "type": "object",
+                    "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT_BYTES}},
+                    "required": ["body"],
+                    "additionalProperties": false
+                }),
+            );
+            tool_spec.mutates = true;
+            tool_spec
         },
     ]
 }

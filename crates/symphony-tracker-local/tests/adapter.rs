@@ -168,7 +168,7 @@ async fn agent_tools_move_and_comment_on_the_issue_file_only() {
         .await
         .unwrap()
         .remove(0);
-    let ctx = ToolContext { issue };
+    let ctx = ToolContext::new(issue);
 
     let moved = t
         .execute_agent_tool(
@@ -296,20 +296,18 @@ async fn a_proposal_goes_into_the_issue_file_once_and_the_branch_stays_local() {
         .await
         .unwrap()
         .remove(0);
-    let mut proposal = ChangeProposal {
-        branch: "symphony/ABC-1".into(),
-        base_branch: "main".into(),
-        head_sha: "0123456789abcdef0123".into(),
-        title: "ABC-1: One".into(),
-        body: "## What changed\n\nfirst".into(),
-        draft: false,
-    };
-    let checks = [CheckResult {
-        name: "secrets".into(),
-        conclusion: CheckConclusion::Success,
-        summary: "no secrets in changed lines".into(),
-        annotations: vec![],
-    }];
+    let mut proposal = ChangeProposal::new(
+        "symphony/ABC-1",
+        "main",
+        "0123456789abcdef0123",
+        "ABC-1: One",
+        "## What changed\n\nfirst",
+    );
+    let checks = [CheckResult::new(
+        "secrets",
+        CheckConclusion::Success,
+        "no secrets in changed lines",
+    )];
     let first = host.propose_change(&issue, &proposal).await.unwrap();
     assert!(first.created && first.url.is_none());
     host.publish_checks(&issue, &proposal.head_sha, &checks)

@@ -7,6 +7,7 @@ use symphony_core::Issue;
 
 /// A tool an adapter offers the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolSpec {
     /// Tool name, unique within the adapter.
     pub name: String,
@@ -20,6 +21,7 @@ pub struct ToolSpec {
 
 /// What a tool call runs with: the issue the session works on, never a credential.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ToolContext {
     /// The session's issue, as last normalized.
     pub issue: Issue,
@@ -27,6 +29,7 @@ pub struct ToolContext {
 
 /// The outcome of a tool call, translated into the agent protocol by the runner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolResult {
     /// Whether the call succeeded.
     pub success: bool,
@@ -37,6 +40,35 @@ pub struct ToolResult {
     /// alone in that state, and any other move out of the active states stops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_to: Option<String>,
+}
+
+impl ToolSpec {
+    /// A tool that reads only; [`ToolSpec::mutating`] marks one that changes the tracker.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        input_schema: Value,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            input_schema,
+            mutates: false,
+        }
+    }
+
+    /// The same tool, marked as changing the tracker.
+    pub fn mutating(mut self) -> Self {
+        self.mutates = true;
+        self
+    }
+}
+
+impl ToolContext {
+    /// The context of a call made for `issue`.
+    pub fn new(issue: Issue) -> Self {
+        Self { issue }
+    }
 }
 
 impl ToolResult {
@@ -63,6 +95,16 @@ impl ToolResult {
         Self {
             success: false,
             output: serde_json::json!({ "error": message.into() }),
+            moved_to: None,
+        }
+    }
+
+    /// A failed result with structured `output` (an `error` field and whatever helps the
+    /// agent, such as when to retry).
+    pub fn failure_with(output: Value) -> Self {
+        Self {
+            success: false,
+            output,
             moved_to: None,
         }
     }

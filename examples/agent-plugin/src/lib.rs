@@ -191,12 +191,8 @@ struct ReplaySession {
 
 impl ReplaySession {
     async fn emit(&self, kind: AgentEventKind) {
-        let event = AgentEvent {
-            timestamp: chrono::Utc::now(),
-            session_id: self.session_id(),
-            pid: None,
-            kind,
-        };
+        let mut event = AgentEvent::new(self.session_id(), None, kind);
+        event.timestamp = chrono::Utc::now();
         let _ = self.spec.events.send(event).await;
     }
 }
@@ -240,7 +236,7 @@ impl AgentSession for ReplaySession {
             }
         }
         self.emit(AgentEventKind::TurnCompleted { turn }).await;
-        Ok(TurnOutcome { turn })
+        Ok(TurnOutcome::new(turn))
     }
 
     async fn stop(&mut self) {}

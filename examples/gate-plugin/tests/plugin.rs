@@ -12,28 +12,23 @@ use symphony_gates::{
 };
 
 fn change(lines: &[&str]) -> GateContext {
-    GateContext {
-        workspace: ".".into(),
-        change: Arc::new(ChangeSet {
-            base: String::new(),
-            files: vec![ChangedFile {
-                path: "src/lib.rs".into(),
-                change: FileChange::Modified,
-                binary: false,
-                added: lines
+    GateContext::new(
+        ".",
+        Arc::new({
+            let mut change_set = ChangeSet::default();
+            change_set.base = String::new();
+            change_set.files = vec![{
+                let mut changed_file = ChangedFile::new("src/lib.rs", FileChange::Modified);
+                changed_file.added = lines
                     .iter()
                     .enumerate()
-                    .map(|(i, text)| AddedLine {
-                        line: i as u32 + 10,
-                        text: (*text).to_owned(),
-                    })
-                    .collect(),
-                removed: 0,
-            }],
-            ..ChangeSet::default()
+                    .map(|(i, text)| AddedLine::new(i as u32 + 10, (*text).to_owned()))
+                    .collect();
+                changed_file
+            }];
+            change_set
         }),
-        remove_env: Vec::new(),
-    }
+    )
 }
 
 #[tokio::test]

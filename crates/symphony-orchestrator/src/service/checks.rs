@@ -8,33 +8,36 @@ const MAX_ANNOTATIONS_PER_GATE: usize = 200;
 
 /// A gate's verdict as a forge check.
 pub(crate) fn check_result(report: &GateReport) -> CheckResult {
-    CheckResult {
-        name: report.gate.clone(),
-        conclusion: match report.status {
-            GateStatus::Pass => CheckConclusion::Success,
-            GateStatus::Fail => CheckConclusion::Failure,
-            GateStatus::Error => CheckConclusion::Error,
-            GateStatus::Skipped => CheckConclusion::Skipped,
-        },
-        summary: report.summary.clone(),
-        annotations: report
+    {
+        let mut check_result = CheckResult::new(
+            report.gate.clone(),
+            match report.status {
+                GateStatus::Pass => CheckConclusion::Success,
+                GateStatus::Fail => CheckConclusion::Failure,
+                GateStatus::Error => CheckConclusion::Error,
+                GateStatus::Skipped => CheckConclusion::Skipped,
+            },
+            report.summary.clone(),
+        );
+        check_result.annotations = report
             .findings
             .iter()
             .filter_map(|f| {
-                Some(CheckAnnotation {
-                    path: f.file.clone()?,
-                    line: f.line?,
-                    level: match f.severity {
+                Some(CheckAnnotation::new(
+                    f.file.clone()?,
+                    f.line?,
+                    match f.severity {
                         Severity::Error => "failure",
                         Severity::Warning => "warning",
                         Severity::Note => "notice",
                     }
                     .to_owned(),
-                    title: f.rule.clone(),
-                    message: f.message.clone(),
-                })
+                    f.rule.clone(),
+                    f.message.clone(),
+                ))
             })
             .take(MAX_ANNOTATIONS_PER_GATE)
-            .collect(),
+            .collect();
+        check_result
     }
 }

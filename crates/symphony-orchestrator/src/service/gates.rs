@@ -106,11 +106,8 @@ impl GateStage<'_> {
                 return GateVerdict::NothingToCheck;
             }
             let change = Arc::new(change);
-            let context = GateContext {
-                workspace: self.workspace.to_path_buf(),
-                change: Arc::clone(&change),
-                remove_env: self.tracker.secret_environment_names(),
-            };
+            let mut context = GateContext::new(self.workspace.to_path_buf(), Arc::clone(&change));
+            context.remove_env = self.tracker.secret_environment_names();
             let mut reports = Vec::new();
             for runner in &self.plan.runners {
                 let span = tracing::debug_span!(

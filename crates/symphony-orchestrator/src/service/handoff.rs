@@ -299,14 +299,14 @@ impl HandOffStage<'_> {
             &self.facts(reports, change, &subjects, &run),
         )
         .map_err(|e| failed("render the body", e.category(), e))?;
-        let proposal = ChangeProposal {
-            branch: branch.clone(),
+        let mut proposal = ChangeProposal::new(
+            branch.clone(),
             base_branch,
-            head_sha: head.clone(),
-            title: self.title(),
+            head.clone(),
+            self.title(),
             body,
-            draft: self.config.draft,
-        };
+        );
+        proposal.draft = self.config.draft;
         let checks: Vec<CheckResult> = reports.iter().map(check_result).collect();
         self.guard.check("proposing the change").await?;
         let outcome = self
@@ -376,6 +376,7 @@ impl HandOffStage<'_> {
                 FileChange::Modified => "modified".to_owned(),
                 FileChange::Deleted => "deleted".to_owned(),
                 FileChange::Renamed { from } => format!("renamed from `{from}`"),
+                _ => "changed".to_owned(),
             };
             summary.push_str(&format!(
                 "- `{}` ({how}, +{} −{})\n",

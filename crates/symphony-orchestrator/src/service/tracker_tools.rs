@@ -47,9 +47,7 @@ impl TrackerTools {
         {
             return symphony_tracker::ToolResult::failure(format!("unsupported tool {name:?}"));
         }
-        let context = ToolContext {
-            issue: self.issue.clone(),
-        };
+        let context = ToolContext::new(self.issue.clone());
         self.tracker
             .execute_agent_tool(name, arguments, &context)
             .await

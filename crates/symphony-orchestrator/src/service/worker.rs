@@ -119,21 +119,16 @@ async fn attempt_in_workspace(
         Arc::clone(&tokens),
         run_log,
     ));
-    let spec = SessionSpec {
-        workspace: cwd,
-        issue: issue.clone(),
-        remove_env: ctx.tracker.secret_environment_names(),
-        turn_timeout: config.run_limits.turn_timeout(),
-        read_timeout: config.run_limits.read_timeout(),
-        events: events_tx,
-        stop,
-        tools: Some(Arc::new(SessionTools {
-            tracker: TrackerTools::new(Arc::clone(&ctx.tracker), issue.clone()),
-            records,
-            scheduler: ctx.updates.clone(),
-            moves: moves.clone(),
-        })),
-    };
+    let mut spec = SessionSpec::new(cwd, issue.clone(), events_tx, stop);
+    spec.remove_env = ctx.tracker.secret_environment_names();
+    spec.turn_timeout = config.run_limits.turn_timeout();
+    spec.read_timeout = config.run_limits.read_timeout();
+    spec.tools = Some(Arc::new(SessionTools {
+        tracker: TrackerTools::new(Arc::clone(&ctx.tracker), issue.clone()),
+        records,
+        scheduler: ctx.updates.clone(),
+        moves: moves.clone(),
+    }));
     let mut session = match ctx.backend.start(spec).await {
         Ok(session) => session,
         Err(e) => {
