@@ -217,8 +217,7 @@ impl CodexSession {
             return;
         }
         self.last_emit = Some(now);
-        let mut event = AgentEvent::new(self.conversation.session_id(), self.pid, kind);
-        event.timestamp = chrono::Utc::now();
+        let event = AgentEvent::new(self.conversation.session_id(), self.pid, kind);
         let _ = self.events.send(event).await;
     }
 

@@ -213,19 +213,11 @@ mod tests {
     }
 
     fn context(paths: &[&str]) -> GateContext {
-        GateContext {
-            workspace: PathBuf::from("."),
-            change: Arc::new({
-                let mut change_set = ChangeSet::default();
-                change_set.base = String::new();
-                change_set.files = paths
-                    .iter()
-                    .map(|p| ChangedFile::new((*p).to_owned(), FileChange::Modified))
-                    .collect();
-                change_set
-            }),
-            remove_env: Vec::new(),
-        }
+        let files = paths
+            .iter()
+            .map(|p| ChangedFile::new(*p, FileChange::Modified))
+            .collect();
+        GateContext::new(".", Arc::new(ChangeSet::new("", files)))
     }
 
     #[tokio::test]

@@ -22,15 +22,7 @@ fn file(path: &str, change: FileChange, added: usize, removed: u32) -> ChangedFi
 }
 
 fn context(files: Vec<ChangedFile>, workspace: PathBuf) -> GateContext {
-    GateContext::new(
-        workspace,
-        Arc::new({
-            let mut change_set = ChangeSet::default();
-            change_set.base = "0".repeat(40);
-            change_set.files = files;
-            change_set
-        }),
-    )
+    GateContext::new(workspace, Arc::new(ChangeSet::new("0".repeat(40), files)))
 }
 
 fn here() -> PathBuf {

@@ -177,12 +177,7 @@ proptest! {
     fn no_gate_panics_on_any_change_set(files in proptest::collection::vec(change_file(), 0..8)) {
         let runtime = runtime();
         let workspace = tempfile::tempdir().unwrap();
-        run_all(&runtime, workspace.path(), {
-let mut change_set = ChangeSet::default();
-change_set.base = "0".repeat(40);
-change_set.files = files;
-change_set
-}, &[]);
+        run_all(&runtime, workspace.path(), ChangeSet::new("0".repeat(40), files), &[]);
     }
 }
 

@@ -309,14 +309,13 @@ impl symphony_agent::AgentSession for ChattySession {
     ) -> Result<symphony_agent::TurnOutcome, symphony_agent::AgentError> {
         let padding = "x".repeat(400);
         for n in 0..self.events {
-            let mut event = symphony_agent::AgentEvent::new(
+            let event = symphony_agent::AgentEvent::new(
                 "chatty-1".to_owned(),
                 None,
                 symphony_agent::AgentEventKind::Notification {
                     message: format!("event {n} {padding}"),
                 },
             );
-            event.timestamp = chrono::Utc::now();
             if self.spec.events.send(event).await.is_err() {
                 break;
             }

@@ -19,8 +19,7 @@ const MAX_RESULT_BYTES: usize = 256 * 1024;
 const MAX_PATH_BYTES: usize = 1024;
 
 pub(crate) fn spec(config: &GithubConfig) -> ToolSpec {
-    {
-        let mut tool_spec = ToolSpec::new(
+    ToolSpec::new(
             GITHUB_API.to_owned(),
             format!(
                 "Call the GitHub REST API for the repository {repo} with Symphony's credentials. \
@@ -41,10 +40,7 @@ pub(crate) fn spec(config: &GithubConfig) -> ToolSpec {
                 "required": ["method", "path"],
                 "additionalProperties": false
             }),
-        );
-        tool_spec.mutates = true;
-        tool_spec
-    }
+        ).mutating()
 }
 
 /// Why a call is refused before anything is sent.

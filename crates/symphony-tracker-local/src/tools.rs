@@ -15,32 +15,28 @@ pub const COMMENT: &str = "local_issue_comment";
 const MAX_COMMENT_BYTES: usize = 64 * 1024;
 
 pub(crate) fn specs() -> Vec<ToolSpec> {
-    vec![
-        {
-            let mut tool_spec = ToolSpec::new(SET_STATE.to_owned(), "Move the issue you are working on to another state (for example `human review` or `done`).".to_owned(), json!({
-                "type": "object",
-                "properties": {"state": {"type": "string", "minLength": 1, "maxLength": 100}},
-                "required": ["state"],
-                "additionalProperties": false
-            }));
-            tool_spec.mutates = true;
-            tool_spec
-        },
-        {
-            let mut tool_spec = ToolSpec::new(
-                COMMENT.to_owned(),
-                "Append a comment (Markdown) to the issue you are working on.".to_owned(),
-                json!({
-                    "type": "object",
-                    "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT_BYTES}},
-                    "required": ["body"],
-                    "additionalProperties": false
-                }),
-            );
-            tool_spec.mutates = true;
-            tool_spec
-        },
-    ]
+    let set_state = ToolSpec::new(
+        SET_STATE,
+        "Move the issue you are working on to another state (for example `human review` or \
+         `done`).",
+        json!({
+            "type": "object",
+            "properties": {"state": {"type": "string", "minLength": 1, "maxLength": 100}},
+            "required": ["state"],
+            "additionalProperties": false
+        }),
+    );
+    let comment = ToolSpec::new(
+        COMMENT,
+        "Append a comment (Markdown) to the issue you are working on.",
+        json!({
+            "type": "object",
+            "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT_BYTES}},
+            "required": ["body"],
+            "additionalProperties": false
+        }),
+    );
+    vec![set_state.mutating(), comment.mutating()]
 }
 
 /// Who writes: the agent through its tools, or Symphony's own hand-off stage.

@@ -191,8 +191,7 @@ struct ReplaySession {
 
 impl ReplaySession {
     async fn emit(&self, kind: AgentEventKind) {
-        let mut event = AgentEvent::new(self.session_id(), None, kind);
-        event.timestamp = chrono::Utc::now();
+        let event = AgentEvent::new(self.session_id(), None, kind);
         let _ = self.spec.events.send(event).await;
     }
 }

@@ -12,23 +12,13 @@ use symphony_gates::{
 };
 
 fn change(lines: &[&str]) -> GateContext {
-    GateContext::new(
-        ".",
-        Arc::new({
-            let mut change_set = ChangeSet::default();
-            change_set.base = String::new();
-            change_set.files = vec![{
-                let mut changed_file = ChangedFile::new("src/lib.rs", FileChange::Modified);
-                changed_file.added = lines
-                    .iter()
-                    .enumerate()
-                    .map(|(i, text)| AddedLine::new(i as u32 + 10, (*text).to_owned()))
-                    .collect();
-                changed_file
-            }];
-            change_set
-        }),
-    )
+    let mut file = ChangedFile::new("src/lib.rs", FileChange::Modified);
+    file.added = lines
+        .iter()
+        .enumerate()
+        .map(|(i, text)| AddedLine::new(i as u32 + 10, *text))
+        .collect();
+    GateContext::new(".", Arc::new(ChangeSet::new("", vec![file])))
 }
 
 #[tokio::test]
