@@ -13,10 +13,7 @@ mod sections;
 mod service;
 
 pub use handoff_config::HandOffConfig;
-pub use metrics::{
-    Family, Histogram, MetricKind, Sample, SampleValue, ServiceMetrics, TrackerOutcome,
-    DURATION_BUCKETS,
-};
+pub use metrics::{ServiceMetrics, TrackerOutcome};
 pub use scheduling::scheduler_config;
 pub use sections::{config_sections, handoff_plan, PlanError};
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};

@@ -344,22 +344,8 @@ async fn named_issues_are_read_and_dispatched_without_a_poll() {
     let seen = ran.clone();
     let polls_before = Arc::new(std::sync::Mutex::new(0.0));
     let keep = Arc::clone(&polls_before);
-    let reads = |metrics: &symphony_orchestrator::ServiceMetrics, operation: &str| {
-        metrics
-            .families()
-            .into_iter()
-            .filter(|f| f.name == "symphony_tracker_requests_total")
-            .flat_map(|f| f.samples)
-            .filter(|s| {
-                s.labels
-                    .iter()
-                    .any(|(k, v)| *k == "operation" && v == operation)
-            })
-            .map(|s| match s.value {
-                symphony_orchestrator::SampleValue::Number(n) => n,
-                _ => 0.0,
-            })
-            .sum::<f64>()
+    let reads = |metrics: &symphony_orchestrator::ServiceMetrics, operation: &'static str| {
+        metrics.tracker_calls(operation) as f64
     };
     let watched = Arc::clone(&metrics);
     service

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use symphony_orchestrator::{
-    ControlHandle, Family, RefreshQueued, ServiceMetrics, Snapshot, SnapshotError, SnapshotHandle,
+    ControlHandle, RefreshQueued, ServiceMetrics, Snapshot, SnapshotError, SnapshotHandle,
 };
 use symphony_store::Store;
 
@@ -22,8 +22,8 @@ pub trait Orchestrator: Send + Sync {
     /// Queues an immediate poll and reconciliation.
     fn request_refresh(&self) -> Result<RefreshQueued, SnapshotError>;
 
-    /// The service's own metric families (dispatches, retries, durations, gates, tracker).
-    fn metrics(&self) -> Vec<Family>;
+    /// The service's own metrics (dispatches, retries, durations, gates, tracker, store).
+    fn metrics(&self) -> Arc<ServiceMetrics>;
 
     /// Queues a look at just these issues (a webhook named them); an orchestrator that cannot
     /// target issues polls everything instead.
@@ -67,8 +67,8 @@ impl Orchestrator for ServiceHandles {
         self.control.request_refresh()
     }
 
-    fn metrics(&self) -> Vec<Family> {
-        self.metrics.families()
+    fn metrics(&self) -> Arc<ServiceMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {

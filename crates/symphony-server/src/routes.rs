@@ -100,7 +100,7 @@ async fn metrics_text(State(app): State<AppState>) -> Response {
     let snapshot = app.orchestrator.snapshot().await.ok();
     respond(
         StatusCode::OK,
-        "text/plain; version=0.0.4; charset=utf-8",
+        symphony_metrics::CONTENT_TYPE,
         metrics::render(
             snapshot.as_ref(),
             &app.orchestrator.metrics(),

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use client::{request, Answer};
 use serde_json::json;
 use symphony_orchestrator::{
-    Family, RefreshQueued, RetryRow, RunningRow, ServiceMetrics, Snapshot, SnapshotError, Totals,
+    RefreshQueued, RetryRow, RunningRow, ServiceMetrics, Snapshot, SnapshotError, Totals,
     TrackerOutcome,
 };
 use symphony_server::{Orchestrator, Server, ServerConfig};
@@ -22,7 +22,7 @@ const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 struct Fixed {
     snapshot: Option<Snapshot>,
     refreshes: AtomicU32,
-    metrics: ServiceMetrics,
+    metrics: Arc<ServiceMetrics>,
     /// Issue ids webhooks asked to look at.
     hinted: std::sync::Mutex<Vec<String>>,
 }
@@ -38,8 +38,8 @@ impl Orchestrator for Fixed {
         Ok(RefreshQueued { coalesced: n > 0 })
     }
 
-    fn metrics(&self) -> Vec<Family> {
-        self.metrics.families()
+    fn metrics(&self) -> Arc<ServiceMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {
@@ -116,7 +116,7 @@ async fn serve(snapshot: Option<Snapshot>, token: Option<&str>) -> std::net::Soc
         Arc::new(Fixed {
             snapshot,
             refreshes: AtomicU32::new(0),
-            metrics: recorded_work(),
+            metrics: Arc::new(recorded_work()),
             hinted: std::sync::Mutex::default(),
         }),
     )
@@ -280,8 +280,9 @@ async fn metrics_and_the_dashboard_show_the_snapshot() {
     let metrics = request(addr, "GET", "/metrics", None).await;
     assert_eq!(
         metrics.content_type,
-        "text/plain; version=0.0.4; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
+    assert!(metrics.body.ends_with("# EOF\n"), "{}", metrics.body);
     for line in [
         "symphony_orchestrator_up 1",
         "symphony_running_sessions 1",

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use client::request;
 use serde_json::json;
-use symphony_orchestrator::{
-    Family, RefreshQueued, ServiceMetrics, Snapshot, SnapshotError, Totals,
-};
+use symphony_orchestrator::{RefreshQueued, ServiceMetrics, Snapshot, SnapshotError, Totals};
 use symphony_server::{Orchestrator, Server, ServerConfig};
 use symphony_store::{
     AuditRecord, Change, ClaimOutcome, Instance, RunOutcome, RunStart, SqliteStore, Store,
@@ -23,7 +21,7 @@ const T0: u64 = 1_795_514_400_000;
 
 struct WithStore {
     store: Option<Arc<dyn Store>>,
-    metrics: ServiceMetrics,
+    metrics: Arc<ServiceMetrics>,
 }
 
 #[async_trait]
@@ -44,8 +42,8 @@ impl Orchestrator for WithStore {
         Ok(RefreshQueued { coalesced: false })
     }
 
-    fn metrics(&self) -> Vec<Family> {
-        self.metrics.families()
+    fn metrics(&self) -> Arc<ServiceMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     fn store(&self) -> Option<Arc<dyn Store>> {
@@ -141,7 +139,7 @@ async fn serve(store: Option<Arc<dyn Store>>) -> std::net::SocketAddr {
     };
     let orchestrator = WithStore {
         store,
-        metrics: ServiceMetrics::default(),
+        metrics: Arc::new(ServiceMetrics::default()),
     };
     let server = Server::bind(&config, Arc::new(orchestrator)).await.unwrap();
     let addr = server.local_addr();

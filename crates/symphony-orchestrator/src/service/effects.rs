@@ -31,7 +31,7 @@ impl Shell {
                 identifier,
             } => self.remove_workspace(issue_id, identifier),
             Effect::Record(decision) => {
-                self.metrics.decision(&decision);
+                crate::metrics::record_decision(&self.metrics, &decision);
                 if let Some(persistence) = &self.persistence {
                     persistence.decision(decision);
                 }
