@@ -2,10 +2,12 @@
 //! keeps the last good workflow, is reported once, and clears when the file is fixed.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
 use crate::definition::{fingerprint, read_workflow_bytes};
@@ -43,6 +45,8 @@ pub struct WorkflowSource {
     env: Arc<dyn Environment + Send + Sync>,
     state: Mutex<State>,
     updates: watch::Sender<Arc<Workflow>>,
+    /// Re-reads since `open`.
+    refreshes: AtomicU64,
 }
 
 impl WorkflowSource {
@@ -63,7 +67,14 @@ impl WorkflowSource {
                 last_error: None,
             }),
             updates,
+            refreshes: AtomicU64::new(0),
         })
+    }
+
+    /// How many times the file was re-read since it was opened: for diagnostics, and for
+    /// tests that an idle service leaves its workflow alone.
+    pub fn refreshes(&self) -> u64 {
+        self.refreshes.load(Ordering::Relaxed)
     }
 
     /// The workflow file's path.
@@ -89,6 +100,7 @@ impl WorkflowSource {
     /// Re-reads the file and makes it current if it changed and is valid. Cheap when nothing
     /// changed (one small read and a hash), so callers may do it before every dispatch.
     pub fn refresh(&self) -> ReloadOutcome {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
         let loaded = read_workflow_bytes(&self.path).and_then(|bytes| {
             let print = fingerprint(&bytes);
             if print == self.lock().current.fingerprint {
@@ -172,11 +184,12 @@ impl WorkflowWatcher {
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 let relevant = match &event {
                     Ok(event) => {
-                        event.paths.is_empty()
-                            || event
-                                .paths
-                                .iter()
-                                .any(|p| p.file_name() == file_name.as_deref())
+                        changes_the_file(&event.kind)
+                            && (event.paths.is_empty()
+                                || event
+                                    .paths
+                                    .iter()
+                                    .any(|p| p.file_name() == file_name.as_deref()))
                     }
                     Err(_) => true,
                 };
@@ -198,6 +211,18 @@ impl WorkflowWatcher {
             _watcher: watcher,
             task,
         })
+    }
+}
+
+/// Whether an event of `kind` can mean the file's contents changed. Opening, reading and
+/// closing a file unwritten cannot — and counting them made every re-read trigger the next
+/// (about 20 reloads a second while idle). A close after writing, a create, a modify, a
+/// rename or remove, or an event the platform cannot classify all can.
+fn changes_the_file(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
     }
 }
 

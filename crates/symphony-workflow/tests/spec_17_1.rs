@@ -387,3 +387,33 @@ fn prompt_rendering_fails_on_unknown_variables_in_strict_mode() {
         "template_render_error"
     );
 }
+
+/// The watcher reacts to what changes the file, not to reads of it: an idle source is not
+/// re-read (each re-read's own open and read used to trigger the next, about 20 a second), and
+/// an edit after a quiet spell is still seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_watched_workflow_is_not_re_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "WORKFLOW.md", MINIMAL);
+    let source = Arc::new(WorkflowSource::open(&path, registry(), Arc::new(env(&[]))).unwrap());
+    let mut updates = source.subscribe();
+    let _watcher = WorkflowWatcher::spawn(Arc::clone(&source)).unwrap();
+    // Someone reads the file (as an editor, a backup or `symphony check` would), and the
+    // source re-reads it once itself.
+    let _ = std::fs::read_to_string(&path).unwrap();
+    source.refresh();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        source.refreshes(),
+        1,
+        "nothing wrote the file in 5 s, so nothing re-read it but the one explicit refresh"
+    );
+
+    let edited = MINIMAL.replace("---\nWork", "polling:\n  interval_ms: 4321\n---\nWork");
+    std::fs::write(&path, edited).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), updates.changed())
+        .await
+        .expect("the watcher saw the write")
+        .unwrap();
+    assert_eq!(source.current().config.polling.interval_ms, 4321);
+}
