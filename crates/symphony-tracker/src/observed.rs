@@ -68,11 +68,6 @@ impl<O: TrackerObserver> ObservedTracker<O> {
         Self { inner, observer }
     }
 
-    /// The wrapped tracker.
-    pub fn inner(&self) -> &Arc<dyn Tracker> {
-        &self.inner
-    }
-
     async fn observe<T>(
         &self,
         call: TrackerCall,

@@ -60,15 +60,13 @@ pub fn head_commit(workspace: &Path) -> Result<String, BranchError> {
     Ok(id.to_string())
 }
 
-/// Commits `tree` (a tree id, as [`ChangeSet::tree`] records the working tree the gates
-/// judged) on top of `HEAD` as one commit on the current branch, and resets the index to it
+/// Commits `tree` (a tree id, as `symphony_change::ChangeSet::tree` records the working tree
+/// the gates judged) on top of `HEAD` as one commit on the current branch, and resets the index to it
 /// so `git status` is clean afterwards. `None` when `HEAD` already has that tree: nothing to
 /// commit, no empty commit. Blocking: call it from `spawn_blocking`.
 ///
 /// The tree is computed once, by whoever reads the change; committing it (rather than
 /// re-reading the worktree here) means what is proposed is exactly what was judged.
-///
-/// [`ChangeSet::tree`]: https://docs.rs/symphony-change
 pub fn commit_tree(
     workspace: &Path,
     tree: &str,
