@@ -26,7 +26,7 @@ pub enum TrackerCall {
     FetchIssuesByIds,
     /// [`Tracker::execute_agent_tool`].
     ExecuteAgentTool,
-    /// [`Tracker::hand_off`].
+    /// [`IssueHandOff::hand_off`].
     HandOff,
 }
 
