@@ -189,7 +189,7 @@ fn the_demo_exports_nested_spans_with_issue_and_session_attributes() {
     let ticks: Vec<&str> = named("tick").map(|s| s.span_id.as_str()).collect();
     assert!(
         named("tracker_request").any(|r| ticks.contains(&r.parent.as_str())
-            && r.attributes.get("operation").map(String::as_str) == Some("fetch_issues_by_states")),
+            && r.attributes.get("operation").map(String::as_str) == Some("fetch_candidates")),
         "candidate reads are children of their tick"
     );
 }

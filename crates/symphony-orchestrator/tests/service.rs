@@ -378,3 +378,45 @@ async fn named_issues_are_read_and_dispatched_without_a_poll() {
     );
     drop(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_run_hands_its_slot_to_the_next_issue_without_waiting_for_the_poll() {
+    // One slot, three issues, a poll every ten minutes: only the first issue can start on a
+    // tick; the others start because the slot is refilled as each run ends.
+    let agent = r#"echo done >> ../../agent.log; echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "done"}}'"#;
+    let (dir, path) = setup(
+        agent,
+        "",
+        &[("DEMO-1", "todo"), ("DEMO-2", "todo"), ("DEMO-3", "todo")],
+    );
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "polling:\n  interval_ms: 200\nagent:\n",
+        "polling:\n  interval_ms: 600000\nagent:\n  max_concurrent_agents: 1\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let root = dir.path().to_path_buf();
+    let service = Service::new(
+        source(&path),
+        Arc::new(LocalWiring),
+        ServiceOptions::default(),
+    );
+    let check = root.clone();
+    let all_done = move || {
+        ["DEMO-1", "DEMO-2", "DEMO-3"]
+            .iter()
+            .all(|id| state_of(&check, id) == "done")
+    };
+    let started = Instant::now();
+    service
+        .run(until(Duration::from_secs(60), all_done.clone()))
+        .await
+        .unwrap();
+    assert!(
+        all_done(),
+        "not all done after {:?}: {:?}",
+        started.elapsed(),
+        ["DEMO-1", "DEMO-2", "DEMO-3"].map(|id| state_of(&root, id))
+    );
+    let log = std::fs::read_to_string(root.join("agent.log")).unwrap();
+    assert_eq!(log.lines().count(), 3, "one turn each");
+}

@@ -5,6 +5,9 @@ use crate::config::SchedulerConfig;
 use crate::state::{log, Out, Scheduler};
 use crate::types::*;
 
+/// The shortest time an issue another instance holds is left alone.
+const MIN_HOLD_MS: u64 = 1_000;
+
 impl Scheduler {
     pub(crate) fn on_agent_update(&mut self, issue_id: &str, update: AgentUpdate, now_ms: u64) {
         let Some(entry) = self.running.get_mut(issue_id) else {
@@ -42,7 +45,17 @@ impl Scheduler {
 
     pub(crate) fn on_reload(&mut self, config: SchedulerConfig, out: &mut Out) {
         let interval_changed = config.poll_interval_ms != self.config.poll_interval_ms;
+        if config.active_states != self.config.active_states {
+            // Other states are candidates now: the next read must be complete.
+            self.candidate_mark = None;
+        }
+        let judged_differently = config.active_states != self.config.active_states
+            || config.terminal_states != self.config.terminal_states
+            || config.required_labels != self.config.required_labels;
         self.config = config;
+        if judged_differently {
+            self.candidates.rejudge(&self.config);
+        }
         if interval_changed && !self.shutting_down {
             out.push(Effect::ArmTimer {
                 timer: Timer::Tick,
@@ -84,6 +97,9 @@ impl Scheduler {
             holder: holder.clone(),
             held_for_ms,
         }));
+        // A claim at its very end is still tried again only after a pause: the refill below
+        // must not start the same issue in a loop while the other instance lets go.
+        let held_for_ms = held_for_ms.max(MIN_HOLD_MS);
         self.held_elsewhere.insert(
             issue_id.to_owned(),
             (holder, now_ms.saturating_add(held_for_ms)),
@@ -91,7 +107,31 @@ impl Scheduler {
         if self.shutting_down && self.running.is_empty() {
             out.push(Effect::Stopped);
         }
+        self.arm_hold_lapse(now_ms, out);
+        // The slot it would have used is free for the next candidate.
+        self.refill(now_ms, out);
         out.push(Effect::Notify);
+    }
+
+    /// Lapsed holds are forgotten and their issues may take free slots at once.
+    pub(crate) fn on_holds_lapsed(&mut self, now_ms: u64, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        self.held_elsewhere.retain(|_, (_, until)| *until > now_ms);
+        self.arm_hold_lapse(now_ms, out);
+        self.refill(now_ms, out);
+        out.push(Effect::Notify);
+    }
+
+    /// Arms the hold-lapse timer for the earliest hold still in force.
+    fn arm_hold_lapse(&self, now_ms: u64, out: &mut Out) {
+        if let Some(until) = self.held_elsewhere.values().map(|(_, until)| *until).min() {
+            out.push(Effect::ArmTimer {
+                timer: Timer::HoldLapse,
+                delay_ms: until.saturating_sub(now_ms),
+            });
+        }
     }
 
     pub(crate) fn on_restore(&mut self, retries: Vec<RestoredRetry>, now_ms: u64, out: &mut Out) {
@@ -145,6 +185,9 @@ impl Scheduler {
         }
         self.shutting_down = true;
         out.push(Effect::CancelTimer { timer: Timer::Tick });
+        out.push(Effect::CancelTimer {
+            timer: Timer::HoldLapse,
+        });
         // Queued retries stay in durable state for the next start; only their timers go.
         let queued: Vec<String> = self.retries.keys().cloned().collect();
         for id in queued {

@@ -1,11 +1,13 @@
-//! Candidate selection and dispatch (SPEC §8.2, §8.3).
+//! Candidate selection and dispatch (SPEC §8.2, §8.3), from the candidate book: after every
+//! candidate read, and at once whenever a slot frees (a run ends, a start is refused because
+//! another instance holds the issue, such a hold lapses), instead of at the next tick. The
+//! worker re-reads each issue before it starts (SPEC §8.3), so a book older than a tick is
+//! safe: what changed meanwhile is skipped there and dropped from the book.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::HashMap;
 
-use symphony_core::{normalize_state, Issue};
+use symphony_core::Issue;
 
-use crate::eligibility::{dispatch_key, issue_eligible, DispatchKey};
 use crate::state::{log, Out, Scheduler, TickPhase};
 use crate::types::*;
 
@@ -26,12 +28,28 @@ impl Scheduler {
         out.push(Effect::FetchByStates {
             purpose: FetchPurpose::Candidates,
             states: self.config.active_states.clone(),
+            since: self.candidate_mark.clone(),
         });
     }
 
+    /// A complete candidate list (a tracker without incremental reads, or a test).
     pub(crate) fn on_candidates(
         &mut self,
         result: Result<Vec<Issue>, String>,
+        now_ms: u64,
+        out: &mut Out,
+    ) {
+        let result = result.map(|issues| CandidateAnswer {
+            issues,
+            complete: true,
+            mark: None,
+        });
+        self.on_candidate_answer(result, now_ms, out);
+    }
+
+    pub(crate) fn on_candidate_answer(
+        &mut self,
+        result: Result<CandidateAnswer, String>,
         now_ms: u64,
         out: &mut Out,
     ) {
@@ -40,7 +58,17 @@ impl Scheduler {
         }
         self.phase = TickPhase::Idle;
         match result {
-            Ok(issues) => self.dispatch_candidates(issues, now_ms, out),
+            Ok(answer) => {
+                if answer.complete {
+                    self.candidates.replace(answer.issues, &self.config);
+                } else {
+                    for issue in &answer.issues {
+                        self.candidates.update(issue, &self.config);
+                    }
+                }
+                self.candidate_mark = answer.mark;
+                self.refill(now_ms, out);
+            }
             Err(error) => log(
                 out,
                 LogLevel::Warn,
@@ -51,65 +79,46 @@ impl Scheduler {
         out.push(Effect::Notify);
     }
 
-    /// Dispatches eligible candidates in dispatch order while slots remain (SPEC §8.2, §8.3).
-    ///
-    /// Only small sort keys go into a heap (linear to build) and only as many are popped as
-    /// slots allow, so a tick over 10,000 candidates neither sorts nor moves them all; per-state
-    /// counts are computed once and updated as issues are chosen.
-    pub(crate) fn dispatch_candidates(&mut self, issues: Vec<Issue>, now_ms: u64, out: &mut Out) {
+    /// Dispatches eligible candidates of the book in dispatch order while slots remain
+    /// (SPEC §8.2, §8.3). The book is ordered already, so this walks only past the issues
+    /// that cannot run now (claimed, held elsewhere, their state full) and stops when the
+    /// slots are: it never touches the rest of the backlog.
+    pub(crate) fn refill(&mut self, now_ms: u64, out: &mut Out) {
         let max = self.config.max_concurrent_agents;
-        if self.shutting_down || self.running.len() >= max {
+        if self.shutting_down || self.preflight_error.is_some() || self.running.len() >= max {
             return;
         }
-        let eligible: Vec<Issue> = issues
-            .into_iter()
-            .filter(|i| {
-                !self.claimed.contains(&i.id)
-                    && self
-                        .held_elsewhere
-                        .get(&i.id)
-                        .is_none_or(|(_, until)| *until <= now_ms)
-                    && issue_eligible(i, &self.config).is_ok()
-            })
-            .collect();
-        let chosen = {
+        let chosen: Vec<Issue> = {
             let mut per_state: HashMap<String, usize> = HashMap::new();
             for entry in self.running.values() {
                 *per_state
-                    .entry(normalize_state(&entry.issue.state))
+                    .entry(symphony_core::normalize_state(&entry.issue.state))
                     .or_default() += 1;
             }
-            let mut heap: BinaryHeap<Reverse<(DispatchKey<'_>, usize)>> = eligible
-                .iter()
-                .enumerate()
-                .map(|(index, issue)| Reverse((dispatch_key(issue), index)))
-                .collect();
             let mut chosen = Vec::new();
-            // A tracker that repeats an issue in one answer must not get it twice.
-            let mut taken: HashSet<&str> = HashSet::new();
-            while self.running.len() + chosen.len() < max {
-                let Some(Reverse((_, index))) = heap.pop() else {
+            for (issue, state) in self.candidates.in_order() {
+                if self.running.len() + chosen.len() >= max {
                     break;
-                };
-                let issue = &eligible[index];
-                if self.running.contains_key(&issue.id) || !taken.insert(issue.id.as_str()) {
+                }
+                if self.claimed.contains(&issue.id)
+                    || self
+                        .held_elsewhere
+                        .get(&issue.id)
+                        .is_some_and(|(_, until)| *until > now_ms)
+                {
                     continue;
                 }
-                let state = normalize_state(&issue.state);
-                let count = per_state.get(&state).copied().unwrap_or(0);
-                if count >= self.config.state_limit_normalized(&state) {
+                let count = per_state.get(state).copied().unwrap_or(0);
+                if count >= self.config.state_limit_normalized(state) {
                     continue;
                 }
-                per_state.insert(state, count + 1);
-                chosen.push(index);
+                per_state.insert(state.to_owned(), count + 1);
+                chosen.push(issue.clone());
             }
             chosen
         };
-        let mut eligible: Vec<Option<Issue>> = eligible.into_iter().map(Some).collect();
-        for index in chosen {
-            if let Some(issue) = eligible[index].take() {
-                self.dispatch(issue, None, now_ms, out);
-            }
+        for issue in chosen {
+            self.dispatch(issue, None, now_ms, out);
         }
     }
 

@@ -104,13 +104,19 @@ impl Scheduler {
                 Some((1, None, RetryReason::Continuation))
             }
         };
-        if let Some(retry) = retry {
-            self.schedule_retry(issue_id, &identifier, retry, now_ms, out);
+        match retry {
+            Some(retry) => self.schedule_retry(issue_id, &identifier, retry, now_ms, out),
+            // Let go after a fresh read said so: out of the book until a read shows it again,
+            // or the refill below would start it again at once.
+            None if !self.claimed.contains(issue_id) => self.candidates.remove(issue_id),
+            None => {}
         }
         self.note_retry_url(issue_id, entry.issue.url.clone());
         if self.shutting_down && self.running.is_empty() {
             out.push(Effect::Stopped);
         }
+        // The slot is free now, not at the next tick.
+        self.refill(now_ms, out);
         out.push(Effect::Notify);
     }
 
@@ -239,6 +245,7 @@ impl Scheduler {
             }
         };
         let Some(issue) = issues.into_iter().find(|i| i.id == issue_id) else {
+            self.candidates.remove(issue_id);
             self.release(
                 issue_id,
                 &entry.identifier,
@@ -247,6 +254,7 @@ impl Scheduler {
             );
             return;
         };
+        self.candidates.update(&issue, &self.config);
         if self.config.is_terminal(&issue.state) {
             out.push(Effect::RemoveWorkspace {
                 issue_id: issue_id.to_owned(),

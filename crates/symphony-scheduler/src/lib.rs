@@ -8,6 +8,7 @@
 //! The worker asks the same rules before it starts ([`issue_eligible`]) and before each of
 //! Symphony's own steps ([`standing`]): one definition of "may this issue run".
 
+mod candidates;
 mod config;
 mod control;
 mod dispatch;

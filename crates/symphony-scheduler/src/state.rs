@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use symphony_core::{normalize_state, Issue};
 
+use crate::candidates::CandidateBook;
 use crate::config::SchedulerConfig;
 use crate::eligibility::{issue_eligible, Ineligible};
 use crate::types::*;
@@ -36,6 +37,10 @@ pub struct Scheduler {
     pub(crate) reconciling: BTreeSet<String>,
     pub(crate) preflight_error: Option<String>,
     pub(crate) shutting_down: bool,
+    /// The last candidates, in dispatch order (see `candidates`).
+    pub(crate) candidates: CandidateBook,
+    /// The tracker's mark of the last candidate answer applied.
+    pub(crate) candidate_mark: Option<String>,
 }
 
 /// Effects collected while handling one event.
@@ -70,6 +75,8 @@ impl Scheduler {
             reconciling: BTreeSet::new(),
             preflight_error: None,
             shutting_down: false,
+            candidates: CandidateBook::default(),
+            candidate_mark: None,
         }
     }
 
@@ -109,6 +116,11 @@ impl Scheduler {
         self.preflight_error.as_deref()
     }
 
+    /// Issues the last candidate reads showed (eligible or not).
+    pub fn known_candidates(&self) -> usize {
+        self.candidates.len()
+    }
+
     /// The latest rate-limit payload an agent reported.
     pub fn rate_limits(&self) -> Option<&Value> {
         self.rate_limits.as_ref()
@@ -129,6 +141,7 @@ impl Scheduler {
                 }
                 FetchPurpose::Hint => self.on_hinted(result, now_ms, &mut out),
             },
+            Event::CandidatesRead { result } => self.on_candidate_answer(result, now_ms, &mut out),
             Event::WorkerExited { issue_id, reason } => {
                 self.on_worker_exit(&issue_id, reason, now_ms, &mut out)
             }
@@ -154,6 +167,7 @@ impl Scheduler {
                 }
             }
             Event::RetryDue { issue_id } => self.on_retry_due(&issue_id, now_ms, &mut out),
+            Event::HoldsLapsed => self.on_holds_lapsed(now_ms, &mut out),
             Event::ConfigReloaded(config) => self.on_reload(config, &mut out),
             Event::ClaimDenied {
                 issue_id,

@@ -15,6 +15,7 @@ impl Scheduler {
         out.push(Effect::FetchByStates {
             purpose: FetchPurpose::StartupCleanup,
             states: self.config.terminal_states.clone(),
+            since: None,
         });
         out.push(Effect::ArmTimer {
             timer: Timer::Tick,
@@ -138,7 +139,8 @@ impl Scheduler {
         let asked = std::mem::take(&mut self.reconciling);
         match result {
             Ok(issues) => {
-                // Issues not running any more (their worker exited meanwhile) need nothing.
+                // Issues not running any more (their worker exited meanwhile) only update the
+                // candidate book.
                 self.reconcile_running(&asked, issues, out);
             }
             Err(error) => log(
@@ -153,19 +155,18 @@ impl Scheduler {
 
     /// SPEC §8.5 part B for the running issues among `asked`, given their fresh snapshots:
     /// stop those that became terminal, inactive, unroutable or invisible; refresh the rest.
-    /// Returns the issues that were not running.
+    /// Every snapshot also updates the candidate book.
     pub(crate) fn reconcile_running(
         &mut self,
         asked: &BTreeSet<String>,
         issues: Vec<Issue>,
         out: &mut Out,
-    ) -> Vec<Issue> {
+    ) {
         let mut seen = BTreeSet::new();
-        let mut not_running = Vec::new();
         for issue in issues {
             seen.insert(issue.id.clone());
+            self.candidates.update(&issue, &self.config);
             let Some(entry) = self.running.get(&issue.id) else {
-                not_running.push(issue);
                 continue;
             };
             if entry.stopping.is_some() {
@@ -206,7 +207,9 @@ impl Scheduler {
         for id in missing {
             self.stop_worker(&id, StopReason::Missing, out);
         }
-        not_running
+        for id in asked.iter().filter(|id| !seen.contains(*id)) {
+            self.candidates.remove(id);
+        }
     }
 
     /// At most this many issues are read for one hint (a webhook names one or a few).
@@ -249,10 +252,9 @@ impl Scheduler {
         // An issue the tracker no longer shows is left to the next reconcile, which asks
         // about every running issue: only what came back is judged here.
         let asked: BTreeSet<String> = issues.iter().map(|i| i.id.clone()).collect();
-        let candidates = self.reconcile_running(&asked, issues, out);
-        if self.preflight_error.is_none() && !self.shutting_down {
-            self.dispatch_candidates(candidates, now_ms, out);
-        }
+        // The book now holds the hinted issues as they are: refill takes those eligible.
+        self.reconcile_running(&asked, issues, out);
+        self.refill(now_ms, out);
         out.push(Effect::Notify);
     }
 }

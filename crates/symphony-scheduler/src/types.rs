@@ -18,6 +18,8 @@ pub enum Timer {
     Tick,
     /// The retry of one issue (by id).
     Retry(String),
+    /// The earliest lapse of a claim another instance holds: its issue may run again.
+    HoldLapse,
 }
 
 /// Why a tracker read was requested; the shell hands it back with the result.
@@ -119,6 +121,11 @@ pub enum Event {
         /// The issues, or the error message.
         result: Result<Vec<Issue>, String>,
     },
+    /// A candidate read finished, complete or incremental.
+    CandidatesRead {
+        /// The answer, or the error message.
+        result: Result<CandidateAnswer, String>,
+    },
     /// A worker ended.
     WorkerExited {
         /// Which issue.
@@ -158,6 +165,8 @@ pub enum Event {
         /// What.
         update: AgentUpdate,
     },
+    /// The hold-lapse timer fired: claims other instances held may have lapsed.
+    HoldsLapsed,
     /// A retry timer fired.
     RetryDue {
         /// Which issue.
@@ -200,12 +209,16 @@ pub enum LogLevel {
 /// An action for the shell to perform.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Read issues in these states; answer with [`Event::Fetched`].
+    /// Read issues in these states; answer with [`Event::Fetched`] (or, for candidates,
+    /// [`Event::CandidatesRead`]).
     FetchByStates {
         /// Why.
         purpose: FetchPurpose,
         /// Which states.
         states: Vec<String>,
+        /// For candidates: the tracker's mark of the last answer applied, so it may answer
+        /// with only what changed since ([`CandidateAnswer`]).
+        since: Option<String>,
     },
     /// Read issues by id; answer with [`Event::Fetched`].
     FetchByIds {
@@ -264,6 +277,21 @@ pub enum Effect {
     Notify,
     /// Shutdown finished: no worker is left.
     Stopped,
+}
+
+/// A tracker's answer to a candidate read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateAnswer {
+    /// Complete: every candidate. Incremental: the issues in scope that changed since the
+    /// mark the read was given, whatever their state now (one that left the active states is
+    /// there so it is dropped); an empty list means nothing changed. An incremental answer
+    /// cannot see an issue deleted or moved out of scope: the tracker answers completely
+    /// often enough to bound that, and the worker's re-read before a run skips such an issue.
+    pub issues: Vec<Issue>,
+    /// Whether `issues` is every candidate.
+    pub complete: bool,
+    /// The tracker's mark of this answer, handed back with the next read.
+    pub mark: Option<String>,
 }
 
 /// A retry queued before, by this or another instance, to be taken up again.

@@ -1,7 +1,11 @@
 //! Random event sequences against the pure scheduler, with a model tracker and a faithful
 //! shell. After every step: running ⊆ claimed; every claimed issue is running or queued; no
 //! issue ever has two live workers; a dispatch never exceeds the limits in force; a terminal
-//! issue is never dispatched.
+//! issue is never dispatched. Slots are refilled at once when runs end, starts are refused
+//! or holds lapse, from candidates read completely or by difference: a first run is never
+//! of a claimed issue, an issue held elsewhere, or an issue whose latest snapshot the
+//! scheduler saw is ineligible; a worker whose fresh read finds its issue ineligible exits
+//! at once, as the real one does.
 
 mod common;
 
@@ -10,7 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::issue;
 use proptest::prelude::*;
 use symphony_core::{normalize_state, Issue};
-use symphony_scheduler::{AgentUpdate, Effect, Event, ExitReason, Scheduler, SchedulerConfig};
+use symphony_scheduler::{
+    issue_eligible, AgentUpdate, CandidateAnswer, Effect, Event, ExitReason, FetchPurpose,
+    Scheduler, SchedulerConfig,
+};
 
 const STATES: [&str; 5] = ["todo", "In Progress", "done", "human review", "cancelled"];
 const ISSUES: usize = 8;
@@ -38,6 +45,14 @@ enum Action {
         pick: usize,
     },
     FailNextFetch,
+    /// The next start of this live worker is refused: another instance holds the issue.
+    Deny {
+        pick: usize,
+        held_for_ms: u64,
+    },
+    HoldsLapsed,
+    /// Candidate reads answer by difference (or completely).
+    Incremental(bool),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -50,6 +65,9 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (0u64..400_000).prop_map(Action::Advance),
         1 => any::<usize>().prop_map(|pick| Action::Update { pick }),
         1 => Just(Action::FailNextFetch),
+        1 => (any::<usize>(), 0u64..60_000).prop_map(|(pick, held_for_ms)| Action::Deny { pick, held_for_ms }),
+        1 => Just(Action::HoldsLapsed),
+        1 => any::<bool>().prop_map(Action::Incremental),
     ]
 }
 
@@ -57,7 +75,13 @@ struct World {
     s: Scheduler,
     now: u64,
     tracker: BTreeMap<String, Issue>,
+    /// Tracker version at which each issue last changed; the version is the mark.
+    changed_at: BTreeMap<String, u64>,
+    version: u64,
+    incremental: bool,
     live: BTreeSet<String>,
+    /// Holds of other instances, as the shell reported them: issue → until.
+    held: BTreeMap<String, u64>,
     fail_next: bool,
     pending: Vec<Event>,
 }
@@ -67,7 +91,37 @@ impl World {
         for effect in effects {
             let fail = std::mem::take(&mut self.fail_next);
             match effect {
-                Effect::FetchByStates { purpose, states } => {
+                Effect::FetchByStates {
+                    purpose: FetchPurpose::Candidates,
+                    states,
+                    since,
+                } if self.incremental => {
+                    let wanted: Vec<String> = states.iter().map(|s| normalize_state(s)).collect();
+                    let since = since.as_deref().and_then(|m| m.parse::<u64>().ok());
+                    let result = if fail {
+                        Err("injected".to_owned())
+                    } else {
+                        let complete = since.is_none();
+                        let issues = self
+                            .tracker
+                            .values()
+                            .filter(|i| match since {
+                                None => wanted.contains(&normalize_state(&i.state)),
+                                Some(mark) => self.changed_at.get(&i.id).is_some_and(|v| *v > mark),
+                            })
+                            .cloned()
+                            .collect();
+                        Ok(CandidateAnswer {
+                            issues,
+                            complete,
+                            mark: Some(self.version.to_string()),
+                        })
+                    };
+                    self.pending.push(Event::CandidatesRead { result });
+                }
+                Effect::FetchByStates {
+                    purpose, states, ..
+                } => {
                     let wanted: Vec<String> = states.iter().map(|s| normalize_state(s)).collect();
                     let result = if fail {
                         Err("injected".to_owned())
@@ -98,6 +152,22 @@ impl World {
                         result,
                     });
                 }
+                // The worker's own read before it starts (SPEC §8.3): an issue the tracker
+                // no longer shows as eligible ends the run at once.
+                Effect::SpawnWorker { issue, .. } => {
+                    let config = self.s.config();
+                    let fresh = self.tracker.get(&issue.id);
+                    if let Some(why) = fresh
+                        .map(|i| issue_eligible(i, config).err().map(|e| e.to_string()))
+                        .unwrap_or(Some("gone".to_owned()))
+                    {
+                        self.live.remove(&issue.id);
+                        self.pending.push(Event::WorkerExited {
+                            issue_id: issue.id.clone(),
+                            reason: ExitReason::Ineligible(why),
+                        });
+                    }
+                }
                 _ => {}
             }
         }
@@ -105,10 +175,38 @@ impl World {
 
     fn step(&mut self, event: Event) -> Result<(), TestCaseError> {
         let running_before: BTreeSet<String> = self.s.running().keys().cloned().collect();
+        let claimed_before = self.s.claimed().clone();
+        let queued_before: BTreeSet<String> = self.s.retries().keys().cloned().collect();
         let effects = self.s.handle(event, self.now);
         let config = self.s.config().clone();
         for effect in &effects {
-            if let Effect::SpawnWorker { issue, .. } = effect {
+            if let Effect::SpawnWorker { issue, attempt } = effect {
+                match attempt {
+                    None => {
+                        prop_assert!(
+                            !claimed_before.contains(&issue.id),
+                            "first run of claimed {}",
+                            issue.id
+                        );
+                        prop_assert!(
+                            self.held
+                                .get(&issue.id)
+                                .is_none_or(|until| *until <= self.now),
+                            "first run of {} while another instance holds it",
+                            issue.id
+                        );
+                    }
+                    Some(_) => prop_assert!(
+                        queued_before.contains(&issue.id),
+                        "retry of {} that was not queued",
+                        issue.id
+                    ),
+                }
+                prop_assert!(
+                    issue_eligible(issue, &config).is_ok(),
+                    "dispatched {} whose snapshot is ineligible",
+                    issue.id
+                );
                 prop_assert!(
                     !running_before.contains(&issue.id),
                     "dispatched {} while running",
@@ -164,7 +262,12 @@ impl World {
     }
 
     fn drain(&mut self) -> Result<(), TestCaseError> {
+        // Refills answered by exits answered by refills must settle: a run that ends at once
+        // must not start again at once.
+        let mut budget = 1_000;
         while !self.pending.is_empty() {
+            budget -= 1;
+            prop_assert!(budget > 0, "events never settle");
             let event = self.pending.remove(0);
             self.step(event)?;
         }
@@ -184,7 +287,11 @@ proptest! {
             s: Scheduler::new(SchedulerConfig { max_concurrent_agents: 3, stall_timeout_ms: 300_000, ..SchedulerConfig::default() }),
             now: 0,
             tracker: (0..ISSUES).map(|i| (i.to_string(), issue(&i.to_string(), "todo"))).collect(),
+            changed_at: BTreeMap::new(),
+            version: 0,
+            incremental: false,
             live: BTreeSet::new(),
+            held: BTreeMap::new(),
             fail_next: false,
             pending: Vec::new(),
         };
@@ -211,8 +318,20 @@ proptest! {
                 Action::Move { issue, state } => {
                     if let Some(i) = w.tracker.get_mut(&issue.to_string()) {
                         i.state = STATES[state].to_owned();
+                        w.version += 1;
+                        w.changed_at.insert(issue.to_string(), w.version);
                     }
                 }
+                Action::Deny { pick: n, held_for_ms } => {
+                    let live: Vec<String> = w.live.iter().cloned().collect();
+                    if let Some(id) = pick(&live, n) {
+                        w.live.remove(&id);
+                        w.held.insert(id.clone(), w.now + held_for_ms);
+                        w.step(Event::ClaimDenied { issue_id: id, holder: "other".into(), held_for_ms })?;
+                    }
+                }
+                Action::HoldsLapsed => w.step(Event::HoldsLapsed)?,
+                Action::Incremental(on) => w.incremental = on,
                 Action::Reload { max, in_progress } => {
                     let mut config = SchedulerConfig { max_concurrent_agents: max, ..w.s.config().clone() };
                     config.max_concurrent_agents_by_state = in_progress.into_iter().map(|l| ("in progress".to_owned(), l)).collect();

@@ -6,6 +6,7 @@
 //! Status field of a Projects v2 board. Candidates are read over REST with ETags, so an idle
 //! poll costs `304`s and no rate limit; refreshes by id are one GraphQL `nodes` query per 100.
 
+mod candidates;
 mod client;
 mod code_host;
 mod config;
@@ -28,7 +29,9 @@ use chrono::{Duration as Days, Utc};
 use serde_json::Value;
 use symphony_core::{BlockerRef, Issue};
 use symphony_tracker::normalize::state_in;
-use symphony_tracker::{IssueHandOff, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
+use symphony_tracker::{
+    CandidateRead, IssueHandOff, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
+};
 use symphony_workflow::TrackerConfig;
 
 pub use code_host::{GithubCodeHost, GithubCodeHostFactory};
@@ -202,6 +205,30 @@ impl Tracker for GithubTracker {
         match &self.config.state_source {
             StateSource::Project(project) => self.project_candidates(project, states).await,
             _ => self.rest_candidates(states).await,
+        }
+    }
+
+    /// With labels or open/closed as the state source, a conditional probe answers an idle
+    /// poll (see `candidates`); a board, or closed issues among the states (their lookback
+    /// window moves by itself), is read completely each time.
+    async fn fetch_candidates(
+        &self,
+        states: &[String],
+        since: Option<&str>,
+    ) -> Result<CandidateRead, TrackerError> {
+        let probed = !matches!(self.config.state_source, StateSource::Project(_))
+            && !states.iter().any(|s| state_in(s, &[CLOSED.to_owned()]));
+        if states.is_empty() || !probed {
+            return Ok(CandidateRead::complete(
+                self.fetch_issues_by_states(states).await?,
+            ));
+        }
+        match candidates::probe(&self.client, &self.config, since).await? {
+            candidates::Probe::Unchanged(mark) => Ok(candidates::unchanged(&mark)),
+            candidates::Probe::ReadAll(mark) => {
+                Ok(CandidateRead::complete(self.rest_candidates(states).await?)
+                    .with_mark(mark.map(|m| m.render())))
+            }
         }
     }
 

@@ -96,6 +96,7 @@ where
     empty_state_list_returns_empty_without_a_provider_call(factory()).await;
     empty_id_list_returns_empty_without_a_provider_call(factory()).await;
     candidate_fetch_applies_the_requested_states(factory()).await;
+    candidate_reads_agree_with_state_reads(factory()).await;
     labels_are_normalized_to_lowercase(factory()).await;
     unusable_optional_metadata_normalizes_to_null_or_empty(factory()).await;
     refresh_by_id_returns_full_snapshots_as_a_set(factory()).await;
@@ -168,6 +169,48 @@ async fn candidate_fetch_applies_the_requested_states<H: ConformanceHarness>(mut
     assert_eq!(identifiers(&active), ["CONF-1", "CONF-2", "CONF-4"]);
     for issue in &active {
         check_normalized(issue).unwrap_or_else(|e| panic!("not normalized: {e}"));
+    }
+}
+
+/// `fetch_candidates`: without a mark, or with one it did not write, the answer is complete
+/// and the same as `fetch_issues_by_states`; with its own mark and nothing changed, it is
+/// that again or an empty incremental answer.
+async fn candidate_reads_agree_with_state_reads<H: ConformanceHarness>(mut h: H) {
+    let tracker = h.seed(&fixture()).await;
+    let wanted = states(&["Todo", "In Progress"]);
+    let expected = ["CONF-1", "CONF-2", "CONF-4"];
+    let first = tracker
+        .fetch_candidates(&wanted, None)
+        .await
+        .expect("candidate read");
+    assert!(first.complete, "a read without a mark must be complete");
+    assert_eq!(identifiers(&first.issues), expected);
+    let foreign = tracker
+        .fetch_candidates(
+            &wanted,
+            Some("conformance: a mark this tracker never wrote"),
+        )
+        .await
+        .expect("candidate read with a foreign mark");
+    assert!(
+        foreign.complete,
+        "a foreign mark must get a complete answer"
+    );
+    assert_eq!(identifiers(&foreign.issues), expected);
+    if let Some(mark) = &first.mark {
+        let again = tracker
+            .fetch_candidates(&wanted, Some(mark))
+            .await
+            .expect("candidate read with its own mark");
+        if again.complete {
+            assert_eq!(identifiers(&again.issues), expected);
+        } else {
+            assert!(
+                again.issues.is_empty(),
+                "nothing changed, yet the incremental answer names {:?}",
+                identifiers(&again.issues)
+            );
+        }
     }
 }
 

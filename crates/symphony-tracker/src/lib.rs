@@ -3,6 +3,7 @@
 //! in-memory tracker for tests, [`ObservedTracker`] for watching calls without writing a
 //! decorator, and a [`conformance`] kit every adapter's tests run.
 
+mod candidates;
 pub mod conformance;
 mod error;
 mod hand_off;
@@ -12,6 +13,7 @@ mod observed;
 mod tools;
 mod tracker;
 
+pub use candidates::CandidateRead;
 pub use error::{TrackerError, TrackerErrorCategory};
 pub use hand_off::IssueHandOff;
 pub use memory::MemoryTracker;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use symphony_core::Issue;
 use tracing::Instrument as _;
 
+use crate::candidates::CandidateRead;
 use crate::error::TrackerError;
 use crate::hand_off::IssueHandOff;
 use crate::tools::{ToolContext, ToolResult, ToolSpec};
@@ -22,6 +23,8 @@ use crate::tracker::Tracker;
 pub enum TrackerCall {
     /// [`Tracker::fetch_issues_by_states`].
     FetchIssuesByStates,
+    /// [`Tracker::fetch_candidates`].
+    FetchCandidates,
     /// [`Tracker::fetch_issues_by_ids`].
     FetchIssuesByIds,
     /// [`Tracker::execute_agent_tool`].
@@ -35,6 +38,7 @@ impl TrackerCall {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::FetchIssuesByStates => "fetch_issues_by_states",
+            Self::FetchCandidates => "fetch_candidates",
             Self::FetchIssuesByIds => "fetch_issues_by_ids",
             Self::ExecuteAgentTool => "execute_agent_tool",
             Self::HandOff => "hand_off",
@@ -95,6 +99,19 @@ impl<O: TrackerObserver> Tracker for ObservedTracker<O> {
             TrackerCall::FetchIssuesByStates,
             Result::is_ok,
             self.inner.fetch_issues_by_states(states),
+        )
+        .await
+    }
+
+    async fn fetch_candidates(
+        &self,
+        states: &[String],
+        since: Option<&str>,
+    ) -> Result<CandidateRead, TrackerError> {
+        self.observe(
+            TrackerCall::FetchCandidates,
+            Result::is_ok,
+            self.inner.fetch_candidates(states, since),
         )
         .await
     }
@@ -184,6 +201,14 @@ mod tests {
             .fetch_issues_by_states(&["todo".into()])
             .await
             .unwrap();
+        let read = tracker
+            .fetch_candidates(&["todo".into()], Some("a mark"))
+            .await
+            .unwrap();
+        assert!(
+            read.complete && read.mark.is_none(),
+            "the default answers completely"
+        );
         tracker.fetch_issues_by_ids(&["1".into()]).await.unwrap();
         let issue = Issue::new("1", "M-1", "t", "todo");
         let context = ToolContext {
@@ -206,6 +231,7 @@ mod tests {
             *calls.0.lock().unwrap(),
             [
                 (TrackerCall::FetchIssuesByStates, true),
+                (TrackerCall::FetchCandidates, true),
                 (TrackerCall::FetchIssuesByIds, true),
                 (TrackerCall::ExecuteAgentTool, false),
             ]

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use symphony_core::Issue;
 
+use crate::candidates::CandidateRead;
 use crate::error::TrackerError;
 use crate::hand_off::IssueHandOff;
 use crate::tools::{ToolContext, ToolResult, ToolSpec};
@@ -24,6 +25,21 @@ pub trait Tracker: Send + Sync {
 
     /// Issues in the scope whose state is one of `states` (compared trimmed, case-insensitively).
     async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError>;
+
+    /// The candidates in `states`, for the scheduler's poll. Given `since`, the mark of an
+    /// earlier answer for the same states, a tracker may answer with only what changed since
+    /// ([`CandidateRead`]); by default it answers completely with
+    /// [`Self::fetch_issues_by_states`]. A mark it does not recognise gets a complete answer.
+    async fn fetch_candidates(
+        &self,
+        states: &[String],
+        since: Option<&str>,
+    ) -> Result<CandidateRead, TrackerError> {
+        let _ = since;
+        Ok(CandidateRead::complete(
+            self.fetch_issues_by_states(states).await?,
+        ))
+    }
 
     /// Current snapshots of the issues with these dispatch ids.
     async fn fetch_issues_by_ids(&self, ids: &[String]) -> Result<Vec<Issue>, TrackerError>;

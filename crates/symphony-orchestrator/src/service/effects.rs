@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use symphony_agent::StopSignal;
-use symphony_scheduler::{Effect, Event, ExitReason, FetchPurpose, LogLevel, Timer};
+use symphony_scheduler::{
+    CandidateAnswer, Effect, Event, ExitReason, FetchPurpose, LogLevel, Timer,
+};
 use symphony_store::{wall_clock_ms, ClaimOutcome, RunStart};
 use symphony_workspace::WorkspaceManager;
 
@@ -17,9 +19,14 @@ impl Shell {
     /// Performs one effect; `true` when it is the last (shutdown complete).
     pub fn perform(&mut self, effect: Effect) -> bool {
         match effect {
-            Effect::FetchByStates { purpose, states } => {
-                self.fetch(purpose, FetchKind::States(states))
-            }
+            Effect::FetchByStates {
+                purpose: FetchPurpose::Candidates,
+                states,
+                since,
+            } => self.fetch_candidates(states, since),
+            Effect::FetchByStates {
+                purpose, states, ..
+            } => self.fetch(purpose, FetchKind::States(states)),
             Effect::FetchByIds { purpose, ids } => self.fetch(purpose, FetchKind::Ids(ids)),
             Effect::SpawnWorker { issue, attempt } => {
                 self.metrics.dispatched();
@@ -72,8 +79,38 @@ impl Shell {
         });
     }
 
+    /// The poll's candidate read: incremental when the tracker can answer from `since`.
+    fn fetch_candidates(&self, states: Vec<String>, since: Option<String>) {
+        let tracker = Arc::clone(&self.tracker);
+        let tx = self.tx.clone();
+        let limit = self.options.fetch_timeout;
+        let metrics = Arc::clone(&self.metrics);
+        let span = self.trace.span_for(&FetchPurpose::Candidates);
+        let read = async move {
+            let read = tracker.fetch_candidates(&states, since.as_deref());
+            let result = match tokio::time::timeout(limit, read).await {
+                Ok(Ok(read)) => Ok(CandidateAnswer {
+                    issues: read.issues,
+                    complete: read.complete,
+                    mark: read.mark,
+                }),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => {
+                    metered::MeteredTracker::record_timeout(&metrics, "fetch_candidates", limit);
+                    Err(format!(
+                        "tracker did not answer within {} s",
+                        limit.as_secs()
+                    ))
+                }
+            };
+            let _ = tx.send(Event::CandidatesRead { result }).await;
+        };
+        tokio::spawn(tracing::Instrument::instrument(read, span));
+    }
+
     fn fetch(&self, purpose: FetchPurpose, kind: FetchKind) {
         let tracker = Arc::clone(&self.tracker);
+        let reads = Arc::clone(&self.reads);
         let tx = self.tx.clone();
         let limit = self.options.fetch_timeout;
         let metrics = Arc::clone(&self.metrics);
@@ -82,6 +119,10 @@ impl Shell {
             let read = async {
                 match &kind {
                     FetchKind::States(states) => tracker.fetch_issues_by_states(states).await,
+                    // The tick's refresh never waits for a batch; other reads may.
+                    FetchKind::Ids(ids) if purpose == FetchPurpose::Reconcile => {
+                        reads.fetch_now(ids).await
+                    }
                     FetchKind::Ids(ids) => tracker.fetch_issues_by_ids(ids).await,
                 }
             };
@@ -218,6 +259,7 @@ impl Shell {
             Timer::Retry(issue_id) => Event::RetryDue {
                 issue_id: issue_id.clone(),
             },
+            Timer::HoldLapse => Event::HoldsLapsed,
         };
         let handle = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;

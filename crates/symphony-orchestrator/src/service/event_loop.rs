@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use symphony_scheduler::{Event, Scheduler, Snapshot};
 use symphony_store::{Redactor, Store};
+use symphony_tracker::Tracker;
 use symphony_workflow::{ProcessEnvironment, WorkflowSource};
 use tokio::sync::mpsc;
 
+use super::batched_reads::BatchedReads;
 use super::handles::{ControlHandle, SnapshotHandle};
 use super::metered;
 use super::options::ServiceOptions;
@@ -55,10 +57,14 @@ impl Parts {
             &self.wiring.code_hosts(),
             &ProcessEnvironment,
         )?);
-        let tracker = metered::MeteredTracker::wrap(
-            self.wiring.tracker(&workflow.config)?,
-            Arc::clone(&self.metrics),
+        let reads = BatchedReads::new(
+            metered::MeteredTracker::wrap(
+                self.wiring.tracker(&workflow.config)?,
+                Arc::clone(&self.metrics),
+            ),
+            workflow.config.polling.read_batch(),
         );
+        let tracker: Arc<dyn Tracker> = reads.clone();
         plan.check_tracker(tracker.as_ref())?;
         // No child (hook, agent, gate, git) ever sees the tracker's or the code host's secrets.
         symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
@@ -90,6 +96,7 @@ impl Parts {
             snapshot: self.snapshot,
             started: Instant::now(),
             tracker,
+            reads,
             backend,
             workflow,
             plan,

@@ -5,6 +5,7 @@
 mod after_turns;
 mod agent_events;
 mod agent_queue;
+mod batched_reads;
 mod checks;
 mod effects;
 mod event_loop;

@@ -13,6 +13,7 @@ use symphony_workflow::{ProcessEnvironment, ReloadOutcome, WorkflowSource};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::batched_reads::BatchedReads;
 use super::handles::SnapshotHandle;
 use super::metered;
 use super::options::ServiceOptions;
@@ -36,7 +37,10 @@ pub(crate) struct Shell {
     pub snapshot: SnapshotHandle,
     pub started: Instant,
     pub scheduler: Scheduler,
+    /// The tracker every part of the service reads and writes through: `reads`, as a tracker.
     pub tracker: Arc<dyn Tracker>,
+    /// The same tracker, for reads that must not wait for a batch (the tick's refresh).
+    pub reads: Arc<BatchedReads>,
     pub backend: Arc<dyn AgentBackend>,
     pub workflow: Arc<symphony_workflow::Workflow>,
     /// What runs of `workflow` do after the agent's turns.
@@ -138,7 +142,11 @@ impl Shell {
                 return None;
             }
         };
-        let tracker = metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics));
+        let reads = BatchedReads::new(
+            metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics)),
+            latest.config.polling.read_batch(),
+        );
+        let tracker: Arc<dyn Tracker> = reads.clone();
         symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
         if let Some(persistence) = &self.persistence {
             persistence.set_secrets(Redactor::from_env_names(
@@ -146,6 +154,7 @@ impl Shell {
             ));
         }
         self.tracker = tracker;
+        self.reads = reads;
         self.backend = backend;
         self.plan = Arc::new(plan);
         self.config_error = None;

@@ -84,7 +84,8 @@ impl TickTrace {
             Event::Fetched {
                 purpose: FetchPurpose::Candidates,
                 ..
-            } => (false, true),
+            }
+            | Event::CandidatesRead { .. } => (false, true),
             _ => (false, false),
         }
     }

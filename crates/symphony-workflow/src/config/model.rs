@@ -56,12 +56,19 @@ pub struct TrackerConfig {
 pub struct PollingConfig {
     /// Milliseconds between ticks.
     pub interval_ms: u64,
+    /// Milliseconds reads by id wait to share one request (0: none wait).
+    pub read_batch_ms: u64,
 }
 
 impl PollingConfig {
     /// The poll interval.
     pub fn interval(&self) -> Duration {
         Duration::from_millis(self.interval_ms)
+    }
+
+    /// How long reads by id wait to share one request.
+    pub fn read_batch(&self) -> Duration {
+        Duration::from_millis(self.read_batch_ms)
     }
 }
 

@@ -61,6 +61,11 @@ pub(crate) struct PollingSection {
     /// Milliseconds between polls of the tracker. Applied live on reload.
     #[schemars(range(min = 1))]
     pub interval_ms: i64,
+    /// Milliseconds tracker reads by id (the checks before a run and after each turn, retry
+    /// refreshes, hints) wait for others to share one request; `0` sends each alone. The
+    /// poll's own refresh never waits.
+    #[schemars(range(min = 0, max = 100))]
+    pub read_batch_ms: i64,
     #[serde(flatten)]
     #[schemars(skip)]
     pub unknown: BTreeMap<String, Value>,
@@ -70,6 +75,7 @@ impl Default for PollingSection {
     fn default() -> Self {
         Self {
             interval_ms: 30_000,
+            read_batch_ms: 5,
             unknown: BTreeMap::new(),
         }
     }

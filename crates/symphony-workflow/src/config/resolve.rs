@@ -121,6 +121,18 @@ impl ServiceConfig {
             state,
             polling: PollingConfig {
                 interval_ms: positive_u64("polling.interval_ms", raw.polling.interval_ms)?,
+                read_batch_ms: u64::try_from(raw.polling.read_batch_ms)
+                    .ok()
+                    .filter(|ms| *ms <= 100)
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            "polling.read_batch_ms",
+                            format!(
+                                "must be 0 to 100 (milliseconds), got {}",
+                                raw.polling.read_batch_ms
+                            ),
+                        )
+                    })?,
             },
             workspace,
             hooks,

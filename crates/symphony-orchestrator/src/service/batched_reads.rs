@@ -1,0 +1,318 @@
+//! Tracker reads by id, coalesced (issue 17): the checks workers make before a run and after
+//! each turn, the guard's reads before Symphony's own steps, retry refreshes and webhook hints
+//! that arrive within `polling.read_batch_ms` of each other become one
+//! `fetch_issues_by_ids` call (one GraphQL `nodes` query per 100 ids on GitHub). Requests for
+//! the same issue in one window share its read. The tick's own refresh of running issues is
+//! never held back: it goes at once and takes whatever is waiting along.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use symphony_core::Issue;
+use symphony_tracker::{
+    CandidateRead, IssueHandOff, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
+    TrackerErrorCategory,
+};
+use tokio::sync::oneshot;
+
+/// A batch is sent at once when it names this many issues (GitHub's `nodes` limit).
+const FULL_BATCH: usize = 100;
+
+type Answer = Result<Vec<Issue>, TrackerError>;
+
+struct Waiter {
+    ids: Vec<String>,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// Reads waiting for their window to close.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<String>,
+    waiters: Vec<Waiter>,
+    timer_armed: bool,
+}
+
+/// `inner` with its reads by id coalesced; everything else is `inner`'s own.
+pub(crate) struct BatchedReads {
+    inner: Arc<dyn Tracker>,
+    window: Duration,
+    batch: Arc<Mutex<Batch>>,
+}
+
+impl BatchedReads {
+    /// Coalesces reads arriving within `window` (zero: every read goes alone, at once).
+    pub(crate) fn new(inner: Arc<dyn Tracker>, window: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            window,
+            batch: Arc::new(Mutex::new(Batch::default())),
+        })
+    }
+
+    /// Reads `ids` now, with every read waiting for its window.
+    pub(crate) async fn fetch_now(&self, ids: &[String]) -> Answer {
+        self.read(ids, true).await
+    }
+
+    async fn read(&self, ids: &[String], now: bool) -> Answer {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.window.is_zero() {
+            return self.inner.fetch_issues_by_ids(ids).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        let due = {
+            let mut batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+            for id in ids {
+                if !batch.ids.contains(id) {
+                    batch.ids.push(id.clone());
+                }
+            }
+            batch.waiters.push(Waiter {
+                ids: ids.to_vec(),
+                reply,
+            });
+            if now || batch.ids.len() >= FULL_BATCH {
+                Some(std::mem::take(&mut *batch))
+            } else {
+                if !batch.timer_armed {
+                    batch.timer_armed = true;
+                    self.arm_timer();
+                }
+                None
+            }
+        };
+        if let Some(batch) = due {
+            // Its own task: a reader that gives up (a worker stopped) must not strand the
+            // others waiting on the same read.
+            tokio::spawn(send(Arc::clone(&self.inner), batch));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(TrackerError::new(
+                TrackerErrorCategory::Request,
+                "the batched tracker read ended without an answer",
+            ))
+        })
+    }
+
+    fn arm_timer(&self) {
+        let (inner, batch, window) = (
+            Arc::clone(&self.inner),
+            Arc::clone(&self.batch),
+            self.window,
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(window).await;
+            // Whatever waits now; a batch sent early already left, and one that started
+            // after it may leave sooner than its window, never later.
+            let due = std::mem::take(&mut *batch.lock().unwrap_or_else(|e| e.into_inner()));
+            send(inner, due).await;
+        });
+    }
+}
+
+/// One read for the whole batch, each waiter answered with its own issues. A failed read is
+/// tried again per waiter, so one broken record fails only the reads that asked for it.
+async fn send(inner: Arc<dyn Tracker>, batch: Batch) {
+    match batch.waiters.len() {
+        0 => {}
+        1 => {
+            let waiter = batch.waiters.into_iter().next().expect("one waiter");
+            let answer = inner.fetch_issues_by_ids(&waiter.ids).await;
+            let _ = waiter.reply.send(answer);
+        }
+        _ => match inner.fetch_issues_by_ids(&batch.ids).await {
+            Ok(issues) => {
+                for waiter in batch.waiters {
+                    let mine = issues
+                        .iter()
+                        .filter(|i| waiter.ids.contains(&i.id))
+                        .cloned()
+                        .collect();
+                    let _ = waiter.reply.send(Ok(mine));
+                }
+            }
+            Err(_) => {
+                for waiter in batch.waiters {
+                    let answer = inner.fetch_issues_by_ids(&waiter.ids).await;
+                    let _ = waiter.reply.send(answer);
+                }
+            }
+        },
+    }
+}
+
+#[async_trait]
+impl Tracker for BatchedReads {
+    fn kind(&self) -> &str {
+        self.inner.kind()
+    }
+
+    async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError> {
+        self.inner.fetch_issues_by_states(states).await
+    }
+
+    async fn fetch_candidates(
+        &self,
+        states: &[String],
+        since: Option<&str>,
+    ) -> Result<CandidateRead, TrackerError> {
+        self.inner.fetch_candidates(states, since).await
+    }
+
+    async fn fetch_issues_by_ids(&self, ids: &[String]) -> Answer {
+        self.read(ids, false).await
+    }
+
+    fn agent_tool_specs(&self) -> Vec<ToolSpec> {
+        self.inner.agent_tool_specs()
+    }
+
+    async fn execute_agent_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+        context: &ToolContext,
+    ) -> ToolResult {
+        self.inner
+            .execute_agent_tool(name, arguments, context)
+            .await
+    }
+
+    fn secret_environment_names(&self) -> Vec<String> {
+        self.inner.secret_environment_names()
+    }
+
+    fn issue_hand_off(&self) -> Option<&dyn IssueHandOff> {
+        self.inner.issue_hand_off()
+    }
+
+    fn rate_limit_remaining(&self) -> Option<u64> {
+        self.inner.rate_limit_remaining()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use symphony_tracker::MemoryTracker;
+
+    use super::*;
+
+    /// A memory tracker that counts reads by id and can refuse one id.
+    struct Counted {
+        inner: MemoryTracker,
+        reads: AtomicUsize,
+        broken: Option<String>,
+    }
+
+    #[async_trait]
+    impl Tracker for Counted {
+        fn kind(&self) -> &str {
+            "counted"
+        }
+        async fn fetch_issues_by_states(&self, states: &[String]) -> Answer {
+            self.inner.fetch_issues_by_states(states).await
+        }
+        async fn fetch_issues_by_ids(&self, ids: &[String]) -> Answer {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            if self.broken.as_ref().is_some_and(|b| ids.contains(b)) {
+                return Err(TrackerError::new(
+                    TrackerErrorCategory::Response,
+                    "malformed record",
+                ));
+            }
+            self.inner.fetch_issues_by_ids(ids).await
+        }
+        fn secret_environment_names(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    fn counted(issues: usize, broken: Option<&str>) -> Arc<Counted> {
+        let inner = MemoryTracker::with_issues(
+            (0..issues).map(|n| Issue::new(n.to_string(), format!("M-{n}"), "t", "todo")),
+        );
+        Arc::new(Counted {
+            inner,
+            reads: AtomicUsize::new(0),
+            broken: broken.map(str::to_owned),
+        })
+    }
+
+    fn ids(issues: &[Issue]) -> Vec<&str> {
+        issues.iter().map(|i| i.id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn reads_in_one_window_are_one_read_and_each_gets_its_own_issues() {
+        let tracker = counted(10, None);
+        let batched = BatchedReads::new(tracker.clone(), Duration::from_millis(50));
+        let reads = (0..10).map(|n| {
+            let batched = Arc::clone(&batched);
+            async move { batched.fetch_issues_by_ids(&[n.to_string()]).await }
+        });
+        let mut tasks = Vec::new();
+        for read in reads {
+            tasks.push(tokio::spawn(read));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        for (n, answer) in answers.iter().enumerate() {
+            assert_eq!(ids(answer.as_ref().unwrap()), [n.to_string()]);
+        }
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_read_now_takes_the_waiting_reads_along_without_waiting() {
+        let tracker = counted(3, None);
+        // A window no test waits out: only the read now can send the batch.
+        let batched = BatchedReads::new(tracker.clone(), Duration::from_secs(3_600));
+        let waiting = {
+            let batched = Arc::clone(&batched);
+            tokio::spawn(async move { batched.fetch_issues_by_ids(&["1".into()]).await })
+        };
+        tokio::task::yield_now().await;
+        while batched.batch.lock().unwrap().waiters.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let now = batched.fetch_now(&["2".into(), "1".into()]).await.unwrap();
+        assert_eq!(ids(&now), ["1", "2"]);
+        assert_eq!(ids(&waiting.await.unwrap().unwrap()), ["1"]);
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_broken_record_fails_only_the_reads_that_asked_for_it() {
+        let tracker = counted(3, Some("2"));
+        let batched = BatchedReads::new(tracker.clone(), Duration::from_millis(50));
+        let (one, two) = (["1".to_owned()], ["2".to_owned()]);
+        let (good, bad) = tokio::join!(
+            batched.fetch_issues_by_ids(&one),
+            batched.fetch_issues_by_ids(&two),
+        );
+        assert_eq!(ids(&good.unwrap()), ["1"]);
+        assert_eq!(bad.unwrap_err().category_name(), "tracker_response");
+    }
+
+    #[tokio::test]
+    async fn without_a_window_every_read_goes_alone() {
+        let tracker = counted(2, None);
+        let batched = BatchedReads::new(tracker.clone(), Duration::ZERO);
+        let (zero, one) = (["0".to_owned()], ["1".to_owned()]);
+        let (a, b) = tokio::join!(
+            batched.fetch_issues_by_ids(&zero),
+            batched.fetch_issues_by_ids(&one),
+        );
+        assert_eq!((ids(&a.unwrap()), ids(&b.unwrap())), (vec!["0"], vec!["1"]));
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 2);
+    }
+}
