@@ -3,10 +3,13 @@
 //! that arrive within `polling.read_batch_ms` of each other become one
 //! `fetch_issues_by_ids` call (one GraphQL `nodes` query per 100 ids on GitHub). Requests for
 //! the same issue in one window share its read. The tick's own refresh of running issues is
-//! never held back: it goes at once and takes whatever is waiting along.
+//! never held back: it goes at once and takes whatever is waiting along. A continuation check
+//! (SPEC §8.4, a second after a run) may take the answer of a read of the same issue made
+//! moments before, the worker's refresh after its last turn: see [`BatchedReads::fetch_shared`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -35,11 +38,19 @@ struct Batch {
     timer_armed: bool,
 }
 
+/// The latest answer for each issue read, with when it came: `None` when the tracker no
+/// longer showed it.
+type Recent = HashMap<String, (Instant, Option<Issue>)>;
+
+/// Answers older than this are forgotten.
+const RECENT_FOR: Duration = Duration::from_secs(10);
+
 /// `inner` with its reads by id coalesced; everything else is `inner`'s own.
 pub(crate) struct BatchedReads {
     inner: Arc<dyn Tracker>,
     window: Duration,
     batch: Arc<Mutex<Batch>>,
+    recent: Arc<Mutex<Recent>>,
 }
 
 impl BatchedReads {
@@ -49,7 +60,29 @@ impl BatchedReads {
             inner,
             window,
             batch: Arc::new(Mutex::new(Batch::default())),
+            recent: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// `ids` as a read answered within `max_age` showed them, when every one of them was read
+    /// that recently; otherwise a (batched) read. Only for reads whose answer is checked again
+    /// before anything runs on it: the continuation check, whose "still active" only leads to
+    /// a worker that re-reads the issue itself before it starts.
+    pub(crate) async fn fetch_shared(&self, ids: &[String], max_age: Duration) -> Answer {
+        let shared: Option<Vec<Issue>> = {
+            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            ids.iter()
+                .map(|id| match recent.get(id) {
+                    Some((at, issue)) if at.elapsed() <= max_age => Some(issue.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<Option<Issue>>>>()
+                .map(|issues| issues.into_iter().flatten().collect())
+        };
+        match shared {
+            Some(issues) => Ok(issues),
+            None => self.read(ids, false).await,
+        }
     }
 
     /// Reads `ids` now, with every read waiting for its window.
@@ -62,7 +95,9 @@ impl BatchedReads {
             return Ok(Vec::new());
         }
         if self.window.is_zero() {
-            return self.inner.fetch_issues_by_ids(ids).await;
+            let answer = self.inner.fetch_issues_by_ids(ids).await;
+            self.remember(ids, &answer);
+            return answer;
         }
         let (reply, answer) = oneshot::channel();
         let due = {
@@ -91,12 +126,28 @@ impl BatchedReads {
             // others waiting on the same read.
             tokio::spawn(send(Arc::clone(&self.inner), batch));
         }
-        answer.await.unwrap_or_else(|_| {
+        let answer = answer.await.unwrap_or_else(|_| {
             Err(TrackerError::new(
                 TrackerErrorCategory::Request,
                 "the batched tracker read ended without an answer",
             ))
-        })
+        });
+        self.remember(ids, &answer);
+        answer
+    }
+
+    /// Keeps a successful answer for [`Self::fetch_shared`].
+    fn remember(&self, ids: &[String], answer: &Answer) {
+        let Ok(issues) = answer else {
+            return;
+        };
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|_, (at, _)| now.duration_since(*at) < RECENT_FOR);
+        for id in ids {
+            let issue = issues.iter().find(|i| &i.id == id).cloned();
+            recent.insert(id.clone(), (now, issue));
+        }
     }
 
     fn arm_timer(&self) {
@@ -301,6 +352,31 @@ mod tests {
         );
         assert_eq!(ids(&good.unwrap()), ["1"]);
         assert_eq!(bad.unwrap_err().category_name(), "tracker_response");
+    }
+
+    #[tokio::test]
+    async fn a_continuation_check_shares_a_read_made_moments_before() {
+        let tracker = counted(2, None);
+        let batched = BatchedReads::new(tracker.clone(), Duration::from_millis(1));
+        let one = ["1".to_owned()];
+        batched.fetch_issues_by_ids(&one).await.unwrap();
+        let shared = batched
+            .fetch_shared(&one, Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert_eq!(ids(&shared), ["1"]);
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 1, "shared");
+        // Too old, or never read: a read of its own.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        batched
+            .fetch_shared(&one, Duration::from_millis(10))
+            .await
+            .unwrap();
+        batched
+            .fetch_shared(&["0".to_owned()], Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

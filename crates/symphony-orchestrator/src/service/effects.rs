@@ -15,6 +15,10 @@ use super::metered;
 use super::shell::{Shell, WorkerHandle};
 use super::worker::{run_worker, WorkerContext};
 
+/// How old a read of an issue a retry refresh may share: the continuation delay and a second.
+const SHARED_RETRY_READ: Duration =
+    Duration::from_millis(symphony_scheduler::CONTINUATION_DELAY_MS + 1_000);
+
 impl Shell {
     /// Performs one effect; `true` when it is the last (shutdown complete).
     pub fn perform(&mut self, effect: Effect) -> bool {
@@ -122,6 +126,11 @@ impl Shell {
                     // The tick's refresh never waits for a batch; other reads may.
                     FetchKind::Ids(ids) if purpose == FetchPurpose::Reconcile => {
                         reads.fetch_now(ids).await
+                    }
+                    // A continuation check a second after the run shares the worker's own
+                    // refresh after its last turn (a failure retry comes far later).
+                    FetchKind::Ids(ids) if matches!(purpose, FetchPurpose::Retry(_)) => {
+                        reads.fetch_shared(ids, SHARED_RETRY_READ).await
                     }
                     FetchKind::Ids(ids) => tracker.fetch_issues_by_ids(ids).await,
                 }
