@@ -285,7 +285,16 @@ impl Tracker for GithubTracker {
         };
         let mut result = tools::execute(&self.client, &self.config, &arguments).await;
         if result.success && may_move {
-            let after = self.current_state(&context.issue.id).await;
+            // A labels call's answer says where the issue is now; otherwise read it.
+            let after = match tools::state_after_labels_call(
+                &self.config,
+                &arguments,
+                &result.output,
+                before.as_deref(),
+            ) {
+                Some(state) => Some(state),
+                None => self.current_state(&context.issue.id).await,
+            };
             result.moved_to = match (before, after) {
                 (Some(before), Some(after)) if !before.eq_ignore_ascii_case(&after) => Some(after),
                 _ => None,

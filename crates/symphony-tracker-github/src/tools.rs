@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use symphony_tracker::{ToolResult, ToolSpec};
 
 use crate::client::Client;
-use crate::config::GithubConfig;
+use crate::config::{GithubConfig, StateSource, CLOSED};
 use crate::exchange::ApiRequest;
 
 /// The tool's name.
@@ -172,6 +172,44 @@ pub(crate) fn may_move_issue(config: &GithubConfig, arguments: &Value, number: u
     path == issue
         || path == format!("{issue}/labels")
         || path.starts_with(&format!("{issue}/labels/"))
+}
+
+/// The issue's state after a successful call on its labels, from GitHub's answer (the labels
+/// the issue now has), when that answer settles it: the labels state source, an issue that was
+/// open (a labels call does not open or close it) and exactly one state label. `None` leaves
+/// the question to a read.
+pub(crate) fn state_after_labels_call(
+    config: &GithubConfig,
+    arguments: &Value,
+    output: &Value,
+    before: Option<&str>,
+) -> Option<String> {
+    let StateSource::Labels { prefix } = &config.state_source else {
+        return None;
+    };
+    let path = arguments.get("path").and_then(Value::as_str)?;
+    let labels_call = path.trim_end_matches('/').ends_with("/labels") || path.contains("/labels/");
+    let open = before.is_some_and(|state| !state.eq_ignore_ascii_case(CLOSED));
+    let status = output.get("status").and_then(Value::as_u64)?;
+    if !labels_call || !open || !(200..300).contains(&status) {
+        return None;
+    }
+    let states: Vec<&str> = output
+        .get("body")?
+        .as_array()?
+        .iter()
+        .filter_map(|label| label.get("name").and_then(Value::as_str))
+        .filter_map(|name| {
+            let head = name.get(..prefix.len())?;
+            head.eq_ignore_ascii_case(prefix)
+                .then(|| name[prefix.len()..].trim())
+        })
+        .filter(|state| !state.is_empty())
+        .collect();
+    match states.as_slice() {
+        [state] => Some((*state).to_owned()),
+        _ => None,
+    }
 }
 
 pub(crate) async fn execute(

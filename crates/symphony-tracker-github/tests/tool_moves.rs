@@ -68,3 +68,32 @@ async fn only_a_call_that_moved_the_issue_reports_a_move() {
     assert!(label.success, "{label:?}");
     assert_eq!(label.moved_to, None, "the person's move is not the agent's");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_labels_call_whose_answer_settles_the_state_is_not_read_again() {
+    let setup = Setup::new(Source::Labels);
+    let (number, _) = setup.file("Finish", "todo", &["docs"]);
+    let issue = setup
+        .tracker
+        .fetch_issues_by_states(&setup.states(&["todo"]))
+        .await
+        .unwrap()
+        .remove(0);
+    let requests = setup.fake.request_count();
+    let result = setup
+        .tracker
+        .execute_agent_tool(
+            "github_api",
+            json!({"method": "PUT", "path": format!("/repos/{REPO}/issues/{number}/labels"),
+                   "body": {"labels": ["symphony:done", "docs"]}}),
+            &ToolContext::new(issue),
+        )
+        .await;
+    assert!(result.success, "{result:?}");
+    assert_eq!(result.moved_to.as_deref(), Some("done"));
+    assert_eq!(
+        setup.fake.request_count(),
+        requests + 2,
+        "the read before and the call: GitHub's answer lists the labels after"
+    );
+}
