@@ -21,12 +21,18 @@ Tasks:
   bench workspace [--files N] [--runs N]
                          time new workspaces against `git clone --no-local` and
                          `git worktree add` of the same generated repository
-  bench scheduler [--candidates N] [--running N] [--ticks N]
-                         time one scheduler tick (p50, p99) and memory per running issue
+  bench scheduler [--candidates N] [--running N] [--ticks N] [--changes N]
+                         time one scheduler tick (p50, p99) with 10,000 and 100,000 candidates
+                         (incremental and complete answers) and memory per running issue
   bench store            events appended per second, and what persistence adds to a tick
   bench agent            recorded app-server lines read, parsed and mapped per second
   bench github           requests and rate-limit cost of polling 500 open issues on the
-                         fake GitHub: first poll, idle polls (ETags), unconditional baseline
+                         fake GitHub: first poll, idle polls (one probe), page-by-page and
+                         unconditional references
+  bench dispatch [ROUNDS]
+                         the release binary with the fake GitHub and a fake Codex app-server:
+                         seconds until 20 issues / 10 agents (and 100 / 20) are done, GitHub
+                         requests per issue by kind, idle requests and CPU, RSS peak
   bench webhook          webhook-to-dispatch latency (p50, p99) of the release binary
                          against the fake GitHub, versus the 30 s default poll
   openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
@@ -55,8 +61,9 @@ fn main() -> Result<()> {
         ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
         ["bench", "gates", rest @ ..] => bench_gates(rest),
         ["bench", "webhook"] => bench_webhook(),
+        ["bench", "dispatch", rest @ ..] => bench_dispatch(rest),
         ["bench", ..] => {
-            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, gates\n\n{HELP}")
+            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, webhook, dispatch, gates\n\n{HELP}")
         }
         ["deny"] => deny(),
         ["openapi"] => openapi::run(&project_root()),
@@ -117,30 +124,39 @@ fn release_example(package: &str, example: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The bench drives the release binary as an operator would, so it is built first.
-fn bench_webhook() -> Result<()> {
+/// Builds a release binary of `package` and returns its path.
+fn release_binary(package: &str, bin: &str) -> Result<PathBuf> {
     let status = Command::new("cargo")
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "symphony",
-            "--bin",
-            "symphony",
-        ])
+        .args(["build", "--quiet", "--release", "-p", package, "--bin", bin])
         .current_dir(project_root())
         .status()
-        .context("building symphony")?;
+        .with_context(|| format!("building {bin}"))?;
     if !status.success() {
-        bail!("building symphony failed");
+        bail!("building {bin} failed");
     }
-    let binary = project_root().join("target/release/symphony");
+    Ok(project_root().join("target/release").join(bin))
+}
+
+/// The bench drives the release binary as an operator would, so it is built first.
+fn bench_webhook() -> Result<()> {
+    let binary = release_binary("symphony", "symphony")?;
     release_example(
         "symphony",
         "bench_webhook",
         &[binary.to_str().context("a UTF-8 target path")?],
     )
+}
+
+/// The release binary and the fake Codex app-server it runs as its agent, built first.
+fn bench_dispatch(args: &[&str]) -> Result<()> {
+    let binary = release_binary("symphony", "symphony")?;
+    let fake_codex = release_binary("symphony-testkit", "symphony-fake-codex")?;
+    let mut all = vec![
+        binary.to_str().context("a UTF-8 target path")?,
+        fake_codex.to_str().context("a UTF-8 target path")?,
+    ];
+    all.extend_from_slice(args);
+    release_example("symphony", "bench_dispatch", &all)
 }
 
 fn deny() -> Result<()> {

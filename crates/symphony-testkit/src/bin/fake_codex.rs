@@ -12,7 +12,11 @@
 //!   answered (exits 9 if not answered within 5 s);
 //! - `user-input`: asks for user input, then waits;
 //! - `env NAME`: reports whether the environment variable `NAME` is set, then completes;
-//! - `complete`: a normal turn with token usage.
+//! - `complete`: a normal turn with token usage;
+//! - `github-done <ms> <owner/repo>`: works `<ms>` milliseconds, then calls Symphony's
+//!   `github_api` tool once to replace the labels of the issue its prompt names (`#<n>`) with
+//!   `symphony:done`, and completes the turn when the call is answered (the dispatch bench's
+//!   agent).
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -73,6 +77,9 @@ fn main() {
             (Some("thread/name/set"), Some(id)) => send(&mut out, &json!({"id": id, "result": {}})),
             (Some("turn/start"), Some(id)) => {
                 turn += 1;
+                let prompt = message["params"]["input"][0]["text"]
+                    .as_str()
+                    .unwrap_or_default();
                 send(
                     &mut out,
                     &json!({"id": id, "result": {"turn": {"id": format!("turn-{turn}"), "status": "inProgress"}}}),
@@ -82,8 +89,9 @@ fn main() {
                     &json!({"method": "turn/started", "params": {"threadId": "thread-1",
                     "turn": {"id": format!("turn-{turn}")}}}),
                 );
-                on_turn(&mode, &mut out, turn);
+                on_turn(&mode, &mut out, turn, prompt);
             }
+            (None, Some(id)) if id == json!(TOOL_CALL_ID) => complete_turn(&mut out, turn),
             (None, Some(id)) if id == json!(99) => {
                 // The answer to our unknown request.
                 let answered_with_error = message.get("error").is_some();
@@ -99,8 +107,39 @@ fn main() {
     }
 }
 
-fn on_turn(mode: &str, out: &mut impl Write, turn: u64) {
+/// The id of the `github-done` mode's tool call.
+const TOOL_CALL_ID: u64 = 77;
+
+/// The issue number a prompt names (`... #12 ...`).
+fn issue_number(prompt: &str) -> Option<u64> {
+    let at = prompt.find('#')?;
+    let digits: String = prompt[at + 1..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn on_turn(mode: &str, out: &mut impl Write, turn: u64, prompt: &str) {
     match mode {
+        "github-done" => {
+            let arg = |n: usize| std::env::args().nth(n).unwrap_or_default();
+            let work_ms: u64 = arg(2).parse().unwrap_or(200);
+            let repo = arg(3);
+            std::thread::sleep(Duration::from_millis(work_ms));
+            let Some(number) = issue_number(prompt) else {
+                eprintln!("fake codex: no issue number in the prompt");
+                std::process::exit(4);
+            };
+            send(
+                out,
+                &json!({"id": TOOL_CALL_ID, "method": "item/tool/call", "params": {
+                "threadId": "thread-1", "turnId": format!("turn-{turn}"), "callId": "call-1",
+                "tool": "github_api", "arguments": {"method": "PUT",
+                    "path": format!("/repos/{repo}/issues/{number}/labels"),
+                    "body": {"labels": ["symphony:done"]}}}}),
+            );
+        }
         "silent-turn" | "user-input-silent" => {}
         "garbage" => {
             let _ = out.write_all(b"this is not json\n\xff\xfe\x00binary\n{\"half\": \n[1,2,3]\n{\"id\": \"strange\"}\n");
