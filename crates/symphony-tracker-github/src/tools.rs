@@ -169,9 +169,48 @@ pub(crate) fn may_move_issue(config: &GithubConfig, arguments: &Value, number: u
     };
     let issue = format!("/repos/{}/issues/{number}", config.full_name()).to_ascii_lowercase();
     let path = path.trim_end_matches('/').to_ascii_lowercase();
-    path == issue
-        || path == format!("{issue}/labels")
-        || path.starts_with(&format!("{issue}/labels/"))
+    if path == issue {
+        return true;
+    }
+    let labels = format!("{issue}/labels");
+    if path != labels && !path.starts_with(&format!("{labels}/")) {
+        return false;
+    }
+    // A labels call moves the issue only when labels are its states, and only when it names
+    // a state label: the one it removes, or one among those it adds or sets (setting labels
+    // without one takes the issue out of scope, which is no move either).
+    let StateSource::Labels { prefix } = &config.state_source else {
+        return false;
+    };
+    let prefix = prefix.to_ascii_lowercase();
+    if let Some(removed) = path.strip_prefix(&format!("{labels}/")) {
+        return removed.starts_with(&prefix);
+    }
+    let named: Option<Vec<String>> = match arguments.get("body") {
+        Some(Value::Array(items)) => label_names(items),
+        Some(Value::Object(body)) => match body.get("labels") {
+            Some(Value::Array(items)) => label_names(items),
+            _ => None,
+        },
+        _ => None,
+    };
+    // What it names cannot be told: read around it, as for any possible move.
+    named.is_none_or(|names| {
+        names
+            .iter()
+            .any(|name| name.to_ascii_lowercase().starts_with(&prefix))
+    })
+}
+
+/// Label names as GitHub accepts them in a body: strings, or objects with a `name`.
+fn label_names(items: &[Value]) -> Option<Vec<String>> {
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(name) => Some(name.clone()),
+            other => other.get("name").and_then(Value::as_str).map(str::to_owned),
+        })
+        .collect()
 }
 
 /// The issue's state after a successful call on its labels, from GitHub's answer (the labels
@@ -282,6 +321,58 @@ mod tests {
                 .unwrap_or_default(),
         );
         GithubConfig::from_provider(&provider, Vec::new()).expect("config")
+    }
+
+    #[test]
+    fn only_a_call_that_names_a_state_label_or_edits_the_issue_may_move_it() {
+        let config = config();
+        let call = |method: &str, path: &str, body: Value| {
+            may_move_issue(
+                &config,
+                &json!({"method": method, "path": path, "body": body}),
+                7,
+            )
+        };
+        let labels = "/repos/acme/widgets/issues/7/labels";
+        assert!(call(
+            "PATCH",
+            "/repos/acme/widgets/issues/7",
+            json!({"state": "closed"})
+        ));
+        assert!(call(
+            "PUT",
+            labels,
+            json!({"labels": ["symphony:done", "docs"]})
+        ));
+        assert!(call("POST", labels, json!(["Symphony:Human-Review"])));
+        assert!(call(
+            "POST",
+            labels,
+            json!({"labels": [{"name": "symphony:todo"}]})
+        ));
+        assert!(call(
+            "DELETE",
+            &format!("{labels}/symphony:todo"),
+            Value::Null
+        ));
+        assert!(
+            call("POST", labels, json!("unreadable")),
+            "unknown: read around it"
+        );
+        assert!(!call("POST", labels, json!({"labels": ["docs"]})));
+        assert!(!call("PUT", labels, json!(["docs", "bug"])));
+        assert!(!call("DELETE", &format!("{labels}/docs"), Value::Null));
+        assert!(!call("GET", "/repos/acme/widgets/issues/7", Value::Null));
+        assert!(!call(
+            "POST",
+            "/repos/acme/widgets/issues/7/comments",
+            json!({"body": "x"})
+        ));
+        assert!(!call(
+            "POST",
+            "/repos/acme/widgets/issues/8/labels",
+            json!(["symphony:done"])
+        ));
     }
 
     #[test]
