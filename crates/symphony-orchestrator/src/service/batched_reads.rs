@@ -45,7 +45,10 @@ type Recent = HashMap<String, (Instant, Option<Issue>)>;
 /// Answers older than this are forgotten.
 const RECENT_FOR: Duration = Duration::from_secs(10);
 
-/// `inner` with its reads by id coalesced; everything else is `inner`'s own.
+/// `inner` with its reads by id coalesced; everything else is `inner`'s own. It forwards the
+/// other `Tracker` methods itself: `ObservedTracker` only watches calls, and this changes how
+/// one is made. A method added to the trait must be forwarded here too, or it would take the
+/// trait's default instead of `inner`'s.
 pub(crate) struct BatchedReads {
     inner: Arc<dyn Tracker>,
     window: Duration,
