@@ -13,11 +13,15 @@
 //!
 //! Usage: `bench_dispatch <symphony binary> <fake codex binary> [rounds]`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Service;
 use symphony_testkit::github::{Exchange, FakeGithub, NewIssue};
 
 const TOKEN: &str = "ghp_BenchDispatch0123456789abcdefABCDEF000";
@@ -56,7 +60,7 @@ fn kind(exchange: &Exchange) -> &'static str {
         ("GET", path) if path.ends_with("/issues") && query.contains("sort=updated") => {
             "poll probe"
         }
-        ("GET", path) if path.ends_with("/issues") || path.contains("/issues?") => "list page",
+        ("GET", path) if path.ends_with("/issues") => "list page",
         ("PUT", path) if path.ends_with("/labels") => "agent: github_api move",
         _ => "other",
     }
@@ -124,17 +128,6 @@ fn rss_peak_bytes(pid: u32) -> u64 {
             line.split_whitespace().nth(1)?.parse::<u64>().ok()
         })
         .map_or(0, |kb| kb * 1024)
-}
-
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
 }
 
 fn all_done(fake: &FakeGithub, numbers: &[u64]) -> bool {

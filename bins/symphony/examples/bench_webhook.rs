@@ -6,12 +6,16 @@
 //! filed in the fake, a signed `issues` delivery is POSTed to `/webhooks/github`, and the clock
 //! stops when `/api/v1/state` shows the issue running. Prints p50, p99 and max.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Service;
 use symphony_testkit::github::{FakeGithub, NewIssue};
 
 const TOKEN: &str = "ghp_BenchWebhook0123456789abcdefABCDEF0000";
@@ -81,17 +85,6 @@ fn port_in(log: &Path) -> Option<u16> {
         .collect::<String>()
         .parse()
         .ok()
-}
-
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -347,7 +347,7 @@ fn blocking_over(config: &GithubConfig) -> Vec<String> {
     over
 }
 
-fn strip_prefix_ignore_case<'l>(label: &'l str, prefix: &str) -> Option<&'l str> {
+pub(crate) fn strip_prefix_ignore_case<'l>(label: &'l str, prefix: &str) -> Option<&'l str> {
     let head = label.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
         .then(|| &label[prefix.len()..])

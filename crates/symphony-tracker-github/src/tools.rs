@@ -10,6 +10,7 @@ use symphony_tracker::{ToolResult, ToolSpec};
 use crate::client::Client;
 use crate::config::{GithubConfig, StateSource, CLOSED};
 use crate::exchange::ApiRequest;
+use crate::record::strip_prefix_ignore_case;
 
 /// The tool's name.
 pub const GITHUB_API: &str = "github_api";
@@ -182,9 +183,9 @@ pub(crate) fn may_move_issue(config: &GithubConfig, arguments: &Value, number: u
     let StateSource::Labels { prefix } = &config.state_source else {
         return false;
     };
-    let prefix = prefix.to_ascii_lowercase();
+    let is_state = |name: &str| strip_prefix_ignore_case(name, prefix).is_some();
     if let Some(removed) = path.strip_prefix(&format!("{labels}/")) {
-        return removed.starts_with(&prefix);
+        return is_state(removed);
     }
     let named: Option<Vec<String>> = match arguments.get("body") {
         Some(Value::Array(items)) => label_names(items),
@@ -195,11 +196,7 @@ pub(crate) fn may_move_issue(config: &GithubConfig, arguments: &Value, number: u
         _ => None,
     };
     // What it names cannot be told: read around it, as for any possible move.
-    named.is_none_or(|names| {
-        names
-            .iter()
-            .any(|name| name.to_ascii_lowercase().starts_with(&prefix))
-    })
+    named.is_none_or(|names| names.iter().any(|name| is_state(name)))
 }
 
 /// Label names as GitHub accepts them in a body: strings, or objects with a `name`.
@@ -238,11 +235,7 @@ pub(crate) fn state_after_labels_call(
         .as_array()?
         .iter()
         .filter_map(|label| label.get("name").and_then(Value::as_str))
-        .filter_map(|name| {
-            let head = name.get(..prefix.len())?;
-            head.eq_ignore_ascii_case(prefix)
-                .then(|| name[prefix.len()..].trim())
-        })
+        .filter_map(|name| strip_prefix_ignore_case(name, prefix).map(str::trim))
         .filter(|state| !state.is_empty())
         .collect();
     match states.as_slice() {

@@ -9,11 +9,13 @@ use symphony_scheduler::{
     CandidateAnswer, Effect, Event, ExitReason, FetchPurpose, LogLevel, Timer,
 };
 use symphony_store::{wall_clock_ms, ClaimOutcome, RunStart};
+use symphony_tracker::{Tracker, TrackerError};
 use symphony_workspace::WorkspaceManager;
 
 use super::metered;
 use super::shell::{Shell, WorkerHandle};
 use super::worker::{run_worker, WorkerContext};
+use crate::metrics::ServiceMetrics;
 
 /// How old a read of an issue a retry refresh may share: the continuation delay and a second.
 const SHARED_RETRY_READ: Duration =
@@ -86,27 +88,21 @@ impl Shell {
     /// The poll's candidate read: incremental when the tracker can answer from `since`.
     fn fetch_candidates(&self, states: Vec<String>, since: Option<String>) {
         let tracker = Arc::clone(&self.tracker);
-        let tx = self.tx.clone();
-        let limit = self.options.fetch_timeout;
-        let metrics = Arc::clone(&self.metrics);
+        let (tx, limit, metrics) = (
+            self.tx.clone(),
+            self.options.fetch_timeout,
+            Arc::clone(&self.metrics),
+        );
         let span = self.trace.span_for(&FetchPurpose::Candidates);
         let read = async move {
             let read = tracker.fetch_candidates(&states, since.as_deref());
-            let result = match tokio::time::timeout(limit, read).await {
-                Ok(Ok(read)) => Ok(CandidateAnswer {
+            let result = within(limit, &metrics, "fetch_candidates", read)
+                .await
+                .map(|read| CandidateAnswer {
                     issues: read.issues,
                     complete: read.complete,
                     mark: read.mark,
-                }),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => {
-                    metered::MeteredTracker::record_timeout(&metrics, "fetch_candidates", limit);
-                    Err(format!(
-                        "tracker did not answer within {} s",
-                        limit.as_secs()
-                    ))
-                }
-            };
+                });
             let _ = tx.send(Event::CandidatesRead { result }).await;
         };
         tokio::spawn(tracing::Instrument::instrument(read, span));
@@ -114,38 +110,33 @@ impl Shell {
 
     fn fetch(&self, purpose: FetchPurpose, kind: FetchKind) {
         let tracker = Arc::clone(&self.tracker);
-        let reads = Arc::clone(&self.reads);
-        let tx = self.tx.clone();
-        let limit = self.options.fetch_timeout;
-        let metrics = Arc::clone(&self.metrics);
+        let (tx, limit, metrics) = (
+            self.tx.clone(),
+            self.options.fetch_timeout,
+            Arc::clone(&self.metrics),
+        );
         let span = self.trace.span_for(&purpose);
         let read = async move {
-            let read = async {
-                match &kind {
-                    FetchKind::States(states) => tracker.fetch_issues_by_states(states).await,
-                    // The tick's refresh never waits for a batch; other reads may.
-                    FetchKind::Ids(ids) if purpose == FetchPurpose::Reconcile => {
-                        reads.fetch_now(ids).await
-                    }
-                    // A continuation check a second after the run shares the worker's own
-                    // refresh after its last turn (a failure retry comes far later).
-                    FetchKind::Ids(ids) if matches!(purpose, FetchPurpose::Retry(_)) => {
-                        reads.fetch_shared(ids, SHARED_RETRY_READ).await
-                    }
-                    FetchKind::Ids(ids) => tracker.fetch_issues_by_ids(ids).await,
+            let result = match &kind {
+                FetchKind::States(states) => {
+                    let read = tracker.fetch_issues_by_states(states);
+                    within(limit, &metrics, "fetch_issues_by_states", read).await
                 }
-            };
-            let result = match tokio::time::timeout(limit, read).await {
-                Ok(Ok(issues)) => Ok(issues),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err({
-                    let operation = match &kind {
-                        FetchKind::States(_) => "fetch_issues_by_states",
-                        FetchKind::Ids(_) => "fetch_issues_by_ids",
+                FetchKind::Ids(ids) => {
+                    let read = async {
+                        match &purpose {
+                            // The tick's refresh never waits for a batch; other reads may.
+                            FetchPurpose::Reconcile => tracker.fetch_now(ids).await,
+                            // A continuation check a second after the run shares the worker's
+                            // own refresh after its last turn (a failure retry comes far later).
+                            FetchPurpose::Retry(_) => {
+                                tracker.fetch_shared(ids, SHARED_RETRY_READ).await
+                            }
+                            _ => tracker.fetch_issues_by_ids(ids).await,
+                        }
                     };
-                    metered::MeteredTracker::record_timeout(&metrics, operation, limit);
-                    format!("tracker did not answer within {} s", limit.as_secs())
-                }),
+                    within(limit, &metrics, "fetch_issues_by_ids", read).await
+                }
             };
             let _ = tx.send(Event::Fetched { purpose, result }).await;
         };
@@ -157,7 +148,7 @@ impl Shell {
         let ctx = WorkerContext {
             workflow: Arc::clone(&self.workflow),
             scheduling: self.scheduler.config().clone(),
-            tracker: Arc::clone(&self.tracker),
+            tracker: Arc::clone(&self.tracker) as Arc<dyn Tracker>,
             backend: Arc::clone(&self.backend),
             updates: self.tx.clone(),
             plan: Arc::clone(&self.plan),
@@ -275,6 +266,26 @@ impl Shell {
             let _ = tx.send(event).await;
         });
         self.timers.insert(timer, handle);
+    }
+}
+
+/// A tracker read within `limit`; an error or a timeout (metered as `operation`'s) becomes
+/// the message the scheduler records.
+async fn within<T>(
+    limit: Duration,
+    metrics: &ServiceMetrics,
+    operation: &'static str,
+    read: impl std::future::Future<Output = Result<T, TrackerError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, read).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => {
+            metered::MeteredTracker::record_timeout(metrics, operation, limit);
+            Err(format!(
+                "tracker did not answer within {} s",
+                limit.as_secs()
+            ))
+        }
     }
 }
 

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use symphony_scheduler::{Event, Scheduler, Snapshot};
 use symphony_store::{Redactor, Store};
-use symphony_tracker::Tracker;
 use symphony_workflow::{ProcessEnvironment, WorkflowSource};
 use tokio::sync::mpsc;
 
@@ -57,14 +56,13 @@ impl Parts {
             &self.wiring.code_hosts(),
             &ProcessEnvironment,
         )?);
-        let reads = BatchedReads::new(
+        let tracker = BatchedReads::new(
             metered::MeteredTracker::wrap(
                 self.wiring.tracker(&workflow.config)?,
                 Arc::clone(&self.metrics),
             ),
             workflow.config.polling.read_batch(),
         );
-        let tracker: Arc<dyn Tracker> = reads.clone();
         plan.check_tracker(tracker.as_ref())?;
         // No child (hook, agent, gate, git) ever sees the tracker's or the code host's secrets.
         symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
@@ -96,7 +94,6 @@ impl Parts {
             snapshot: self.snapshot,
             started: Instant::now(),
             tracker,
-            reads,
             backend,
             workflow,
             plan,

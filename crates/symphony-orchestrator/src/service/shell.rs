@@ -8,7 +8,6 @@ use std::time::Instant;
 use symphony_agent::AgentBackend;
 use symphony_scheduler::{Event, ExitReason, Scheduler, Snapshot, Timer};
 use symphony_store::Redactor;
-use symphony_tracker::Tracker;
 use symphony_workflow::{ProcessEnvironment, ReloadOutcome, WorkflowSource};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -37,10 +36,9 @@ pub(crate) struct Shell {
     pub snapshot: SnapshotHandle,
     pub started: Instant,
     pub scheduler: Scheduler,
-    /// The tracker every part of the service reads and writes through: `reads`, as a tracker.
-    pub tracker: Arc<dyn Tracker>,
-    /// The same tracker, for reads that must not wait for a batch (the tick's refresh).
-    pub reads: Arc<BatchedReads>,
+    /// The tracker every part of the service reads and writes through, its reads by id
+    /// batched (`fetch_now` for the reads that must not wait).
+    pub tracker: Arc<BatchedReads>,
     pub backend: Arc<dyn AgentBackend>,
     pub workflow: Arc<symphony_workflow::Workflow>,
     /// What runs of `workflow` do after the agent's turns.
@@ -142,11 +140,10 @@ impl Shell {
                 return None;
             }
         };
-        let reads = BatchedReads::new(
+        let tracker = BatchedReads::new(
             metered::MeteredTracker::wrap(tracker, Arc::clone(&self.metrics)),
             latest.config.polling.read_batch(),
         );
-        let tracker: Arc<dyn Tracker> = reads.clone();
         symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
         if let Some(persistence) = &self.persistence {
             persistence.set_secrets(Redactor::from_env_names(
@@ -154,7 +151,6 @@ impl Shell {
             ));
         }
         self.tracker = tracker;
-        self.reads = reads;
         self.backend = backend;
         self.plan = Arc::new(plan);
         self.config_error = None;
