@@ -13,6 +13,7 @@ mod config;
 mod exchange;
 mod graphql;
 mod handoff;
+mod moves;
 mod pause;
 mod profile;
 mod proposal;
@@ -274,32 +275,35 @@ impl Tracker for GithubTracker {
             .as_ref()
             .and_then(|r| r.get("number"))
             .and_then(Value::as_u64);
-        // Only a call that can change this issue's state (its labels, its open/closed state)
-        // is read around; the state before and after decide whether the agent moved it, so a
-        // person's move meanwhile is never taken for the agent's.
-        let may_move = number.is_some_and(|n| tools::may_move_issue(&self.config, &arguments, n));
-        let before = if may_move {
-            self.current_state(&context.issue.id).await
-        } else {
-            None
+        // Only a call that asks for a state of this issue can be the agent's move; GitHub's
+        // answer says where the issue is now (see `moves`).
+        let intent = number.map_or(moves::Intent::None, |n| {
+            moves::intent(&self.config, &arguments, n)
+        });
+        let before = match intent {
+            moves::Intent::Unknown => self.current_state(&context.issue.id).await,
+            _ => None,
         };
         let mut result = tools::execute(&self.client, &self.config, &arguments).await;
-        if result.success && may_move {
-            // A labels call's answer says where the issue is now; otherwise read it.
-            let after = match tools::state_after_labels_call(
-                &self.config,
-                &arguments,
-                &result.output,
-                before.as_deref(),
-            ) {
-                Some(state) => Some(state),
-                None => self.current_state(&context.issue.id).await,
-            };
-            result.moved_to = match (before, after) {
+        if !result.success {
+            return result;
+        }
+        result.moved_to = match intent {
+            moves::Intent::None => None,
+            moves::Intent::Names(named) if named.is_empty() => None,
+            moves::Intent::Names(named) => {
+                let now = match moves::states_in_answer(&self.config, &result.output) {
+                    Some(now) => Some(now),
+                    None => self.current_state(&context.issue.id).await.map(|s| vec![s]),
+                };
+                now.and_then(|now| moves::credited(&named, &now, &context.issue.state))
+            }
+            // What the call asked cannot be told: the state before and after decide.
+            moves::Intent::Unknown => match (before, self.current_state(&context.issue.id).await) {
                 (Some(before), Some(after)) if !before.eq_ignore_ascii_case(&after) => Some(after),
                 _ => None,
-            };
-        }
+            },
+        };
         result
     }
 

@@ -8,9 +8,8 @@ use serde_json::{json, Value};
 use symphony_tracker::{ToolResult, ToolSpec};
 
 use crate::client::Client;
-use crate::config::{GithubConfig, StateSource, CLOSED};
+use crate::config::GithubConfig;
 use crate::exchange::ApiRequest;
-use crate::record::strip_prefix_ignore_case;
 
 /// The tool's name.
 pub const GITHUB_API: &str = "github_api";
@@ -84,7 +83,7 @@ pub(crate) fn check_path(path: &str, config: &GithubConfig) -> Result<(), String
     }
 }
 
-fn method(arguments: &Value) -> Result<Method, String> {
+pub(crate) fn method(arguments: &Value) -> Result<Method, String> {
     match arguments
         .get("method")
         .and_then(Value::as_str)
@@ -158,92 +157,6 @@ fn encode_path(path: &str) -> String {
         .join("/")
 }
 
-/// Whether `arguments` describe a call that can change issue `number`'s state: a write to the
-/// issue itself (`PATCH .../issues/N`: state, labels) or to its labels
-/// (`.../issues/N/labels[/name]`). Reads and writes elsewhere cannot.
-pub(crate) fn may_move_issue(config: &GithubConfig, arguments: &Value, number: u64) -> bool {
-    if method(arguments).map_or(true, |m| m == Method::GET) {
-        return false;
-    }
-    let Some(path) = arguments.get("path").and_then(Value::as_str) else {
-        return false;
-    };
-    let issue = format!("/repos/{}/issues/{number}", config.full_name()).to_ascii_lowercase();
-    let path = path.trim_end_matches('/').to_ascii_lowercase();
-    if path == issue {
-        return true;
-    }
-    let labels = format!("{issue}/labels");
-    if path != labels && !path.starts_with(&format!("{labels}/")) {
-        return false;
-    }
-    // A labels call moves the issue only when labels are its states, and only when it names
-    // a state label: the one it removes, or one among those it adds or sets (setting labels
-    // without one takes the issue out of scope, which is no move either).
-    let StateSource::Labels { prefix } = &config.state_source else {
-        return false;
-    };
-    let is_state = |name: &str| strip_prefix_ignore_case(name, prefix).is_some();
-    if let Some(removed) = path.strip_prefix(&format!("{labels}/")) {
-        return is_state(removed);
-    }
-    let named: Option<Vec<String>> = match arguments.get("body") {
-        Some(Value::Array(items)) => label_names(items),
-        Some(Value::Object(body)) => match body.get("labels") {
-            Some(Value::Array(items)) => label_names(items),
-            _ => None,
-        },
-        _ => None,
-    };
-    // What it names cannot be told: read around it, as for any possible move.
-    named.is_none_or(|names| names.iter().any(|name| is_state(name)))
-}
-
-/// Label names as GitHub accepts them in a body: strings, or objects with a `name`.
-fn label_names(items: &[Value]) -> Option<Vec<String>> {
-    items
-        .iter()
-        .map(|item| match item {
-            Value::String(name) => Some(name.clone()),
-            other => other.get("name").and_then(Value::as_str).map(str::to_owned),
-        })
-        .collect()
-}
-
-/// The issue's state after a successful call on its labels, from GitHub's answer (the labels
-/// the issue now has), when that answer settles it: the labels state source, an issue that was
-/// open (a labels call does not open or close it) and exactly one state label. `None` leaves
-/// the question to a read.
-pub(crate) fn state_after_labels_call(
-    config: &GithubConfig,
-    arguments: &Value,
-    output: &Value,
-    before: Option<&str>,
-) -> Option<String> {
-    let StateSource::Labels { prefix } = &config.state_source else {
-        return None;
-    };
-    let path = arguments.get("path").and_then(Value::as_str)?;
-    let labels_call = path.trim_end_matches('/').ends_with("/labels") || path.contains("/labels/");
-    let open = before.is_some_and(|state| !state.eq_ignore_ascii_case(CLOSED));
-    let status = output.get("status").and_then(Value::as_u64)?;
-    if !labels_call || !open || !(200..300).contains(&status) {
-        return None;
-    }
-    let states: Vec<&str> = output
-        .get("body")?
-        .as_array()?
-        .iter()
-        .filter_map(|label| label.get("name").and_then(Value::as_str))
-        .filter_map(|name| strip_prefix_ignore_case(name, prefix).map(str::trim))
-        .filter(|state| !state.is_empty())
-        .collect();
-    match states.as_slice() {
-        [state] => Some((*state).to_owned()),
-        _ => None,
-    }
-}
-
 pub(crate) async fn execute(
     client: &Client,
     config: &GithubConfig,
@@ -314,58 +227,6 @@ mod tests {
                 .unwrap_or_default(),
         );
         GithubConfig::from_provider(&provider, Vec::new()).expect("config")
-    }
-
-    #[test]
-    fn only_a_call_that_names_a_state_label_or_edits_the_issue_may_move_it() {
-        let config = config();
-        let call = |method: &str, path: &str, body: Value| {
-            may_move_issue(
-                &config,
-                &json!({"method": method, "path": path, "body": body}),
-                7,
-            )
-        };
-        let labels = "/repos/acme/widgets/issues/7/labels";
-        assert!(call(
-            "PATCH",
-            "/repos/acme/widgets/issues/7",
-            json!({"state": "closed"})
-        ));
-        assert!(call(
-            "PUT",
-            labels,
-            json!({"labels": ["symphony:done", "docs"]})
-        ));
-        assert!(call("POST", labels, json!(["Symphony:Human-Review"])));
-        assert!(call(
-            "POST",
-            labels,
-            json!({"labels": [{"name": "symphony:todo"}]})
-        ));
-        assert!(call(
-            "DELETE",
-            &format!("{labels}/symphony:todo"),
-            Value::Null
-        ));
-        assert!(
-            call("POST", labels, json!("unreadable")),
-            "unknown: read around it"
-        );
-        assert!(!call("POST", labels, json!({"labels": ["docs"]})));
-        assert!(!call("PUT", labels, json!(["docs", "bug"])));
-        assert!(!call("DELETE", &format!("{labels}/docs"), Value::Null));
-        assert!(!call("GET", "/repos/acme/widgets/issues/7", Value::Null));
-        assert!(!call(
-            "POST",
-            "/repos/acme/widgets/issues/7/comments",
-            json!({"body": "x"})
-        ));
-        assert!(!call(
-            "POST",
-            "/repos/acme/widgets/issues/8/labels",
-            json!(["symphony:done"])
-        ));
     }
 
     #[test]

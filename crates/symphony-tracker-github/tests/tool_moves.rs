@@ -1,6 +1,7 @@
 //! `github_api` reports the state a call moved the session's issue to, and only that: a read
 //! moves nothing, a write elsewhere moves nothing, and a person's move made meanwhile is not
-//! taken for the agent's (every call used to count as the agent moving its own issue).
+//! taken for the agent's (every call used to count as the agent moving its own issue). A move
+//! is a state the call asked for, as GitHub's answer shows it: no read around the call.
 
 mod common;
 
@@ -67,6 +68,20 @@ async fn only_a_call_that_moved_the_issue_reports_a_move() {
     .await;
     assert!(label.success, "{label:?}");
     assert_eq!(label.moved_to, None, "the person's move is not the agent's");
+
+    // A person labels it for rework; the agent then removes `todo`. The issue is in rework,
+    // but the agent asked for no state: not its move.
+    setup.fake.update_issue(REPO, number, |i| {
+        i.labels.push("symphony:rework".into());
+    });
+    let remove = call(json!({"method": "DELETE",
+        "path": format!("{issue_path}/labels/symphony:todo")}))
+    .await;
+    assert!(remove.success, "{remove:?}");
+    assert_eq!(
+        remove.moved_to, None,
+        "the person's state is not the agent's"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +108,7 @@ async fn a_labels_call_whose_answer_settles_the_state_is_not_read_again() {
     assert_eq!(result.moved_to.as_deref(), Some("done"));
     assert_eq!(
         setup.fake.request_count(),
-        requests + 2,
-        "the read before and the call: GitHub's answer lists the labels after"
+        requests + 1,
+        "the call alone: GitHub's answer lists the labels after"
     );
 }
