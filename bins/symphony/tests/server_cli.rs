@@ -121,7 +121,7 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
         sample(
             &before,
             "symphony_tracker_requests_total",
-            &[("operation", "fetch_issues_by_states"), ("outcome", "ok")]
+            &[("operation", "fetch_candidates"), ("outcome", "ok")]
         ) >= 1.0
     );
     assert!(sample(&before, "symphony_tick_duration_seconds", &[]) >= 1.0);

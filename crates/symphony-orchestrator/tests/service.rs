@@ -420,3 +420,37 @@ async fn a_finished_run_hands_its_slot_to_the_next_issue_without_waiting_for_the
     let log = std::fs::read_to_string(root.join("agent.log")).unwrap();
     assert_eq!(log.lines().count(), 3, "one turn each");
 }
+
+/// SPEC §8.6's start-up cleanup removes the workspaces of terminal issues. With no workspace
+/// under the root there is nothing it could remove, so it does not ask the tracker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_cleanup_asks_for_terminal_issues_only_when_a_workspace_exists() {
+    for leftover in [false, true] {
+        let (dir, path) = setup("touch ran", "", &[("OLD-1", "done"), ("NEW-1", "todo")]);
+        let root = dir.path().to_path_buf();
+        let old = root.join("ws/OLD-1");
+        if leftover {
+            std::fs::create_dir_all(&old).unwrap();
+        }
+        let service = Service::new(
+            source(&path),
+            Arc::new(LocalWiring),
+            ServiceOptions::default(),
+        );
+        let metrics = service.metrics();
+        // The run of NEW-1 comes after the start-up cleanup was asked for.
+        let (ran, gone) = (root.join("ws/NEW-1/ran"), old.clone());
+        service
+            .run(until(Duration::from_secs(30), move || {
+                ran.exists() && !gone.exists()
+            }))
+            .await
+            .unwrap();
+        assert!(!old.exists(), "the terminal issue's workspace is removed");
+        assert_eq!(
+            metrics.tracker_calls("fetch_issues_by_states"),
+            u64::from(leftover),
+            "terminal issues are read only when a workspace could be theirs"
+        );
+    }
+}

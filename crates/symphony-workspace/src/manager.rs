@@ -89,6 +89,16 @@ impl WorkspaceManager {
         ))
     }
 
+    /// Whether the root may hold a workspace: `false` only when it is missing or empty, so
+    /// start-up cleanup (SPEC §8.6) need not ask the tracker which issues are terminal. A root
+    /// that cannot be listed may hold some.
+    pub fn may_hold_workspaces(&self) -> bool {
+        match std::fs::read_dir(&self.root) {
+            Ok(mut entries) => entries.next().is_some(),
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        }
+    }
+
     /// The deterministic workspace path of an issue identifier.
     pub fn path_for(&self, identifier: &str) -> Result<PathBuf, WorkspaceError> {
         Ok(self

@@ -30,6 +30,22 @@ impl Shell {
                 states,
                 since,
             } => self.fetch_candidates(states, since),
+            // Nothing to clean: no need to ask which issues are terminal.
+            Effect::FetchByStates {
+                purpose: FetchPurpose::StartupCleanup,
+                ..
+            } if !WorkspaceManager::from_config(&self.workflow.config).may_hold_workspaces() => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let purpose = FetchPurpose::StartupCleanup;
+                    let _ = tx
+                        .send(Event::Fetched {
+                            purpose,
+                            result: Ok(Vec::new()),
+                        })
+                        .await;
+                });
+            }
             Effect::FetchByStates {
                 purpose, states, ..
             } => self.fetch(purpose, FetchKind::States(states)),
@@ -148,7 +164,7 @@ impl Shell {
         let ctx = WorkerContext {
             workflow: Arc::clone(&self.workflow),
             scheduling: self.scheduler.config().clone(),
-            tracker: Arc::clone(&self.tracker) as Arc<dyn Tracker>,
+            tracker: Arc::clone(&self.tracker),
             backend: Arc::clone(&self.backend),
             updates: self.tx.clone(),
             plan: Arc::clone(&self.plan),
