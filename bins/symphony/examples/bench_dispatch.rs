@@ -202,8 +202,29 @@ fn round(binary: &Path, fake_codex: &Path, scenario: &Scenario) -> Round {
     // The continuation checks a second after the last runs, then a poll: all in by now.
     std::thread::sleep(SETTLE);
     let mut requests = BTreeMap::new();
+    // `BENCH_TRACE=1` lists the round's requests, to see what each one was for.
+    let trace = std::env::var_os("BENCH_TRACE").is_some();
     for exchange in fake.exchanges() {
         *requests.entry(kind(&exchange)).or_insert(0) += 1;
+        if trace {
+            let ids = exchange
+                .request_body
+                .as_ref()
+                .and_then(|b| b.pointer("/variables/ids"))
+                .map(|ids| format!(" ids={ids}"))
+                .unwrap_or_default();
+            eprintln!(
+                "  {} {}{} -> {}{ids}",
+                exchange.method,
+                exchange.path,
+                exchange
+                    .query
+                    .as_deref()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default(),
+                exchange.status
+            );
+        }
     }
     let units = fake.rate_limit_used();
     let (requests_before, idle_start) = (fake.request_count(), fake.exchanges().len());

@@ -30,7 +30,7 @@ impl AfterTurns<'_> {
             return ExitReason::Normal;
         }
         let guard = IssueGuard {
-            tracker: &ctx.tracker,
+            tracker: ctx.tracker.as_ref(),
             config: &ctx.scheduling,
             moves: self.moves,
             issue_id: &self.issue.id,
@@ -55,7 +55,7 @@ impl AfterTurns<'_> {
                 config,
                 docs: self.docs,
                 workflow: &ctx.workflow,
-                tracker: &ctx.tracker,
+                tracker: ctx.tracker.as_ref(),
                 code_host,
                 persistence: ctx.persistence.as_ref(),
                 workspace: self.workspace,
@@ -83,7 +83,7 @@ impl AfterTurns<'_> {
                 let stage = GateStage {
                     plan,
                     workflow: &ctx.workflow,
-                    tracker: &ctx.tracker,
+                    tracker: ctx.tracker.as_ref(),
                     persistence: ctx.persistence.as_ref(),
                     metrics: &ctx.metrics,
                     workspace: self.workspace,

@@ -6,8 +6,9 @@
 //! never held back: it goes at once and takes whatever is waiting along. A continuation check
 //! (SPEC §8.4, a second after a run) may take the answer of a read of the same issue made
 //! moments before, the worker's refresh after its last turn: see [`BatchedReads::fetch_shared`].
+//! And the worker's refresh after a turn takes GitHub's answer to the agent's own move made in
+//! that turn: see [`BatchedReads::fetch_since`].
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ use symphony_tracker::{
     TrackerErrorCategory,
 };
 use tokio::sync::oneshot;
+
+use super::recent_reads::RecentReads;
 
 /// A batch is sent at once when it names this many issues (GitHub's `nodes` limit).
 const FULL_BATCH: usize = 100;
@@ -38,13 +41,6 @@ struct Batch {
     timer_armed: bool,
 }
 
-/// The latest answer for each issue read, with when it came: `None` when the tracker no
-/// longer showed it.
-type Recent = HashMap<String, (Instant, Option<Issue>)>;
-
-/// Answers older than this are forgotten.
-const RECENT_FOR: Duration = Duration::from_secs(10);
-
 /// `inner` with its reads by id coalesced; everything else is `inner`'s own. It forwards the
 /// other `Tracker` methods itself: `ObservedTracker` only watches calls, and this changes how
 /// one is made. A method added to the trait must be forwarded here too, or it would take the
@@ -53,7 +49,7 @@ pub(crate) struct BatchedReads {
     inner: Arc<dyn Tracker>,
     window: Duration,
     batch: Arc<Mutex<Batch>>,
-    recent: Arc<Mutex<Recent>>,
+    recent: RecentReads,
 }
 
 impl BatchedReads {
@@ -63,26 +59,27 @@ impl BatchedReads {
             inner,
             window,
             batch: Arc::new(Mutex::new(Batch::default())),
-            recent: Arc::new(Mutex::new(HashMap::new())),
+            recent: RecentReads::default(),
         })
     }
 
-    /// `ids` as a read answered within `max_age` showed them, when every one of them was read
+    /// `ids` as a read asked within `max_age` showed them, when every one of them was read
     /// that recently; otherwise a (batched) read. Only for reads whose answer is checked again
     /// before anything runs on it: the continuation check, whose "still active" only leads to
     /// a worker that re-reads the issue itself before it starts.
     pub(crate) async fn fetch_shared(&self, ids: &[String], max_age: Duration) -> Answer {
-        let shared: Option<Vec<Issue>> = {
-            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-            ids.iter()
-                .map(|id| match recent.get(id) {
-                    Some((at, issue)) if at.elapsed() <= max_age => Some(issue.clone()),
-                    _ => None,
-                })
-                .collect::<Option<Vec<Option<Issue>>>>()
-                .map(|issues| issues.into_iter().flatten().collect())
-        };
-        match shared {
+        match Instant::now().checked_sub(max_age) {
+            Some(since) => self.fetch_since(ids, since).await,
+            None => self.read(ids, false).await,
+        }
+    }
+
+    /// `ids` as the tracker answered a question asked at or after `since` (a read, or the
+    /// agent's own move: GitHub's answer to it), when there is such an answer for every one of
+    /// them; otherwise a (batched) read. The worker's refresh after a turn, with `since` the
+    /// turn's start: an agent that moved its issue has already been told where it is.
+    pub(crate) async fn fetch_since(&self, ids: &[String], since: Instant) -> Answer {
+        match self.recent.since(ids, since) {
             Some(issues) => Ok(issues),
             None => self.read(ids, false).await,
         }
@@ -97,9 +94,10 @@ impl BatchedReads {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let asked = Instant::now();
         if self.window.is_zero() {
             let answer = self.inner.fetch_issues_by_ids(ids).await;
-            self.remember(ids, &answer);
+            self.remember(ids, &answer, asked);
             return answer;
         }
         let (reply, answer) = oneshot::channel();
@@ -135,21 +133,14 @@ impl BatchedReads {
                 "the batched tracker read ended without an answer",
             ))
         });
-        self.remember(ids, &answer);
+        self.remember(ids, &answer, asked);
         answer
     }
 
-    /// Keeps a successful answer for [`Self::fetch_shared`].
-    fn remember(&self, ids: &[String], answer: &Answer) {
-        let Ok(issues) = answer else {
-            return;
-        };
-        let now = Instant::now();
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        recent.retain(|_, (at, _)| now.duration_since(*at) < RECENT_FOR);
-        for id in ids {
-            let issue = issues.iter().find(|i| &i.id == id).cloned();
-            recent.insert(id.clone(), (now, issue));
+    /// Keeps a successful answer for [`Self::fetch_since`].
+    fn remember(&self, ids: &[String], answer: &Answer, asked: Instant) {
+        if let Ok(issues) = answer {
+            self.recent.read(ids, issues, asked);
         }
     }
 
@@ -232,9 +223,29 @@ impl Tracker for BatchedReads {
         arguments: Value,
         context: &ToolContext,
     ) -> ToolResult {
-        self.inner
+        let asked = Instant::now();
+        let mutates = self
+            .inner
+            .agent_tool_specs()
+            .iter()
+            .any(|spec| spec.name == name && spec.mutates);
+        let result = self
+            .inner
             .execute_agent_tool(name, arguments, context)
-            .await
+            .await;
+        // The adapter says where a move of its own put the issue (GitHub: from its answer to
+        // the call); any other change, or a call that failed half-way, leaves it unsettled.
+        if mutates {
+            match &result.moved_to {
+                Some(state) if result.success => {
+                    let mut issue = context.issue.clone();
+                    issue.state = state.clone();
+                    self.recent.moved(issue, asked);
+                }
+                _ => self.recent.unsettled(&context.issue.id, asked),
+            }
+        }
+        result
     }
 
     fn secret_environment_names(&self) -> Vec<String> {
@@ -282,6 +293,19 @@ mod tests {
                 ));
             }
             self.inner.fetch_issues_by_ids(ids).await
+        }
+        fn agent_tool_specs(&self) -> Vec<ToolSpec> {
+            self.inner.agent_tool_specs()
+        }
+        async fn execute_agent_tool(
+            &self,
+            name: &str,
+            arguments: Value,
+            context: &ToolContext,
+        ) -> ToolResult {
+            self.inner
+                .execute_agent_tool(name, arguments, context)
+                .await
         }
         fn secret_environment_names(&self) -> Vec<String> {
             Vec::new()
@@ -380,6 +404,43 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(tracker.reads.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn the_check_after_a_turn_takes_the_answer_to_the_agents_own_move() {
+        let tracker = counted(2, None);
+        let batched = BatchedReads::new(tracker.clone(), Duration::from_millis(1));
+        let (zero, one) = (["0".to_owned()], ["1".to_owned()]);
+        // The checks before the run.
+        batched.fetch_issues_by_ids(&zero).await.unwrap();
+        let issue = batched.fetch_issues_by_ids(&one).await.unwrap().remove(0);
+        let turn_started = Instant::now();
+        let context = ToolContext::new(issue);
+        let moved = batched
+            .execute_agent_tool(
+                "memory_set_issue_state",
+                serde_json::json!({"state": "review"}),
+                &context,
+            )
+            .await;
+        assert_eq!(moved.moved_to.as_deref(), Some("review"));
+        let after = batched.fetch_since(&one, turn_started).await.unwrap();
+        assert_eq!(after[0].state, "review");
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 2, "told by the move");
+        // A read from before the turn is not taken for one after it.
+        batched.fetch_since(&zero, turn_started).await.unwrap();
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 3);
+        // A change the adapter cannot place (here a refused call) needs a read of its own.
+        let refused = batched
+            .execute_agent_tool(
+                "memory_set_issue_state",
+                serde_json::json!({"state": ""}),
+                &context,
+            )
+            .await;
+        assert!(!refused.success);
+        batched.fetch_since(&one, turn_started).await.unwrap();
+        assert_eq!(tracker.reads.load(Ordering::SeqCst), 4);
     }
 
     #[tokio::test]

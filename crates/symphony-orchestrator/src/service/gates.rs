@@ -58,7 +58,7 @@ pub(crate) enum GateVerdict {
 pub(crate) struct GateStage<'a> {
     pub plan: &'a GatePlan,
     pub workflow: &'a Workflow,
-    pub tracker: &'a Arc<dyn Tracker>,
+    pub tracker: &'a dyn Tracker,
     pub persistence: Option<&'a Persistence>,
     pub metrics: &'a ServiceMetrics,
     pub workspace: &'a Path,
@@ -222,13 +222,8 @@ impl GateStage<'_> {
             comment.truncate(end);
             comment.push_str("\n…");
         }
-        match symphony_tracker::hand_off(
-            self.tracker.as_ref(),
-            self.issue,
-            Some(state),
-            Some(&comment),
-        )
-        .await
+        match symphony_tracker::hand_off(self.tracker, self.issue, Some(state), Some(&comment))
+            .await
         {
             Ok(()) => {
                 self.audit("handed_to_human", json!({"state": state}));

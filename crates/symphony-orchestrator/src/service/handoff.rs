@@ -42,7 +42,7 @@ pub(crate) struct HandOffStage<'a> {
     pub config: &'a HandOffConfig,
     pub docs: Option<&'a DocsConfig>,
     pub workflow: &'a Workflow,
-    pub tracker: &'a Arc<dyn Tracker>,
+    pub tracker: &'a dyn Tracker,
     /// Where the change is proposed and its verdicts published.
     pub code_host: &'a Arc<dyn CodeHost>,
     pub persistence: Option<&'a Persistence>,
@@ -169,13 +169,8 @@ impl HandOffStage<'_> {
              runs changed anything in the repository, so there is nothing to hand off. It needs \
              a person: make the issue clearer, or close it if nothing is to be done."
         );
-        match symphony_tracker::hand_off(
-            self.tracker.as_ref(),
-            self.issue,
-            Some(state),
-            Some(&comment),
-        )
-        .await
+        match symphony_tracker::hand_off(self.tracker, self.issue, Some(state), Some(&comment))
+            .await
         {
             Ok(()) => {
                 self.audit(
@@ -336,7 +331,7 @@ impl HandOffStage<'_> {
             .then(|| self.comment(&proposal, &outcome, reports));
         self.guard.check("moving the issue to review").await?;
         symphony_tracker::hand_off(
-            self.tracker.as_ref(),
+            self.tracker,
             self.issue,
             Some(&self.config.state),
             comment.as_deref(),

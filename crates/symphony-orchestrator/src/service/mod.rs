@@ -16,6 +16,7 @@ mod ledger;
 mod metered;
 mod options;
 mod persist;
+mod recent_reads;
 mod recovery;
 pub(crate) mod run_log;
 mod shell;

@@ -3,8 +3,6 @@
 //! scheduler's rule ([`symphony_scheduler::standing`]); this module reads the issue, asks it,
 //! and audits a withheld step.
 
-use std::sync::Arc;
-
 use symphony_core::Issue;
 use symphony_tracker::Tracker;
 
@@ -21,7 +19,7 @@ pub(crate) fn standing(issue: &Issue, config: &SchedulerConfig, moves: &AgentMov
 
 /// Re-reads the run's issue before each of Symphony's own steps.
 pub(crate) struct IssueGuard<'a> {
-    pub tracker: &'a Arc<dyn Tracker>,
+    pub tracker: &'a dyn Tracker,
     pub config: &'a SchedulerConfig,
     pub moves: &'a AgentMoves,
     pub issue_id: &'a str,

@@ -7,6 +7,7 @@ use symphony_agent::{SessionSpec, StopSignal};
 use symphony_core::Issue;
 use symphony_scheduler::{issue_eligible, ExitReason, StopReason};
 use symphony_store::Redactor;
+use symphony_tracker::Tracker;
 use symphony_workflow::PromptTemplate;
 use symphony_workspace::WorkspaceManager;
 use tokio::sync::mpsc;
@@ -124,7 +125,7 @@ async fn attempt_in_workspace(
     spec.turn_timeout = config.run_limits.turn_timeout();
     spec.read_timeout = config.run_limits.read_timeout();
     spec.tools = Some(Arc::new(SessionTools {
-        tracker: TrackerTools::new(Arc::clone(&ctx.tracker), issue.clone()),
+        tracker: TrackerTools::new(Arc::clone(&ctx.tracker) as Arc<dyn Tracker>, issue.clone()),
         records,
         scheduler: ctx.updates.clone(),
         moves: moves.clone(),
@@ -160,9 +161,11 @@ async fn attempt_in_workspace(
         if let Err(e) = turn_result {
             break ExitReason::Failed(format!("agent turn error [{}]: {e}", e.category()));
         }
+        // SPEC §7.1's check after the turn; an agent that moved its issue during the turn was
+        // already told where it is, by the tracker's answer to that move.
         match ctx
             .tracker
-            .fetch_issues_by_ids(std::slice::from_ref(&issue.id))
+            .fetch_since(std::slice::from_ref(&issue.id), turn_started)
             .await
         {
             Err(e) => break ExitReason::Failed(format!("issue state refresh error: {e}")),

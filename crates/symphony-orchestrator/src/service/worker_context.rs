@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use symphony_agent::AgentBackend;
 use symphony_scheduler::{Event, SchedulerConfig};
-use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 use tokio::sync::mpsc;
 
+use super::batched_reads::BatchedReads;
 use super::persist::Persistence;
 use crate::metrics::ServiceMetrics;
 use crate::sections::RunPlan;
@@ -20,7 +20,8 @@ pub(crate) struct WorkerContext {
     pub workflow: Arc<Workflow>,
     /// The scheduling rules of that workflow (active states, routing), as the scheduler has them.
     pub scheduling: SchedulerConfig,
-    pub tracker: Arc<dyn Tracker>,
+    /// The tracker, its reads by id batched and shared.
+    pub tracker: Arc<BatchedReads>,
     pub backend: Arc<dyn AgentBackend>,
     pub updates: mpsc::Sender<Event>,
     /// The workflow's gates, hand-off and docs, validated when the workflow became current.
