@@ -351,6 +351,18 @@ fn state_source(provider: &ProviderConfig) -> Result<StateSource, String> {
     }
 }
 
+/// `acme/widgets` with a token and every default: where unit tests of the adapter start.
+#[cfg(test)]
+pub(crate) fn test_config() -> GithubConfig {
+    let provider = ProviderConfig::new(
+        serde_json::json!({"repo": "acme/widgets", "token": "t"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    GithubConfig::from_provider(&provider, Vec::new()).expect("config")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

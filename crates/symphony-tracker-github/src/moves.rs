@@ -181,17 +181,8 @@ pub(crate) fn credited(named: &[String], now: &[String], known: &str) -> Option<
 mod tests {
     use super::*;
     use serde_json::json;
-    use symphony_workflow::ProviderConfig;
 
-    fn config() -> GithubConfig {
-        let provider = ProviderConfig::new(
-            json!({"repo": "acme/widgets", "token": "t"})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-        );
-        GithubConfig::from_provider(&provider, Vec::new()).expect("config")
-    }
+    use crate::config::test_config as config;
 
     fn names(states: &[&str]) -> Intent {
         Intent::Names(states.iter().map(|s| (*s).to_owned()).collect())

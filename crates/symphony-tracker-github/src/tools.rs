@@ -217,17 +217,8 @@ pub(crate) async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use symphony_workflow::ProviderConfig;
 
-    fn config() -> GithubConfig {
-        let provider = ProviderConfig::new(
-            json!({"repo": "acme/widgets", "token": "t"})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-        );
-        GithubConfig::from_provider(&provider, Vec::new()).expect("config")
-    }
+    use crate::config::test_config as config;
 
     #[test]
     fn paths_inside_the_repository_pass() {
