@@ -20,6 +20,8 @@ pub enum CodeHostErrorCategory {
     Response,
     /// The host is rate limiting us.
     RateLimited,
+    /// This host does not do what was asked (a host that cannot report reviews).
+    Unsupported,
 }
 
 impl CodeHostErrorCategory {
@@ -33,6 +35,7 @@ impl CodeHostErrorCategory {
             Self::Status => "code_host_status",
             Self::Response => "code_host_response",
             Self::RateLimited => "code_host_rate_limited",
+            Self::Unsupported => "code_host_unsupported",
         }
     }
 }

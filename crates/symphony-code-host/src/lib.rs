@@ -2,13 +2,16 @@
 //! issue file locally) and its gate verdicts are published, separate from the tracker where
 //! issues live. [`CodeHost`] is the trait, [`CodeHostRegistry`] the kinds a build knows and
 //! which one a workflow selects (`code_host:`, else the tracker's own host), and
-//! [`conformance`] the kit every implementation's tests run.
+//! [`conformance`] the kit every implementation's tests run ([`review_conformance`] for hosts
+//! that report reviews, ADR 0018).
 
 mod code_host;
 pub mod conformance;
 mod error;
 mod proposal;
 mod registry;
+mod review;
+pub mod review_conformance;
 mod section;
 
 pub use code_host::CodeHost;
@@ -17,4 +20,5 @@ pub use proposal::{
     ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, ProposalOutcome,
 };
 pub use registry::{CodeHostContext, CodeHostFactory, CodeHostRegistry, Selection, SECTION};
+pub use review::{Feedback, FeedbackKind, FeedbackPlace, ReviewReport, ReviewState, WatchedChange};
 pub use section::CodeHostSection;

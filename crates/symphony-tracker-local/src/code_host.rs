@@ -9,12 +9,13 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use symphony_code_host::{
     ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
-    CodeHostFactory, ProposalOutcome,
+    CodeHostFactory, ProposalOutcome, ReviewReport, WatchedChange,
 };
 use symphony_core::Issue;
 
 use crate::profile::KIND;
 use crate::proposal::Files;
+use crate::review::Verdict;
 
 /// Proposals written as Markdown next to the issues (or in a folder of their own).
 #[derive(Debug, Clone)]
@@ -36,6 +37,22 @@ impl LocalCodeHost {
         Self {
             files: Files::Proposals(folder.into()),
         }
+    }
+
+    /// Writes a person's review of `issue`'s proposed change, as `symphony review` does: the
+    /// next review block of its file. Returns the review's id.
+    pub async fn add_review(
+        &self,
+        issue: &Issue,
+        by: &str,
+        verdict: Verdict,
+        body: &str,
+    ) -> Result<u64, CodeHostError> {
+        let (id, by, body) = (issue.id.clone(), by.to_owned(), body.to_owned());
+        self.blocking(issue, "the review", move |files| {
+            files.add_review(&id, &by, verdict, &body)
+        })
+        .await
     }
 
     async fn blocking<T: Send + 'static>(
@@ -97,6 +114,23 @@ impl CodeHost for LocalCodeHost {
             files.checks(&id, &head, &checks)
         })
         .await
+    }
+
+    async fn review_report(
+        &self,
+        issue: &Issue,
+        watched: &WatchedChange,
+    ) -> Result<ReviewReport, CodeHostError> {
+        let id = issue.id.clone();
+        let text = self
+            .blocking(issue, "reading the reviews", move |files| files.read(&id))
+            .await?;
+        crate::review::report(&text, watched).map_err(|message| {
+            CodeHostError::new(
+                CodeHostErrorCategory::Response,
+                format!("the reviews of {}: {message}", issue.identifier),
+            )
+        })
     }
 }
 

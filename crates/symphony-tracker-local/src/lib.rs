@@ -6,6 +6,7 @@ mod code_host;
 mod file;
 mod profile;
 mod proposal;
+mod review;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use symphony_workflow::TrackerConfig;
 pub use code_host::{LocalCodeHost, LocalCodeHostFactory};
 pub use file::{parse_issue_file, IssueFileError, MAX_ISSUE_FILE_BYTES};
 pub use profile::{LocalProfile, KIND};
+pub use review::{review_block, Verdict};
 
 /// Reads and writes issue files in one folder.
 #[derive(Debug)]

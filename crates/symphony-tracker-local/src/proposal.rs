@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use symphony_code_host::{ChangeProposal, CheckResult};
 
 use crate::file::parse_issue_file;
+use crate::review::{next_id, review_block, Verdict};
 use crate::tools::{issue_path, write_atomically};
 
 /// The proposal block.
@@ -27,9 +28,9 @@ pub(crate) enum Files {
     Proposals(PathBuf),
 }
 
-/// `text` without the markers of any block, cut to the bound.
+/// `text` without the markers of any block (review markers defused), cut to the bound.
 fn bounded(text: &str) -> String {
-    let mut text = text.to_owned();
+    let mut text = crate::review::defused(text);
     for marker in [PROPOSAL.0, PROPOSAL.1, CHECKS.0, CHECKS.1] {
         text = text.replace(marker, "");
     }
@@ -131,6 +132,58 @@ impl Files {
         }
         write_atomically(&path, &updated)?;
         Ok(created)
+    }
+
+    /// The text where issue `id`'s proposal and reviews are (empty when nothing was written
+    /// for it yet in a proposals folder).
+    pub(crate) fn read(&self, id: &str) -> Result<String, String> {
+        let path = match self {
+            Self::Issues(folder) => issue_path(folder, id)?,
+            Self::Proposals(folder) => proposal_path(folder, id)?,
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && matches!(self, Self::Proposals(_)) =>
+            {
+                Ok(String::new())
+            }
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// Appends a review of issue `id` by `by` (a person) with `verdict` and `body`; its id.
+    pub(crate) fn add_review(
+        &self,
+        id: &str,
+        by: &str,
+        verdict: Verdict,
+        body: &str,
+    ) -> Result<u64, String> {
+        let mut text = self.read(id)?;
+        let review = next_id(&text)?;
+        if !text.is_empty() {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push('\n');
+        }
+        text.push_str(&review_block(review, by, verdict, body));
+        let path = match self {
+            Self::Issues(folder) => {
+                parse_issue_file(id, &text)
+                    .map_err(|e| format!("refusing to write issue {id}: {e}"))?;
+                issue_path(folder, id)?
+            }
+            Self::Proposals(folder) => {
+                std::fs::create_dir_all(folder)
+                    .map_err(|e| format!("cannot create the proposals folder: {e}"))?;
+                proposal_path(folder, id)?
+            }
+        };
+        write_atomically(&path, &text)?;
+        Ok(review)
     }
 
     /// Writes (or replaces) the proposal of issue `id`; `true` when it was new.

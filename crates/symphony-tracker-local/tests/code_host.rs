@@ -5,15 +5,20 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use symphony_code_host::conformance::{self, CodeHostHarness, HeldReview};
+use symphony_code_host::review_conformance::{self, PersonsReview, ReviewHarness};
 use symphony_code_host::{CheckConclusion, CodeHost};
 use symphony_core::Issue;
 use symphony_tracker::Tracker;
-use symphony_tracker_local::{LocalCodeHost, LocalTracker};
+use symphony_tracker_local::{review_block, LocalCodeHost, LocalTracker, Verdict};
 
 struct Harness {
     /// Proposal files in a folder of their own (not the issue files).
     own_folder: bool,
     dir: Option<tempfile::TempDir>,
+    /// Reviews written so far (each takes the next id).
+    reviews: u64,
+    /// The host and issue of the last `fresh`.
+    current: Option<(LocalCodeHost, Issue)>,
 }
 
 impl Harness {
@@ -23,6 +28,48 @@ impl Harness {
 
     fn text(&self) -> String {
         std::fs::read_to_string(self.file()).unwrap_or_default()
+    }
+
+    /// A person appends a review block to the file, as `symphony review` does.
+    fn append_review(&mut self, verdict: Verdict, body: &str) {
+        self.reviews += 1;
+        let text = format!(
+            "{}\n{}",
+            self.text(),
+            review_block(self.reviews, "ada", verdict, body)
+        );
+        std::fs::write(self.file(), text).unwrap();
+    }
+}
+
+#[async_trait]
+impl ReviewHarness for Harness {
+    async fn review(
+        &mut self,
+        _branch: &str,
+        verdict: PersonsReview,
+        body: &str,
+        (path, line, text): (&str, u32, &str),
+    ) {
+        let verdict = match verdict {
+            PersonsReview::RequestChanges => Verdict::ChangesRequested,
+            _ => Verdict::Approved,
+        };
+        // Through the host, as `symphony review` writes it.
+        let (host, issue) = self.current.clone().expect("a fresh host");
+        self.reviews = host
+            .add_review(
+                &issue,
+                "ada",
+                verdict,
+                &format!("{body}\n\n- {path}:{line}: {text}"),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn merge(&mut self, _branch: &str) {
+        self.append_review(Verdict::Merged, "Merged.");
     }
 }
 
@@ -49,6 +96,7 @@ impl CodeHostHarness for Harness {
             LocalCodeHost::in_issue_files(&folder)
         };
         self.dir = Some(dir);
+        self.current = Some((host.clone(), issue.clone()));
         (Box::new(host), issue)
     }
 
@@ -105,6 +153,8 @@ async fn the_local_code_host_passes_the_kit_in_the_issue_files() {
     conformance::run(&mut Harness {
         own_folder: false,
         dir: None,
+        reviews: 0,
+        current: None,
     })
     .await;
 }
@@ -114,6 +164,30 @@ async fn the_local_code_host_passes_the_kit_in_a_folder_of_its_own() {
     conformance::run(&mut Harness {
         own_folder: true,
         dir: None,
+        reviews: 0,
+        current: None,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_local_code_host_reports_reviews_written_in_the_issue_files() {
+    review_conformance::run(&mut Harness {
+        own_folder: false,
+        dir: None,
+        reviews: 0,
+        current: None,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_local_code_host_reports_reviews_written_in_a_folder_of_its_own() {
+    review_conformance::run(&mut Harness {
+        own_folder: true,
+        dir: None,
+        reviews: 0,
+        current: None,
     })
     .await;
 }
