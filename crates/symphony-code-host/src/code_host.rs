@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use symphony_core::Issue;
 
-use crate::error::{CodeHostError, CodeHostErrorCategory};
+use crate::error::CodeHostError;
 use crate::proposal::{ChangeProposal, CheckResult, ProposalOutcome};
-use crate::review::{ReviewReport, WatchedChange};
+use crate::review::ReviewReports;
 
 /// Where changes are reviewed: a forge (GitHub pull requests) or the local repository.
 ///
@@ -15,8 +15,9 @@ use crate::review::{ReviewReport, WatchedChange};
 /// - `propose_change` opens the review of the proposal's branch, or updates the open one —
 ///   never a second — and is safe to call again with the same proposal;
 /// - `publish_checks` reports each check on the commit, again safely;
-/// - `review_report`, where a host offers it, gives the same feedback for the same `seen`
-///   mark (plus whatever came since) and none again once the mark moves past it;
+/// - its [`ReviewReports`], where it has them, give the same feedback for the same `seen`
+///   mark (plus whatever came since) and none again once the mark moves past it
+///   ([`crate::review_conformance`]);
 /// - failures are typed [`CodeHostError`]s, never panics.
 #[async_trait]
 pub trait CodeHost: Send + Sync {
@@ -48,19 +49,11 @@ pub trait CodeHost: Send + Sync {
         checks: &[CheckResult],
     ) -> Result<(), CodeHostError>;
 
-    /// Reports on `watched`, the change proposed for `issue`: where its review stands, its
-    /// head, conflicts, and the feedback since `watched.seen` (ADR 0018). The default refuses:
-    /// a host that cannot report is never watched, and the issue stays with a person.
-    async fn review_report(
-        &self,
-        issue: &Issue,
-        watched: &WatchedChange,
-    ) -> Result<ReviewReport, CodeHostError> {
-        let _ = (issue, watched);
-        Err(CodeHostError::new(
-            CodeHostErrorCategory::Unsupported,
-            format!("code host {} does not report reviews", self.kind()),
-        ))
+    /// The review-report capability (ADR 0018), when this host has it. `None` is a typed
+    /// "unsupported": a workflow that watches reviews is refused before any run. A wrapper
+    /// forwards its inner host's.
+    fn review_reports(&self) -> Option<&dyn ReviewReports> {
+        None
     }
 }
 
@@ -99,12 +92,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_host_that_cannot_report_reviews_refuses_to() {
-        let issue = Issue::new("1", "A-1", "t", "human review");
-        let watched = WatchedChange::new("symphony/a-1", "main", None, "aaa");
-        let error = Silent.review_report(&issue, &watched).await.unwrap_err();
-        assert_eq!(error.category, CodeHostErrorCategory::Unsupported);
-        assert!(error.message.contains("silent"), "{error}");
+    #[test]
+    fn a_host_says_whether_it_reports_reviews() {
+        assert!(Silent.review_reports().is_none());
     }
 }

@@ -20,8 +20,6 @@ pub enum CodeHostErrorCategory {
     Response,
     /// The host is rate limiting us.
     RateLimited,
-    /// This host does not do what was asked (a host that cannot report reviews).
-    Unsupported,
 }
 
 impl CodeHostErrorCategory {
@@ -35,7 +33,6 @@ impl CodeHostErrorCategory {
             Self::Status => "code_host_status",
             Self::Response => "code_host_response",
             Self::RateLimited => "code_host_rate_limited",
-            Self::Unsupported => "code_host_unsupported",
         }
     }
 }

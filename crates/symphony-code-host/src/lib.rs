@@ -20,5 +20,7 @@ pub use proposal::{
     ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, ProposalOutcome,
 };
 pub use registry::{CodeHostContext, CodeHostFactory, CodeHostRegistry, Selection, SECTION};
-pub use review::{Feedback, FeedbackKind, FeedbackPlace, ReviewReport, ReviewState, WatchedChange};
+pub use review::{
+    Feedback, FeedbackKind, FeedbackPlace, ReviewReport, ReviewReports, ReviewState, WatchedChange,
+};
 pub use section::CodeHostSection;

@@ -2,7 +2,23 @@
 //! (ADR 0018): where the review stands, the branch's head, conflicts, and the feedback since
 //! the last report Symphony acted on.
 
+use async_trait::async_trait;
 use serde::Serialize;
+use symphony_core::Issue;
+
+use crate::error::CodeHostError;
+
+/// A code host's reports on the reviews of changes it holds ([`crate::CodeHost::review_reports`]).
+#[async_trait]
+pub trait ReviewReports: Send + Sync {
+    /// Reports on `watched`, the change proposed for `issue`: where its review stands, its
+    /// head, conflicts, and the feedback since `watched.seen`.
+    async fn review_report(
+        &self,
+        issue: &Issue,
+        watched: &WatchedChange,
+    ) -> Result<ReviewReport, CodeHostError>;
+}
 
 /// A handed-off change Symphony watches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

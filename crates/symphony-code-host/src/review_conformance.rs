@@ -1,5 +1,5 @@
 //! The review-report contract (ADR 0018) for hosts that offer it, as one function their tests
-//! call: [`run`]. A host that keeps the refusing default of `review_report` does not run it.
+//! call: [`run`]. A host without [`crate::ReviewReports`] does not run it.
 
 use async_trait::async_trait;
 
@@ -47,10 +47,17 @@ pub async fn run(harness: &mut dyn ReviewHarness) {
         .await
         .unwrap_or_else(|e| panic!("code host {}: the proposal failed: {e}", host.kind()));
     let watched = WatchedChange::new(BRANCH, "main", proposed.number, HEAD);
+    let reports = host.review_reports().unwrap_or_else(|| {
+        panic!(
+            "code host {}: runs the review kit but has no review reports",
+            host.kind()
+        )
+    });
     let report = |watched: WatchedChange| {
         let (host, issue) = (&host, &issue);
         async move {
-            host.review_report(issue, &watched)
+            reports
+                .review_report(issue, &watched)
                 .await
                 .unwrap_or_else(|e| panic!("code host {}: the report failed: {e}", host.kind()))
         }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use symphony_code_host::{
     ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
-    CodeHostFactory, ProposalOutcome, ReviewReport, WatchedChange,
+    CodeHostFactory, ProposalOutcome, ReviewReport, ReviewReports, WatchedChange,
 };
 use symphony_core::Issue;
 
@@ -116,6 +116,13 @@ impl CodeHost for LocalCodeHost {
         .await
     }
 
+    fn review_reports(&self) -> Option<&dyn ReviewReports> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ReviewReports for LocalCodeHost {
     async fn review_report(
         &self,
         issue: &Issue,
