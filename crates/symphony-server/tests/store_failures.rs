@@ -19,8 +19,8 @@ use symphony_orchestrator::{Service, ServiceOptions, Wiring};
 use symphony_server::{Server, ServerConfig, ServiceHandles};
 use symphony_store::{
     AuditEntry, AuditVerdict, ClaimOutcome, ClaimRecord, EventRecord, Instance, Recovery,
-    RetryRecord, RunFilter, RunRecord, RunStart, SqliteStore, Store, StoreError, StoreOptions,
-    Totals,
+    RetryRecord, ReviewWatch, RunFilter, RunRecord, RunStart, SqliteStore, Store, StoreError,
+    StoreOptions, Totals,
 };
 use symphony_tracker::Tracker;
 use symphony_tracker_local::{LocalProfile, LocalTracker};
@@ -107,6 +107,14 @@ impl Store for FaultyStore {
     }
     async fn claims(&self) -> Result<Vec<ClaimRecord>, StoreError> {
         self.inner.claims().await
+    }
+    async fn review_watches(&self) -> Result<Vec<ReviewWatch>, StoreError> {
+        self.check()?;
+        self.inner.review_watches().await
+    }
+    async fn review_watch(&self, issue_id: &str) -> Result<Option<ReviewWatch>, StoreError> {
+        self.check()?;
+        self.inner.review_watch(issue_id).await
     }
     async fn totals(&self) -> Result<Totals, StoreError> {
         self.inner.totals().await

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::audit::AuditVerdict;
 use crate::error::StoreError;
+use crate::review_watch::ReviewWatch;
 use crate::types::*;
 
 /// Durable state shared by the orchestrator instances of one deployment.
@@ -59,6 +60,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every claim.
     async fn claims(&self) -> Result<Vec<ClaimRecord>, StoreError>;
+
+    /// Every handed-off change under review, oldest watch first (ADR 0018).
+    async fn review_watches(&self) -> Result<Vec<ReviewWatch>, StoreError>;
+
+    /// The watch of issue `issue_id` (by id), if it is watched.
+    async fn review_watch(&self, issue_id: &str) -> Result<Option<ReviewWatch>, StoreError>;
 
     /// Token and runtime totals over every recorded run.
     async fn totals(&self) -> Result<Totals, StoreError>;

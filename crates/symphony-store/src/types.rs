@@ -1,6 +1,8 @@
 //! What the store records and returns.
 
 use serde::Serialize;
+
+use crate::review_watch::ReviewWatch;
 use serde_json::Value;
 
 /// One orchestrator process, as the store knows it.
@@ -203,6 +205,27 @@ pub enum Change {
     },
     /// A decision for the audit log.
     Audit(AuditRecord),
+    /// A handed-off change is watched from now on, or its watch moves to a new head after a
+    /// round's push: where it is (branch, number, URL, head) is replaced and what was pending
+    /// is addressed; the round, the mark and the start stay.
+    ReviewWatched(ReviewWatch),
+    /// Feedback was taken for the next round: the watch's mark moves to `seen`, `pending`
+    /// waits for the run that addresses it, and the round counts one more — in one step.
+    ReviewFeedbackTaken {
+        /// Issue id.
+        issue_id: String,
+        /// The code host's mark of the report the feedback came from.
+        seen: String,
+        /// The feedback (the orchestrator's JSON).
+        pending: String,
+        /// When (store clock).
+        at_ms: u64,
+    },
+    /// The watch ended (merged, closed, or the issue went to a person).
+    ReviewWatchEnded {
+        /// Issue id.
+        issue_id: String,
+    },
 }
 
 /// A run as recorded.

@@ -96,6 +96,41 @@ fn a_database_from_a_newer_symphony_is_refused() {
     );
 }
 
+/// A database written before review watches existed (schema 1) is brought up to date in
+/// place: its runs stay, and watches work.
+#[tokio::test]
+async fn a_database_from_before_review_watches_is_migrated_keeping_its_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path(), live("a"));
+        store.recover(1_000).await.expect("recover");
+        store
+            .claim_and_start(symphony_store::RunStart {
+                issue_id: "1".into(),
+                identifier: "ID-1".into(),
+                attempt: None,
+                workspace: None,
+                at_ms: 1_000,
+            })
+            .await
+            .expect("claim");
+    }
+    // Back to schema 1, as an older build left it.
+    let conn = rusqlite::Connection::open(dir.path().join("state.db")).expect("open");
+    conn.execute_batch("DROP TABLE review_watches; PRAGMA user_version = 1;")
+        .expect("downgrade");
+    drop(conn);
+    let store = open(dir.path(), live("a"));
+    assert_eq!(store.runs(Default::default()).await.expect("runs").len(), 1);
+    let watch =
+        symphony_store::ReviewWatch::new("1", "ID-1", "symphony/id-1", "main", "aaa", 2_000);
+    store
+        .apply(vec![Change::ReviewWatched(watch.clone())])
+        .await
+        .expect("watch after the migration");
+    assert_eq!(store.review_watches().await.expect("list"), vec![watch]);
+}
+
 #[tokio::test]
 async fn a_full_disk_fails_the_write_and_keeps_every_committed_row() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -7,6 +7,7 @@ mod audit_log;
 mod inner;
 mod options;
 mod read;
+mod review_watches;
 mod schema;
 mod takeover;
 mod write;
@@ -24,7 +25,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::{
     AuditEntry, AuditVerdict, Change, ClaimOutcome, ClaimRecord, EventRecord, Instance, Recovery,
-    RetryRecord, RunFilter, RunRecord, RunStart, Store, StoreError, Totals,
+    RetryRecord, ReviewWatch, RunFilter, RunRecord, RunStart, Store, StoreError, Totals,
 };
 
 /// The database file's name inside the state directory.
@@ -240,6 +241,16 @@ impl Store for SqliteStore {
 
     async fn claims(&self) -> Result<Vec<ClaimRecord>, StoreError> {
         self.read(|conn, _| read::claims(conn)).await
+    }
+
+    async fn review_watches(&self) -> Result<Vec<ReviewWatch>, StoreError> {
+        self.read(|conn, _| review_watches::all(conn)).await
+    }
+
+    async fn review_watch(&self, issue_id: &str) -> Result<Option<ReviewWatch>, StoreError> {
+        let issue_id = issue_id.to_owned();
+        self.read(move |conn, _| review_watches::one(conn, &issue_id))
+            .await
     }
 
     async fn totals(&self) -> Result<Totals, StoreError> {

@@ -80,6 +80,23 @@ const MIGRATIONS: &[&str] = &[
         hash  TEXT NOT NULL
     );
     "#,
+    // 2: handed-off changes under review (ADR 0018).
+    r#"
+    CREATE TABLE review_watches (
+        issue_id     TEXT PRIMARY KEY,
+        identifier   TEXT NOT NULL,
+        branch       TEXT NOT NULL,
+        base_branch  TEXT NOT NULL,
+        number       INTEGER,
+        url          TEXT,
+        head_sha     TEXT NOT NULL,
+        round        INTEGER NOT NULL DEFAULT 0,
+        seen         TEXT,
+        pending      TEXT,
+        since_at     INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::audit_log::Appender;
 use super::inner::Inner;
+use super::review_watches;
 use crate::{wall_clock_ms, AuditRecord, Change, ClaimOutcome, RunStart};
 
 pub(super) fn lease_ms(inner: &Inner) -> u64 {
@@ -206,6 +207,14 @@ pub(super) fn apply(
                 )?;
             }
             Change::Audit(record) => audit.append(tx, &record)?,
+            Change::ReviewWatched(watch) => review_watches::watched(tx, &watch)?,
+            Change::ReviewFeedbackTaken {
+                issue_id,
+                seen,
+                pending,
+                at_ms,
+            } => review_watches::feedback_taken(tx, &issue_id, &seen, &pending, at_ms)?,
+            Change::ReviewWatchEnded { issue_id } => review_watches::ended(tx, &issue_id)?,
         }
     }
     let keep = inner.options.events_per_run.max(1) as i64;

@@ -1,70 +1,22 @@
 //! The `Store` contract as one function every implementation's tests call: [`run`]. Claims
 //! and leases between instances, takeover of dead and lapsed instances, the retry queue across
-//! restarts, bounded events and totals, run listing, and the audit chain. Each check starts
+//! restarts, bounded events and totals, run listing, the audit chain, and review watches. Each check starts
 //! from a fresh shared state and panics with a message naming the rule.
 //!
 //! Implementation-specific rules (file corruption, locks, migrations of a given engine, a full
 //! disk) stay in the implementation's own tests.
 
-use std::sync::Arc;
+mod harness;
+mod review_watches;
+
+pub use harness::{dead, live, KitSettings, StoreHarness};
+
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::audit::AuditVerdict;
-use crate::store::Store;
-use crate::types::{AuditRecord, Change, ClaimOutcome, Instance, RunFilter, RunOutcome, RunStart};
-
-/// What an instance of the store under test is opened with.
-#[derive(Debug, Clone)]
-pub struct KitSettings {
-    /// How long a claim lasts without renewal.
-    pub lease: Duration,
-    /// Agent events kept per run.
-    pub events_per_run: u64,
-}
-
-impl Default for KitSettings {
-    fn default() -> Self {
-        Self {
-            lease: Duration::from_secs(30),
-            events_per_run: 1_000,
-        }
-    }
-}
-
-/// What the kit needs from an implementation's test setup.
-pub trait StoreHarness: Send {
-    /// Starts over with an empty shared state (a new database); stores opened after share it.
-    fn fresh(&mut self);
-
-    /// A store over the current shared state, acting as `instance`.
-    fn open(&mut self, settings: &KitSettings, instance: Instance) -> Arc<dyn Store>;
-}
-
-/// An instance on this host that looks alive (this process), named `id`.
-pub fn live(id: &str) -> Instance {
-    Instance {
-        id: id.to_owned(),
-        ..Instance::current()
-    }
-}
-
-/// An instance on this host whose process has exited, named `id`.
-pub fn dead(id: &str) -> Instance {
-    let mut child = symphony_process::std_child_command("true")
-        .spawn()
-        .expect("`true` starts");
-    let pid = child.id();
-    let start = symphony_process::ProcessIdentity::of(pid).map(|p| p.start_ticks);
-    child.wait().expect("`true` exits");
-    Instance {
-        id: id.to_owned(),
-        host: Instance::current().host,
-        pid,
-        pid_start: Some(start.unwrap_or(1)),
-    }
-}
+use crate::types::{AuditRecord, Change, ClaimOutcome, RunFilter, RunOutcome, RunStart};
 
 fn start(issue: &str, attempt: Option<u32>, at_ms: u64) -> RunStart {
     RunStart {
@@ -92,6 +44,7 @@ pub async fn run(harness: &mut dyn StoreHarness) {
     events_are_bounded_per_run_and_counted(harness).await;
     runs_are_listed_newest_first_and_filtered_by_id_or_identifier(harness).await;
     the_audit_log_is_one_verified_chain_across_instances(harness).await;
+    review_watches::review_watches_survive_restarts_and_count_their_rounds(harness).await;
 }
 
 /// A live claim is refused to another instance; released claims are free again.
