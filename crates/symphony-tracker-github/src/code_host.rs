@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use symphony_code_host::{
     ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
-    CodeHostFactory, ProposalOutcome,
+    CodeHostFactory, ProposalOutcome, ReviewReport, ReviewReports, WatchedChange,
 };
 use symphony_core::Issue;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
@@ -18,6 +18,7 @@ use crate::config::{GithubConfig, TOKEN_VARIABLE};
 use crate::pause::{Pause, TokioPause};
 use crate::profile::KIND;
 use crate::proposal;
+use crate::reviews;
 
 /// Pull requests on one GitHub repository.
 pub struct GithubCodeHost {
@@ -86,6 +87,23 @@ impl CodeHost for GithubCodeHost {
         checks: &[CheckResult],
     ) -> Result<(), CodeHostError> {
         proposal::publish_checks(&self.client, &self.config, head_sha, checks)
+            .await
+            .map_err(code_host_error)
+    }
+
+    fn review_reports(&self) -> Option<&dyn ReviewReports> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ReviewReports for GithubCodeHost {
+    async fn review_report(
+        &self,
+        _issue: &Issue,
+        watched: &WatchedChange,
+    ) -> Result<ReviewReport, CodeHostError> {
+        reviews::report(&self.client, &self.config, watched)
             .await
             .map_err(code_host_error)
     }

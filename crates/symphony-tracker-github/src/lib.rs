@@ -19,6 +19,7 @@ mod profile;
 mod proposal;
 mod reads;
 mod record;
+mod reviews;
 mod stats;
 mod tools;
 pub mod webhook;

@@ -21,8 +21,8 @@ const STATUS_DESCRIPTION: usize = 140;
 /// Check-run summaries may hold 65535 characters.
 const CHECK_SUMMARY: usize = 60_000;
 /// The check run's name (and the statuses' context prefix).
-const CHECK_NAME: &str = "Symphony gates";
-const STATUS_PREFIX: &str = "symphony/";
+pub(crate) const CHECK_NAME: &str = "Symphony gates";
+pub(crate) const STATUS_PREFIX: &str = "symphony/";
 
 fn malformed(what: &str) -> TrackerError {
     TrackerError::new(

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use common::{Setup, Source, REPO, TOKEN};
 use serde_json::json;
 use symphony_code_host::conformance::{self, CodeHostHarness, HeldReview};
+use symphony_code_host::review_conformance::{self, PersonsReview, ReviewHarness};
 use symphony_code_host::{
     CheckConclusion, CodeHost, CodeHostContext, CodeHostErrorCategory, CodeHostRegistry,
 };
@@ -76,9 +77,46 @@ impl CodeHostHarness for Harness {
     }
 }
 
+#[async_trait]
+impl ReviewHarness for Harness {
+    async fn review(
+        &mut self,
+        branch: &str,
+        verdict: PersonsReview,
+        body: &str,
+        comment: (&str, u32, &str),
+    ) {
+        let fake = &self.setup.as_ref().unwrap().fake;
+        let state = match verdict {
+            PersonsReview::RequestChanges => "CHANGES_REQUESTED",
+            _ => "APPROVED",
+        };
+        fake.review_pull(REPO, pull_of(fake, branch), "ada", state, body, &[comment]);
+    }
+
+    async fn merge(&mut self, branch: &str) {
+        let fake = &self.setup.as_ref().unwrap().fake;
+        fake.merge_pull(REPO, pull_of(fake, branch));
+    }
+}
+
+/// The number of the open pull request of `branch`.
+fn pull_of(fake: &symphony_testkit::github::FakeGithub, branch: &str) -> u64 {
+    fake.pulls(REPO)
+        .into_iter()
+        .find(|p| p.open && p.pull.as_ref().is_some_and(|pr| pr.head == branch))
+        .map(|p| p.number)
+        .expect("an open pull request of the branch")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_passes_the_code_host_conformance_kit() {
     conformance::run(&mut Harness { setup: None }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_passes_the_review_conformance_kit() {
+    review_conformance::run(&mut Harness { setup: None }).await;
 }
 
 struct Vars(Vec<(&'static str, String)>);

@@ -146,7 +146,7 @@ fn replace_state_line(text: &str, state: &str) -> Option<String> {
 }
 
 fn comment(path: &Path, id: &str, arguments: &Value, author: Author) -> Result<Value, String> {
-    let body = crate::review::defused(&string_argument(arguments, "body", MAX_COMMENT_BYTES)?);
+    let body = crate::review::defused(string_argument(arguments, "body", MAX_COMMENT_BYTES)?);
     let mut text =
         std::fs::read_to_string(path).map_err(|e| format!("cannot read issue {id}: {e}"))?;
     let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

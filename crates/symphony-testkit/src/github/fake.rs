@@ -78,7 +78,7 @@ impl FakeGithub {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Shared> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -101,6 +101,7 @@ impl FakeGithub {
                 issues: Vec::new(),
                 statuses: Vec::new(),
                 check_runs: Vec::new(),
+                branches: Default::default(),
             });
         }
     }
@@ -119,12 +120,7 @@ impl FakeGithub {
     pub fn create_pull(&self, full_name: &str, title: &str, head: &str) -> u64 {
         let (number, _) = self.create_issue(full_name, NewIssue::new(title, &[]));
         self.update_issue(full_name, number, |issue| {
-            issue.pull = Some(PullRequest {
-                head: head.to_owned(),
-                base: "main".to_owned(),
-                head_sha: format!("{:040x}", number),
-                draft: false,
-            });
+            issue.pull = Some(PullRequest::new(head, "main", &format!("{number:040x}")));
         });
         number
     }

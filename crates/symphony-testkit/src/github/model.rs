@@ -63,11 +63,75 @@ pub struct PullRequest {
     pub head_sha: String,
     /// Draft or ready.
     pub draft: bool,
+    /// Merged into its base (a merged pull request is also closed).
+    pub merged: bool,
+    /// Whether it merges cleanly (`None`: GitHub has not computed it yet).
+    pub mergeable: Option<bool>,
+    /// Reviews, oldest first.
+    pub reviews: Vec<Review>,
+    /// Review comments (inline), oldest first.
+    pub review_comments: Vec<ReviewComment>,
+}
+
+impl PullRequest {
+    /// An open, ready, mergeable pull request of `head` into `base` at `head_sha`.
+    pub fn new(head: &str, base: &str, head_sha: &str) -> Self {
+        Self {
+            head: head.to_owned(),
+            base: base.to_owned(),
+            head_sha: head_sha.to_owned(),
+            draft: false,
+            merged: false,
+            mergeable: Some(true),
+            reviews: Vec::new(),
+            review_comments: Vec::new(),
+        }
+    }
+}
+
+/// A review of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// Its id.
+    pub id: u64,
+    /// Who reviewed.
+    pub user: String,
+    /// `APPROVED`, `CHANGES_REQUESTED` or `COMMENTED`.
+    pub state: String,
+    /// Its body.
+    pub body: String,
+    /// The head it reviewed.
+    pub commit_id: String,
+    pub(crate) submitted_at: DateTime<Utc>,
+}
+
+/// An inline comment on a pull request's diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewComment {
+    /// Its id.
+    pub id: u64,
+    /// The review it belongs to.
+    pub review_id: Option<u64>,
+    /// Who wrote it.
+    pub user: String,
+    /// Path in the repository.
+    pub path: String,
+    /// Line in the file (`None`: on the whole file).
+    pub line: Option<u32>,
+    /// Its text.
+    pub body: String,
+    /// The head it was written on.
+    pub commit_id: String,
+    /// The comment it answers (same thread), if any.
+    pub in_reply_to: Option<u64>,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 /// A commit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitStatus {
+    /// Its id.
+    pub id: u64,
     /// Commit it is on.
     pub sha: String,
     /// `pending`, `success`, `failure`, `error`.
@@ -95,6 +159,8 @@ pub struct CheckRun {
     pub output: Value,
     /// Every annotation received, in order: GitHub appends those of each update.
     pub annotations: Vec<Value>,
+    /// The app that owns it (`None`: the app behind the fake's token, Symphony's own).
+    pub app: Option<String>,
 }
 
 /// A repository.
@@ -107,6 +173,8 @@ pub struct Repo {
     pub(crate) issues: Vec<FakeIssue>,
     pub(crate) statuses: Vec<CommitStatus>,
     pub(crate) check_runs: Vec<CheckRun>,
+    /// Branch heads the fake knows of (pushed by a test), by branch name.
+    pub(crate) branches: std::collections::BTreeMap<String, String>,
 }
 
 impl Repo {

@@ -13,7 +13,7 @@ pub(crate) fn error_body(message: &str, status: u16) -> Value {
     json!({ "message": message, "documentation_url": DOCS, "status": status.to_string() })
 }
 
-fn timestamp(t: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -239,12 +239,10 @@ pub(crate) fn repository_json(base: &str, repo: &Repo) -> Value {
 
 /// A pull request as the pulls endpoints render it.
 pub(crate) fn pull_json(base: &str, repo: &Repo, issue: &FakeIssue) -> Value {
-    let pull = issue.pull.clone().unwrap_or(PullRequest {
-        head: String::new(),
-        base: "main".to_owned(),
-        head_sha: String::new(),
-        draft: false,
-    });
+    let pull = issue
+        .pull
+        .clone()
+        .unwrap_or_else(|| PullRequest::new("", "main", ""));
     let full = repo.full_name();
     let api = format!("{base}/repos/{full}");
     let url = format!("{api}/pulls/{}", issue.number);
@@ -288,13 +286,26 @@ pub(crate) fn pull_json(base: &str, repo: &Repo, issue: &FakeIssue) -> Value {
         "head": side(&pull.head, &pull.head_sha), "base": side(&pull.base, &"0".repeat(40)),
         "_links": links, "draft": pull.draft, "comments": issue.comments.len()
     });
+    // GitHub says `dirty` for a pull request that conflicts with its base, `unknown` while it
+    // has not computed mergeability.
+    let mergeable_state = match pull.mergeable {
+        Some(true) => "clean",
+        Some(false) => "dirty",
+        None => "unknown",
+    };
+    let merged_at = (pull.merged)
+        .then(|| issue.closed_at.map(timestamp))
+        .flatten();
     let rest = json!({
-        "active_lock_reason": null, "merged_at": null, "merge_commit_sha": null,
+        "active_lock_reason": null, "merged_at": merged_at,
+        "merge_commit_sha": if pull.merged { json!(pull.head_sha) } else { Value::Null },
         "assignee": null, "assignees": [], "requested_reviewers": [], "requested_teams": [],
-        "author_association": "CONTRIBUTOR", "auto_merge": null, "merged": false,
-        "mergeable": true, "rebaseable": true, "mergeable_state": "clean", "merged_by": null,
-        "review_comments": 0, "maintainer_can_modify": false, "commits": 1, "additions": 0,
-        "deletions": 0, "changed_files": 0
+        "author_association": "CONTRIBUTOR", "auto_merge": null, "merged": pull.merged,
+        "mergeable": pull.mergeable, "rebaseable": pull.mergeable,
+        "mergeable_state": mergeable_state,
+        "merged_by": if pull.merged { user(base, "octo-maintainer") } else { Value::Null },
+        "review_comments": pull.review_comments.len(), "maintainer_can_modify": false,
+        "commits": 1, "additions": 0, "deletions": 0, "changed_files": 0
     });
     if let (Some(map), Value::Object(more)) = (value.as_object_mut(), rest) {
         map.extend(more);
@@ -340,6 +351,24 @@ pub(crate) fn check_run_json(base: &str, repo: &Repo, run: &CheckRun) -> Value {
             "title": text("title"), "summary": text("summary"), "text": text("text"),
             "annotations_count": annotations, "annotations_url": format!("{url}/annotations")
         },
-        "name": run.name, "check_suite": { "id": run.id + 1 }, "app": null, "pull_requests": []
+        "name": run.name, "check_suite": { "id": run.id + 1 },
+        "app": run.app.as_deref().map_or(Value::Null, |slug| app_json(base, slug)),
+        "pull_requests": []
+    })
+}
+
+/// The app `slug` as check runs name their owner.
+pub(crate) fn app_json(base: &str, slug: &str) -> Value {
+    let id = slug
+        .bytes()
+        .fold(11u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 100_000;
+    json!({
+        "id": id, "slug": slug, "node_id": format!("A_fake{id}"),
+        "owner": user(base, slug), "name": slug, "description": null,
+        "external_url": format!("https://{slug}.example"),
+        "html_url": format!("https://github.example/apps/{slug}"),
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "permissions": {"checks": "write"}, "events": ["check_run"]
     })
 }

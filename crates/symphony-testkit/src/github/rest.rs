@@ -9,6 +9,7 @@ use super::model::{CheckRun, Comment, CommitStatus};
 use super::render;
 use super::rest_issues::*;
 use super::rest_query::{decode, param, query_pairs, repo_of_path};
+use super::rest_reviews;
 use super::state::Shared;
 
 pub(crate) fn route(
@@ -156,6 +157,18 @@ pub(crate) fn route(
                 None => Reply::not_found(),
             }
         }
+        ("GET", ["pulls", n, "reviews"]) => {
+            rest_reviews::reviews(world, repo, &base, number(n), &pairs)
+        }
+        ("GET", ["pulls", n, "comments"]) => {
+            rest_reviews::review_comments(world, repo, &base, number(n), &pairs)
+        }
+        ("GET", ["commits", sha, "check-runs"]) => {
+            rest_reviews::check_runs(world, repo, &base, sha, &pairs)
+        }
+        ("GET", ["commits", sha, "status"]) => {
+            rest_reviews::combined_status(world, repo, &base, sha)
+        }
         ("PATCH", ["pulls", n]) => {
             let now = world.tick();
             let r = &mut world.repos[repo];
@@ -186,7 +199,9 @@ pub(crate) fn route(
             if !["error", "failure", "pending", "success"].contains(&state) {
                 return Reply::invalid("state must be error, failure, pending or success");
             }
+            let id = world.fresh_id();
             let status = CommitStatus {
+                id,
                 sha: (*sha).to_owned(),
                 state: state.to_owned(),
                 context: body
@@ -199,7 +214,6 @@ pub(crate) fn route(
                     .and_then(Value::as_str)
                     .map(str::to_owned),
             };
-            let id = world.fresh_id();
             world.repos[repo].statuses.push(status.clone());
             Reply::json(
                 StatusCode::CREATED,
@@ -213,8 +227,7 @@ pub(crate) fn route(
                 .iter()
                 .rev()
                 .filter(|s| s.sha == *sha)
-                .enumerate()
-                .map(|(i, s)| render::status_json(&base, r, i as u64 + 1, s))
+                .map(|s| render::status_json(&base, r, s.id, s))
                 .collect();
             Reply::json(StatusCode::OK, Value::Array(list))
         }
@@ -249,6 +262,7 @@ pub(crate) fn route(
                     .cloned()
                     .unwrap_or(Value::Null),
                 annotations,
+                app: None,
             };
             world.repos[repo].check_runs.push(run.clone());
             Reply::json(

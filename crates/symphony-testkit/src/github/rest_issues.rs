@@ -252,16 +252,19 @@ pub(crate) fn create_pull(
         ..NewIssue::default()
     };
     let (number, _) = file_issue(world, repo, new, None);
+    // The head is the branch's as pushed, when the fake was told of it.
+    let head_sha = world.repos[repo]
+        .branches
+        .get(&branch)
+        .cloned()
+        .unwrap_or_else(|| format!("{number:040x}"));
     let issue = world.repos[repo].issue_mut(number).expect("exists");
-    issue.pull = Some(super::PullRequest {
-        head: branch,
-        base: base_branch,
-        head_sha: format!("{number:040x}"),
-        draft: body
-            .and_then(|b| b.get("draft"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    });
+    let mut pull = super::PullRequest::new(&branch, &base_branch, &head_sha);
+    pull.draft = body
+        .and_then(|b| b.get("draft"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    issue.pull = Some(pull);
     let r = &world.repos[repo];
     Reply::json(
         StatusCode::CREATED,
