@@ -284,7 +284,7 @@ fn token_totals_are_counted_once_and_only_grow() {
         Duration::from_secs(60),
         || api_total() == model.usage_served().total(),
     );
-    support::terminate(child, Duration::from_secs(30));
+    child.stop(Duration::from_secs(30));
 }
 
 /// A test target of its own harness: each test needs the Codex CLI, and says so (ignored, with

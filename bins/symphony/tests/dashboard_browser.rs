@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 use symphony_testkit::requires::{run, trial, Tool};
 
-use support::{start_serving, terminate, wait_until};
+use support::{start_serving, wait_until};
 use symphony_testkit::browser::Browser;
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -109,7 +109,7 @@ fn the_dashboard_shows_the_running_issue_and_then_its_retry_live() {
     );
     browser.screenshot(&screenshot_path());
     assert!(std::fs::metadata(screenshot_path()).unwrap().len() > 1_000);
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
 }
 
 /// A test target of its own harness: each test needs Chromium, and says so (ignored, with

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{start_serving, terminate, wait_until};
+use support::{start_serving, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(120);
 const AGENTS: usize = 20;
@@ -195,5 +195,5 @@ fn two_thousand_requests_from_fifty_clients_while_twenty_agents_stream() {
     let (_, state) = http(port, "/api/v1/state").unwrap();
     let state: serde_json::Value = serde_json::from_str(&state).unwrap();
     assert_eq!(state["counts"]["running"], AGENTS, "{state}");
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{http, start_serving, terminate, wait_until};
+use support::{http, start_serving, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -184,7 +184,7 @@ fn run_with_a_port_serves_the_live_state_of_the_service() {
     let (status, page) = http(port, "GET", "/");
     assert_eq!(status, 200);
     assert!(page.contains("<tr data-issue=\"S-1\">"), "{page}");
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
 }
 
 #[test]

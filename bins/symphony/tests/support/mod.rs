@@ -29,6 +29,41 @@ pub fn issue_state(dir: &Path, id: &str) -> String {
         .to_owned()
 }
 
+/// A `symphony run` started by a test: killed when dropped, so a test that fails before it
+/// stops the service (an assertion in the middle) leaves no service running behind it.
+pub struct Served(Option<Child>);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("running until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("running until dropped")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Served {
+    /// Stops it as [`terminate`] does.
+    pub fn stop(mut self, limit: Duration) {
+        if let Some(child) = self.0.take() {
+            terminate(child, limit);
+        }
+    }
+}
+
 /// Sends SIGTERM to `child` and waits for it (SIGKILL after `limit`).
 pub fn terminate(mut child: Child, limit: Duration) {
     let _ = Command::new("kill")
@@ -57,7 +92,7 @@ pub fn port_in(log: &Path) -> Option<u16> {
 
 /// Starts `symphony run --port 0` in `dir` with `SYMPHONY_LOG=log_filter`, logs to
 /// `dir/symphony.log`, and waits (up to `limit`) for the port it announces.
-pub fn start_serving(dir: &Path, log_filter: &str, limit: Duration) -> (Child, u16) {
+pub fn start_serving(dir: &Path, log_filter: &str, limit: Duration) -> (Served, u16) {
     start_serving_with(dir, log_filter, limit, &[])
 }
 
@@ -67,7 +102,7 @@ pub fn start_serving_with(
     log_filter: &str,
     limit: Duration,
     envs: &[(&str, &str)],
-) -> (Child, u16) {
+) -> (Served, u16) {
     let log = dir.join("symphony.log");
     let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
         .args(["run", "--port", "0"])
@@ -78,10 +113,11 @@ pub fn start_serving_with(
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("symphony starts");
+    let served = Served(Some(child));
     wait_until("the server's address in the log", limit, || {
         port_in(&log).is_some()
     });
-    (child, port_in(&log).expect("a port"))
+    (served, port_in(&log).expect("a port"))
 }
 
 /// One HTTP/1.1 request to `127.0.0.1:port` over a real socket: `(status, body)`.
