@@ -24,6 +24,7 @@ use crate::reviews;
 pub struct GithubCodeHost {
     config: Arc<GithubConfig>,
     client: Client,
+    answers: reviews::Answers,
 }
 
 impl std::fmt::Debug for GithubCodeHost {
@@ -46,6 +47,7 @@ impl GithubCodeHost {
         Ok(Self {
             config: Arc::new(config),
             client,
+            answers: reviews::Answers::default(),
         })
     }
 }
@@ -103,7 +105,7 @@ impl ReviewReports for GithubCodeHost {
         _issue: &Issue,
         watched: &WatchedChange,
     ) -> Result<ReviewReport, CodeHostError> {
-        reviews::report(&self.client, &self.config, watched)
+        reviews::report(&self.client, &self.answers, &self.config, watched)
             .await
             .map_err(code_host_error)
     }

@@ -4,7 +4,11 @@
 //! The mark is the largest id seen of each kind (`github-review-v1;r=<review>;c=<review
 //! comment>;k=<check run>;s=<status>`): GitHub's ids only grow, so what is newer than the mark
 //! is new, and asking again with an old mark gives the same feedback again. Symphony's own
-//! verdicts (the `symphony/` statuses, the `Symphony gates` check run) are not feedback.
+//! verdicts (the `symphony/` statuses, the `Symphony gates` check run) are not feedback. Every
+//! read is conditional: asking about an unchanged pull request costs no rate limit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use http::Method;
 use serde_json::Value;
@@ -81,35 +85,78 @@ fn malformed(what: &str) -> TrackerError {
     )
 }
 
-/// One GET, as JSON, with the `next` link when there is one.
-async fn get(client: &Client, path: &str) -> Result<(Value, Option<String>), TrackerError> {
+/// Answers kept with their ETags, so asking again about an unchanged pull request is a
+/// `304`, which costs GitHub's rate limit nothing: an idle watch is free.
+#[derive(Default)]
+pub(crate) struct Answers {
+    kept: Mutex<HashMap<String, Kept>>,
+}
+
+/// One kept answer: its ETag, its JSON and its `next` link.
+type Kept = (String, Arc<Value>, Option<String>);
+
+/// Answers kept at most (a watch asks about five per pull request).
+const MAX_KEPT: usize = 5_000;
+
+impl Answers {
+    fn get(&self, path: &str) -> Option<Kept> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(path).cloned()
+    }
+
+    fn put(&self, path: &str, answer: Kept) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= MAX_KEPT && !kept.contains_key(path) {
+            kept.clear();
+        }
+        kept.insert(path.to_owned(), answer);
+    }
+}
+
+/// One conditional GET, as JSON, with the `next` link when there is one.
+async fn get(
+    client: &Client,
+    answers: &Answers,
+    path: &str,
+) -> Result<(Arc<Value>, Option<String>), TrackerError> {
+    let kept = answers.get(path);
     let request = ApiRequest {
         idempotent: true,
         method: Method::GET,
         path,
         body: None,
-        etag: None,
+        etag: kept.as_ref().map(|(etag, _, _)| etag.as_str()),
         graphql: false,
     };
     let response = client.send(&request).await?;
+    if response.not_modified() {
+        if let Some((_, value, next)) = kept {
+            return Ok((value, next));
+        }
+    }
     let next = response
         .headers
         .get("link")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_link_header(v).remove("next"));
-    Ok((response.json()?, next))
+    let value = Arc::new(response.json()?);
+    if let Some(etag) = response.etag() {
+        answers.put(path, (etag, Arc::clone(&value), next.clone()));
+    }
+    Ok((value, next))
 }
 
 /// Every item of a paginated list (`items` finds them in a page).
 async fn get_all(
     client: &Client,
+    answers: &Answers,
     first: String,
     items: impl Fn(&Value) -> Option<&Vec<Value>>,
 ) -> Result<Vec<Value>, TrackerError> {
     let mut all = Vec::new();
     let mut path = first;
     for _ in 0..MAX_PAGES {
-        let (page, next) = get(client, &path).await?;
+        let (page, next) = get(client, answers, &path).await?;
         all.extend(
             items(&page)
                 .ok_or_else(|| malformed(&path))?
@@ -154,6 +201,7 @@ fn tail(text: &str) -> String {
 /// The report on `watched`, a pull request of `config`'s repository.
 pub(crate) async fn report(
     client: &Client,
+    answers: &Answers,
     config: &GithubConfig,
     watched: &WatchedChange,
 ) -> Result<ReviewReport, TrackerError> {
@@ -169,7 +217,7 @@ pub(crate) async fn report(
     })?;
     let repo = format!("/repos/{}/{}", config.owner, config.repo);
     let pulls = format!("{repo}/pulls/{number}");
-    let (pull, _) = get(client, &pulls).await?;
+    let (pull, _) = get(client, answers, &pulls).await?;
     let state = match (
         pull.get("merged").and_then(Value::as_bool),
         pull.get("state").and_then(Value::as_str),
@@ -190,6 +238,7 @@ pub(crate) async fn report(
 
     let reviews = get_all(
         client,
+        answers,
         format!("{pulls}/reviews?per_page=100"),
         Value::as_array,
     )
@@ -216,6 +265,7 @@ pub(crate) async fn report(
 
     let comments = get_all(
         client,
+        answers,
         format!("{pulls}/comments?per_page=100"),
         Value::as_array,
     )
@@ -253,6 +303,7 @@ pub(crate) async fn report(
     if let Some(sha) = &head {
         let runs = get_all(
             client,
+            answers,
             format!("{repo}/commits/{sha}/check-runs?per_page=100"),
             |page| page.get("check_runs").and_then(Value::as_array),
         )
@@ -281,7 +332,7 @@ pub(crate) async fn report(
                 )),
             ));
         }
-        let (combined, _) = get(client, &format!("{repo}/commits/{sha}/status")).await?;
+        let (combined, _) = get(client, answers, &format!("{repo}/commits/{sha}/status")).await?;
         let statuses = combined
             .get("statuses")
             .and_then(Value::as_array)

@@ -1,7 +1,7 @@
 //! GitHub's review reports on a watched pull request (ADR 0018), on the fake GitHub: reviews,
 //! inline comments with their threads, failed checks and statuses of other apps on the head
-//! (never Symphony's own verdicts), conflicts, a head someone else pushed; the mark; and every
-//! exchange checked against GitHub's OpenAPI description.
+//! (never Symphony's own verdicts), conflicts, a head someone else pushed; the mark; an idle
+//! watch free of rate limit; and every exchange checked against GitHub's OpenAPI description.
 
 mod common;
 
@@ -56,6 +56,24 @@ async fn a_report_holds_what_people_and_other_apps_said_and_nothing_of_symphonys
     let quiet = reports.review_report(&issue, &watched).await.unwrap();
     assert!(quiet.feedback.is_empty(), "{quiet:?}");
     assert!(!quiet.head_moved(&watched));
+    // Asking again about an unchanged pull request is all `304`s: an idle watch is free.
+    let (units, requests) = (fake.rate_limit_used(), fake.request_count());
+    let again = reports
+        .review_report(&issue, &watched.clone().seen(quiet.mark.clone()))
+        .await
+        .unwrap();
+    assert!(again.feedback.is_empty(), "{again:?}");
+    assert_eq!(again.mark, quiet.mark);
+    assert_eq!(
+        fake.rate_limit_used(),
+        units,
+        "an idle watch costs no rate limit"
+    );
+    assert_eq!(
+        fake.request_count(),
+        requests + 5,
+        "one conditional read of each"
+    );
 
     // Other apps' checks on the head, a person's review with a thread and its reply, a
     // conflict with the base.
