@@ -8,6 +8,7 @@
 
 mod handoff_config;
 mod metrics;
+pub mod review_policy;
 mod scheduling;
 mod sections;
 mod service;
