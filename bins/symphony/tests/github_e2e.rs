@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{terminate, wait_until};
+use support::{wait_until, Served};
 use symphony_testkit::github::{FakeGithub, Fault, NewIssue};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -84,17 +84,19 @@ fn a_todo_issue_is_run_once_and_moved_to_human_review_by_the_agent() {
     )
     .unwrap();
     let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .arg("run")
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "debug")
-        .env("SYMPHONY_E2E_GITHUB_TOKEN", CANARY)
-        .env("GITHUB_TOKEN", CANARY)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Served::new(
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("run")
+            .current_dir(dir)
+            .env("SYMPHONY_LOG", "debug")
+            .env("SYMPHONY_E2E_GITHUB_TOKEN", CANARY)
+            .env("GITHUB_TOKEN", CANARY)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
 
     wait_until("the agent to move the issue to human review", LIMIT, || {
         let labels = fake.issue(REPO, number).labels;
@@ -106,7 +108,7 @@ fn a_todo_issue_is_run_once_and_moved_to_human_review_by_the_agent() {
     wait_until("a few more polls", LIMIT, || {
         fake.request_count() > requests + 6
     });
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
 
     let ran = std::fs::read_to_string(dir.join("ran.log")).unwrap();
     assert_eq!(

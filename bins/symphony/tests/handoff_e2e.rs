@@ -7,12 +7,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use symphony_testkit::requires::{run, trial, Tool};
 
 use serde_json::Value;
-use support::{terminate, wait_until};
+use support::{wait_until, Served};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 use symphony_testkit::{codex, MockModel, Step};
 
@@ -36,18 +36,20 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn start(dir: &Path, log_name: &str) -> Child {
+fn start(dir: &Path, log_name: &str) -> Served {
     let log = std::fs::File::create(dir.join(log_name)).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .arg("run")
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .env("SYMPHONY_E2E_GITHUB_TOKEN", TOKEN)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap()
+    Served::new(
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("run")
+            .current_dir(dir)
+            .env("SYMPHONY_LOG", "info")
+            .env("SYMPHONY_E2E_GITHUB_TOKEN", TOKEN)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn audit(dir: &Path) -> Vec<Value> {
@@ -167,7 +169,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     wait_until("the hand-off to be audited", LIMIT, || {
         count(&audit(dir), "handed_off") == 1
     });
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
     let log = std::fs::read_to_string(dir.join("run-1.log")).unwrap();
 
     // The feedback turn carried the failure to the model.
@@ -300,7 +302,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     wait_until("the second hand-off", LIMIT, || {
         count(&audit(dir), "handed_off") == 2
     });
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
     let log = std::fs::read_to_string(dir.join("run-2.log")).unwrap();
     assert_eq!(fake.pulls(REPO).len(), 1, "still one PR:\n{log}");
     let proposals: Vec<bool> = audit(dir)

@@ -6,10 +6,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{terminate, wait_until};
+use support::{wait_until, Served};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -28,24 +28,26 @@ fn git(dir: &Path, args: &[&str]) {
 
 /// `symphony run` in `dir` with the canary in the environment and the git wrapper first on
 /// `PATH`.
-fn start(dir: &Path, log: &str) -> Child {
+fn start(dir: &Path, log: &str) -> Served {
     let path = format!(
         "{}:{}",
         dir.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .arg("run")
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .env("CANARY_TRACKER_TOKEN", CANARY)
-        .env("GITHUB_TOKEN", CANARY)
-        .env("PATH", path)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(log)).unwrap())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap()
+    Served::new(
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("run")
+            .current_dir(dir)
+            .env("SYMPHONY_LOG", "info")
+            .env("CANARY_TRACKER_TOKEN", CANARY)
+            .env("GITHUB_TOKEN", CANARY)
+            .env("PATH", path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join(log)).unwrap())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -143,14 +145,14 @@ Work on {{{{ issue.identifier }}}}.
     wait_until("after_run", LIMIT, || {
         dir.join("env-after_run.txt").exists()
     });
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
     // Run 2: the issue was closed meanwhile, so start-up cleanup removes its workspace.
     fake.update_issue(REPO, number, |i| i.open = false);
     let child = start(dir, "run-2.log");
     wait_until("before_remove", LIMIT, || {
         dir.join("env-before_remove.txt").exists()
     });
-    terminate(child, LIMIT);
+    child.stop(LIMIT);
 
     for child in [
         "after_create",

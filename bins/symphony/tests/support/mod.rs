@@ -56,6 +56,11 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// Guards `child`.
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
     /// Stops it as [`terminate`] does.
     pub fn stop(mut self, limit: Duration) {
         if let Some(child) = self.0.take() {
@@ -113,7 +118,7 @@ pub fn start_serving_with(
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("symphony starts");
-    let served = Served(Some(child));
+    let served = Served::new(child);
     wait_until("the server's address in the log", limit, || {
         port_in(&log).is_some()
     });
