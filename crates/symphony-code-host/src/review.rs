@@ -35,6 +35,9 @@ pub struct WatchedChange {
     /// The mark of the last report Symphony acted on (opaque, the host's own); `None` asks
     /// for everything since the review opened.
     pub seen: Option<String>,
+    /// The mention that addresses Symphony in a conversation comment (`@symphony`); `None`:
+    /// such comments are not feedback.
+    pub mention: Option<String>,
 }
 
 impl WatchedChange {
@@ -51,7 +54,14 @@ impl WatchedChange {
             number,
             head_sha: head_sha.into(),
             seen: None,
+            mention: None,
         }
+    }
+
+    /// The same change, with comments that contain `mention` (any case) addressed to Symphony.
+    pub fn mentioning(mut self, mention: impl Into<String>) -> Self {
+        self.mention = Some(mention.into());
+        self
     }
 
     /// The same change with `seen` as the last mark acted on.

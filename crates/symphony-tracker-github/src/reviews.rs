@@ -2,7 +2,7 @@
 //! its reviews and review comments, and the check runs and statuses of other apps on its head.
 //!
 //! The mark is the largest id seen of each kind (`github-review-v1;r=<review>;c=<review
-//! comment>;k=<check run>;s=<status>`): GitHub's ids only grow, so what is newer than the mark
+//! comment>;k=<check run>;s=<status>;i=<conversation comment>`): GitHub's ids only grow, so what is newer than the mark
 //! is new, and asking again with an old mark gives the same feedback again. Symphony's own
 //! verdicts (the `symphony/` statuses, the `Symphony gates` check run) are not feedback. Every
 //! read is conditional: asking about an unchanged pull request costs no rate limit.
@@ -38,6 +38,7 @@ struct Mark {
     comments: u64,
     checks: u64,
     statuses: u64,
+    comments_on_pull: u64,
 }
 
 impl Mark {
@@ -64,6 +65,7 @@ impl Mark {
                 "c" => parsed.comments = value,
                 "k" => parsed.checks = value,
                 "s" => parsed.statuses = value,
+                "i" => parsed.comments_on_pull = value,
                 _ => return Err(foreign()),
             }
         }
@@ -72,8 +74,8 @@ impl Mark {
 
     fn render(self) -> String {
         format!(
-            "{MARK};r={};c={};k={};s={}",
-            self.reviews, self.comments, self.checks, self.statuses
+            "{MARK};r={};c={};k={};s={};i={}",
+            self.reviews, self.comments, self.checks, self.statuses, self.comments_on_pull
         )
     }
 }
@@ -300,6 +302,38 @@ pub(crate) async fn report(
         );
     }
 
+    // Conversation comments that address Symphony, by anyone but Symphony itself (the
+    // identity that opened the pull request).
+    if let Some(mention) = watched.mention.as_deref().filter(|m| !m.trim().is_empty()) {
+        let mention = mention.to_lowercase();
+        let opener = text(&pull, "/user/login").to_owned();
+        let said = get_all(
+            client,
+            answers,
+            format!("{repo}/issues/{number}/comments?per_page=100"),
+            Value::as_array,
+        )
+        .await?;
+        for comment in &said {
+            let id = id(comment).ok_or_else(|| malformed("a comment"))?;
+            mark.comments_on_pull = mark.comments_on_pull.max(id);
+            let author = text(comment, "/user/login");
+            let body = text(comment, "/body");
+            if id <= seen.comments_on_pull
+                || author == opener
+                || !body.to_lowercase().contains(&mention)
+            {
+                continue;
+            }
+            feedback.push(Feedback::new(
+                format!("issue-comment-{id}"),
+                FeedbackKind::Comment,
+                author,
+                body,
+            ));
+        }
+    }
+
     if let Some(sha) = &head {
         let runs = get_all(
             client,
@@ -377,6 +411,7 @@ mod tests {
             comments: 9,
             checks: 12,
             statuses: 4,
+            comments_on_pull: 5,
         };
         assert_eq!(Mark::parse(Some(&mark.render())).unwrap(), mark);
         assert_eq!(Mark::parse(None).unwrap(), Mark::default());

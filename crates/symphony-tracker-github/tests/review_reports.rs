@@ -1,5 +1,5 @@
 //! GitHub's review reports on a watched pull request (ADR 0018), on the fake GitHub: reviews,
-//! inline comments with their threads, failed checks and statuses of other apps on the head
+//! inline comments with their threads, conversation comments addressed to Symphony, failed checks and statuses of other apps on the head
 //! (never Symphony's own verdicts), conflicts, a head someone else pushed; the mark; an idle
 //! watch free of rate limit; and every exchange checked against GitHub's OpenAPI description.
 
@@ -50,7 +50,7 @@ async fn a_report_holds_what_people_and_other_apps_said_and_nothing_of_symphonys
     .await
     .unwrap();
     let number = proposed.number.unwrap();
-    let watched = WatchedChange::new(BRANCH, "main", Some(number), HEAD);
+    let watched = WatchedChange::new(BRANCH, "main", Some(number), HEAD).mentioning("@symphony");
     let reports = host.review_reports().expect("GitHub reports reviews");
 
     let quiet = reports.review_report(&issue, &watched).await.unwrap();
@@ -71,7 +71,7 @@ async fn a_report_holds_what_people_and_other_apps_said_and_nothing_of_symphonys
     );
     assert_eq!(
         fake.request_count(),
-        requests + 5,
+        requests + 6,
         "one conditional read of each"
     );
 
@@ -103,6 +103,15 @@ async fn a_report_holds_what_people_and_other_apps_said_and_nothing_of_symphonys
         &[("src/greet.rs", 12, "this panics on an empty name")],
     );
     fake.set_mergeable(REPO, number, Some(false));
+    // In the conversation: a person addressing Symphony, one who is not, and Symphony itself.
+    let asked = fake.comment_as(
+        REPO,
+        number,
+        "bo",
+        "@Symphony please also update the README",
+    );
+    fake.comment_as(REPO, number, "bo", "Nice work so far.");
+    fake.comment_as(REPO, number, "symphony-bot", "@symphony round 1 addressed");
     let seen = watched.clone().seen(quiet.mark.clone());
     let report = reports.review_report(&issue, &seen).await.unwrap();
     assert_eq!(report.state, ReviewState::Open);
@@ -115,9 +124,11 @@ async fn a_report_holds_what_people_and_other_apps_said_and_nothing_of_symphonys
         [
             format!("review-{review}").as_str(),
             format!("review-comment-{}", comments[0]).as_str(),
+            format!("issue-comment-{asked}").as_str(),
             check.unwrap_or("no failed check"),
         ],
-        "the review, its comment, and the other app's failed check on the head only: {report:?}"
+        "the review, its comment, the comment addressed to Symphony by someone else, and the \
+         other app's failed check on the head only: {report:?}"
     );
     assert_eq!(report.feedback[0].kind, FeedbackKind::ChangesRequested);
     assert_eq!(report.feedback[0].author, "ada");
@@ -127,14 +138,21 @@ async fn a_report_holds_what_people_and_other_apps_said_and_nothing_of_symphonys
         ("src/greet.rs", Some(12), Some(comments[0].to_string()))
     );
     assert_eq!(
-        report.feedback[2].kind,
+        (
+            report.feedback[2].author.as_str(),
+            report.feedback[2].body.as_str()
+        ),
+        ("bo", "@Symphony please also update the README")
+    );
+    assert_eq!(
+        report.feedback[3].kind,
         FeedbackKind::CheckFailed {
             check: "unit tests".into(),
             conclusion: "failure".into()
         }
     );
-    assert!(report.feedback[2].body.contains("test_greeting failed"));
-    assert_eq!(report.feedback[2].author, "ci-app");
+    assert!(report.feedback[3].body.contains("test_greeting failed"));
+    assert_eq!(report.feedback[3].author, "ci-app");
 
     // Acted on: nothing again. A person pushes to the branch: the head moved.
     let acted = watched.clone().seen(report.mark.clone());

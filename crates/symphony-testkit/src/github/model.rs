@@ -18,6 +18,8 @@ pub struct Comment {
     pub(crate) id: u64,
     /// The Markdown body.
     pub body: String,
+    /// Who wrote it (the token's identity, `symphony-bot`, when written through the API).
+    pub user: String,
     pub(crate) created_at: DateTime<Utc>,
 }
 

@@ -128,7 +128,7 @@ pub(crate) fn comment_json(base: &str, repo: &Repo, issue: &FakeIssue, comment: 
         "html_url": format!("https://github.example/{}/issues/{}#issuecomment-{}", repo.full_name(), issue.number, comment.id),
         "issue_url": format!("{base}/repos/{}/issues/{}", repo.full_name(), issue.number),
         "body": comment.body,
-        "user": user(base, "symphony-bot"),
+        "user": user(base, &comment.user),
         "created_at": timestamp(comment.created_at),
         "updated_at": timestamp(comment.created_at),
         "author_association": "CONTRIBUTOR"

@@ -92,6 +92,7 @@ pub(crate) fn route(
                 issue.comments.push(Comment {
                     id,
                     body: text.to_owned(),
+                    user: "symphony-bot".to_owned(),
                     created_at: now,
                 });
                 issue.updated_at = now;

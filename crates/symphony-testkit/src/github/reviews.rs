@@ -3,7 +3,7 @@
 //! conflict with the base, a merge.
 
 use super::fake::FakeGithub;
-use super::model::{CheckRun, Review, ReviewComment};
+use super::model::{CheckRun, Comment, Review, ReviewComment};
 
 impl FakeGithub {
     fn with_pull<T>(
@@ -124,6 +124,26 @@ impl FakeGithub {
             issue.updated_at = now;
             issue.pull.as_mut().expect("a pull request").mergeable = mergeable;
         });
+    }
+
+    /// `user` comments `body` on issue or pull request `number` (the conversation, not a
+    /// review). Returns the comment's id.
+    pub fn comment_as(&self, full_name: &str, number: u64, user: &str, body: &str) -> u64 {
+        let (owner, name) = full_name.split_once('/').expect("owner/name");
+        let mut shared = self.lock();
+        let world = &mut shared.world;
+        let now = world.tick();
+        let id = world.fresh_id();
+        let repo = world.repo_index(owner, name).expect("repo exists");
+        let issue = world.repos[repo].issue_mut(number).expect("issue exists");
+        issue.comments.push(Comment {
+            id,
+            body: body.to_owned(),
+            user: user.to_owned(),
+            created_at: now,
+        });
+        issue.updated_at = now;
+        id
     }
 
     /// A maintainer merges pull request `number` (it closes, merged).
