@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::exchange::Reply;
 use super::model::{FakeIssue, World};
 use super::render;
-use super::rest_query::{encode, param};
+use super::rest_query::{paged, param};
 use super::state::NewIssue;
 
 /// Files an issue in repository `repo`; `created` backdates it.
@@ -293,14 +293,6 @@ pub(crate) fn list_issues(
         .unwrap_or_default();
     let since = param(pairs, "since").and_then(|s| DateTime::parse_from_rfc3339(s).ok());
     let assignee = param(pairs, "assignee");
-    let per_page = param(pairs, "per_page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(30)
-        .clamp(1, 100);
-    let page = param(pairs, "page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
     let mut issues: Vec<&FakeIssue> = r
         .issues
         .iter()
@@ -332,35 +324,13 @@ pub(crate) fn list_issues(
     if param(pairs, "direction").unwrap_or("desc") == "desc" {
         issues.reverse();
     }
-    let pages = issues.len().div_ceil(per_page).max(1);
-    let list: Vec<Value> = issues
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|i| render::issue_json(base, r, i))
-        .collect();
-    let mut reply = Reply::json(StatusCode::OK, Value::Array(list));
-    // GitHub's links point at /repositories/<id>/..., with the query kept and `page` set.
-    let link = |n: usize| {
-        let mut query: Vec<String> = pairs
-            .iter()
-            .filter(|(k, _)| k != "page")
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        query.push(format!("page={n}"));
-        format!("<{base}/repositories/{}/issues?{}>", r.id, query.join("&"))
-    };
-    let mut links = Vec::new();
-    if page < pages {
-        links.push(format!("{}; rel=\"next\"", link(page + 1)));
-        links.push(format!("{}; rel=\"last\"", link(pages)));
-    }
-    if page > 1 {
-        links.push(format!("{}; rel=\"prev\"", link(page - 1)));
-        links.push(format!("{}; rel=\"first\"", link(1)));
-    }
-    if !links.is_empty() {
-        reply.headers.push(("link", links.join(", ")));
-    }
-    reply
+    paged(
+        base,
+        r.id,
+        "issues",
+        pairs,
+        issues,
+        |issue| render::issue_json(base, r, issue),
+        |shown, _| Value::Array(shown),
+    )
 }

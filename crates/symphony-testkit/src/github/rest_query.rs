@@ -1,5 +1,9 @@
 //! Reading a REST request's path and query, and writing URLs back.
 
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use super::exchange::Reply;
 use super::model::World;
 
 /// The repository a request path is about (`/repos/o/r/...` or `/repositories/<id>/...`).
@@ -67,4 +71,57 @@ pub(crate) fn encode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Page `page` of `per_page` (from the query; GitHub's defaults 1 and 30, at most 100) of
+/// `items`, each rendered by `render`, the page made a body by `wrap` (given the total), with
+/// GitHub's `Link` header pointing at `/repositories/<id>/<list>` with the query kept.
+pub(crate) fn paged<T>(
+    base: &str,
+    repo_id: u64,
+    list: &str,
+    pairs: &[(String, String)],
+    items: Vec<T>,
+    render: impl Fn(T) -> Value,
+    wrap: impl FnOnce(Vec<Value>, usize) -> Value,
+) -> Reply {
+    let per_page = param(pairs, "per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page = param(pairs, "page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total = items.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let shown: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(render)
+        .collect();
+    let mut reply = Reply::json(StatusCode::OK, wrap(shown, total));
+    let link = |n: usize| {
+        let mut query: Vec<String> = pairs
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        query.push(format!("page={n}"));
+        format!("<{base}/repositories/{repo_id}/{list}?{}>", query.join("&"))
+    };
+    let mut links = Vec::new();
+    if page < pages {
+        links.push(format!("{}; rel=\"next\"", link(page + 1)));
+        links.push(format!("{}; rel=\"last\"", link(pages)));
+    }
+    if page > 1 {
+        links.push(format!("{}; rel=\"prev\"", link(page - 1)));
+        links.push(format!("{}; rel=\"first\"", link(1)));
+    }
+    if !links.is_empty() {
+        reply.headers.push(("link", links.join(", ")));
+    }
+    reply
 }

@@ -9,57 +9,7 @@ use super::exchange::Reply;
 use super::model::World;
 use super::render;
 use super::render_reviews;
-use super::rest_query::{encode, param};
-
-/// `items` as page `page` of `per_page`, with GitHub's `Link` header pointing at
-/// `/repositories/<id>/<list>` with the query kept.
-fn paged(
-    base: &str,
-    repo_id: u64,
-    list: &str,
-    pairs: &[(String, String)],
-    items: Vec<Value>,
-    wrap: impl FnOnce(Vec<Value>, usize) -> Value,
-) -> Reply {
-    let per_page = param(pairs, "per_page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(30)
-        .clamp(1, 100);
-    let page = param(pairs, "page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let total = items.len();
-    let pages = total.div_ceil(per_page).max(1);
-    let shown: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
-    let mut reply = Reply::json(StatusCode::OK, wrap(shown, total));
-    let link = |n: usize| {
-        let mut query: Vec<String> = pairs
-            .iter()
-            .filter(|(k, _)| k != "page")
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        query.push(format!("page={n}"));
-        format!("<{base}/repositories/{repo_id}/{list}?{}>", query.join("&"))
-    };
-    let mut links = Vec::new();
-    if page < pages {
-        links.push(format!("{}; rel=\"next\"", link(page + 1)));
-        links.push(format!("{}; rel=\"last\"", link(pages)));
-    }
-    if page > 1 {
-        links.push(format!("{}; rel=\"prev\"", link(page - 1)));
-        links.push(format!("{}; rel=\"first\"", link(1)));
-    }
-    if !links.is_empty() {
-        reply.headers.push(("link", links.join(", ")));
-    }
-    reply
-}
+use super::rest_query::{paged, param};
 
 /// `GET /repos/o/r/pulls/{n}/reviews`, oldest first.
 pub(crate) fn reviews(
@@ -73,18 +23,14 @@ pub(crate) fn reviews(
     let Some(pull) = number.and_then(|n| r.issue(n)).filter(|i| i.pull.is_some()) else {
         return Reply::not_found();
     };
-    let items = pull
-        .pull
-        .iter()
-        .flat_map(|p| &p.reviews)
-        .map(|review| render_reviews::review_json(base, r, pull, review))
-        .collect();
+    let reviews: Vec<_> = pull.pull.iter().flat_map(|p| &p.reviews).collect();
     paged(
         base,
         r.id,
         &format!("pulls/{}/reviews", pull.number),
         pairs,
-        items,
+        reviews,
+        |review| render_reviews::review_json(base, r, pull, review),
         |shown, _| Value::Array(shown),
     )
 }
@@ -105,16 +51,13 @@ pub(crate) fn review_comments(
     if param(pairs, "direction") == Some("desc") {
         comments.reverse();
     }
-    let items = comments
-        .into_iter()
-        .map(|comment| render_reviews::review_comment_json(base, r, pull, comment))
-        .collect();
     paged(
         base,
         r.id,
         &format!("pulls/{}/comments", pull.number),
         pairs,
-        items,
+        comments,
+        |comment| render_reviews::review_comment_json(base, r, pull, comment),
         |shown, _| Value::Array(shown),
     )
 }
@@ -128,19 +71,19 @@ pub(crate) fn check_runs(
     pairs: &[(String, String)],
 ) -> Reply {
     let r = &world.repos[repo];
-    let items = r
+    let runs: Vec<_> = r
         .check_runs
         .iter()
         .rev()
         .filter(|run| run.head_sha == sha)
-        .map(|run| render::check_run_json(base, r, run))
         .collect();
     paged(
         base,
         r.id,
         &format!("commits/{sha}/check-runs"),
         pairs,
-        items,
+        runs,
+        |run| render::check_run_json(base, r, run),
         |shown, total| json!({"total_count": total, "check_runs": shown}),
     )
 }
