@@ -22,6 +22,16 @@ struct Harness {
 }
 
 impl Harness {
+    /// A harness for proposals in the issue files, or in a folder of their own.
+    fn new(own_folder: bool) -> Self {
+        Self {
+            own_folder,
+            dir: None,
+            reviews: 0,
+            current: None,
+        }
+    }
+
     fn file(&self) -> PathBuf {
         self.dir.as_ref().unwrap().path().join("CONF-1.md")
     }
@@ -150,44 +160,20 @@ impl CodeHostHarness for Harness {
 
 #[tokio::test]
 async fn the_local_code_host_passes_the_kit_in_the_issue_files() {
-    conformance::run(&mut Harness {
-        own_folder: false,
-        dir: None,
-        reviews: 0,
-        current: None,
-    })
-    .await;
+    conformance::run(&mut Harness::new(false)).await;
 }
 
 #[tokio::test]
 async fn the_local_code_host_passes_the_kit_in_a_folder_of_its_own() {
-    conformance::run(&mut Harness {
-        own_folder: true,
-        dir: None,
-        reviews: 0,
-        current: None,
-    })
-    .await;
+    conformance::run(&mut Harness::new(true)).await;
 }
 
 #[tokio::test]
 async fn the_local_code_host_reports_reviews_written_in_the_issue_files() {
-    review_conformance::run(&mut Harness {
-        own_folder: false,
-        dir: None,
-        reviews: 0,
-        current: None,
-    })
-    .await;
+    review_conformance::run(&mut Harness::new(false)).await;
 }
 
 #[tokio::test]
 async fn the_local_code_host_reports_reviews_written_in_a_folder_of_its_own() {
-    review_conformance::run(&mut Harness {
-        own_folder: true,
-        dir: None,
-        reviews: 0,
-        current: None,
-    })
-    .await;
+    review_conformance::run(&mut Harness::new(true)).await;
 }

@@ -191,6 +191,15 @@ impl Repo {
     pub(crate) fn issue_mut(&mut self, number: u64) -> Option<&mut FakeIssue> {
         self.issues.iter_mut().find(|i| i.number == number)
     }
+
+    /// Pull request `number` (an issue of that number is not one).
+    pub(crate) fn pull(&self, number: u64) -> Option<&FakeIssue> {
+        self.issue(number).filter(|i| i.pull.is_some())
+    }
+
+    pub(crate) fn pull_mut(&mut self, number: u64) -> Option<&mut FakeIssue> {
+        self.issue_mut(number).filter(|i| i.pull.is_some())
+    }
 }
 
 /// A Projects v2 board.

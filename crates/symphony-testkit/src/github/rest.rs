@@ -150,10 +150,7 @@ pub(crate) fn route(
         ("POST", ["pulls"]) => create_pull(world, repo, &base, body),
         ("GET", ["pulls", n]) => {
             let r = &world.repos[repo];
-            match number(n)
-                .and_then(|n| r.issue(n))
-                .filter(|i| i.pull.is_some())
-            {
+            match number(n).and_then(|n| r.pull(n)) {
                 Some(pull) => Reply::json(StatusCode::OK, render::pull_json(&base, r, pull)),
                 None => Reply::not_found(),
             }
@@ -173,10 +170,7 @@ pub(crate) fn route(
         ("PATCH", ["pulls", n]) => {
             let now = world.tick();
             let r = &mut world.repos[repo];
-            let Some(pull) = number(n)
-                .and_then(|n| r.issue_mut(n))
-                .filter(|i| i.pull.is_some())
-            else {
+            let Some(pull) = number(n).and_then(|n| r.pull_mut(n)) else {
                 return Reply::not_found();
             };
             if let Some(title) = body.and_then(|b| b.get("title")).and_then(Value::as_str) {

@@ -20,7 +20,7 @@ pub(crate) fn reviews(
     pairs: &[(String, String)],
 ) -> Reply {
     let r = &world.repos[repo];
-    let Some(pull) = number.and_then(|n| r.issue(n)).filter(|i| i.pull.is_some()) else {
+    let Some(pull) = number.and_then(|n| r.pull(n)) else {
         return Reply::not_found();
     };
     let reviews: Vec<_> = pull.pull.iter().flat_map(|p| &p.reviews).collect();
@@ -44,7 +44,7 @@ pub(crate) fn review_comments(
     pairs: &[(String, String)],
 ) -> Reply {
     let r = &world.repos[repo];
-    let Some(pull) = number.and_then(|n| r.issue(n)).filter(|i| i.pull.is_some()) else {
+    let Some(pull) = number.and_then(|n| r.pull(n)) else {
         return Reply::not_found();
     };
     let mut comments: Vec<_> = pull.pull.iter().flat_map(|p| &p.review_comments).collect();

@@ -17,9 +17,7 @@ impl FakeGithub {
         let world = &mut shared.world;
         let repo = world.repo_index(owner, name).expect("repo exists");
         assert!(
-            world.repos[repo]
-                .issue(number)
-                .is_some_and(|i| i.pull.is_some()),
+            world.repos[repo].pull(number).is_some(),
             "pull request {full_name}#{number} exists"
         );
         change(world, repo)
