@@ -122,7 +122,9 @@ impl GitPopulator {
         checkout
     }
 
-    /// The commit the workspace branch points at, creating the branch from the base if needed.
+    /// The commit the workspace branch points at, creating the branch if needed: from the
+    /// remote's branch of the same name when there is one (a change handed off from another
+    /// machine, or a mirror made anew, continues where it was pushed), else from the base.
     fn branch_commit(
         &self,
         mirror: &gix::Repository,
@@ -140,7 +142,14 @@ impl GitPopulator {
             tracing::info!(branch, commit = %id, "checking out existing workspace branch");
             return Ok(id);
         }
-        let base = self.base_ref(mirror)?;
+        let pushed = format!("refs/remotes/origin/{branch}");
+        let base = match mirror
+            .try_find_reference(pushed.as_str())
+            .map_err(|e| population(format!("cannot read {pushed}: {e}")))?
+        {
+            Some(_) => pushed,
+            None => self.base_ref(mirror)?,
+        };
         let id = mirror
             .find_reference(base.as_str())
             .and_then(|mut r| Ok(r.peel_to_id()?.detach()))

@@ -465,6 +465,30 @@ async fn a_reused_git_workspace_is_never_reset_and_its_branch_outlives_removal()
 }
 
 #[tokio::test]
+async fn a_workspace_made_where_no_branch_is_kept_continues_the_pushed_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = upstream(dir.path());
+    // A change handed off from another machine: its branch is on the remote only.
+    git(&repo, &["checkout", "--quiet", "-b", "symphony/ABC-1"]);
+    std::fs::write(repo.join("README.md"), "handed off\n").unwrap();
+    git(&repo, &["commit", "--quiet", "-am", "the agent's change"]);
+    let pushed = git(&repo, &["rev-parse", "HEAD"]);
+    git(&repo, &["checkout", "--quiet", "main"]);
+
+    let m = git_manager(&dir.path().join("ws"), &repo, None, hooks());
+    let ws = m.ensure("ABC-1").await.unwrap();
+    assert!(ws.created_now);
+    assert_eq!(git(&ws.path, &["rev-parse", "HEAD"]), pushed);
+    assert_eq!(
+        git(&ws.path, &["rev-parse", "--abbrev-ref", "HEAD"]),
+        "symphony/ABC-1"
+    );
+    // An issue without a pushed branch still starts from the base.
+    let fresh = m.ensure("ABC-2").await.unwrap();
+    assert_eq!(read(fresh.path.join("README.md")), "hello\n");
+}
+
+#[tokio::test]
 async fn a_reused_workspace_that_is_no_longer_a_checkout_is_reported_not_repaired() {
     let dir = tempfile::tempdir().unwrap();
     let repo = upstream(dir.path());
