@@ -145,6 +145,27 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Review a change Symphony handed off to the local code host.
+    ///
+    /// The review is written into the issue's file, as a person would review on a code host;
+    /// a running service with a `review:` section makes it the agent's next round (or ends the
+    /// issue on --merge). Code hosts with reviews of their own (GitHub) are reviewed there.
+    #[command(after_help = EXIT_CODES)]
+    Review {
+        /// The issue (identifier or id).
+        issue: String,
+        /// Path to the workflow file [default: ./WORKFLOW.md].
+        path: Option<PathBuf>,
+        /// What the review says.
+        #[command(flatten)]
+        verdict: ReviewVerdict,
+        /// Optional text of an --approve, --merge or --close.
+        #[arg(long, short = 'm', conflicts_with_all = ["request_changes", "comment"])]
+        message: Option<String>,
+        /// Who reviews [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Print the JSON Schema of WORKFLOW.md front matter.
     #[command(after_help = EXIT_CODES)]
     Schema,
@@ -157,6 +178,27 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// The verdict of `symphony review`: exactly one.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ReviewVerdict {
+    /// Ask for changes; the text is the review (lines `- path:line: remark` are inline).
+    #[arg(long, value_name = "TEXT")]
+    pub request_changes: Option<String>,
+    /// Comment without a verdict (it still goes back to the agent).
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Approve the change.
+    #[arg(long)]
+    pub approve: bool,
+    /// Merge the change: the issue is done.
+    #[arg(long)]
+    pub merge: bool,
+    /// Close the change without a merge.
+    #[arg(long)]
+    pub close: bool,
 }
 
 /// Where the state database is.

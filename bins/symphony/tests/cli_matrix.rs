@@ -31,6 +31,9 @@ struct Kind {
     _fake: Option<FakeGithub>,
     /// The identifier `symphony issues` and `runs` show.
     identifier: String,
+    /// Whether `symphony review` writes reviews for its code host (the local one does; GitHub
+    /// keeps its own, and the command says so).
+    reviews_here: bool,
 }
 
 fn local(dir: &Path) -> Kind {
@@ -49,6 +52,7 @@ fn local(dir: &Path) -> Kind {
         name: "local",
         _fake: None,
         identifier: "M-1".to_owned(),
+        reviews_here: true,
     }
 }
 
@@ -70,6 +74,7 @@ fn github(dir: &Path) -> Kind {
         name: "github",
         _fake: Some(fake),
         identifier: format!("widgets#{number}"),
+        reviews_here: false,
     }
 }
 
@@ -154,6 +159,32 @@ fn every_command_works_with(kind: Kind, dir: &Path) {
     assert!(!out.is_empty());
     let out = ok(name, "audit tail", &symphony(dir, &["audit", "tail"]));
     assert!(out.contains(&kind.identifier), "{name}: audit tail:\n{out}");
+
+    let review = symphony(
+        dir,
+        &["review", &kind.identifier, "--comment", "Looks odd."],
+    );
+    if kind.reviews_here {
+        let out = ok(name, "review", &review);
+        assert!(out.contains("review 1 of"), "{out}");
+        let file = std::fs::read_to_string(dir.join("issues/M-1.md")).unwrap();
+        assert!(
+            file.contains("verdict=comment -->\nLooks odd."),
+            "{name}: the review is in the issue file:\n{file}"
+        );
+    } else {
+        let stderr = String::from_utf8_lossy(&review.stderr);
+        assert!(
+            !stderr.contains("panicked"),
+            "{name}: review panicked:\n{stderr}"
+        );
+        assert_eq!(review.status.code(), Some(1), "{name}: review:\n{stderr}");
+        assert!(
+            stderr.contains("unsupported_operation")
+                && stderr.contains("review the pull request there"),
+            "{name}: review says where to review:\n{stderr}"
+        );
+    }
 }
 
 fn wait_for_exit(child: &mut std::process::Child) -> std::process::ExitStatus {

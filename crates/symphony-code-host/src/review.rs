@@ -3,7 +3,7 @@
 //! the last report Symphony acted on.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use symphony_core::Issue;
 
 use crate::error::CodeHostError;
@@ -85,7 +85,7 @@ pub enum ReviewState {
 }
 
 /// What one piece of feedback is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 #[non_exhaustive]
 pub enum FeedbackKind {
@@ -113,7 +113,7 @@ impl FeedbackKind {
 }
 
 /// Where an inline comment sits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FeedbackPlace {
     /// Path relative to the repository root.
@@ -136,7 +136,7 @@ impl FeedbackPlace {
 }
 
 /// One piece of feedback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Feedback {
     /// The host's stable id for it: the same feedback is never acted on twice.

@@ -8,13 +8,16 @@
 
 mod handoff_config;
 mod metrics;
+mod review_config;
 pub mod review_policy;
+pub mod review_prompt;
 mod scheduling;
 mod sections;
 mod service;
 
 pub use handoff_config::HandOffConfig;
 pub use metrics::{ServiceMetrics, TrackerOutcome};
+pub use review_config::ReviewConfig;
 pub use scheduling::scheduler_config;
 pub use sections::{config_sections, handoff_plan, PlanError};
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};

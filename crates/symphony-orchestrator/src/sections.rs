@@ -1,4 +1,4 @@
-//! The extension sections the orchestrator owns — `gates`, `handoff` and `docs` — read once per
+//! The extension sections the orchestrator owns — `gates`, `handoff`, `review` and `docs` — read once per
 //! workflow into a [`RunPlan`], and declared as [`ConfigSection`]s so the loader refuses a bad
 //! one at load and on reload instead of every run failing on it. One function per section does
 //! the reading, so the loader's verdict and the service's are the same verdict.
@@ -13,6 +13,7 @@ use symphony_gates::{GateRegistry, GatesConfig};
 use symphony_workflow::{ConfigSection, Environment, SectionContext, ServiceConfig, Workflow};
 
 use crate::handoff_config::HandOffConfig;
+use crate::review_config::ReviewConfig;
 use crate::service::gates::GatePlan;
 
 /// What every run of one workflow does after the agent's turns, validated once.
@@ -26,6 +27,9 @@ pub(crate) struct RunPlan {
     pub code_host: Option<Arc<dyn CodeHost>>,
     /// Decision records and changelog fragments (`None`: off).
     pub docs: Option<DocsConfig>,
+    /// The review loop after the hand-off (`None`: off). When present, `code_host` reports
+    /// reviews (the plan refuses one that cannot).
+    pub review: Option<ReviewConfig>,
 }
 
 /// Why a workflow's run plan (its `gates`, `handoff`, `docs` or code host) cannot be used.
@@ -65,8 +69,22 @@ impl RunPlan {
             }
             None => None,
         };
+        let review = review_plan(config, section("review"), handoff.is_some())?;
+        if let (Some(_), Some(host)) = (&review, &code_host) {
+            if host.review_reports().is_none() {
+                return Err(PlanError {
+                    category: REVIEW_CATEGORY,
+                    message: format!(
+                        "review needs a code host that reports reviews, and code host {:?} \
+                         cannot; remove the `review` section or use one that can",
+                        host.kind()
+                    ),
+                });
+            }
+        }
         Ok(Self {
             code_host,
+            review,
             gates: gate_plan(
                 config,
                 section("gates"),
@@ -110,6 +128,18 @@ impl RunPlan {
         Ok(())
     }
 
+    /// Refuses a review loop without a state store: its watches must survive restarts.
+    pub fn check_store(&self, has_store: bool) -> Result<(), PlanError> {
+        if self.review.is_some() && !has_store {
+            return Err(PlanError {
+                category: REVIEW_CATEGORY,
+                message: "review needs a state store: its watches survive restarts there"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// Every secret a child must not see: the tracker's and the code host's.
     pub fn secret_environment_names(&self, tracker: &dyn symphony_tracker::Tracker) -> Vec<String> {
         let mut names = tracker.secret_environment_names();
@@ -125,6 +155,7 @@ impl RunPlan {
 const GATES_CATEGORY: &str = "invalid_gate_config";
 const HANDOFF_CATEGORY: &str = "invalid_handoff_config";
 const DOCS_CATEGORY: &str = "invalid_docs_config";
+const REVIEW_CATEGORY: &str = "invalid_review_config";
 const CODE_HOST_CATEGORY: &str = "invalid_code_host_config";
 
 /// Why a hand-off has nowhere to propose its change.
@@ -206,6 +237,28 @@ fn handoff(
     Ok(Some(handoff))
 }
 
+/// The review loop of a workflow (`None`: off); it follows what Symphony hands off, so it
+/// needs `handoff`.
+fn review_plan(
+    config: &ServiceConfig,
+    section: Option<&Value>,
+    hands_off: bool,
+) -> Result<Option<ReviewConfig>, PlanError> {
+    let refuse = |message: String| PlanError {
+        category: REVIEW_CATEGORY,
+        message,
+    };
+    let review = ReviewConfig::from_section(section, config).map_err(refuse)?;
+    if review.is_some() && !hands_off {
+        return Err(refuse(
+            "review follows the changes Symphony hands off, and this workflow has no \
+             `handoff` section: add one, or remove `review`"
+                .to_owned(),
+        ));
+    }
+    Ok(review)
+}
+
 fn docs(section: Option<&Value>) -> Result<Option<DocsConfig>, String> {
     DocsConfig::from_section(section).map_err(|e| e.to_string())
 }
@@ -221,6 +274,7 @@ pub fn config_sections(
         Arc::new(GatesSection(gates)),
         Arc::new(HandOffSection(code_hosts.clone())),
         Arc::new(DocsSection),
+        Arc::new(ReviewSection),
         Arc::new(CodeHostSection(code_hosts)),
     ]
 }
@@ -308,5 +362,32 @@ impl ConfigSection for DocsSection {
         _context: &SectionContext<'_>,
     ) -> Result<(), symphony_workflow::SectionError> {
         docs(Some(value)).map(drop).map_err(Into::into)
+    }
+}
+
+struct ReviewSection;
+
+impl ConfigSection for ReviewSection {
+    fn key(&self) -> &str {
+        "review"
+    }
+    fn owner(&self) -> &str {
+        "review loop after the hand-off"
+    }
+    fn error_category(&self) -> &'static str {
+        REVIEW_CATEGORY
+    }
+    fn schema(&self) -> Value {
+        ReviewConfig::schema()
+    }
+    fn validate(
+        &self,
+        value: &Value,
+        context: &SectionContext<'_>,
+    ) -> Result<(), symphony_workflow::SectionError> {
+        let hands_off = context.config.extensions.contains_key("handoff");
+        review_plan(context.config, Some(value), hands_off)
+            .map(drop)
+            .map_err(|e| e.message.into())
     }
 }

@@ -211,9 +211,13 @@ pub enum Change {
     ReviewWatched(ReviewWatch),
     /// Feedback was taken for the next round: the watch's mark moves to `seen`, `pending`
     /// waits for the run that addresses it, and the round counts one more — in one step.
+    /// Taken only while the watch still has the mark `after` and nothing pending, so two
+    /// instances that decided on the same report take it once.
     ReviewFeedbackTaken {
         /// Issue id.
         issue_id: String,
+        /// The mark the feedback was read after (the watch's `seen` when it was read).
+        after: Option<String>,
         /// The code host's mark of the report the feedback came from.
         seen: String,
         /// The feedback (the orchestrator's JSON).

@@ -147,7 +147,10 @@ impl ReviewReports for LocalCodeHost {
 pub struct LocalCodeHostFactory;
 
 impl LocalCodeHostFactory {
-    fn host(
+    /// The local code host `options` (a `code_host:` section without `kind`, or empty)
+    /// select for `context`'s workflow, as the factory builds it: `symphony review` writes
+    /// reviews through it.
+    pub fn host(
         &self,
         options: &Map<String, Value>,
         context: &CodeHostContext<'_>,

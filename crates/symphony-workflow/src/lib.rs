@@ -35,4 +35,5 @@ pub use reload::{ReloadOutcome, WorkflowSource, WorkflowWatcher};
 pub use schema::front_matter_schema;
 pub use section::{ConfigSection, SectionContext, SectionError};
 pub use template::{PromptTemplate, DEFAULT_PROMPT};
+pub use top_level::closest;
 pub use workflow::Workflow;

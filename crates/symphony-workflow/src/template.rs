@@ -71,12 +71,27 @@ impl PromptTemplate {
 
     /// Renders the prompt for one issue; `attempt` is `None` on the first run.
     pub fn render(&self, issue: &Issue, attempt: Option<u32>) -> Result<String, TemplateError> {
+        self.render_with(issue, attempt, &serde_json::Map::new())
+    }
+
+    /// Renders the prompt with more variables beside `issue` and `attempt` (a run's
+    /// `review`, say); absent ones stay absent, so a template tests them with `{% if %}`.
+    pub fn render_with(
+        &self,
+        issue: &Issue,
+        attempt: Option<u32>,
+        extra: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, TemplateError> {
         let render_error = |e: &dyn fmt::Display| TemplateError::Render {
             message: stable_message(e),
         };
         let issue = liquid::model::to_value(issue).map_err(|e| render_error(&e))?;
         let mut globals = liquid::Object::new();
         globals.insert("issue".into(), issue);
+        for (name, value) in extra {
+            let value = liquid::model::to_value(value).map_err(|e| render_error(&e))?;
+            globals.insert(name.clone().into(), value);
+        }
         if let Some(attempt) = attempt {
             globals.insert(
                 "attempt".into(),
@@ -134,6 +149,26 @@ mod tests {
             "ABC-1: Fix the flux capacitor\n[bug][p1]\nABC-0=Done\nfirst run"
         );
         assert!(t.render(&issue(), Some(3)).unwrap().ends_with("attempt 3"));
+    }
+
+    #[test]
+    fn extra_variables_render_beside_the_issue_and_stay_absent_otherwise() {
+        let t = PromptTemplate::compile(
+            "{% if review %}round {{ review.round }}: \
+             {% for c in review.comments %}{{ c.path }}:{{ c.line }} {{ c.body }}{% endfor %}\
+             {% else %}no review{% endif %}",
+        )
+        .unwrap();
+        let mut extra = serde_json::Map::new();
+        extra.insert(
+            "review".into(),
+            serde_json::json!({"round": 2, "comments": [{"path": "a.rs", "line": 3, "body": "why?"}]}),
+        );
+        assert_eq!(
+            t.render_with(&issue(), None, &extra).unwrap(),
+            "round 2: a.rs:3 why?"
+        );
+        assert_eq!(t.render(&issue(), None).unwrap(), "no review");
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub(crate) fn check_top_level_keys(
     Ok(())
 }
 
-/// The candidate `word` is most likely a misspelling of, if any is close enough.
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+/// The candidate `word` is most likely a misspelling of, if any is close enough (for the
+/// "did you mean" of every unknown-key error, sections' own included).
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.trim().to_lowercase().replace(['-', ' '], "_");
     candidates
         .iter()

@@ -5,6 +5,7 @@ mod demo;
 mod init;
 mod issues;
 mod prompt;
+mod review;
 mod run;
 mod state;
 mod status;
@@ -64,6 +65,19 @@ pub fn run(command: Command) -> Result<(), Failure> {
                 json,
             ),
         },
+        Command::Review {
+            issue,
+            path,
+            verdict,
+            message,
+            by,
+        } => review::run(
+            &workflow_path(path.as_deref())?,
+            &issue,
+            &verdict,
+            message.as_deref(),
+            by,
+        ),
         Command::Schema => {
             let schema = symphony_workflow::front_matter_schema(&crate::trackers::registry());
             let text = serde_json::to_string_pretty(&schema)

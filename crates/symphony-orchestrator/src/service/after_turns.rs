@@ -65,6 +65,8 @@ impl AfterTurns<'_> {
                 run_id: ctx.run_id,
                 guard: &guard,
                 empty_before: ctx.empty_before,
+                watch_review: ctx.plan.review.is_some(),
+                round: ctx.review.as_ref().map(|r| &r.round),
             }),
             (Some(_), None) => {
                 return ExitReason::Failed(

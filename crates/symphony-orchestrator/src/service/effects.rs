@@ -173,6 +173,8 @@ impl Shell {
             metrics: Arc::clone(&self.metrics),
             run_logs: self.options.run_logs.clone(),
             empty_before: self.empty_attempts.get(&issue.id).copied().unwrap_or(0),
+            store: self.store.clone(),
+            review: None,
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();

@@ -17,6 +17,7 @@ use super::handles::{ControlHandle, SnapshotHandle};
 use super::metered;
 use super::options::ServiceOptions;
 use super::persist::Persistence;
+use super::review_watch::ReviewWatcher;
 use super::shell::Shell;
 use super::start_error::StartError;
 use super::tick_trace::TickTrace;
@@ -64,6 +65,7 @@ impl Parts {
             workflow.config.polling.read_batch(),
         );
         plan.check_tracker(tracker.as_ref())?;
+        plan.check_store(self.store.is_some())?;
         // No child (hook, agent, gate, git) ever sees the tracker's or the code host's secrets.
         symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
         let backend = self.wiring.backend(&workflow.config)?;
@@ -100,12 +102,20 @@ impl Parts {
             config_error: None,
             empty_attempts: HashMap::new(),
             persistence,
+            store: self.store.clone(),
             tx,
             timers: HashMap::new(),
             workers: HashMap::new(),
             metrics: self.metrics,
             trace: TickTrace::default(),
+            review_watch: None,
         };
+        if let (Some(store), Some(persistence)) = (&self.store, &shell.persistence) {
+            let (watcher, handle) =
+                ReviewWatcher::new(Arc::clone(store), persistence.clone(), self.control.clone());
+            shell.review_watch = Some((handle, tokio::spawn(watcher.run())));
+            shell.review_setup(shell.scheduler.config().clone());
+        }
         let mut reloads = shell.source.subscribe();
         tokio::pin!(shutdown);
         let mut stopping = false;

@@ -72,6 +72,8 @@ pub struct ControlHandle {
     pub(super) hinted: mpsc::Sender<()>,
     /// Issues named since the service last took them (a set: repeats coalesce).
     pub(super) pending_hints: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// Wakes the review watch (ADR 0018).
+    pub(super) review_wake: Arc<tokio::sync::Notify>,
 }
 
 /// What a refresh request did.
@@ -98,6 +100,12 @@ impl ControlHandle {
             }
         }
         Ok(RefreshQueued { coalesced: false })
+    }
+
+    /// Asks the review watch to look at the watched changes now (a code host's notification
+    /// said a review, a comment, a check or a change moved); repeats before it looks coalesce.
+    pub fn wake_reviews(&self) {
+        self.review_wake.notify_one();
     }
 
     /// Asks the service to look at these issues now (a tracker notification named them):

@@ -25,9 +25,11 @@ use symphony_workspace::{
 use super::checks::check_result;
 use super::gates::base_ref;
 use super::persist::Persistence;
+use super::review_handoff::{self, Proposed};
 use super::standing::IssueGuard;
 pub(crate) use super::token_tally::TokenTally;
 use crate::handoff_config::HandOffConfig;
+use crate::review_prompt::PendingRound;
 use symphony_scheduler::ExitReason;
 
 /// How long reading the change may take.
@@ -55,6 +57,10 @@ pub(crate) struct HandOffStage<'a> {
     pub guard: &'a IssueGuard<'a>,
     /// Consecutive earlier runs of this issue that left nothing to hand off.
     pub empty_before: u32,
+    /// Whether the proposed change is watched for review feedback (`review:`).
+    pub watch_review: bool,
+    /// The review round this run answered, if it answered one.
+    pub round: Option<&'a PendingRound>,
 }
 
 /// What publishing did.
@@ -325,6 +331,16 @@ impl HandOffStage<'_> {
                 "created": outcome.created,
             }),
         );
+        if self.watch_review {
+            let proposed = Proposed {
+                branch: &branch,
+                base_branch: &proposal.base_branch,
+                head: &head,
+                outcome: &outcome,
+            };
+            review_handoff::record_watch(self.persistence, self.issue, &proposed, self.round)
+                .await?;
+        }
         let comment = self
             .config
             .comment
@@ -443,8 +459,17 @@ impl HandOffStage<'_> {
             .iter()
             .filter(|r| r.status == GateStatus::Pass)
             .count();
+        let what = match self.round {
+            Some(round) => format!(
+                "Symphony addressed review round {} ({} item(s) of feedback) and handed the \
+                 change back for review.",
+                round.round,
+                round.feedback.len() + usize::from(round.conflict)
+            ),
+            None => "Symphony finished this change and handed it off for review.".to_owned(),
+        };
         format!(
-            "Symphony finished this change and handed it off for review.\n\n{place}\n\n\
+            "{what}\n\n{place}\n\n\
              Gates: {passed} of {} passed ({}).",
             reports.len(),
             reports

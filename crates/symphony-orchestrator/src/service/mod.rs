@@ -18,6 +18,11 @@ mod options;
 mod persist;
 mod recent_reads;
 mod recovery;
+mod review_actions;
+mod review_handoff;
+mod review_round;
+mod review_setup;
+mod review_watch;
 pub(crate) mod run_log;
 mod shell;
 mod standing;
@@ -88,6 +93,7 @@ impl Service {
                 pending: Arc::default(),
                 hinted,
                 pending_hints: Arc::default(),
+                review_wake: Arc::default(),
             },
             refresh_requests,
             hint_requests,

@@ -48,6 +48,10 @@ enum Command {
     },
     Decision(Decision),
     Audit(AuditRecord),
+    Apply {
+        changes: Vec<Change>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     Secrets(Redactor),
     Heartbeat(oneshot::Sender<Result<Recovery, StoreError>>),
     Detach(oneshot::Sender<()>),
@@ -146,6 +150,14 @@ impl Persistence {
         self.agents.push(issue_id, update.clone());
     }
 
+    /// Records `changes` after everything queued before them and waits until they are
+    /// written: for a step that must be durable before the next one is taken (a review
+    /// round's feedback before the issue moves). A failing store fails the call, and the
+    /// changes stay queued and are retried like every other write.
+    pub async fn apply_now(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Apply { changes, reply }).await
+    }
+
     /// Appends a decision the shell made itself (workspace removed, orphan stopped).
     pub fn audit(&self, kind: &str, identifier: Option<&str>, detail: serde_json::Value) {
         self.send(Command::Audit(AuditRecord {
@@ -218,6 +230,10 @@ impl Pipeline {
                     Command::Decision(decision) => self.ledger.decision(decision),
                     Command::Audit(record) => self.ledger.push_audit(record),
                     Command::Secrets(redactor) => self.ledger.redactor = redactor,
+                    Command::Apply { changes, reply } => {
+                        self.ledger.pending.extend(changes);
+                        let _ = reply.send(self.flush().await);
+                    }
                     Command::Claim { start, reply } => {
                         // Nothing is claimed ahead of changes that could not be written.
                         if let Err(e) = self.flush().await {

@@ -17,6 +17,7 @@ use super::handles::SnapshotHandle;
 use super::metered;
 use super::options::ServiceOptions;
 use super::persist::Persistence;
+use super::review_watch::{ReviewSetup, ReviewWatchHandle};
 use super::start_error::StartError;
 use super::tick_trace::TickTrace;
 use super::wiring::Wiring;
@@ -49,12 +50,16 @@ pub(crate) struct Shell {
     /// each issue its attempts again, which keeps the loop bounded).
     pub empty_attempts: HashMap<String, u32>,
     pub persistence: Option<Persistence>,
+    /// The state store, for what workers read there.
+    pub store: Option<Arc<dyn symphony_store::Store>>,
     pub tx: mpsc::Sender<Event>,
     pub timers: HashMap<Timer, JoinHandle<()>>,
     pub workers: HashMap<String, WorkerHandle>,
     pub metrics: Arc<ServiceMetrics>,
     /// The poll cycle in progress: its span and start.
     pub trace: TickTrace,
+    /// The review watch's handle and task (with a state store only).
+    pub review_watch: Option<(ReviewWatchHandle, JoinHandle<()>)>,
 }
 
 impl Shell {
@@ -88,6 +93,9 @@ impl Shell {
         }
         if let Some(heartbeat) = heartbeat {
             heartbeat.abort();
+        }
+        if let Some((_, task)) = self.review_watch.take() {
+            task.abort();
         }
         if let Some(persistence) = &self.persistence {
             persistence.detach().await;
@@ -127,6 +135,7 @@ impl Shell {
                 &ProcessEnvironment,
             )?;
             plan.check_tracker(tracker.as_ref())?;
+            plan.check_store(self.store.is_some())?;
             Ok((tracker, backend, plan))
         })();
         let (tracker, backend, plan) = match wired {
@@ -155,9 +164,21 @@ impl Shell {
         self.plan = Arc::new(plan);
         self.config_error = None;
         self.workflow = Arc::clone(&latest);
-        Some(Event::ConfigReloaded(crate::scheduling::scheduler_config(
-            &latest.config,
-        )))
+        let scheduling = crate::scheduling::scheduler_config(&latest.config);
+        self.review_setup(scheduling.clone());
+        Some(Event::ConfigReloaded(scheduling))
+    }
+
+    /// Gives the review watch the current workflow's setup.
+    pub fn review_setup(&self, scheduling: symphony_scheduler::SchedulerConfig) {
+        if let Some((handle, _)) = &self.review_watch {
+            handle.set(ReviewSetup {
+                workflow: Arc::clone(&self.workflow),
+                plan: Arc::clone(&self.plan),
+                tracker: Arc::clone(&self.tracker),
+                scheduling,
+            });
+        }
     }
 
     /// Handles one event and performs its effects; `true` once shutdown is complete.

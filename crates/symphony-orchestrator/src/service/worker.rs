@@ -16,6 +16,7 @@ use tracing::Instrument as _;
 use super::after_turns::AfterTurns;
 use super::agent_events::forward_events;
 use super::handoff::TokenTally;
+use super::review_round::pending_round;
 use super::run_log::RunLog;
 use super::standing::{standing, Standing};
 use super::tools::{AgentMoves, Records, SessionTools};
@@ -34,7 +35,7 @@ fn continuation_prompt(issue: &Issue, turn: u32, max_turns: u32) -> String {
 
 /// Runs one attempt and says how it ended.
 pub(crate) async fn run_worker(
-    ctx: WorkerContext,
+    mut ctx: WorkerContext,
     issue: Issue,
     attempt: Option<u32>,
     stop: StopSignal,
@@ -45,6 +46,12 @@ pub(crate) async fn run_worker(
         Ok(issue) => issue,
         Err(exit) => return exit,
     };
+    if ctx.plan.review.is_some() {
+        ctx.review = match pending_round(ctx.store.as_deref(), &issue).await {
+            Ok(round) => round,
+            Err(exit) => return exit,
+        };
+    }
     let manager = WorkspaceManager::from_config(&ctx.workflow.config).for_issue(&issue.id);
     let workspace = match manager.ensure(&issue.identifier).await {
         Ok(workspace) => workspace,
@@ -94,8 +101,17 @@ async fn attempt_in_workspace(
         dir: cwd.join(&docs.adr_dir),
         identifier: issue.identifier.clone(),
     });
-    let prompt = PromptTemplate::compile(&ctx.workflow.definition.prompt_template)
-        .and_then(|t| t.render(&issue, attempt));
+    let template = &ctx.workflow.definition.prompt_template;
+    let prompt = match (&ctx.review, &ctx.plan.review) {
+        (Some(round), Some(review)) => crate::review_prompt::render_round(
+            template,
+            review.feedback.as_deref(),
+            &issue,
+            attempt,
+            round.variable(),
+        ),
+        _ => PromptTemplate::compile(template).and_then(|t| t.render(&issue, attempt)),
+    };
     let prompt = match prompt {
         Ok(prompt) => prompt,
         Err(e) => return ExitReason::Failed(format!("prompt error [{}]: {e}", e.category())),

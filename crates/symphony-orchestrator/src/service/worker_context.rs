@@ -9,8 +9,10 @@ use tokio::sync::mpsc;
 
 use super::batched_reads::BatchedReads;
 use super::persist::Persistence;
+use super::review_round::RoundContext;
 use crate::metrics::ServiceMetrics;
 use crate::sections::RunPlan;
+use symphony_store::Store;
 
 /// Events a worker's agent may queue before it is slowed down.
 pub(crate) const AGENT_EVENT_BUFFER: usize = 256;
@@ -36,4 +38,8 @@ pub(crate) struct WorkerContext {
     pub run_logs: Option<std::path::PathBuf>,
     /// Consecutive earlier runs of this issue that left nothing to hand off.
     pub empty_before: u32,
+    /// The state store, for what a run reads there (its review round).
+    pub store: Option<Arc<dyn Store>>,
+    /// The review round this run answers (read when it starts).
+    pub review: Option<RoundContext>,
 }

@@ -22,12 +22,23 @@ pub(super) async fn review_watches_survive_restarts_and_count_their_rounds(
         .expect("watch");
     a.apply(vec![Change::ReviewFeedbackTaken {
         issue_id: "1".into(),
+        after: None,
         seen: "mark-1".into(),
         pending: r#"[{"id":"r1"}]"#.into(),
         at_ms: 2_000,
     }])
     .await
     .expect("feedback taken");
+    // Another instance that read the same report takes nothing more: the mark moved.
+    a.apply(vec![Change::ReviewFeedbackTaken {
+        issue_id: "1".into(),
+        after: None,
+        seen: "mark-1".into(),
+        pending: r#"[{"id":"again"}]"#.into(),
+        at_ms: 2_100,
+    }])
+    .await
+    .expect("a second take is a no-op");
     drop(a);
 
     // A restart (and any other instance) finds the watch as it was left.
@@ -68,9 +79,39 @@ pub(super) async fn review_watches_survive_restarts_and_count_their_rounds(
         "a new head addresses the pending feedback and keeps round, mark and start"
     );
 
+    // The next round is taken after the recorded mark only.
+    for (after, seen) in [(Some("stale"), "mark-x"), (Some("mark-1"), "mark-2")] {
+        b.apply(vec![Change::ReviewFeedbackTaken {
+            issue_id: "1".into(),
+            after: after.map(Into::into),
+            seen: seen.into(),
+            pending: "[]".into(),
+            at_ms: 4_500,
+        }])
+        .await
+        .expect("take");
+    }
+    let second = b.review_watch("1").await.expect("read").expect("watched");
+    assert_eq!(
+        (second.round, second.seen.as_deref()),
+        (2, Some("mark-2")),
+        "feedback read after a mark the watch no longer has is not taken"
+    );
+    b.apply(vec![Change::ReviewWatched(ReviewWatch::new(
+        "1",
+        "ID-1",
+        "symphony/id-1",
+        "main",
+        "ccc",
+        4_600,
+    ))])
+    .await
+    .expect("addressed");
+
     // Feedback for an issue nobody watches is not taken.
     b.apply(vec![Change::ReviewFeedbackTaken {
         issue_id: "2".into(),
+        after: None,
         seen: "m".into(),
         pending: "[]".into(),
         at_ms: 5_000,

@@ -55,18 +55,19 @@ pub(super) fn watched(tx: &Transaction<'_>, watch: &ReviewWatch) -> rusqlite::Re
 }
 
 /// Records feedback taken from the report marked `seen`: one more round, the feedback
-/// pending. A watch that is gone takes nothing.
+/// pending. A watch that is gone, has moved past `after`, or still has feedback pending takes
+/// nothing (another instance took it first).
 pub(super) fn feedback_taken(
     tx: &Transaction<'_>,
     issue_id: &str,
-    seen: &str,
-    pending: &str,
+    after: Option<&str>,
+    (seen, pending): (&str, &str),
     at_ms: u64,
 ) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE review_watches SET seen = ?2, pending = ?3, round = round + 1, updated_at = ?4
-         WHERE issue_id = ?1",
-        params![issue_id, seen, pending, at_ms as i64],
+         WHERE issue_id = ?1 AND seen IS ?5 AND pending IS NULL",
+        params![issue_id, seen, pending, at_ms as i64, after],
     )?;
     Ok(())
 }

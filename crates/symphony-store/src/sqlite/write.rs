@@ -210,10 +210,17 @@ pub(super) fn apply(
             Change::ReviewWatched(watch) => review_watches::watched(tx, &watch)?,
             Change::ReviewFeedbackTaken {
                 issue_id,
+                after,
                 seen,
                 pending,
                 at_ms,
-            } => review_watches::feedback_taken(tx, &issue_id, &seen, &pending, at_ms)?,
+            } => review_watches::feedback_taken(
+                tx,
+                &issue_id,
+                after.as_deref(),
+                (&seen, &pending),
+                at_ms,
+            )?,
             Change::ReviewWatchEnded { issue_id } => review_watches::ended(tx, &issue_id)?,
         }
     }

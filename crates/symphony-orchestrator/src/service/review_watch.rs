@@ -1,0 +1,164 @@
+//! The review watch (ADR 0018): a task of the service that, every `review.poll_interval_ms`
+//! and at once when woken (a webhook named a change, a workflow was reloaded), asks the code
+//! host about every watched change and acts on `review_policy::decide`'s answer
+//! (`review_actions.rs`). It reads the watches from the store each pass, so a restart, or
+//! another instance, picks them up where they were.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use symphony_code_host::WatchedChange;
+use symphony_core::Issue;
+use symphony_store::{ReviewWatch, Store};
+use tokio::sync::{watch, Notify};
+
+use super::handles::ControlHandle;
+use super::persist::Persistence;
+use super::review_actions::Acting;
+pub(crate) use super::review_setup::ReviewSetup;
+use crate::review_config::ReviewConfig;
+use crate::review_policy::{decide, ReviewDecision};
+
+/// How the shell tells the watch what is current (the control handle wakes it).
+#[derive(Clone)]
+pub(crate) struct ReviewWatchHandle {
+    setup: watch::Sender<Option<Arc<ReviewSetup>>>,
+}
+
+impl ReviewWatchHandle {
+    /// Makes `setup` current; the watch runs a pass with it at once.
+    pub fn set(&self, setup: ReviewSetup) {
+        self.setup.send_replace(Some(Arc::new(setup)));
+    }
+}
+
+/// The watch task's own parts.
+pub(crate) struct ReviewWatcher {
+    store: Arc<dyn Store>,
+    persistence: Persistence,
+    control: ControlHandle,
+    setup: watch::Receiver<Option<Arc<ReviewSetup>>>,
+    wake: Arc<Notify>,
+}
+
+/// How long a watch without a `review` section sleeps between looks at its setup.
+const IDLE: Duration = Duration::from_secs(3600);
+
+impl ReviewWatcher {
+    /// The watch and the handle that drives it.
+    pub fn new(
+        store: Arc<dyn Store>,
+        persistence: Persistence,
+        control: ControlHandle,
+    ) -> (Self, ReviewWatchHandle) {
+        let (setup_tx, setup) = watch::channel(None);
+        let wake = Arc::clone(&control.review_wake);
+        (
+            Self {
+                store,
+                persistence,
+                control,
+                setup,
+                wake,
+            },
+            ReviewWatchHandle { setup: setup_tx },
+        )
+    }
+
+    /// Runs passes until the handle is dropped.
+    pub async fn run(mut self) {
+        loop {
+            let setup = self.setup.borrow_and_update().clone();
+            let review = setup
+                .as_ref()
+                .and_then(|s| s.plan.review.clone().map(|r| (Arc::clone(s), r)));
+            let interval = review.as_ref().map_or(IDLE, |(_, r)| r.poll_interval);
+            if let Some((setup, review)) = &review {
+                self.pass(setup, review).await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = self.wake.notified() => {}
+                changed = self.setup.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    /// One look at every watch.
+    async fn pass(&self, setup: &ReviewSetup, review: &ReviewConfig) {
+        let watches = match self.store.review_watches().await {
+            Ok(watches) => watches,
+            Err(e) => {
+                tracing::warn!(
+                    category = e.category(),
+                    "review watch: the watches cannot be read; trying again at the next pass: {e}"
+                );
+                return;
+            }
+        };
+        let acting = Acting {
+            setup,
+            review,
+            store: self.store.as_ref(),
+            persistence: &self.persistence,
+            control: &self.control,
+        };
+        for watch in watches {
+            if watch.pending.is_some() {
+                // A round is under way: its run answers it. Only a move that did not happen
+                // is retried.
+                acting.resume_round(&watch).await;
+                continue;
+            }
+            self.look(&acting, &watch).await;
+        }
+    }
+
+    /// Asks the code host about one watched change and acts on what it says.
+    async fn look(&self, acting: &Acting<'_>, watch: &ReviewWatch) {
+        let Some(reports) = acting
+            .setup
+            .plan
+            .code_host
+            .as_ref()
+            .and_then(|host| host.review_reports())
+        else {
+            // The run plan refuses `review` without one; nothing is decided without a report.
+            return;
+        };
+        let watched = watched_change(watch, acting.review);
+        let issue = Issue::new(&watch.issue_id, &watch.identifier, "", "");
+        let report = match reports.review_report(&issue, &watched).await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!(
+                    issue_identifier = %watch.identifier,
+                    category = e.category.as_str(),
+                    "review watch: no report from the code host; asking again at the next pass: {e}"
+                );
+                return;
+            }
+        };
+        match decide(&watched, watch.round, &report, &acting.review.policy) {
+            ReviewDecision::Wait { .. } => {}
+            decision => acting.act(watch, decision).await,
+        }
+    }
+}
+
+/// The code host's view of a watch.
+fn watched_change(watch: &ReviewWatch, review: &ReviewConfig) -> WatchedChange {
+    let mut watched = WatchedChange::new(
+        watch.branch.clone(),
+        watch.base_branch.clone(),
+        watch.number,
+        watch.head_sha.clone(),
+    );
+    if let Some(seen) = &watch.seen {
+        watched = watched.seen(seen.clone());
+    }
+    if let Some(mention) = &review.mention {
+        watched = watched.mentioning(mention.clone());
+    }
+    watched
+}
