@@ -2,7 +2,8 @@
 # The demo's scripted agent: one turn. Symphony runs it in the issue's workspace (a git
 # worktree on branch symphony/<issue>) with the prompt on stdin. On DEMO-1 it commits a
 # credential by mistake; when Symphony's secrets gate sends that back, it removes the key and
-# rewrites its commit. It never moves its issue: Symphony hands passing work off itself.
+# rewrites its commit. When a review of DEMO-2 asks for changes, it answers them. It never
+# moves its issue: Symphony hands passing work off itself.
 set -euo pipefail
 prompt=$(cat)
 say() {
@@ -12,6 +13,12 @@ say() {
 agent_git() { git -c user.name="Demo Agent" -c user.email=agent@example.com "$@"; }
 
 case "$prompt" in
+  *"## Review round"*)
+    # A reviewer's feedback on the handed-off change: answered with a new commit on the same
+    # branch (Symphony commits what is left uncommitted and pushes fast-forward only).
+    printf '\nRun it from the repository root with `bash ./check.sh`.\n' >> README.md
+    say "addressed the review: said how to run check.sh"
+    ;;
   *"quality gates"*)
     # Gate feedback. A pushed branch carries its history, so the fix rewrites the commit.
     grep -v '^AWS_' config/deploy.env > config/deploy.env.tmp || true

@@ -273,14 +273,23 @@ fn demo_catches_the_leaked_key_and_hands_off_the_fixed_changes() {
         stdout.contains("handoff  branch symphony/DEMO-1 at "),
         "{stdout}"
     );
-    assert!(stdout.contains("DEMO-2  human review"), "{stdout}");
+    // DEMO-2 is reviewed: a request for changes becomes a round, then a merge ends it.
+    assert!(stdout.contains("DEMO-2  done"), "{stdout}");
+    assert!(
+        stdout.contains("review   round 1: 2 item(s) of feedback -> sent back to the agent"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("review   ended: merged"), "{stdout}");
     assert!(
         stdout.contains("DEMO-3  todo: Link the greeting from the changelog (waits for DEMO-1)"),
         "a change under review does not unblock its dependants: {stdout}"
     );
-    for id in ["DEMO-1", "DEMO-2"] {
+    for (id, state) in [
+        ("DEMO-1", "state: \"human review\""),
+        ("DEMO-2", "state: \"done\""),
+    ] {
         let issue = std::fs::read_to_string(demo.join(format!("issues/{id}.md"))).unwrap();
-        assert!(issue.contains("state: \"human review\""), "{issue}");
+        assert!(issue.contains(state), "{issue}");
         assert!(
             issue.contains(&format!("## Proposed change: {id}: ")),
             "{issue}"
@@ -298,7 +307,25 @@ fn demo_catches_the_leaked_key_and_hands_off_the_fixed_changes() {
     assert!(history.contains("config/deploy.env"), "{history}");
     assert!(!history.contains("AKIA"), "{history}");
     assert!(history.contains("changelog.d/DEMO-1.md"), "{history}");
+    let reviewed = std::fs::read_to_string(demo.join("issues/DEMO-2.md")).unwrap();
+    assert!(
+        reviewed.contains("verdict=changes-requested")
+            && reviewed.contains("Review round 1 of at most 3")
+            && reviewed.contains("addressed review round 1")
+            && reviewed.contains("verdict=merged")
+            && reviewed.contains("was merged")
+            && reviewed.contains("- DEMO-2: Document how to run the tests (review round 1)"),
+        "{reviewed}"
+    );
+    assert!(
+        !demo.join("workspaces/DEMO-2").exists(),
+        "the merged issue's workspace is removed"
+    );
     let log = std::fs::read_to_string(demo.join("agent.log")).unwrap();
+    assert!(
+        log.contains("DEMO-2 turn 1: addressed the review"),
+        "the round's run answered the review: {log}"
+    );
     assert!(
         log.contains("DEMO-1 turn 2: removed the credential"),
         "the second turn was the gate feedback: {log}"

@@ -14,6 +14,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     let template = PromptTemplate::compile(&workflow.definition.prompt_template)?;
     let gates = gates(&workflow)?;
     let handoff = handoff(&workflow)?;
+    let review = review(&workflow)?;
     let server = symphony_server::ServerConfig::from_section(
         workflow.config.extensions.get("server"),
         None,
@@ -33,7 +34,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         )
     });
     print!(
-        "{}{}{gates}{handoff}{server}",
+        "{}{}{gates}{handoff}{review}{server}",
         report(&workflow, &template)?,
         sections(&workflow, &registry)
     );
@@ -76,6 +77,29 @@ fn handoff(workflow: &Workflow) -> Result<String, Failure> {
         if config.draft { " as a draft" } else { "" },
         config.state,
         config.max_empty_attempts,
+    ))
+}
+
+/// Reads the `review:` section as `run` would.
+fn review(workflow: &Workflow) -> Result<String, Failure> {
+    let config = symphony_orchestrator::ReviewConfig::from_section(
+        workflow.config.extensions.get("review"),
+        &workflow.config,
+    )
+    .map_err(|e| Failure::new("invalid_review_config", e))?;
+    let Some(review) = config else {
+        return Ok(String::new());
+    };
+    let merged = review.merged_state.as_deref().map_or_else(
+        || "left to the tracker's automation".to_owned(),
+        |s| format!("state {s:?}"),
+    );
+    Ok(format!(
+        "# Review: watched every {} ms; feedback sends the issue to {:?} for up to {} round(s), \
+         then to a person; merged: {merged}\n",
+        review.poll_interval.as_millis(),
+        review.rework_state,
+        review.policy.max_rounds,
     ))
 }
 

@@ -1,6 +1,7 @@
 //! `symphony demo`: the whole loop offline in a scratch folder — local issues, a sample git
 //! repository, a scripted agent that commits a credential by mistake, Symphony's gates catching
-//! it, the agent's fix, and the hand-off — ending with a printed hand-off summary.
+//! it, the agent's fix, the hand-off, a review round on DEMO-2 and its merge — ending with a
+//! printed summary.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use symphony_store::{AuditEntry, SqliteStore, Store, StoreOptions};
 use symphony_tracker::Tracker;
 use symphony_tracker_local::LocalTracker;
 
+use super::demo_review;
 use crate::failure::Failure;
 
 /// The demo's files, embedded so the binary needs nothing beside it (but `git` and `bash`).
@@ -74,6 +76,19 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         started.elapsed().as_secs_f64()
     );
     print!("{}", summary(&issues, &audit));
+    let reviewed = issues
+        .iter()
+        .find(|i| i.identifier == demo_review::REVIEWED);
+    if reviewed.is_none_or(|i| i.state != "done") {
+        return Err(Failure::new(
+            "demo_incomplete",
+            format!(
+                "{} was not reviewed and merged within {} s",
+                demo_review::REVIEWED,
+                LIMIT.as_secs()
+            ),
+        ));
+    }
     if issues
         .iter()
         .any(|i| ACTIVE.contains(&i.state.as_str()) && i.dispatchable)
@@ -87,6 +102,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         "\nwhat to look at:\n  \
          the proposals (PR bodies):  {dir}/issues/DEMO-1.md, DEMO-2.md\n  \
          the handed-off branches:    git -C {dir}/workspaces/DEMO-1 log --stat origin/main..\n  \
+         the review and its round:   {dir}/issues/DEMO-2.md (review blocks, comments)\n  \
          what the agent did:         {dir}/agent.log\n  \
          every decision, in order:   symphony audit tail -n 40 --state-dir {dir}/.symphony\n  \
          run history:                symphony runs --state-dir {dir}/.symphony",
@@ -158,14 +174,20 @@ async fn all_issues(folder: &Path) -> Vec<Issue> {
 }
 
 /// Resolves once no active issue can be worked on (each has left the active states or waits
-/// for a blocker), or the limit passes.
+/// for a blocker) and the demo's review of DEMO-2 has ended in a merge, or the limit passes.
 async fn settled(folder: PathBuf, started: Instant) {
     while started.elapsed() < LIMIT {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let issues = all_issues(&folder).await;
-        let busy = issues
+        let mut busy = issues
             .iter()
             .any(|i| ACTIVE.contains(&i.state.as_str()) && i.dispatchable);
+        if let Some(reviewed) = issues
+            .iter()
+            .find(|i| i.identifier == demo_review::REVIEWED)
+        {
+            busy |= demo_review::step(&folder, reviewed).await != demo_review::Review::Done;
+        }
         if !issues.is_empty() && !busy {
             // Let the last worker finish its after_run and exit before shutting down.
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -205,48 +227,78 @@ fn summary(issues: &[Issue], audit: &[AuditEntry]) -> String {
             "\n  {}  {}: {}{waiting}\n",
             issue.identifier, issue.state, issue.title
         ));
-        let mut rounds: Vec<(u64, Vec<String>)> = Vec::new();
-        for entry in mine.iter().filter(|e| e.kind == "gate_verdict") {
-            let round = entry.detail["round"].as_u64().unwrap_or(0);
-            let verdict = format!(
-                "{} {}",
-                entry.detail["gate"].as_str().unwrap_or("?"),
-                entry.detail["status"].as_str().unwrap_or("?")
-            );
-            match rounds.last_mut() {
-                Some((r, verdicts)) if *r == round => verdicts.push(verdict),
-                _ => rounds.push((round, vec![verdict])),
+        // In the order things happened: each run's gate rounds, its hand-off, then what a
+        // review made of it.
+        let mut group: Option<(u64, Vec<&AuditEntry>)> = None;
+        for entry in &mine {
+            match entry.kind.as_str() {
+                "gate_verdict" => {
+                    let round = entry.detail["round"].as_u64().unwrap_or(0);
+                    match &mut group {
+                        Some((r, entries)) if *r == round => entries.push(entry),
+                        _ => {
+                            flush_gates(&mut out, group.take());
+                            group = Some((round, vec![entry]));
+                        }
+                    }
+                }
+                "change_proposed" => {
+                    flush_gates(&mut out, group.take());
+                    let head = entry.detail["head"].as_str().unwrap_or("");
+                    out.push_str(&format!(
+                        "      handoff  branch {} at {}, proposal written into the issue\n",
+                        entry.detail["branch"].as_str().unwrap_or("?"),
+                        &head[..head.len().min(10)]
+                    ));
+                }
+                "review_feedback_taken" => out.push_str(&format!(
+                    "      review   round {}: {} item(s) of feedback -> sent back to the agent\n",
+                    entry.detail["round"].as_u64().unwrap_or(0),
+                    entry.detail["feedback"].as_array().map_or(0, Vec::len)
+                )),
+                "review_watch_ended" => out.push_str(&format!(
+                    "      review   ended: {}\n",
+                    entry.detail["reason"].as_str().unwrap_or("?")
+                )),
+                _ => {}
             }
         }
-        for (round, verdicts) in &rounds {
-            let label = if *round == 0 {
-                "gates".to_owned()
-            } else {
-                format!("round {round}")
-            };
-            out.push_str(&format!("      {label:<8} {}\n", verdicts.join(", ")));
-            if let Some(finding) = mine
-                .iter()
-                .filter(|e| e.kind == "gate_verdict" && e.detail["round"].as_u64() == Some(*round))
-                .flat_map(|e| e.detail["findings"].as_array().cloned().unwrap_or_default())
-                .find(|f| f["in_change"] == true)
-            {
-                out.push_str(&format!(
-                    "               {} in {}:{} -> sent back to the agent\n",
-                    finding["rule"].as_str().unwrap_or("?"),
-                    finding["file"].as_str().unwrap_or("?"),
-                    finding["line"].as_u64().unwrap_or(0)
-                ));
-            }
-        }
-        if let Some(proposed) = mine.iter().rev().find(|e| e.kind == "change_proposed") {
-            let head = proposed.detail["head"].as_str().unwrap_or("");
-            out.push_str(&format!(
-                "      handoff  branch {} at {}, proposal written into the issue\n",
-                proposed.detail["branch"].as_str().unwrap_or("?"),
-                &head[..head.len().min(10)]
-            ));
-        }
+        flush_gates(&mut out, group);
     }
     out
+}
+
+/// One gate round's verdicts, and the first finding in the change that went back to the agent.
+fn flush_gates(out: &mut String, group: Option<(u64, Vec<&AuditEntry>)>) {
+    let Some((round, entries)) = group else {
+        return;
+    };
+    let label = if round == 0 {
+        "gates".to_owned()
+    } else {
+        format!("round {round}")
+    };
+    let verdicts: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.detail["gate"].as_str().unwrap_or("?"),
+                e.detail["status"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    out.push_str(&format!("      {label:<8} {}\n", verdicts.join(", ")));
+    if let Some(finding) = entries
+        .iter()
+        .flat_map(|e| e.detail["findings"].as_array().cloned().unwrap_or_default())
+        .find(|f| f["in_change"] == true)
+    {
+        out.push_str(&format!(
+            "               {} in {}:{} -> sent back to the agent\n",
+            finding["rule"].as_str().unwrap_or("?"),
+            finding["file"].as_str().unwrap_or("?"),
+            finding["line"].as_u64().unwrap_or(0)
+        ));
+    }
 }

@@ -231,9 +231,13 @@ impl HandOffStage<'_> {
                 )
             })?;
         let run = self.run_ref();
+        // A round's commit says which review it answers (its subject is listed in the body).
+        let subject = match self.round {
+            Some(round) => format!("{} (review round {})", self.title(), round.round),
+            None => self.title(),
+        };
         let message = format!(
-            "{}\n\nSymphony-Issue: {}\nSymphony-Run: {run}\n",
-            self.title(),
+            "{subject}\n\nSymphony-Issue: {}\nSymphony-Run: {run}\n",
             self.issue.identifier
         );
         // One reading of "what changed" for the gates and the hand-off: the tree committed is
