@@ -45,6 +45,14 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/comments"),
+    (
+        "post",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+    ),
+    (
+        "post",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+    ),
     ("get", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
     ("get", "/repos/{owner}/{repo}/commits/{ref}/status"),
     ("post", "/repos/{owner}/{repo}/statuses/{sha}"),

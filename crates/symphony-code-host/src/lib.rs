@@ -21,6 +21,7 @@ pub use proposal::{
 };
 pub use registry::{CodeHostContext, CodeHostFactory, CodeHostRegistry, Selection, SECTION};
 pub use review::{
-    Feedback, FeedbackKind, FeedbackPlace, ReviewReport, ReviewReports, ReviewState, WatchedChange,
+    Feedback, FeedbackKind, FeedbackPlace, ReviewReport, ReviewReports, ReviewState, RoundAnswer,
+    WatchedChange,
 };
 pub use section::CodeHostSection;

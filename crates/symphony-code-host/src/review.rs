@@ -18,6 +18,41 @@ pub trait ReviewReports: Send + Sync {
         issue: &Issue,
         watched: &WatchedChange,
     ) -> Result<ReviewReport, CodeHostError>;
+
+    /// Answers the feedback a round addressed on `watched` (at the round's new head): in
+    /// each inline thread among `addressed`, `reply` is posted and the thread resolved, and
+    /// the people who asked for changes are asked to review again. A host whose reviews have
+    /// no threads or reviewers to ask answers what it has and says so in the answer.
+    async fn answer_round(
+        &self,
+        issue: &Issue,
+        watched: &WatchedChange,
+        addressed: &[Feedback],
+        reply: &str,
+    ) -> Result<RoundAnswer, CodeHostError>;
+}
+
+/// What answering a round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RoundAnswer {
+    /// Threads replied in.
+    pub replied: u32,
+    /// Threads resolved.
+    pub resolved: u32,
+    /// Reviewers asked to review again.
+    pub rerequested: Vec<String>,
+}
+
+impl RoundAnswer {
+    /// `replied` threads replied in, `resolved` resolved, `rerequested` asked again.
+    pub fn new(replied: u32, resolved: u32, rerequested: Vec<String>) -> Self {
+        Self {
+            replied,
+            resolved,
+            rerequested,
+        }
+    }
 }
 
 /// A handed-off change Symphony watches.

@@ -32,6 +32,10 @@ pub trait Orchestrator: Send + Sync {
         self.request_refresh()
     }
 
+    /// Wakes the review watch (a webhook said a pull request's review, comments, checks or
+    /// state moved). An orchestrator without a review watch has nothing to wake.
+    fn wake_reviews(&self) {}
+
     /// The durable record (run history, agent events, audit log), when the service keeps one.
     fn store(&self) -> Option<Arc<dyn Store>> {
         None
@@ -73,6 +77,10 @@ impl Orchestrator for ServiceHandles {
 
     fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {
         self.control.refresh_issues(issue_ids)
+    }
+
+    fn wake_reviews(&self) {
+        self.control.wake_reviews();
     }
 
     fn store(&self) -> Option<Arc<dyn Store>> {

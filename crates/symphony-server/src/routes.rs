@@ -125,9 +125,14 @@ async fn github_webhook(
     };
     let (status, value, outcome) =
         webhook::receive(secret, &app.deliveries, &headers, &body, |hint| {
+            if hint.reviews {
+                app.orchestrator.wake_reviews();
+            }
             // Named issues are read alone; anything broader (a label renamed, a pull request
             // closing issues by number) needs the poll.
-            if hint.poll || !hint.issue_numbers.is_empty() {
+            if hint.issue_ids.is_empty() && hint.issue_numbers.is_empty() && !hint.poll {
+                Some(webhook::Queued::Reviews)
+            } else if hint.poll || !hint.issue_numbers.is_empty() {
                 app.orchestrator
                     .request_refresh()
                     .ok()

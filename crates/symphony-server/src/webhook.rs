@@ -84,6 +84,8 @@ pub enum Queued {
         /// It joined a pending poll.
         coalesced: bool,
     },
+    /// A look by the review watch only.
+    Reviews,
 }
 
 /// Judges one delivery; `refresh` is called only for a verified, new, relevant one and says
@@ -143,6 +145,11 @@ pub fn receive(
         Some(Queued::Poll { coalesced }) => (
             StatusCode::ACCEPTED,
             json!({"accepted": true, "refresh": "poll", "coalesced": coalesced, "event": event}),
+            Outcome::Refreshed,
+        ),
+        Some(Queued::Reviews) => (
+            StatusCode::ACCEPTED,
+            json!({"accepted": true, "refresh": "reviews", "event": event}),
             Outcome::Refreshed,
         ),
         None => (

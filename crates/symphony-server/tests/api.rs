@@ -25,6 +25,8 @@ struct Fixed {
     metrics: Arc<ServiceMetrics>,
     /// Issue ids webhooks asked to look at.
     hinted: std::sync::Mutex<Vec<String>>,
+    /// Times webhooks woke the review watch.
+    review_wakes: AtomicU32,
 }
 
 #[async_trait]
@@ -45,6 +47,10 @@ impl Orchestrator for Fixed {
     fn refresh_issues(&self, issue_ids: Vec<String>) -> Result<RefreshQueued, SnapshotError> {
         self.hinted.lock().unwrap().extend(issue_ids);
         Ok(RefreshQueued { coalesced: false })
+    }
+
+    fn wake_reviews(&self) {
+        self.review_wakes.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -118,6 +124,7 @@ async fn serve(snapshot: Option<Snapshot>, token: Option<&str>) -> std::net::Soc
             refreshes: AtomicU32::new(0),
             metrics: Arc::new(recorded_work()),
             hinted: std::sync::Mutex::default(),
+            review_wakes: AtomicU32::new(0),
         }),
     )
     .await
@@ -412,6 +419,23 @@ async fn webhooks_are_verified_deduplicated_and_turned_into_refreshes() {
         unsigned.body
     );
 
+    // A review on a pull request wakes the review watch, and polls nothing.
+    let review = r#"{"action": "submitted", "review": {"state": "changes_requested"}, "pull_request": {"number": 9}}"#;
+    let reviewed = deliver(
+        addr,
+        "pull_request_review",
+        "d-review",
+        review,
+        Some(sign(WEBHOOK_SECRET.as_bytes(), review.as_bytes())),
+    )
+    .await;
+    assert_eq!(reviewed.status, 202, "{}", reviewed.body);
+    assert!(
+        reviewed.body.contains("\"refresh\": \"reviews\""),
+        "{}",
+        reviewed.body
+    );
+
     let ping = r#"{"zen": "Keep it logically awesome."}"#;
     let ignored = deliver(
         addr,
@@ -440,7 +464,7 @@ async fn webhooks_are_verified_deduplicated_and_turned_into_refreshes() {
 
     let metrics = client::request_with(addr, "GET", "/metrics", None, Some(token)).await;
     for line in [
-        "symphony_webhook_deliveries_total{outcome=\"refreshed\"} 2",
+        "symphony_webhook_deliveries_total{outcome=\"refreshed\"} 3",
         "symphony_webhook_deliveries_total{outcome=\"replayed\"} 1",
         "symphony_webhook_deliveries_total{outcome=\"bad_signature\"} 3",
         "symphony_webhook_deliveries_total{outcome=\"ignored\"} 1",

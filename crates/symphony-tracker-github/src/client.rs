@@ -172,6 +172,24 @@ impl Client {
         query: &str,
         variables: Value,
     ) -> Result<(Value, Vec<Value>), TrackerError> {
+        self.graphql_request(query, variables).await
+    }
+
+    /// Sends a GraphQL mutation whose repeat is harmless (resolving a thread already
+    /// resolved), so it is retried as a query is; `data` with the `errors` list.
+    pub async fn graphql_repeatable_mutation(
+        &self,
+        mutation: &str,
+        variables: Value,
+    ) -> Result<(Value, Vec<Value>), TrackerError> {
+        self.graphql_request(mutation, variables).await
+    }
+
+    async fn graphql_request(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<(Value, Vec<Value>), TrackerError> {
         let body = serde_json::json!({ "query": query, "variables": variables });
         let path = self.graphql_path.clone();
         let response = self

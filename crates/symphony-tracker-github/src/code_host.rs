@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use symphony_code_host::{
     ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
-    CodeHostFactory, ProposalOutcome, ReviewReport, ReviewReports, WatchedChange,
+    CodeHostFactory, Feedback, ProposalOutcome, ReviewReport, ReviewReports, RoundAnswer,
+    WatchedChange,
 };
 use symphony_core::Issue;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
@@ -18,7 +19,7 @@ use crate::config::{GithubConfig, TOKEN_VARIABLE};
 use crate::pause::{Pause, TokioPause};
 use crate::profile::KIND;
 use crate::proposal;
-use crate::reviews;
+use crate::{review_answers, reviews};
 
 /// Pull requests on one GitHub repository.
 pub struct GithubCodeHost {
@@ -106,6 +107,18 @@ impl ReviewReports for GithubCodeHost {
         watched: &WatchedChange,
     ) -> Result<ReviewReport, CodeHostError> {
         reviews::report(&self.client, &self.answers, &self.config, watched)
+            .await
+            .map_err(code_host_error)
+    }
+
+    async fn answer_round(
+        &self,
+        _issue: &Issue,
+        watched: &WatchedChange,
+        addressed: &[Feedback],
+        reply: &str,
+    ) -> Result<RoundAnswer, CodeHostError> {
+        review_answers::answer(&self.client, &self.config, watched, addressed, reply)
             .await
             .map_err(code_host_error)
     }

@@ -61,6 +61,25 @@ pub const PROJECT_ITEMS: &str = "query SymphonyProjectItems($owner: String!, $nu
   }
 }";
 
+/// A pull request's review threads, 100 per page: each thread's node id, whether it is
+/// resolved, and the database id of its first comment (the REST id that names it).
+pub const REVIEW_THREADS: &str =
+    "query SymphonyReviewThreads($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id isResolved comments(first: 1) { nodes { databaseId } } }
+      }
+    }
+  }
+}";
+
+/// Resolves one review thread.
+pub const RESOLVE_THREAD: &str = "mutation SymphonyResolveThread($thread: ID!) {
+  resolveReviewThread(input: { threadId: $thread }) { thread { id isResolved } }
+}";
+
 /// A document with the fragments it uses.
 pub fn document(operation: &str) -> String {
     let mut doc = format!("{operation}\n{ISSUE_FIELDS}\n");
@@ -71,9 +90,12 @@ pub fn document(operation: &str) -> String {
     doc
 }
 
-/// The operation name of a document (`query Name(` → `Name`).
+/// The operation name of a document (`query Name(` or `mutation Name(` → `Name`).
 pub fn operation_name(document: &str) -> Option<&str> {
-    let rest = document.trim_start().strip_prefix("query ")?;
+    let document = document.trim_start();
+    let rest = document
+        .strip_prefix("query ")
+        .or_else(|| document.strip_prefix("mutation "))?;
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
     Some(&rest[..end])
 }

@@ -19,6 +19,7 @@ mod profile;
 mod proposal;
 mod reads;
 mod record;
+mod review_answers;
 mod reviews;
 mod stats;
 mod tools;

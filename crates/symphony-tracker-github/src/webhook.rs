@@ -73,12 +73,15 @@ pub struct RefreshHint {
     /// Something changed that may affect many issues (a label renamed, a PR merged):
     /// poll candidates now.
     pub poll: bool,
+    /// A pull request's review, comments, checks or state may have moved: the review watch
+    /// looks now (ADR 0018).
+    pub reviews: bool,
 }
 
 impl RefreshHint {
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.issue_ids.is_empty() && self.issue_numbers.is_empty() && !self.poll
+        self.issue_ids.is_empty() && self.issue_numbers.is_empty() && !self.poll && !self.reviews
     }
 }
 
@@ -111,7 +114,10 @@ pub fn parse_event(event: &str, body: &[u8]) -> Result<RefreshHint, WebhookError
             let on_pull = payload
                 .get("issue")
                 .is_some_and(crate::record::is_pull_request);
-            if !on_pull {
+            if on_pull {
+                // A conversation comment may address Symphony.
+                hint.reviews = event == "issue_comment";
+            } else {
                 hint.issue_ids.extend(issue_id("issue"));
             }
             for key in ["blocked_issue", "blocking_issue"] {
@@ -128,7 +134,15 @@ pub fn parse_event(event: &str, body: &[u8]) -> Result<RefreshHint, WebhookError
                 .unwrap_or_default();
             hint.issue_numbers = closing_references(body);
             hint.poll = payload.get("action").and_then(Value::as_str) == Some("closed");
+            // Merged, closed, pushed to, mergeability computed: the watch looks.
+            hint.reviews = true;
         }
+        "pull_request_review"
+        | "pull_request_review_comment"
+        | "pull_request_review_thread"
+        | "check_run"
+        | "check_suite"
+        | "status" => hint.reviews = true,
         _ => {}
     }
     Ok(hint)
@@ -206,7 +220,11 @@ mod tests {
         assert_eq!(hint.repository.as_deref(), Some("acme/widgets"));
         let comment =
             br#"{"action":"created","issue":{"node_id":"I_2","pull_request":{"url":"x"}}}"#;
-        assert!(parse_event("issue_comment", comment).unwrap().is_empty());
+        let on_pull = parse_event("issue_comment", comment).unwrap();
+        assert!(
+            on_pull.issue_ids.is_empty() && on_pull.reviews,
+            "a comment on a pull request is for the review watch: {on_pull:?}"
+        );
         assert!(parse_event("label", b"{}").unwrap().poll);
         assert!(parse_event("star", b"{}").unwrap().is_empty());
         assert!(matches!(
@@ -225,6 +243,26 @@ mod tests {
         let hint = parse_event("pull_request", body).unwrap();
         assert_eq!(hint.issue_numbers, [12, 3]);
         assert!(hint.poll);
+        assert!(
+            hint.reviews,
+            "a closed pull request may be a merged, watched one"
+        );
         assert_eq!(closing_references("Closes #3. Resolves #4"), [3, 4]);
+    }
+
+    #[test]
+    fn review_events_wake_the_review_watch_only() {
+        for event in [
+            "pull_request_review",
+            "pull_request_review_comment",
+            "pull_request_review_thread",
+            "check_run",
+            "check_suite",
+            "status",
+        ] {
+            let hint = parse_event(event, br#"{"action":"submitted"}"#).unwrap();
+            assert!(hint.reviews && !hint.is_empty(), "{event}: {hint:?}");
+            assert!(hint.issue_ids.is_empty() && !hint.poll, "{event}: {hint:?}");
+        }
     }
 }

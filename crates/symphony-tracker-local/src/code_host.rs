@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use symphony_code_host::{
     ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
-    CodeHostFactory, ProposalOutcome, ReviewReport, ReviewReports, WatchedChange,
+    CodeHostFactory, Feedback, ProposalOutcome, ReviewReport, ReviewReports, RoundAnswer,
+    WatchedChange,
 };
 use symphony_core::Issue;
 
@@ -138,6 +139,18 @@ impl ReviewReports for LocalCodeHost {
                 format!("the reviews of {}: {message}", issue.identifier),
             )
         })
+    }
+
+    /// Review blocks in a file have no replies, resolution or reviewers to ask: the round's
+    /// hand-off comment in the same file is its answer, and nothing more is done.
+    async fn answer_round(
+        &self,
+        _issue: &Issue,
+        _watched: &WatchedChange,
+        _addressed: &[Feedback],
+        _reply: &str,
+    ) -> Result<RoundAnswer, CodeHostError> {
+        Ok(RoundAnswer::default())
     }
 }
 

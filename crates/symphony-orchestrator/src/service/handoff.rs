@@ -344,6 +344,16 @@ impl HandOffStage<'_> {
             };
             review_handoff::record_watch(self.persistence, self.issue, &proposed, self.round)
                 .await?;
+            if let Some(round) = self.round {
+                review_handoff::answer_round(
+                    self.code_host.as_ref(),
+                    self.persistence,
+                    self.issue,
+                    &proposed,
+                    round,
+                )
+                .await;
+            }
         }
         let comment = self
             .config

@@ -1,10 +1,12 @@
 //! The hand-off's part in the review loop (ADR 0018): once a change is proposed, its watch is
 //! recorded (or moved to the new head after a round), durably, before the issue moves to
 //! review; a crash before that leaves the issue active and the run is retried, so a watched
-//! change is never lost and an unwatched one never sits in review.
+//! change is never lost and an unwatched one never sits in review. After a round's watch is
+//! recorded, the round is answered on the code host: replies in its threads, the threads
+//! resolved, its reviewers asked again.
 
 use serde_json::json;
-use symphony_code_host::ProposalOutcome;
+use symphony_code_host::{CodeHost, ProposalOutcome, WatchedChange};
 use symphony_core::Issue;
 use symphony_scheduler::ExitReason;
 use symphony_store::{wall_clock_ms, Change, ReviewWatch};
@@ -71,4 +73,65 @@ pub(crate) async fn record_watch(
         }),
     );
     Ok(())
+}
+
+/// Answers the round this run addressed on the code host. Courtesy, not a guarantee: the
+/// change is handed off and watched already, so a failure is audited and logged, and the
+/// hand-off goes on (the reviewers see the new commits either way).
+pub(crate) async fn answer_round(
+    code_host: &dyn CodeHost,
+    persistence: Option<&Persistence>,
+    issue: &Issue,
+    proposed: &Proposed<'_>,
+    round: &PendingRound,
+) {
+    let Some(reports) = code_host.review_reports() else {
+        return;
+    };
+    let short = &proposed.head[..proposed.head.len().min(12)];
+    let commit = match &proposed.outcome.url {
+        Some(url) => format!("[`{short}`]({url}/commits/{})", proposed.head),
+        None => format!("`{short}`"),
+    };
+    let reply = format!(
+        "Symphony addressed this in {commit} (review round {}); the quality gates passed \
+         again.",
+        round.round
+    );
+    let watched = WatchedChange::new(
+        proposed.branch,
+        proposed.base_branch,
+        proposed.outcome.number,
+        proposed.head,
+    );
+    let answered = reports
+        .answer_round(issue, &watched, &round.feedback, &reply)
+        .await;
+    let audit = |kind: &str, detail: serde_json::Value| {
+        if let Some(persistence) = persistence {
+            persistence.audit(kind, Some(&issue.identifier), detail);
+        }
+    };
+    match answered {
+        Ok(answer) => audit(
+            "review_answered",
+            json!({
+                "round": round.round,
+                "replied": answer.replied,
+                "resolved": answer.resolved,
+                "rerequested": answer.rerequested,
+            }),
+        ),
+        Err(e) => {
+            tracing::warn!(
+                issue_identifier = %issue.identifier,
+                category = e.category.as_str(),
+                "the review round was handed off but could not be answered on the code host: {e}"
+            );
+            audit(
+                "review_answer_failed",
+                json!({"round": round.round, "error": e.to_string()}),
+            );
+        }
+    }
 }

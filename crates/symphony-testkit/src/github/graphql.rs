@@ -6,12 +6,16 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::exchange::Reply;
+use super::graphql_reviews;
 use super::model::Project;
 use super::render;
 use super::state::Shared;
 
 fn operation_name(document: &str) -> Option<&str> {
-    let rest = document.trim_start().strip_prefix("query ")?;
+    let document = document.trim_start();
+    let rest = document
+        .strip_prefix("query ")
+        .or_else(|| document.strip_prefix("mutation "))?;
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
     Some(&rest[..end])
 }
@@ -42,6 +46,8 @@ pub(crate) fn answer(shared: &mut Shared, body: Option<&Value>) -> Reply {
             nodes(shared, variables, Some(fields))
         }
         Some("SymphonyProjectItems") => project_items(shared, variables),
+        Some("SymphonyReviewThreads") => graphql_reviews::threads(shared, variables),
+        Some("SymphonyResolveThread") => graphql_reviews::resolve(shared, variables),
         other => errors(&[json!({
             "message": format!("the fake serves Symphony's operations only, not {other:?}")
         })]),

@@ -13,6 +13,7 @@ mod exchange;
 mod fake;
 mod faults;
 mod graphql;
+mod graphql_reviews;
 mod model;
 pub mod openapi;
 mod render;

@@ -73,6 +73,10 @@ pub struct PullRequest {
     pub reviews: Vec<Review>,
     /// Review comments (inline), oldest first.
     pub review_comments: Vec<ReviewComment>,
+    /// Logins asked to review (and not reviewed since).
+    pub requested_reviewers: Vec<String>,
+    /// Resolved review threads, by their first comment's id.
+    pub resolved_threads: std::collections::BTreeSet<u64>,
 }
 
 impl PullRequest {
@@ -87,6 +91,8 @@ impl PullRequest {
             mergeable: Some(true),
             reviews: Vec::new(),
             review_comments: Vec::new(),
+            requested_reviewers: Vec::new(),
+            resolved_threads: std::collections::BTreeSet::new(),
         }
     }
 }

@@ -299,7 +299,9 @@ pub(crate) fn pull_json(base: &str, repo: &Repo, issue: &FakeIssue) -> Value {
     let rest = json!({
         "active_lock_reason": null, "merged_at": merged_at,
         "merge_commit_sha": if pull.merged { json!(pull.head_sha) } else { Value::Null },
-        "assignee": null, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+        "assignee": null, "assignees": [],
+        "requested_reviewers": pull.requested_reviewers.iter().map(|l| user(base, l)).collect::<Vec<_>>(),
+        "requested_teams": [],
         "author_association": "CONTRIBUTOR", "auto_merge": null, "merged": pull.merged,
         "mergeable": pull.mergeable, "rebaseable": pull.mergeable,
         "mergeable_state": mergeable_state,

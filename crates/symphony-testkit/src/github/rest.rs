@@ -161,6 +161,12 @@ pub(crate) fn route(
         ("GET", ["pulls", n, "comments"]) => {
             rest_reviews::review_comments(world, repo, &base, number(n), &pairs)
         }
+        ("POST", ["pulls", n, "comments", id, "replies"]) => {
+            rest_reviews::reply(world, repo, &base, (number(n), number(id)), body)
+        }
+        ("POST", ["pulls", n, "requested_reviewers"]) => {
+            rest_reviews::request_reviewers(world, repo, &base, number(n), body)
+        }
         ("GET", ["commits", sha, "check-runs"]) => {
             rest_reviews::check_runs(world, repo, &base, sha, &pairs)
         }

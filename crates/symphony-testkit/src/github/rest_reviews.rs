@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::exchange::Reply;
-use super::model::World;
+use super::model::{ReviewComment, World};
 use super::render;
 use super::render_reviews;
 use super::rest_query::{paged, param};
@@ -94,5 +94,94 @@ pub(crate) fn combined_status(world: &World, repo: usize, base: &str, sha: &str)
     Reply::json(
         StatusCode::OK,
         render_reviews::combined_status_json(base, r, sha),
+    )
+}
+
+/// `POST /repos/o/r/pulls/{n}/comments/{id}/replies`: a reply in the thread of a top-level
+/// review comment, by the token's user (GitHub refuses replies to replies).
+pub(crate) fn reply(
+    world: &mut World,
+    repo: usize,
+    base: &str,
+    (number, id): (Option<u64>, Option<u64>),
+    body: Option<&Value>,
+) -> Reply {
+    let Some(text) = body.and_then(|b| b.get("body")).and_then(Value::as_str) else {
+        return Reply::invalid("body is required");
+    };
+    let now = world.tick();
+    let fresh = world.fresh_id();
+    let Some(issue) = number.and_then(|n| world.repos[repo].pull_mut(n)) else {
+        return Reply::not_found();
+    };
+    let pull = issue.pull.as_mut().expect("a pull request");
+    let Some(parent) = id.and_then(|id| pull.review_comments.iter().find(|c| c.id == id)) else {
+        return Reply::not_found();
+    };
+    if parent.in_reply_to.is_some() {
+        return Reply::invalid("in_reply_to: replies to replies are not supported");
+    }
+    let comment = ReviewComment {
+        id: fresh,
+        review_id: None,
+        user: "symphony-bot".to_owned(),
+        path: parent.path.clone(),
+        line: parent.line,
+        body: text.to_owned(),
+        commit_id: pull.head_sha.clone(),
+        in_reply_to: Some(parent.id),
+        created_at: now,
+    };
+    pull.review_comments.push(comment.clone());
+    issue.updated_at = now;
+    let number = issue.number;
+    let r = &world.repos[repo];
+    let issue = r.pull(number).expect("exists");
+    Reply::json(
+        StatusCode::CREATED,
+        render_reviews::review_comment_json(base, r, issue, &comment),
+    )
+}
+
+/// `POST /repos/o/r/pulls/{n}/requested_reviewers`: asks `reviewers` to review (GitHub
+/// refuses the pull request's author).
+pub(crate) fn request_reviewers(
+    world: &mut World,
+    repo: usize,
+    base: &str,
+    number: Option<u64>,
+    body: Option<&Value>,
+) -> Reply {
+    let Some(reviewers) = body
+        .and_then(|b| b.get("reviewers"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+    else {
+        return Reply::invalid("reviewers is required");
+    };
+    if reviewers.iter().any(|r| r == "symphony-bot") {
+        return Reply::invalid("Review cannot be requested from pull request author.");
+    }
+    let now = world.tick();
+    let Some(issue) = number.and_then(|n| world.repos[repo].pull_mut(n)) else {
+        return Reply::not_found();
+    };
+    let pull = issue.pull.as_mut().expect("a pull request");
+    for reviewer in reviewers {
+        if !pull.requested_reviewers.contains(&reviewer) {
+            pull.requested_reviewers.push(reviewer);
+        }
+    }
+    issue.updated_at = now;
+    let number = issue.number;
+    let r = &world.repos[repo];
+    Reply::json(
+        StatusCode::CREATED,
+        render::pull_json(base, r, r.pull(number).expect("exists")),
     )
 }

@@ -56,6 +56,8 @@ impl FakeGithub {
                     created_at: now,
                 });
             }
+            // A review answers the request for it.
+            pull.requested_reviewers.retain(|r| r != user);
             pull.reviews.push(Review {
                 id: review_id,
                 user: user.to_owned(),
