@@ -53,6 +53,7 @@ const OPERATIONS: &[(&str, &str)] = &[
         "post",
         "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
     ),
+    ("get", "/repos/{owner}/{repo}/git/ref/{ref}"),
     ("get", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
     ("get", "/repos/{owner}/{repo}/commits/{ref}/status"),
     ("post", "/repos/{owner}/{repo}/statuses/{sha}"),

@@ -21,6 +21,10 @@ pub enum PersonsReview {
 /// What the kit needs beyond [`CodeHostHarness`]: a person acting on the review.
 #[async_trait]
 pub trait ReviewHarness: CodeHostHarness {
+    /// Symphony pushed `branch` at `head` before proposing it: a host that holds branches
+    /// learns of the push (one that does not has nothing to do).
+    async fn pushed(&mut self, branch: &str, head: &str);
+
     /// A person reviews the change on `branch` with `body`, and one inline comment
     /// (`path`, `line`, `text`).
     async fn review(
@@ -41,6 +45,7 @@ const HEAD: &str = "3333333333333333333333333333333333333333";
 /// Runs every check of the review contract against the harness's implementation.
 pub async fn run(harness: &mut dyn ReviewHarness) {
     let (host, issue) = harness.fresh().await;
+    harness.pushed(BRANCH, HEAD).await;
     let proposal = ChangeProposal::new(BRANCH, "main", HEAD, "CONF-1: reviewed", "body");
     let proposed = host
         .propose_change(&issue, &proposal)

@@ -22,6 +22,7 @@ use crate::config::GithubConfig;
 use crate::exchange::ApiRequest;
 use crate::proposal::{CHECK_NAME, STATUS_PREFIX};
 use crate::reads::parse_link_header;
+use crate::tools::encode_segment;
 
 const MARK: &str = "github-review-v1";
 /// Pages of one list read before giving up (100 items each).
@@ -229,14 +230,34 @@ pub(crate) async fn report(
         (_, Some("open")) => ReviewState::Open,
         _ => return Err(malformed(&pulls)),
     };
-    let head = pull
+    let mut head = pull
         .pointer("/head/sha")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    // GitHub moves a pull request's head a moment after the push that moved its branch: a
+    // head other than Symphony's is someone else's only if the branch is not at Symphony's.
+    if state == ReviewState::Open && head.as_deref() != Some(watched.head_sha.as_str()) {
+        let branch = format!(
+            "{repo}/git/ref/heads/{}",
+            watched
+                .branch
+                .split('/')
+                .map(encode_segment)
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        let (at, _) = get(client, answers, &branch).await?;
+        if at.pointer("/object/sha").and_then(Value::as_str) == Some(watched.head_sha.as_str()) {
+            head = Some(watched.head_sha.clone());
+        }
+    }
     let conflict = pull.get("mergeable").and_then(Value::as_bool) == Some(false)
         || pull.get("mergeable_state").and_then(Value::as_str) == Some("dirty");
     let mut mark = seen;
     let mut feedback = Vec::new();
+    // Symphony opened the pull request: what its identity says there (its replies in the
+    // threads a round answered) is never feedback to itself.
+    let opener = text(&pull, "/user/login").to_owned();
 
     let reviews = get_all(
         client,
@@ -255,7 +276,7 @@ pub(crate) async fn report(
             "COMMENTED" if !text(review, "/body").trim().is_empty() => FeedbackKind::Comment,
             _ => continue,
         };
-        if id > seen.reviews {
+        if id > seen.reviews && text(review, "/user/login") != opener {
             feedback.push(Feedback::new(
                 format!("review-{id}"),
                 kind,
@@ -275,7 +296,7 @@ pub(crate) async fn report(
     for comment in &comments {
         let id = id(comment).ok_or_else(|| malformed("a review comment"))?;
         mark.comments = mark.comments.max(id);
-        if id <= seen.comments {
+        if id <= seen.comments || text(comment, "/user/login") == opener {
             continue;
         }
         let line = comment
@@ -306,7 +327,6 @@ pub(crate) async fn report(
     // identity that opened the pull request).
     if let Some(mention) = watched.mention.as_deref().filter(|m| !m.trim().is_empty()) {
         let mention = mention.to_lowercase();
-        let opener = text(&pull, "/user/login").to_owned();
         let said = get_all(
             client,
             answers,

@@ -79,6 +79,11 @@ impl CodeHostHarness for Harness {
 
 #[async_trait]
 impl ReviewHarness for Harness {
+    async fn pushed(&mut self, branch: &str, head: &str) {
+        let fake = &self.setup.as_ref().unwrap().fake;
+        fake.push_branch(REPO, branch, head);
+    }
+
     async fn review(
         &mut self,
         branch: &str,

@@ -100,6 +100,13 @@ async fn a_round_is_answered_in_its_threads_which_are_resolved_and_its_reviewers
     assert!(!pull.resolved_threads.contains(&untouched[0]));
     assert_eq!(pull.requested_reviewers, ["ada"]);
 
+    // Symphony's own replies are never feedback to itself (they would start a round).
+    let after = reports.review_report(&issue, &now).await.unwrap();
+    assert!(
+        !after.feedback.is_empty() && after.feedback.iter().all(|f| f.author != "symphony-bot"),
+        "{after:?}"
+    );
+
     // Answering again (a retried hand-off) resolves what is resolved without error.
     let again = reports
         .answer_round(&issue, &now, &addressed, reply)

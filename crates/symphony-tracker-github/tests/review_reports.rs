@@ -154,6 +154,15 @@ async fn a_report_holds_what_people_and_other_apps_said_and_nothing_of_symphonys
     assert!(report.feedback[3].body.contains("test_greeting failed"));
     assert_eq!(report.feedback[3].author, "ci-app");
 
+    // Symphony's round pushed a new head, and GitHub has not moved the pull request to it yet:
+    // that is not someone else's push.
+    let pushed = "5555555555555555555555555555555555555555";
+    fake.push_branch_before_pulls_follow(REPO, BRANCH, pushed);
+    let ours = WatchedChange::new(BRANCH, "main", Some(number), pushed).seen(report.mark.clone());
+    let lagging = reports.review_report(&issue, &ours).await.unwrap();
+    assert_eq!(lagging.head_sha.as_deref(), Some(pushed));
+    assert!(!lagging.head_moved(&ours), "{lagging:?}");
+
     // Acted on: nothing again. A person pushes to the branch: the head moved.
     let acted = watched.clone().seen(report.mark.clone());
     fake.push_branch(REPO, BRANCH, "3333333333333333333333333333333333333333");

@@ -54,6 +54,9 @@ impl Harness {
 
 #[async_trait]
 impl ReviewHarness for Harness {
+    /// The branch stays in the local repository: nothing to tell.
+    async fn pushed(&mut self, _branch: &str, _head: &str) {}
+
     async fn review(
         &mut self,
         _branch: &str,

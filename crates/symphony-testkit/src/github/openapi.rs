@@ -41,7 +41,9 @@ pub fn operation(method: &str, path: &str) -> Option<&'static Value> {
             .is_some_and(|m| m.eq_ignore_ascii_case(method))
             && op["path"].as_str().is_some_and(|template| {
                 let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-                parts.len() == segments.len()
+                // A trailing `{ref}` is a git ref (`heads/feature/x`): it spans the rest.
+                let spans = parts.last() == Some(&"{ref}") && segments.len() > parts.len();
+                (parts.len() == segments.len() || spans)
                     && parts
                         .iter()
                         .zip(&segments)

@@ -164,6 +164,9 @@ pub(crate) fn route(
         ("POST", ["pulls", n, "comments", id, "replies"]) => {
             rest_reviews::reply(world, repo, &base, (number(n), number(id)), body)
         }
+        ("GET", ["git", "ref", "heads", branch @ ..]) if !branch.is_empty() => {
+            rest_reviews::branch_ref(world, repo, &base, &branch.join("/"))
+        }
         ("POST", ["pulls", n, "requested_reviewers"]) => {
             rest_reviews::request_reviewers(world, repo, &base, number(n), body)
         }

@@ -185,3 +185,22 @@ pub(crate) fn request_reviewers(
         render::pull_json(base, r, r.pull(number).expect("exists")),
     )
 }
+
+/// `GET /repos/o/r/git/ref/heads/{branch}`: where a pushed branch points (it moves with the
+/// push; a pull request's head follows it a moment later on GitHub).
+pub(crate) fn branch_ref(world: &World, repo: usize, base: &str, branch: &str) -> Reply {
+    let r = &world.repos[repo];
+    let Some(sha) = r.branches.get(branch) else {
+        return Reply::not_found();
+    };
+    let api = format!("{base}/repos/{}", r.full_name());
+    Reply::json(
+        StatusCode::OK,
+        json!({
+            "ref": format!("refs/heads/{branch}"),
+            "node_id": format!("REF_fake{}", sha.get(..12).unwrap_or(sha)),
+            "url": format!("{api}/git/refs/heads/{branch}"),
+            "object": {"sha": sha, "type": "commit", "url": format!("{api}/git/commits/{sha}")},
+        }),
+    )
+}

@@ -99,6 +99,18 @@ impl FakeGithub {
         id
     }
 
+    /// Someone pushed `sha` to `branch`, and GitHub has not yet moved the open pull requests of
+    /// that branch to it (it does a moment after the push): only the branch moves.
+    pub fn push_branch_before_pulls_follow(&self, full_name: &str, branch: &str, sha: &str) {
+        let (owner, name) = full_name.split_once('/').expect("owner/name");
+        let mut shared = self.lock();
+        let world = &mut shared.world;
+        let repo = world.repo_index(owner, name).expect("repo exists");
+        world.repos[repo]
+            .branches
+            .insert(branch.to_owned(), sha.to_owned());
+    }
+
     /// Someone pushed `sha` to `branch`: open pull requests of that branch move to it.
     pub fn push_branch(&self, full_name: &str, branch: &str, sha: &str) {
         let (owner, name) = full_name.split_once('/').expect("owner/name");
