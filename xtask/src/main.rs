@@ -35,6 +35,8 @@ Tasks:
                          requests per issue by kind, idle requests and CPU, RSS peak
   bench webhook          webhook-to-dispatch latency (p50, p99) of the release binary
                          against the fake GitHub, versus the 30 s default poll
+  bench review           review webhook to the round's agent (p50, p99), and what an idle
+                         watch of 100 pull requests costs in rate limit and CPU
   openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
                          @octokit/openapi package (needs npm)
   bench gates [--mb N]   the secrets gate's throughput on a generated 100 MB tree, against
@@ -61,9 +63,10 @@ fn main() -> Result<()> {
         ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
         ["bench", "gates", rest @ ..] => bench_gates(rest),
         ["bench", "webhook"] => bench_webhook(),
+        ["bench", "review"] => bench_review(),
         ["bench", "dispatch", rest @ ..] => bench_dispatch(rest),
         ["bench", ..] => {
-            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, webhook, dispatch, gates\n\n{HELP}")
+            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, webhook, review, dispatch, gates\n\n{HELP}")
         }
         ["deny"] => deny(),
         ["openapi"] => openapi::run(&project_root()),
@@ -143,6 +146,15 @@ fn bench_webhook() -> Result<()> {
     release_example(
         "symphony",
         "bench_webhook",
+        &[binary.to_str().context("a UTF-8 target path")?],
+    )
+}
+
+fn bench_review() -> Result<()> {
+    let binary = release_binary("symphony", "symphony")?;
+    release_example(
+        "symphony",
+        "bench_review",
         &[binary.to_str().context("a UTF-8 target path")?],
     )
 }

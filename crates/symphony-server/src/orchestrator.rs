@@ -32,9 +32,12 @@ pub trait Orchestrator: Send + Sync {
         self.request_refresh()
     }
 
-    /// Wakes the review watch (a webhook said a pull request's review, comments, checks or
-    /// state moved). An orchestrator without a review watch has nothing to wake.
-    fn wake_reviews(&self) {}
+    /// Wakes the review watch for the pull requests numbered `pull_numbers` (every watched
+    /// one when empty): a webhook said a review, comments, checks or state moved. An
+    /// orchestrator without a review watch has nothing to wake.
+    fn wake_reviews(&self, pull_numbers: Vec<u64>) {
+        let _ = pull_numbers;
+    }
 
     /// The durable record (run history, agent events, audit log), when the service keeps one.
     fn store(&self) -> Option<Arc<dyn Store>> {
@@ -79,8 +82,8 @@ impl Orchestrator for ServiceHandles {
         self.control.refresh_issues(issue_ids)
     }
 
-    fn wake_reviews(&self) {
-        self.control.wake_reviews();
+    fn wake_reviews(&self, pull_numbers: Vec<u64>) {
+        self.control.wake_reviews(pull_numbers);
     }
 
     fn store(&self) -> Option<Arc<dyn Store>> {

@@ -126,7 +126,7 @@ async fn github_webhook(
     let (status, value, outcome) =
         webhook::receive(secret, &app.deliveries, &headers, &body, |hint| {
             if hint.reviews {
-                app.orchestrator.wake_reviews();
+                app.orchestrator.wake_reviews(hint.pull_numbers.clone());
             }
             // Named issues are read alone; anything broader (a label renamed, a pull request
             // closing issues by number) needs the poll.

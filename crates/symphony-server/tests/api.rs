@@ -49,7 +49,7 @@ impl Orchestrator for Fixed {
         Ok(RefreshQueued { coalesced: false })
     }
 
-    fn wake_reviews(&self) {
+    fn wake_reviews(&self, _pull_numbers: Vec<u64>) {
         self.review_wakes.fetch_add(1, Ordering::SeqCst);
     }
 }

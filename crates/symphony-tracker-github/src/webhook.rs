@@ -76,6 +76,9 @@ pub struct RefreshHint {
     /// A pull request's review, comments, checks or state may have moved: the review watch
     /// looks now (ADR 0018).
     pub reviews: bool,
+    /// The pull requests the event names, when it names them (the watch looks at those
+    /// only); empty with `reviews`: every watched one (a commit status names none).
+    pub pull_numbers: Vec<u64>,
 }
 
 impl RefreshHint {
@@ -117,6 +120,8 @@ pub fn parse_event(event: &str, body: &[u8]) -> Result<RefreshHint, WebhookError
             if on_pull {
                 // A conversation comment may address Symphony.
                 hint.reviews = event == "issue_comment";
+                hint.pull_numbers
+                    .extend(payload.pointer("/issue/number").and_then(Value::as_u64));
             } else {
                 hint.issue_ids.extend(issue_id("issue"));
             }
@@ -136,13 +141,31 @@ pub fn parse_event(event: &str, body: &[u8]) -> Result<RefreshHint, WebhookError
             hint.poll = payload.get("action").and_then(Value::as_str) == Some("closed");
             // Merged, closed, pushed to, mergeability computed: the watch looks.
             hint.reviews = true;
+            hint.pull_numbers
+                .extend(pr.and_then(|p| p.get("number")).and_then(Value::as_u64));
         }
-        "pull_request_review"
-        | "pull_request_review_comment"
-        | "pull_request_review_thread"
-        | "check_run"
-        | "check_suite"
-        | "status" => hint.reviews = true,
+        "pull_request_review" | "pull_request_review_comment" | "pull_request_review_thread" => {
+            hint.reviews = true;
+            hint.pull_numbers.extend(
+                payload
+                    .pointer("/pull_request/number")
+                    .and_then(Value::as_u64),
+            );
+        }
+        "check_run" | "check_suite" => {
+            hint.reviews = true;
+            let pulls = payload
+                .pointer(&format!("/{event}/pull_requests"))
+                .and_then(Value::as_array);
+            hint.pull_numbers.extend(
+                pulls
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.get("number").and_then(Value::as_u64)),
+            );
+        }
+        // A commit status names a commit, not a pull request: every watch looks.
+        "status" => hint.reviews = true,
         _ => {}
     }
     Ok(hint)
@@ -264,5 +287,22 @@ mod tests {
             assert!(hint.reviews && !hint.is_empty(), "{event}: {hint:?}");
             assert!(hint.issue_ids.is_empty() && !hint.poll, "{event}: {hint:?}");
         }
+        let review = br#"{"action":"submitted","pull_request":{"number":7}}"#;
+        assert_eq!(
+            parse_event("pull_request_review", review)
+                .unwrap()
+                .pull_numbers,
+            [7]
+        );
+        let check =
+            br#"{"action":"completed","check_run":{"pull_requests":[{"number":7},{"number":9}]}}"#;
+        assert_eq!(
+            parse_event("check_run", check).unwrap().pull_numbers,
+            [7, 9]
+        );
+        assert!(parse_event("status", b"{}")
+            .unwrap()
+            .pull_numbers
+            .is_empty());
     }
 }

@@ -73,7 +73,23 @@ pub struct ControlHandle {
     /// Issues named since the service last took them (a set: repeats coalesce).
     pub(super) pending_hints: Arc<Mutex<std::collections::BTreeSet<String>>>,
     /// Wakes the review watch (ADR 0018).
-    pub(super) review_wake: Arc<tokio::sync::Notify>,
+    pub(super) review_wake: Arc<ReviewWake>,
+}
+
+/// What woke the review watch: the pull requests named since it last looked, or all.
+#[derive(Default)]
+pub(crate) struct ReviewWake {
+    pub notify: tokio::sync::Notify,
+    targets: Mutex<(bool, std::collections::BTreeSet<u64>)>,
+}
+
+impl ReviewWake {
+    /// The watches to look at now (`None`: every one), and the slate cleared.
+    pub fn take(&self) -> Option<std::collections::BTreeSet<u64>> {
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let (all, numbers) = std::mem::take(&mut *targets);
+        (!all).then_some(numbers)
+    }
 }
 
 /// What a refresh request did.
@@ -102,10 +118,22 @@ impl ControlHandle {
         Ok(RefreshQueued { coalesced: false })
     }
 
-    /// Asks the review watch to look at the watched changes now (a code host's notification
-    /// said a review, a comment, a check or a change moved); repeats before it looks coalesce.
-    pub fn wake_reviews(&self) {
-        self.review_wake.notify_one();
+    /// Asks the review watch to look now (a code host's notification said a review, a
+    /// comment, a check or a change moved) at the changes numbered `pull_numbers`, or at every
+    /// watched change when it names none; wake-ups before it looks join.
+    pub fn wake_reviews(&self, pull_numbers: Vec<u64>) {
+        {
+            let mut targets = self
+                .review_wake
+                .targets
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if pull_numbers.is_empty() {
+                targets.0 = true;
+            }
+            targets.1.extend(pull_numbers);
+        }
+        self.review_wake.notify.notify_one();
     }
 
     /// Asks the service to look at these issues now (a tracker notification named them):

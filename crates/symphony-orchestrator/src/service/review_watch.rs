@@ -10,9 +10,9 @@ use std::time::Duration;
 use symphony_code_host::WatchedChange;
 use symphony_core::Issue;
 use symphony_store::{ReviewWatch, Store};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
-use super::handles::ControlHandle;
+use super::handles::{ControlHandle, ReviewWake};
 use super::persist::Persistence;
 use super::review_actions::Acting;
 pub(crate) use super::review_setup::ReviewSetup;
@@ -38,7 +38,7 @@ pub(crate) struct ReviewWatcher {
     persistence: Persistence,
     control: ControlHandle,
     setup: watch::Receiver<Option<Arc<ReviewSetup>>>,
-    wake: Arc<Notify>,
+    wake: Arc<ReviewWake>,
 }
 
 /// How long a watch without a `review` section sleeps between looks at its setup.
@@ -65,8 +65,11 @@ impl ReviewWatcher {
         )
     }
 
-    /// Runs passes until the handle is dropped.
+    /// Runs passes until the handle is dropped: a full one at start, after a reload and every
+    /// `poll_interval`, one over the changes a wake-up named as soon as it comes.
     pub async fn run(mut self) {
+        let mut only = None;
+        let mut next_full = tokio::time::Instant::now();
         loop {
             let setup = self.setup.borrow_and_update().clone();
             let review = setup
@@ -74,18 +77,31 @@ impl ReviewWatcher {
                 .and_then(|s| s.plan.review.clone().map(|r| (Arc::clone(s), r)));
             let interval = review.as_ref().map_or(IDLE, |(_, r)| r.poll_interval);
             if let Some((setup, review)) = &review {
-                self.pass(setup, review).await;
+                if only.is_none() {
+                    next_full = tokio::time::Instant::now() + interval;
+                }
+                self.pass(setup, review, only.as_ref()).await;
             }
             tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                () = self.wake.notified() => {}
-                changed = self.setup.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep_until(next_full) => only = None,
+                () = self.wake.notify.notified() => only = self.wake.take(),
+                changed = self.setup.changed() => {
+                    if changed.is_err() { return }
+                    only = None;
+                }
             }
         }
     }
 
-    /// One look at every watch.
-    async fn pass(&self, setup: &ReviewSetup, review: &ReviewConfig) {
+    /// One look at every watch, or at those of the pull requests numbered in `only`.
+    async fn pass(
+        &self,
+        setup: &ReviewSetup,
+        review: &ReviewConfig,
+        only: Option<&std::collections::BTreeSet<u64>>,
+    ) {
+        let started = std::time::Instant::now();
+        tracing::debug!(only = ?only, "review pass");
         let watches = match self.store.review_watches().await {
             Ok(watches) => watches,
             Err(e) => {
@@ -103,7 +119,17 @@ impl ReviewWatcher {
             persistence: &self.persistence,
             control: &self.control,
         };
-        for watch in watches {
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            watches = watches.len(),
+            "review pass: watches read"
+        );
+        let named = |w: &ReviewWatch| match (only, w.number) {
+            (None, _) => true,
+            (Some(numbers), Some(number)) => numbers.contains(&number),
+            (Some(_), None) => false,
+        };
+        for watch in watches.into_iter().filter(named) {
             if watch.pending.is_some() {
                 // A round is under way: its run answers it. Only a move that did not happen
                 // is retried.
