@@ -22,8 +22,44 @@ fn review_summary(entry: &Value) -> String {
         "handed_off" => format!("to {} {}", s(&d["state"]), s(&d["url"])),
         "handoff_failed" => s(&d["error"]),
         "changelog_generated" => s(&d["path"]),
+        "review_round_started" => format!("round {} to {}", d["round"], s(&d["state"])),
+        "review_watch_ended" => s(&d["reason"]),
         _ => String::new(),
     }
+}
+
+/// The "in review" table for a `/api/v1/reviews` value: each watched change, its round and
+/// what it awaits.
+pub fn in_review(watched: &Value) -> String {
+    let mut html = String::from("<h2>In review</h2><table id=\"in-review\"><thead><tr><th>Issue</th><th>Change</th><th>Round</th><th>Awaiting</th><th>Since</th></tr></thead><tbody>");
+    let rows = watched["reviews"].as_array().cloned().unwrap_or_default();
+    if rows.is_empty() {
+        html.push_str("<tr><td colspan=\"5\" class=\"empty\">nothing under review</td></tr>");
+    }
+    for r in &rows {
+        let change = match r["url"].as_str() {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                format!("<a href=\"{}\">{}</a>", escape(url), text(&r["branch"]))
+            }
+            _ => text(&r["branch"]),
+        };
+        let awaiting = match r["awaiting"].as_str() {
+            Some("agent") => format!(
+                "the agent ({} item(s) of feedback)",
+                r["pending_feedback"].as_u64().unwrap_or(0)
+            ),
+            _ => "reviewers".to_owned(),
+        };
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{change}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            text(&r["issue_identifier"]),
+            text(&r["round"]),
+            escape(&awaiting),
+            text(&r["since"]),
+        ));
+    }
+    html.push_str("</tbody></table>");
+    html
 }
 
 /// The "recent gate verdicts and hand-offs" table for a `/api/v1/events` value.
@@ -192,6 +228,8 @@ function summary(e) {
     case "handed_off": return `to ${s(d.state)} ${s(d.url)}`;
     case "handoff_failed": return s(d.error);
     case "changelog_generated": return s(d.path);
+    case "review_round_started": return `round ${s(d.round)} to ${s(d.state)}`;
+    case "review_watch_ended": return s(d.reason);
     default: return "";
   }
 }
@@ -207,6 +245,22 @@ async function pollReviews() {
   const r = await fetch(`/api/v1/events?kind=${REVIEW_KINDS}&limit=${REVIEWS}`, {headers: {"accept": "application/json"}});
   if (r.ok) renderReviews(await r.json());
 }
+function renderInReview(v) {
+  let h = `<h2>In review</h2><table id="in-review"><thead><tr><th>Issue</th><th>Change</th><th>Round</th><th>Awaiting</th><th>Since</th></tr></thead><tbody>`;
+  if (v.reviews.length === 0) h += `<tr><td colspan="5" class="empty">nothing under review</td></tr>`;
+  for (const r of v.reviews) {
+    const url = typeof r.url === "string" && /^https?:\/\//.test(r.url) ? r.url : null;
+    const change = url ? `<a href="${esc(url)}">${esc(r.branch)}</a>` : esc(r.branch);
+    const awaiting = r.awaiting === "agent" ? `the agent (${r.pending_feedback || 0} item(s) of feedback)` : "reviewers";
+    h += `<tr><td>${esc(r.issue_identifier)}</td><td>${change}</td><td>${esc(r.round)}</td><td>${esc(awaiting)}</td><td>${esc(r.since)}</td></tr>`;
+  }
+  document.getElementById("in-review-live").innerHTML = h + `</tbody></table>`;
+}
+async function pollInReview() {
+  if (!document.getElementById("in-review-live")) return;
+  const r = await fetch("/api/v1/reviews", {headers: {"accept": "application/json"}});
+  if (r.ok) renderInReview(await r.json());
+}
 async function poll() {
   const banner = document.getElementById("health");
   try {
@@ -214,6 +268,7 @@ async function poll() {
     if (!r.ok) throw new Error(`the API answered ${r.status}`);
     render(await r.json());
     await pollReviews();
+    await pollInReview();
     banner.hidden = true;
   } catch (e) {
     banner.textContent = `Not updating: ${e.message}`;
@@ -230,12 +285,19 @@ th{font-weight:600;background:#f6f8fa}.message{color:#57606a}.empty{color:#57606
 .totals{color:#57606a}.banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;border-radius:6px}\
 .banner.error{background:#ffebe9;border-color:#cf222e}";
 
-/// The whole page for `state` (`None` when the orchestrator did not answer) and the recent
-/// reviews (`None` when the service keeps no store).
-pub fn page(state: Option<&Value>, recent: Option<&Value>, unavailable: Option<&str>) -> String {
+/// The whole page for `state` (`None` when the orchestrator did not answer), the recent
+/// reviews and the changes in review (`None` when the service keeps no store).
+pub fn page(
+    state: Option<&Value>,
+    (recent, watched): (Option<&Value>, Option<&Value>),
+    unavailable: Option<&str>,
+) -> String {
     let live = state.map(body).unwrap_or_default();
     let reviews_section = recent
         .map(|r| format!("<div id=\"reviews-live\">{}</div>", reviews(r)))
+        .unwrap_or_default();
+    let in_review_section = watched
+        .map(|w| format!("<div id=\"in-review-live\">{}</div>", in_review(w)))
         .unwrap_or_default();
     let script = SCRIPT
         .replace("${REVIEW_KINDS}", &crate::history::REVIEW_KINDS.join(","))
@@ -252,7 +314,7 @@ pub fn page(state: Option<&Value>, recent: Option<&Value>, unavailable: Option<&
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Symphony</title><noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>\
          <style>{STYLE}</style></head><body><h1>Symphony</h1>{banner}\
-         <div id=\"live\">{live}</div>{reviews_section}\
+         <div id=\"live\">{live}</div>{in_review_section}{reviews_section}\
          <p class=\"totals\">JSON: <a href=\"/api/v1/state\">/api/v1/state</a> · \
          <a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p>\
          <script>{script}</script></body></html>"

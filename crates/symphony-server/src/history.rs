@@ -1,14 +1,15 @@
 //! What the durable store remembers, over HTTP: run history (`/api/v1/runs`), one run with its
 //! kept agent events (`/api/v1/runs/{id}`), the run's agent log as text
 //! (`/api/v1/runs/{id}/log`, the per-run log the API links to), and the recent decisions of the
-//! audit log (`/api/v1/events`: gate verdicts, hand-offs, retries).
+//! audit log (`/api/v1/events`: gate verdicts, hand-offs, retries), and the changes under
+//! review that Symphony watches (`/api/v1/reviews`, ADR 0018).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
-use symphony_store::{AuditEntry, EventRecord, RunRecord};
+use symphony_store::{AuditEntry, EventRecord, ReviewWatch, RunRecord};
 
 /// Runs listed when no `limit` is given, and the most a request may ask for.
 pub const DEFAULT_RUNS: usize = 50;
@@ -26,7 +27,41 @@ pub const REVIEW_KINDS: &[&str] = &[
     "change_proposed",
     "handed_off",
     "handoff_failed",
+    "review_round_started",
+    "review_watch_ended",
 ];
+
+/// The changes under review Symphony watches: where each is, its round, and what it awaits
+/// (`reviewers` while nothing is pending, `agent` while a round's feedback waits for its run).
+pub fn reviews(watches: &[ReviewWatch]) -> Value {
+    let rows: Vec<Value> = watches
+        .iter()
+        .map(|w| {
+            let pending = w
+                .pending
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<Value>(p).ok());
+            json!({
+                "issue_id": w.issue_id,
+                "issue_identifier": w.identifier,
+                "branch": w.branch,
+                "base_branch": w.base_branch,
+                "number": w.number,
+                "url": w.url,
+                "head_sha": w.head_sha,
+                "round": w.round,
+                "awaiting": if w.pending.is_some() { "agent" } else { "reviewers" },
+                "pending_feedback": pending
+                    .as_ref()
+                    .and_then(|p| p["feedback"].as_array())
+                    .map(Vec::len),
+                "since": at_ms(w.since_ms),
+                "updated_at": at_ms(w.updated_ms),
+            })
+        })
+        .collect();
+    json!({ "count": rows.len(), "reviews": rows })
+}
 
 /// A store time (milliseconds since the Unix epoch) as RFC 3339.
 pub fn at_ms(ms: u64) -> Option<String> {

@@ -74,6 +74,14 @@ async fn refresh(State(app): State<AppState>) -> Response {
 }
 
 async fn dashboard(State(app): State<AppState>) -> Response {
+    let watched = match app.orchestrator.store() {
+        Some(store) => store
+            .review_watches()
+            .await
+            .ok()
+            .map(|w| history::reviews(&w)),
+        None => None,
+    };
     let reviews = match app.orchestrator.store() {
         Some(store) => store_routes::recent_audit(
             store.as_ref(),
@@ -88,10 +96,14 @@ async fn dashboard(State(app): State<AppState>) -> Response {
     let page = match app.orchestrator.snapshot().await {
         Ok(snapshot) => dashboard::page(
             Some(&api::state(chrono::Utc::now(), &snapshot)),
-            reviews.as_ref(),
+            (reviews.as_ref(), watched.as_ref()),
             None,
         ),
-        Err(e) => dashboard::page(None, reviews.as_ref(), Some(&e.to_string())),
+        Err(e) => dashboard::page(
+            None,
+            (reviews.as_ref(), watched.as_ref()),
+            Some(&e.to_string()),
+        ),
     };
     respond(StatusCode::OK, "text/html; charset=utf-8", page)
 }
@@ -233,6 +245,7 @@ pub fn router(
             only(get(store_routes::run_log)),
         )
         .route("/api/v1/events", only(get(store_routes::audit_events)))
+        .route("/api/v1/reviews", only(get(store_routes::reviews_list)))
         .route("/api/v1/{identifier}", only(get(issue)))
         .route("/webhooks/github", only(post(github_webhook)))
         .fallback(not_found)

@@ -180,3 +180,13 @@ pub(crate) async fn audit_events(
         .map_err(|e| ApiError::store(&e))?;
     Ok(json_response(StatusCode::OK, &history::events(&entries)))
 }
+
+/// `GET /api/v1/reviews`: the changes under review Symphony watches, oldest first.
+pub(crate) async fn reviews_list(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let store = store_of(&app)?;
+    let watches = store
+        .review_watches()
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    Ok(json_response(StatusCode::OK, &history::reviews(&watches)))
+}

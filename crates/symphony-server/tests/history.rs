@@ -12,8 +12,8 @@ use serde_json::json;
 use symphony_orchestrator::{RefreshQueued, ServiceMetrics, Snapshot, SnapshotError, Totals};
 use symphony_server::{Orchestrator, Server, ServerConfig};
 use symphony_store::{
-    AuditRecord, Change, ClaimOutcome, Instance, RunOutcome, RunStart, SqliteStore, Store,
-    StoreOptions,
+    AuditRecord, Change, ClaimOutcome, Instance, ReviewWatch, RunOutcome, RunStart, SqliteStore,
+    Store, StoreOptions,
 };
 
 /// 2026-11-24T10:00:00Z in store time.
@@ -195,6 +195,7 @@ async fn runs_events_and_the_run_log_come_from_the_store() {
     );
 
     let page = request(addr, "GET", "/", None).await;
+    assert!(page.body.contains("nothing under review"), "{}", page.body);
     assert!(
         page.body.contains("<table id=\"reviews\">"),
         "{}",
@@ -213,9 +214,73 @@ async fn runs_events_and_the_run_log_come_from_the_store() {
 }
 
 #[tokio::test]
+async fn changes_in_review_are_listed_with_their_round_and_what_they_await() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = recorded(dir.path()).await;
+    let mut waiting = ReviewWatch::new(
+        "I_7",
+        "widgets#7",
+        "symphony/widgets-7",
+        "main",
+        "a".repeat(40),
+        T0,
+    );
+    waiting.number = Some(12);
+    waiting.url = Some("https://github.example/acme/widgets/pull/12".into());
+    let mut hostile = ReviewWatch::new(
+        "I_8",
+        "<b>widgets#8</b>",
+        "symphony/x",
+        "main",
+        "b".repeat(40),
+        T0 + 1,
+    );
+    hostile.url = Some("javascript:alert(1)".into());
+    store
+        .apply(vec![
+            Change::ReviewWatched(waiting),
+            Change::ReviewWatched(hostile),
+            Change::ReviewFeedbackTaken {
+                issue_id: "I_7".into(),
+                after: None,
+                seen: "m1".into(),
+                pending: r#"{"round":1,"feedback":[{"id":"r1"},{"id":"c1"}],"conflict":false}"#
+                    .into(),
+                at_ms: T0 + 5_000,
+            },
+        ])
+        .await
+        .unwrap();
+    let addr = serve(Some(store)).await;
+    let answer = request(addr, "GET", "/api/v1/reviews", None).await;
+    insta::assert_snapshot!("in_review", shape(&answer));
+    let page = request(addr, "GET", "/", None).await;
+    assert!(
+        page.body.contains(
+            "<a href=\"https://github.example/acme/widgets/pull/12\">symphony/widgets-7</a>"
+        ) && page.body.contains("the agent (2 item(s) of feedback)"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("javascript:alert"),
+        "only web links are links"
+    );
+    assert!(
+        page.body.contains("&lt;b&gt;widgets#8&lt;/b&gt;"),
+        "escaped"
+    );
+}
+
+#[tokio::test]
 async fn without_a_store_history_says_so() {
     let addr = serve(None).await;
-    for path in ["/api/v1/runs", "/api/v1/runs/1", "/api/v1/events"] {
+    for path in [
+        "/api/v1/runs",
+        "/api/v1/runs/1",
+        "/api/v1/events",
+        "/api/v1/reviews",
+    ] {
         let answer = request(addr, "GET", path, None).await;
         assert_eq!(answer.status, 404, "{path}");
         assert!(answer.body.contains("history_not_kept"), "{}", answer.body);

@@ -192,7 +192,11 @@ fn str_of(value: &Value) -> String {
 }
 
 /// One frame: totals, running sessions, the retry queue and recent reviews.
-pub(crate) fn render(state: &Value, reviews: Option<&Value>, width: usize) -> String {
+pub(crate) fn render(
+    state: &Value,
+    (reviews, watched): (Option<&Value>, Option<&Value>),
+    width: usize,
+) -> String {
     let now = time(&state["generated_at"]).unwrap_or_else(Utc::now);
     let since = |v: &Value| time(v).map_or("-".to_owned(), |t| span((now - t).num_seconds()));
     let until = |v: &Value| time(v).map_or("-".to_owned(), |t| span((t - now).num_seconds()));
@@ -268,6 +272,36 @@ pub(crate) fn render(state: &Value, reviews: Option<&Value>, width: usize) -> St
         out.push_str(&fit(&line, width));
         out.push('\n');
     }
+    if let Some(rows) = watched.and_then(|w| w["reviews"].as_array()) {
+        out.push_str("\nIN REVIEW\n");
+        out.push_str(&format!(
+            "{:<16} {:>5} {:<28} {}\n",
+            "ISSUE", "ROUND", "AWAITING", "CHANGE"
+        ));
+        if rows.is_empty() {
+            out.push_str("  (nothing under review)\n");
+        }
+        for r in rows {
+            let awaiting = match r["awaiting"].as_str() {
+                Some("agent") => format!(
+                    "agent ({} feedback item(s))",
+                    r["pending_feedback"].as_u64().unwrap_or(0)
+                ),
+                _ => "reviewers".to_owned(),
+            };
+            let change = r["url"]
+                .as_str()
+                .map_or_else(|| str_of(&r["branch"]), str::to_owned);
+            let line = format!(
+                "{:<16} {:>5} {:<28} {change}",
+                fit(&str_of(&r["issue_identifier"]), 16),
+                str_of(&r["round"]),
+                awaiting,
+            );
+            out.push_str(&fit(&line, width));
+            out.push('\n');
+        }
+    }
     if let Some(events) = reviews.and_then(|r| r["events"].as_array()) {
         out.push_str("\nRECENT GATE VERDICTS AND HAND-OFFS\n");
         if events.is_empty() {
@@ -313,7 +347,8 @@ fn frame(target: &Target, width: usize) -> Result<String, Failure> {
         target,
         &format!("/api/v1/events?kind={kinds}&limit={REVIEWS}"),
     )?;
-    Ok(render(&state, reviews.as_ref(), width))
+    let watched = get_json(target, "/api/v1/reviews")?;
+    Ok(render(&state, (reviews.as_ref(), watched.as_ref()), width))
 }
 
 fn terminal_width() -> usize {
@@ -371,7 +406,13 @@ mod tests {
         let reviews = json!({"events": [{"at": "2026-11-24T09:59:00Z", "kind": "gate_verdict",
             "issue_identifier": "widgets#7",
             "detail": {"gate": "secrets", "status": "fail", "summary": "1 secret"}}]});
-        insta::assert_snapshot!(render(&state, Some(&reviews), 100));
+        let watched = serde_json::json!({"count": 2, "reviews": [
+            {"issue_identifier": "widgets#7", "round": 1, "awaiting": "agent", "pending_feedback": 2,
+             "url": "https://github.example/acme/widgets/pull/12", "branch": "symphony/widgets-7"},
+            {"issue_identifier": "DEMO-2", "round": 0, "awaiting": "reviewers", "url": null,
+             "branch": "symphony/DEMO-2"},
+        ]});
+        insta::assert_snapshot!(render(&state, (Some(&reviews), Some(&watched)), 100));
     }
 
     #[test]
