@@ -293,6 +293,12 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         "{excerpt}"
     );
 
+    let body = fake.issue(REPO, pull).body.unwrap_or_default();
+    assert!(
+        body.contains("This change answers review round 2"),
+        "the proof of work says which round: {body}"
+    );
+
     // Approved and merged: the issue is closed, its workspace gone.
     fake.review_pull(REPO, pull, "ada", "APPROVED", "Thanks!", &[]);
     fake.merge_pull(REPO, pull);

@@ -9,7 +9,8 @@ use crate::DocsError;
 
 /// The default template. Variables: `issue` (`identifier`, `title`, `url`), `summary`,
 /// `gates` (`gate`, `status`, `summary`), `diff` (`files`, `added`, `removed`), `tokens`
-/// (`input`, `output`, `total`), `duration`, `adrs`, `run`.
+/// (`input`, `output`, `total`), `duration`, `adrs`, `run`, `review_rounds` (the review
+/// rounds this change has answered; 0 on its first hand-off).
 pub const DEFAULT_TEMPLATE: &str = "{% if issue.url %}Closes {{ issue.url }}{% else %}Resolves {{ issue.identifier }}{% endif %}: {{ issue.title }}
 
 ## What changed
@@ -29,7 +30,11 @@ pub const DEFAULT_TEMPLATE: &str = "{% if issue.url %}Closes {{ issue.url }}{% e
 ## Cost
 
 {{ tokens.total }} tokens ({{ tokens.input }} in, {{ tokens.output }} out) over {{ duration }}.
-{% if adrs.size > 0 %}
+{% if review_rounds > 0 %}
+## Review
+
+This change answers review round {{ review_rounds }}: the feedback went back to the agent, and the gates above judged the result.
+{% endif %}{% if adrs.size > 0 %}
 ## Decisions
 
 {% for adr in adrs %}- [{{ adr }}]({{ adr }})
@@ -100,6 +105,8 @@ pub struct PrFacts {
     pub adrs: Vec<String>,
     /// The audit reference (`<instance>/<run id>`).
     pub run: String,
+    /// The review rounds the change has answered (0 on its first hand-off).
+    pub review_rounds: u32,
 }
 
 /// `252` seconds → `4m 12s`.
@@ -189,6 +196,7 @@ mod tests {
             duration: human_duration(252),
             adrs: vec!["docs/adr/0004-greeting-format.md".into()],
             run: "vm-1-abc/42".into(),
+            review_rounds: 0,
         }
     }
 
@@ -226,6 +234,16 @@ mod tests {
         let body = render(None, &local).unwrap();
         assert!(body.starts_with("Resolves widgets#7"), "{body}");
         assert!(!body.contains("## Decisions"), "{body}");
+        assert!(
+            !body.contains("## Review"),
+            "no review section before a round: {body}"
+        );
+        local.review_rounds = 2;
+        let body = render(None, &local).unwrap();
+        assert!(
+            body.contains("## Review\n\nThis change answers review round 2:"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -452,6 +452,7 @@ impl HandOffStage<'_> {
             duration: pr_body::human_duration(self.started.elapsed().as_secs()),
             adrs,
             run: run.to_owned(),
+            review_rounds: self.round.map_or(0, |r| r.round),
         }
     }
 
