@@ -16,13 +16,11 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Service;
+use common::{http, percentile, port_in, wait_for, Service};
 use symphony_store::{Change, ReviewWatch, SqliteStore, Store, StoreOptions};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 
@@ -33,55 +31,6 @@ const WATCHED: usize = 100;
 const IDLE_PASSES: usize = 10;
 const SAMPLES: usize = 20;
 const LIMIT: Duration = Duration::from_secs(120);
-
-fn http(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("write");
-    stream.write_all(body).expect("write body");
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).expect("read");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned(),
-    )
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn port_in(log: &Path) -> Option<u16> {
-    let text = std::fs::read_to_string(log).ok()?;
-    let at = text.find("http://127.0.0.1:")? + "http://127.0.0.1:".len();
-    text[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -177,12 +126,13 @@ fn main() {
             .spawn()
             .expect("symphony starts"),
     );
-    wait_for("the server", || port_in(&log).is_some());
+    wait_for("the server", LIMIT, || port_in(&log).is_some());
     let port = port_in(&log).expect("port");
     let deliver = |event: &str, id: &str, body: &str| {
         let signature = symphony_tracker_github::webhook::sign(SECRET.as_bytes(), body.as_bytes());
         let (status, answer) = http(
             port,
+            "POST",
             "/webhooks/github",
             &[
                 ("Content-Type", "application/json"),
@@ -199,7 +149,7 @@ fn main() {
     // The pull request, its reviews, review comments, conversation comments (the default
     // mention), check runs and combined status.
     let reads_per_pull = 6;
-    wait_for("the first pass", || {
+    wait_for("the first pass", LIMIT, || {
         fake.request_count() >= WATCHED * reads_per_pull
     });
     std::thread::sleep(Duration::from_millis(500));
@@ -210,7 +160,7 @@ fn main() {
         // A status event names no pull request: a full pass, as the 60 s poll makes.
         deliver("status", &format!("idle-{pass}"), r#"{"state":"success"}"#);
         let target = requests + (pass + 1) * WATCHED * reads_per_pull;
-        wait_for("an idle pass", || fake.request_count() >= target);
+        wait_for("an idle pass", LIMIT, || fake.request_count() >= target);
     }
     let idle = idle_started.elapsed();
     let idle_units = fake.rate_limit_used() - units;
@@ -240,7 +190,9 @@ fn main() {
         sent_at.push((*number, symphony_store::wall_clock_ms()));
         deliver("pull_request_review", &format!("review-{n}"), &body);
         let marker = dir.join(format!("starts/widgets#{number}"));
-        wait_for(&format!("the round of #{number}"), || marker.exists());
+        wait_for(&format!("the round of #{number}"), LIMIT, || {
+            marker.exists()
+        });
     }
     let latencies = turn_latencies(dir, &sent_at);
     drop(service);

@@ -9,13 +9,11 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Service;
+use common::{http, percentile, port_in, wait_for, Service};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 
 const TOKEN: &str = "ghp_BenchWebhook0123456789abcdefABCDEF0000";
@@ -23,37 +21,6 @@ const SECRET: &str = "bench-webhook-secret-0123456789";
 const REPO: &str = "acme/widgets";
 const SAMPLES: usize = 40;
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("write");
-    stream.write_all(body).expect("write body");
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).expect("read");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned(),
-    )
-}
 
 fn running_ids(port: u16) -> Vec<String> {
     let (_, body) = http(port, "GET", "/api/v1/state", &[], b"");
@@ -66,30 +33,6 @@ fn running_ids(port: u16) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < LIMIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn port_in(log: &Path) -> Option<u16> {
-    let text = std::fs::read_to_string(log).ok()?;
-    let at = text.find("http://127.0.0.1:")? + "http://127.0.0.1:".len();
-    text[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 fn main() {
@@ -127,9 +70,9 @@ fn main() {
             .spawn()
             .expect("symphony starts"),
     );
-    wait_for("the server", || port_in(&log).is_some());
+    wait_for("the server", LIMIT, || port_in(&log).is_some());
     let port = port_in(&log).expect("port");
-    wait_for("readiness", || {
+    wait_for("readiness", LIMIT, || {
         http(port, "GET", "/readyz", &[], b"").0 == 200
     });
     // Let the start-up poll finish so every sample is a webhook-driven refresh.
@@ -163,7 +106,7 @@ fn main() {
             body.as_bytes(),
         );
         assert_eq!(status, 202, "the webhook was refused: {answer}");
-        wait_for(&format!("issue #{number} to be dispatched"), || {
+        wait_for(&format!("issue #{number} to be dispatched"), LIMIT, || {
             running_ids(port).contains(&node_id)
         });
         latencies.push(started.elapsed());
