@@ -76,10 +76,12 @@ impl ReviewWatcher {
                 .as_ref()
                 .and_then(|s| s.plan.review.clone().map(|r| (Arc::clone(s), r)));
             let interval = review.as_ref().map_or(IDLE, |(_, r)| r.poll_interval);
+            // The next full pass is due an interval after this one (without a `review`
+            // section, an idle wait: nothing is watched until a reload brings one).
+            if only.is_none() {
+                next_full = tokio::time::Instant::now() + interval;
+            }
             if let Some((setup, review)) = &review {
-                if only.is_none() {
-                    next_full = tokio::time::Instant::now() + interval;
-                }
                 self.pass(setup, review, only.as_ref()).await;
             }
             tokio::select! {
@@ -187,4 +189,60 @@ fn watched_change(watch: &ReviewWatch, review: &ReviewConfig) -> WatchedChange {
         watched = watched.mentioning(mention.clone());
     }
     watched
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use symphony_store::{SqliteStore, StoreOptions};
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    fn control() -> ControlHandle {
+        let (refresh, _) = mpsc::channel(1);
+        let (hinted, _) = mpsc::channel(1);
+        ControlHandle {
+            refresh,
+            pending: Arc::default(),
+            hinted,
+            pending_hints: Arc::default(),
+            review_wake: Arc::default(),
+        }
+    }
+
+    /// Paused time moves only while every task waits: a watch that never waits (it once
+    /// spun without a `review` section, a core's worth of CPU in every service) keeps the
+    /// hour below from ever passing, and the guard thread reports it.
+    #[test]
+    fn a_watch_with_nothing_to_watch_waits_instead_of_spinning() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let store: Arc<dyn Store> =
+                    Arc::new(SqliteStore::open(dir.path(), StoreOptions::default()).unwrap());
+                let persistence = Persistence::spawn(Arc::clone(&store), Arc::default());
+                let control = control();
+                let (watcher, handle) = ReviewWatcher::new(store, persistence, control.clone());
+                let task = tokio::spawn(watcher.run());
+                // A wake-up with nothing to watch changes nothing either.
+                control.wake_reviews(vec![7]);
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                drop(handle);
+                task.abort();
+            });
+            let _ = done.send(());
+        });
+        assert!(
+            finished.recv_timeout(Duration::from_secs(120)).is_ok(),
+            "the review watch never waited: it spins"
+        );
+    }
 }
