@@ -12,7 +12,7 @@ use std::time::Duration;
 use symphony_testkit::requires::{run, trial, Tool};
 
 use serde_json::Value;
-use support::{wait_until, Served};
+use support::{git, wait_until, Served};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 use symphony_testkit::{codex, MockModel, Step};
 
@@ -20,21 +20,6 @@ const LIMIT: Duration = Duration::from_secs(180);
 const TOKEN: &str = "ghp_HandoffE2e0123456789abcdefABCDEF777777";
 const REPO: &str = "acme/widgets";
 const KEY: &str = "AKIAQ3EGRT5YK2PJZW4X";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is required for this test");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn start(dir: &Path, log_name: &str) -> Served {
     let log = std::fs::File::create(dir.join(log_name)).unwrap();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{wait_until, Served};
+use support::{git, wait_until, Served};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 use symphony_testkit::requires::{run, trial, Tool};
 use symphony_testkit::{codex, MockModel, Step};
@@ -22,21 +22,6 @@ use symphony_testkit::{codex, MockModel, Step};
 const LIMIT: Duration = Duration::from_secs(180);
 const TOKEN: &str = "ghp_ReviewE2e0123456789abcdefABCDEF5555555";
 const REPO: &str = "acme/widgets";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is required for this test");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A bare `origin.git` whose `post-receive` hook tells the fake GitHub of every pushed branch
 /// before the push returns, as GitHub itself knows its branches: the hook writes a request

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{issue_state, wait_until, Served};
+use support::{git, issue_state, wait_until, Served};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -44,16 +44,6 @@ review:
 ---
 Write notes for {{ issue.identifier }}.
 "#;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("git is required for this test");
-    assert!(status.success(), "git {args:?}");
-}
 
 fn project(dir: &Path) {
     let origin = dir.join("origin");

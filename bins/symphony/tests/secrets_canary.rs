@@ -9,22 +9,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{wait_until, Served};
+use support::{git, wait_until, Served};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 
 const LIMIT: Duration = Duration::from_secs(120);
 const CANARY: &str = "ghp_CanaryChildren0123456789abcdefABCDEF55";
 const REPO: &str = "acme/widgets";
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is required for this test");
-    assert!(out.status.success(), "git {args:?}");
-}
 
 /// `symphony run` in `dir` with the canary in the environment and the git wrapper first on
 /// `PATH`.

@@ -13,16 +13,10 @@ use crate::client::Client;
 use crate::config::GithubConfig;
 use crate::graphql::{RESOLVE_THREAD, REVIEW_THREADS};
 use crate::handoff::send;
+use crate::reviews::{malformed, pull_number};
 
 /// Pages of review threads read at most (100 threads each).
 const MAX_THREAD_PAGES: usize = 20;
-
-fn malformed(what: &str) -> TrackerError {
-    TrackerError::new(
-        TrackerErrorCategory::Response,
-        format!("GitHub's answer about {what} has an unexpected shape"),
-    )
-}
 
 /// Answers the round on `watched`'s pull request.
 pub(crate) async fn answer(
@@ -32,15 +26,7 @@ pub(crate) async fn answer(
     addressed: &[Feedback],
     reply: &str,
 ) -> Result<RoundAnswer, TrackerError> {
-    let number = watched.number.ok_or_else(|| {
-        TrackerError::new(
-            TrackerErrorCategory::Request,
-            format!(
-                "the change on {} has no pull request number",
-                watched.branch
-            ),
-        )
-    })?;
+    let number = pull_number(watched)?;
     let pulls = format!("/repos/{}/{}/pulls/{number}", config.owner, config.repo);
     // Threads are named by their first comment's REST id (`reviews.rs`).
     let roots: BTreeSet<u64> = addressed

@@ -81,7 +81,7 @@ impl Mark {
     }
 }
 
-fn malformed(what: &str) -> TrackerError {
+pub(crate) fn malformed(what: &str) -> TrackerError {
     TrackerError::new(
         TrackerErrorCategory::Response,
         format!("GitHub's answer about {what} is malformed"),
@@ -201,6 +201,19 @@ fn tail(text: &str) -> String {
     text[start..].to_owned()
 }
 
+/// The number of `watched`'s pull request; a watch without one is a request error.
+pub(crate) fn pull_number(watched: &WatchedChange) -> Result<u64, TrackerError> {
+    watched.number.ok_or_else(|| {
+        TrackerError::new(
+            TrackerErrorCategory::Request,
+            format!(
+                "the watched change on {} has no pull request number",
+                watched.branch
+            ),
+        )
+    })
+}
+
 /// The report on `watched`, a pull request of `config`'s repository.
 pub(crate) async fn report(
     client: &Client,
@@ -209,15 +222,7 @@ pub(crate) async fn report(
     watched: &WatchedChange,
 ) -> Result<ReviewReport, TrackerError> {
     let seen = Mark::parse(watched.seen.as_deref())?;
-    let number = watched.number.ok_or_else(|| {
-        TrackerError::new(
-            TrackerErrorCategory::Request,
-            format!(
-                "the watched change on {} has no pull request number",
-                watched.branch
-            ),
-        )
-    })?;
+    let number = pull_number(watched)?;
     let repo = format!("/repos/{}/{}", config.owner, config.repo);
     let pulls = format!("{repo}/pulls/{number}");
     let (pull, _) = get(client, answers, &pulls).await?;

@@ -108,13 +108,9 @@ async fn find(workflow: &Workflow, wanted: &str) -> Result<Issue, Failure> {
         let tracker_config = &workflow.config.tracker;
         let mut states = tracker_config.active_states.clone();
         states.extend(tracker_config.terminal_states.iter().cloned());
-        if let Some(handoff) = workflow.config.extensions.get("handoff") {
-            states.extend(
-                handoff
-                    .get("state")
-                    .and_then(|s| s.as_str())
-                    .map(str::to_owned),
-            );
+        // Changes under review sit in the hand-off's state, as the run reads it.
+        if let Ok(Some(handoff)) = symphony_orchestrator::handoff_plan(workflow) {
+            states.push(handoff.state);
         }
         issues = tracker
             .fetch_issues_by_states(&states)

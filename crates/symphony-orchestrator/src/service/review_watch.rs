@@ -102,7 +102,6 @@ impl ReviewWatcher {
         review: &ReviewConfig,
         only: Option<&std::collections::BTreeSet<u64>>,
     ) {
-        let started = std::time::Instant::now();
         tracing::debug!(only = ?only, "review pass");
         let watches = match self.store.review_watches().await {
             Ok(watches) => watches,
@@ -121,11 +120,6 @@ impl ReviewWatcher {
             persistence: &self.persistence,
             control: &self.control,
         };
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            watches = watches.len(),
-            "review pass: watches read"
-        );
         let named = |w: &ReviewWatch| match (only, w.number) {
             (None, _) => true,
             (Some(numbers), Some(number)) => numbers.contains(&number),
