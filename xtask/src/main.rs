@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
 
 mod bench_workspace;
+mod graphql;
 mod layout;
 mod openapi;
 mod purity;
@@ -39,6 +40,9 @@ Tasks:
                          watch of 100 pull requests costs in rate limit and CPU
   openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
                          @octokit/openapi package (needs npm)
+  graphql                check the GitHub adapter's GraphQL documents against GitHub's schema
+                         (pinned @octokit/graphql-schema, needs npm) and regenerate the part
+                         of it the fake and the tests validate against
   bench gates [--mb N]   the secrets gate's throughput on a generated 100 MB tree, against
                          gitleaks, kingfisher and ripsecrets installed under target/tools
   deny                   check licenses, bans and sources with cargo-deny (deny.toml)
@@ -70,6 +74,7 @@ fn main() -> Result<()> {
         }
         ["deny"] => deny(),
         ["openapi"] => openapi::run(&project_root()),
+        ["graphql"] => graphql::run(&project_root()),
         [] | ["help" | "--help" | "-h"] => {
             println!("{HELP}");
             Ok(())

@@ -90,6 +90,15 @@ pub fn document(operation: &str) -> String {
     doc
 }
 
+/// Every document the adapter sends, as it sends it (with the fragments it uses): what the
+/// committed schema test and `cargo xtask graphql` check against GitHub's published GraphQL
+/// schema ([`operation_name`] names each).
+pub fn sent_documents() -> Vec<String> {
+    let with_fragments = [REFRESH, REFRESH_WITH_PROJECT, PROJECT_ITEMS].map(document);
+    let bare = [REVIEW_THREADS, RESOLVE_THREAD].map(str::to_owned);
+    with_fragments.into_iter().chain(bare).collect()
+}
+
 /// The operation name of a document (`query Name(` or `mutation Name(` → `Name`).
 pub fn operation_name(document: &str) -> Option<&str> {
     let document = document.trim_start();

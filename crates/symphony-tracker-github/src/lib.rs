@@ -39,7 +39,7 @@ use symphony_workflow::TrackerConfig;
 
 pub use code_host::{GithubCodeHost, GithubCodeHostFactory};
 pub use config::{GateReports, GithubConfig, ProjectSource, StateSource, CLOSED, OPEN};
-pub use graphql::operation_name;
+pub use graphql::{operation_name, sent_documents};
 pub use pause::{Pause, TokioPause};
 pub use profile::{GithubProfile, KIND};
 pub use stats::RequestStats;

@@ -1,5 +1,6 @@
-//! The GraphQL operations Symphony sends, answered from the fake's world by operation name,
-//! with GitHub's shapes: `null` plus a `NOT_FOUND` error for an unknown node id, at most 100
+//! The GraphQL operations Symphony sends, validated against GitHub's schema (the part Symphony
+//! uses, `graphql_schema`), answered from the fake's world by operation name, with GitHub's
+//! shapes: `null` plus a `NOT_FOUND` error for an unknown node id, at most 100
 //! ids per `nodes` call, cursor pagination for board items.
 
 use axum::http::StatusCode;
@@ -30,6 +31,10 @@ pub(crate) fn answer(shared: &mut Shared, body: Option<&Value>) -> Reply {
     };
     let empty = json!({});
     let variables = body.and_then(|b| b.get("variables")).unwrap_or(&empty);
+    // GitHub validates a document against its schema before it runs any of it.
+    if let Err(problems) = super::graphql_schema::validate(document) {
+        return errors(&problems);
+    }
     match operation_name(document) {
         Some("SymphonyRefresh") => nodes(shared, variables, None),
         Some("SymphonyRefreshProject") => {

@@ -14,6 +14,7 @@ mod fake;
 mod faults;
 mod graphql;
 mod graphql_reviews;
+pub mod graphql_schema;
 mod model;
 pub mod openapi;
 mod render;

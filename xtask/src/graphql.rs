@@ -1,0 +1,65 @@
+//! `cargo xtask graphql`: checks every GraphQL document the GitHub adapter sends against
+//! GitHub's published schema (npm `@octokit/graphql-schema`, pinned) and regenerates the part
+//! of the schema they use, which the fake GitHub and the committed test validate against
+//! (`crates/symphony-testkit/fixtures/github-graphql.graphql`). The walk over the schema runs
+//! as an example of `symphony-tracker-github` (`examples/graphql_schema.rs`), which has the
+//! documents and a GraphQL compiler; this task fetches the package and runs it.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// The pinned package; bump deliberately and regenerate.
+pub const PACKAGE: &str = "@octokit/graphql-schema@15.26.1";
+
+pub fn run(root: &Path) -> Result<()> {
+    let tools = root.join("target/tools/graphql-schema");
+    let package = tools.join("node_modules/@octokit/graphql-schema");
+    let schema = package.join("schema.graphql");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{}\"", version())));
+    if !installed {
+        std::fs::create_dir_all(&tools)?;
+        let status = Command::new("npm")
+            .args(["install", "--prefix"])
+            .arg(&tools)
+            .args(["--no-audit", "--no-fund", "--save-exact", PACKAGE])
+            .status()
+            .context("running npm install (is npm installed?)")?;
+        if !status.success() {
+            bail!("npm install {PACKAGE} failed");
+        }
+    }
+    let fixtures = root.join("crates/symphony-testkit/fixtures");
+    std::fs::copy(
+        package.join("LICENSE.md"),
+        fixtures.join("github-graphql.LICENSE"),
+    )
+    .context("copying the package's license")?;
+    let status = Command::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "symphony-tracker-github",
+            "--example",
+            "graphql_schema",
+            "--",
+        ])
+        .arg(&schema)
+        .arg(fixtures.join("github-graphql-additions.graphql"))
+        .arg(fixtures.join("github-graphql.graphql"))
+        .arg(format!("{PACKAGE} schema.graphql"))
+        .current_dir(root)
+        .status()
+        .context("running the graphql_schema example")?;
+    if !status.success() {
+        bail!("the documents do not validate on GitHub's schema (see above)");
+    }
+    Ok(())
+}
+
+fn version() -> &'static str {
+    PACKAGE.rsplit('@').next().unwrap_or_default()
+}
