@@ -7,14 +7,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{git, wait_until, Served};
+use support::github_origin::{audit, count, origin, relay, start};
+use support::{git, wait_until};
 use symphony_testkit::github::{FakeGithub, NewIssue};
 use symphony_testkit::requires::{run, trial, Tool};
 use symphony_testkit::{codex, MockModel, Step};
@@ -22,97 +22,6 @@ use symphony_testkit::{codex, MockModel, Step};
 const LIMIT: Duration = Duration::from_secs(180);
 const TOKEN: &str = "ghp_ReviewE2e0123456789abcdefABCDEF5555555";
 const REPO: &str = "acme/widgets";
-
-/// A bare `origin.git` whose `post-receive` hook tells the fake GitHub of every pushed branch
-/// before the push returns, as GitHub itself knows its branches: the hook writes a request
-/// and waits until `relay` has passed it on.
-fn origin(dir: &Path) -> (PathBuf, PathBuf) {
-    let seed = dir.join("seed");
-    std::fs::create_dir(&seed).unwrap();
-    git(&seed, &["init", "-q", "-b", "main"]);
-    std::fs::write(seed.join("greeting.txt"), "hi\n").unwrap();
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-q", "-m", "initial"]);
-    git(dir, &["clone", "-q", "--bare", "seed", "origin.git"]);
-    let origin = dir.join("origin.git");
-    let pushes = dir.join("pushes");
-    std::fs::create_dir(&pushes).unwrap();
-    let hook = origin.join("hooks/post-receive");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\nwhile read old new ref; do\n  req={pushes}/$$-$(date +%s%N)\n  \
-             echo \"${{ref#refs/heads/}} $new\" > \"$req.tmp\" && mv \"$req.tmp\" \"$req\"\n  \
-             while [ -e \"$req\" ]; do sleep 0.02; done\ndone\n",
-            pushes = pushes.display()
-        ),
-    )
-    .unwrap();
-    let mut permissions = std::fs::metadata(&hook).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&hook, permissions).unwrap();
-    (origin, pushes)
-}
-
-/// Passes the hook's requests on to the fake until `done`.
-fn relay(
-    fake: Arc<FakeGithub>,
-    pushes: PathBuf,
-    done: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        while !done.load(Ordering::Relaxed) {
-            let Ok(entries) = std::fs::read_dir(&pushes) else {
-                return;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.extension().is_some() {
-                    continue;
-                }
-                let line = std::fs::read_to_string(&path).unwrap_or_default();
-                if let Some((branch, sha)) = line.trim().split_once(' ') {
-                    fake.push_branch(REPO, branch, sha);
-                }
-                let _ = std::fs::remove_file(&path);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    })
-}
-
-fn start(dir: &Path) -> Served {
-    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
-    Served::new(
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("run")
-            .current_dir(dir)
-            .env("SYMPHONY_LOG", "info")
-            .env("SYMPHONY_E2E_GITHUB_TOKEN", TOKEN)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn audit(dir: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["audit", "tail", "-n", "1000", "--json"])
-        .current_dir(dir)
-        .env("SYMPHONY_E2E_GITHUB_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn count(dir: &Path, kind: &str) -> usize {
-    audit(dir).iter().filter(|e| e["kind"] == kind).count()
-}
 
 fn a_review_and_a_failed_check_become_rounds_until_the_merge() {
     let Some(bin) = codex::binary("a_review_and_a_failed_check_become_rounds_until_the_merge")
@@ -137,7 +46,7 @@ fn a_review_and_a_failed_check_become_rounds_until_the_merge() {
     let dir = tmp.path();
     let (origin, pushes) = origin(dir);
     let done = Arc::new(AtomicBool::new(false));
-    let relayed = relay(Arc::clone(&fake), pushes, Arc::clone(&done));
+    let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
     codex::write_config(
         &dir.join("codex"),
         &model.base_url(),
@@ -185,10 +94,10 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         codex = bin.display(),
     );
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
-    let service = start(dir);
+    let service = start(dir, TOKEN);
     let log = || std::fs::read_to_string(dir.join("symphony.log")).unwrap_or_default();
     wait_until("the first hand-off", LIMIT, || {
-        count(dir, "handed_off") == 1
+        count(dir, TOKEN, "handed_off") == 1
     });
     let pulls = fake.pulls(REPO);
     assert_eq!(pulls.len(), 1);
@@ -208,7 +117,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         &[("greeting.txt", 1, "Please greet the whole world.")],
     );
     wait_until("the first round's hand-off", LIMIT, || {
-        count(dir, "handed_off") == 2
+        count(dir, TOKEN, "handed_off") == 2
     });
     let second = head(&origin);
     assert_ne!(second, first);
@@ -228,7 +137,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         "the round's prompt names the comment and its line"
     );
     wait_until("the thread answered", LIMIT, || {
-        count(dir, "review_answered") == 1
+        count(dir, TOKEN, "review_answered") == 1
     });
     let state = fake.issue(REPO, pull).pull.unwrap();
     assert!(state.resolved_threads.contains(&comments[0]), "resolved");
@@ -250,7 +159,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         "expected: hello, world!",
     );
     wait_until("the second round's hand-off", LIMIT, || {
-        count(dir, "handed_off") == 3
+        count(dir, TOKEN, "handed_off") == 3
     });
     let third = head(&origin);
     git(&origin, &["merge-base", "--is-ancestor", &second, &third]);
@@ -289,7 +198,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     fake.merge_pull(REPO, pull);
     wait_until("the issue closed", LIMIT, || !fake.issue(REPO, number).open);
     wait_until("the watch ended", LIMIT, || {
-        count(dir, "review_watch_ended") == 1
+        count(dir, TOKEN, "review_watch_ended") == 1
     });
     let ws = dir.join("ws");
     wait_until("the workspace removed", LIMIT, || {
@@ -304,7 +213,7 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     done.store(true, Ordering::Relaxed);
     relayed.join().unwrap();
 
-    let entries = audit(dir);
+    let entries = audit(dir, TOKEN);
     let kinds = |kind: &str| entries.iter().filter(|e| e["kind"] == kind).count();
     assert_eq!(fake.pulls(REPO).len(), 1, "one pull request throughout");
     assert_eq!(kinds("review_feedback_taken"), 2);

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{git, issue_state, wait_until, Served};
+use support::{git, issue_state, prompts, wait_until, Served};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -130,17 +130,6 @@ fn audited(dir: &Path, kind: &str) -> usize {
     .first()
     .and_then(|row| row[0].as_deref()?.parse().ok())
     .unwrap_or(0)
-}
-
-fn prompts(dir: &Path) -> Vec<String> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir.join("prompts"))
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect()
 }
 
 #[test]

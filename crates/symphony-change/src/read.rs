@@ -13,7 +13,10 @@ pub const MAX_HISTORY_COMMITS: usize = 500;
 
 impl ChangeSet {
     /// Reads the change of `workspace` against `base` (a commit-ish) with the `git` program.
-    /// Refuses a workspace whose index records an unresolved merge conflict.
+    /// Refuses a workspace with an unresolved merge conflict: a path the index records as
+    /// conflicted whose file still holds conflict markers. A conflicted path whose file no
+    /// longer does (the agent edited the markers away, or deleted the file) is resolved as the
+    /// file is: an agent cannot always stage its resolution, and a marker-free file is one.
     pub async fn from_workspace(
         workspace: &Path,
         base: &str,
@@ -28,10 +31,12 @@ impl ChangeSet {
             .await?;
         // `git add -A` would take a conflicted file, markers and all, as resolved.
         let unmerged = git.run(&["ls-files", "--unmerged", "-z"], None).await?;
-        if !unmerged.is_empty() {
-            return Err(ChangeError::Unmerged {
-                paths: unmerged_paths(&unmerged),
-            });
+        let unresolved: Vec<String> = unmerged_paths(&unmerged)
+            .into_iter()
+            .filter(|path| holds_conflict_markers(&workspace.join(path)))
+            .collect();
+        if !unresolved.is_empty() {
+            return Err(ChangeError::Unmerged { paths: unresolved });
         }
         let tree = git.snapshot().await?;
         let diff = git
@@ -77,14 +82,29 @@ impl ChangeSet {
     }
 
     /// The change of `workspace` since it branched from `base_ref`: from the merge base of
-    /// `HEAD` and `base_ref`, so the base branch moving on does not count as the change.
+    /// `HEAD` and `base_ref`, so the base branch moving on does not count as the change. With
+    /// a merge under way (`MERGE_HEAD`, the base merged in for a review round), from the merge
+    /// base of `base_ref` and the merge being made, so what the merge brings from the base is
+    /// not counted as the change either.
     pub async fn since_branch_point(
         workspace: &Path,
         base_ref: &str,
         timeout: Duration,
     ) -> Result<Self, ChangeError> {
         let git = Git { workspace, timeout };
-        let base = git.text(&["merge-base", "HEAD", base_ref], None).await?;
+        let merging = git
+            .run(
+                &["rev-parse", "-q", "--verify", "MERGE_HEAD^{commit}"],
+                None,
+            )
+            .await
+            .is_ok();
+        let mut args = vec!["merge-base", base_ref, "HEAD"];
+        if merging {
+            // `git merge-base A B C`: the base of A and a merge of B and C.
+            args.push("MERGE_HEAD");
+        }
+        let base = git.text(&args, None).await?;
         Self::from_workspace(workspace, &base, timeout).await
     }
 }
@@ -103,6 +123,40 @@ fn unmerged_paths(listing: &[u8]) -> Vec<String> {
         }
     }
     paths
+}
+
+/// Whether the file at `path` still holds a conflict marker line (`<<<<<<< `, `>>>>>>> `):
+/// `=======` alone is not one, Markdown underlines headings with it. A file that cannot be
+/// read as one (gone, a symlink, a folder) holds none; one that cannot be read at all is
+/// taken as still conflicted.
+fn holds_conflict_markers(path: &Path) -> bool {
+    use std::io::BufRead as _;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return false,
+        Err(e) => return e.kind() != std::io::ErrorKind::NotFound,
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return true;
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => return false,
+            Ok(_) => {
+                let marker = |m: &[u8]| {
+                    line.starts_with(m)
+                        && matches!(line.get(m.len()), None | Some(b' ' | b'\n' | b'\r'))
+                };
+                if marker(b"<<<<<<<") || marker(b">>>>>>>") {
+                    return true;
+                }
+            }
+            Err(_) => return true,
+        }
+    }
 }
 
 /// `git` in one workspace, each command under the same time limit.
@@ -221,7 +275,30 @@ fn scratch_path(index: &Path) -> Result<PathBuf, ChangeError> {
 
 #[cfg(test)]
 mod tests {
-    use super::unmerged_paths;
+    use super::{holds_conflict_markers, unmerged_paths};
+
+    #[test]
+    fn only_marker_lines_mean_a_conflict_is_still_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        for (text, conflicted) in [
+            ("a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> main\n", true),
+            ("a\n>>>>>>> main\n", true),
+            ("<<<<<<<\n", true),
+            (
+                "Title\n=======\n\nText with <<<<<<<< arrows and a <<<<<<< marker mid-line.\n",
+                false,
+            ),
+            ("resolved\n", false),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            assert_eq!(holds_conflict_markers(&file), conflicted, "{text:?}");
+        }
+        assert!(
+            !holds_conflict_markers(&dir.path().join("gone.txt")),
+            "deleted: resolved"
+        );
+    }
 
     #[test]
     fn each_conflicted_path_is_named_once() {

@@ -134,6 +134,20 @@ async fn an_unresolved_merge_conflict_is_refused_not_read_as_a_change() {
         .unwrap_err();
     assert_eq!(error.category(), "change_unmerged", "{error}");
     assert!(error.to_string().contains("legacy.env"), "{error}");
+    // Resolved in the worktree without staging it (an agent cannot always): the file, free
+    // of markers, is the change.
+    std::fs::write(d.join("legacy.env"), "OLD=23\n").unwrap();
+    let change = ChangeSet::from_workspace(d, "HEAD", LIMIT).await.unwrap();
+    let paths: Vec<&str> = change.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["legacy.env"],
+        "the resolution is read as the change"
+    );
+    assert_eq!(
+        git(d, &["show", &format!("{}:legacy.env", change.tree)]),
+        "OLD=23"
+    );
 }
 
 #[tokio::test]

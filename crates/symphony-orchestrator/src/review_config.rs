@@ -8,6 +8,8 @@
 //!   merged_state: Done         # where a merged issue goes; default: the first terminal state;
 //!                              # null: the tracker's own automation moves it
 //!   on_closed: needs_human     # closed without a merge: needs_human | requeue
+//!   on_head_moved: needs_human # someone else pushed to the branch: needs_human | rebase
+//!   allow_rebase_push: false   # a conflict may be resolved by a rebase and a forced push
 //!   mention: "@symphony"       # conversation comments addressed to Symphony; null: none
 //!   poll_interval_ms: 60000    # how often each watch asks the code host (webhooks wake it sooner)
 //!   feedback: |                # Liquid; default: review_prompt::DEFAULT_FEEDBACK
@@ -19,7 +21,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use symphony_workflow::ServiceConfig;
 
-use crate::review_policy::{OnClosed, ReviewPolicy, DEFAULT_MAX_ROUNDS};
+use crate::review_policy::{OnClosed, OnHeadMoved, ReviewPolicy, DEFAULT_MAX_ROUNDS};
 
 /// Default of `review.poll_interval_ms`.
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 60_000;
@@ -42,13 +44,19 @@ pub struct ReviewConfig {
     pub poll_interval: Duration,
     /// The feedback template (`None`: the default).
     pub feedback: Option<String>,
+    /// Whether a round may rebase the branch onto its base and replace the pushed branch
+    /// (only while it is still at Symphony's last push); otherwise the base is merged and
+    /// every push is a fast-forward.
+    pub allow_rebase_push: bool,
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 9] = [
     "max_rounds",
     "rework_state",
     "merged_state",
     "on_closed",
+    "on_head_moved",
+    "allow_rebase_push",
     "mention",
     "poll_interval_ms",
     "feedback",
@@ -84,7 +92,9 @@ impl ReviewConfig {
                 "max_rounds": {"type": "integer", "minimum": 1, "maximum": 20, "default": DEFAULT_MAX_ROUNDS},
                 "rework_state": {"description": "Active state an issue with feedback goes to. Default: the first of tracker.active_states.", "type": "string", "minLength": 1},
                 "merged_state": {"description": "Terminal state a merged issue goes to (default: the first of tracker.terminal_states); null: the tracker's automation moves it.", "type": ["string", "null"], "minLength": 1},
-                "on_closed": {"enum": ["needs_human", "requeue"], "default": "needs_human"},
+                "on_closed": {"description": "A change closed without a merge: a person decides, or the issue is queued again with what the review said (a round; the hand-off proposes the change anew).", "enum": ["needs_human", "requeue"], "default": "needs_human"},
+                "on_head_moved": {"description": "Someone else pushed to the change's branch: a person decides, or their commits are taken as the change's and the next round builds on them (a push that rewrote the branch always goes to a person).", "enum": ["needs_human", "rebase"], "default": "needs_human"},
+                "allow_rebase_push": {"description": "A conflict with the base may be resolved by rebasing the branch and replacing the pushed branch (only while it is still at Symphony's last push). Default: the base is merged in and every push is a fast-forward.", "type": "boolean", "default": false},
                 "mention": {"description": "What addresses Symphony in a conversation comment; null: such comments are ignored.", "type": ["string", "null"], "minLength": 1, "maxLength": 100, "default": DEFAULT_MENTION},
                 "poll_interval_ms": {"type": "integer", "minimum": 100, "maximum": 3_600_000, "default": DEFAULT_POLL_INTERVAL_MS},
                 "feedback": {"description": "Liquid template of the feedback appended to a round's prompt; sees `issue` and `review`.", "type": "string", "minLength": 1},
@@ -120,6 +130,7 @@ impl ReviewConfig {
             mention: Some(DEFAULT_MENTION.to_owned()),
             poll_interval: Duration::from_millis(DEFAULT_POLL_INTERVAL_MS),
             feedback: None,
+            allow_rebase_push: false,
         };
         for (key, value) in map {
             match key.as_str() {
@@ -145,6 +156,22 @@ impl ReviewConfig {
                         Some("requeue") => OnClosed::Requeue,
                         _ => return Err("review.on_closed: expected needs_human or requeue".into()),
                     }
+                }
+                "on_head_moved" => {
+                    review.policy.on_head_moved = match value.as_str() {
+                        Some("needs_human") => OnHeadMoved::Person,
+                        Some("rebase") => OnHeadMoved::Rebase,
+                        _ => {
+                            return Err(
+                                "review.on_head_moved: expected needs_human or rebase".into()
+                            )
+                        }
+                    }
+                }
+                "allow_rebase_push" => {
+                    review.allow_rebase_push = value
+                        .as_bool()
+                        .ok_or("review.allow_rebase_push: expected true or false")?;
                 }
                 "mention" => review.mention = match value {
                     Value::Null => None,
@@ -228,6 +255,7 @@ mod tests {
             Some(&json!({
                 "max_rounds": 5, "rework_state": "in progress", "merged_state": null,
                 "on_closed": "requeue", "mention": null, "poll_interval_ms": 500,
+                "on_head_moved": "rebase", "allow_rebase_push": true,
                 "feedback": "Round {{ review.round }}",
             })),
             &config(),
@@ -239,6 +267,8 @@ mod tests {
         assert_eq!(review.mention, None);
         assert_eq!(review.policy.max_rounds, 5);
         assert_eq!(review.policy.on_closed, OnClosed::Requeue);
+        assert_eq!(review.policy.on_head_moved, OnHeadMoved::Rebase);
+        assert!(review.allow_rebase_push);
 
         for (bad, says) in [
             (json!({"max_round": 2}), "did you mean `max_rounds`?"),
@@ -252,6 +282,12 @@ mod tests {
                 "is not one of tracker.terminal_states",
             ),
             (json!({"on_closed": "ignore"}), "needs_human or requeue"),
+            (json!({"on_head_moved": "force"}), "needs_human or rebase"),
+            (json!({"allow_rebase_push": "yes"}), "true or false"),
+            (
+                json!({"allow_rebase": true}),
+                "did you mean `allow_rebase_push`?",
+            ),
             (json!({"mention": "@two words"}), "one word"),
             (json!({"poll_interval_ms": 10}), "100..=3600000"),
             (

@@ -1,9 +1,10 @@
 //! What Symphony does about a watched change's review report (ADR 0018): a pure decision, with
 //! no I/O, so every case is tested deterministically. The review watch performs it.
 //!
-//! Order matters and is fixed: a merge or a close ends the watch whatever else the report says;
-//! a head someone else pushed is never worked over; then feedback that asks for work starts a
-//! round, unless the rounds are spent, when a person takes over.
+//! Order matters and is fixed: a merge or a close ends the watch whatever else the report says
+//! (a close may queue the issue again, as a round); a head someone else pushed is never worked
+//! over (it goes to a person, or is taken as the change's own, by policy); then feedback that
+//! asks for work starts a round, unless the rounds are spent, when a person takes over.
 
 use symphony_code_host::{Feedback, ReviewReport, ReviewState, WatchedChange};
 
@@ -20,14 +21,27 @@ pub enum OnClosed {
     Person,
 }
 
+/// What to do when someone else pushed to the change's branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnHeadMoved {
+    /// A person decides (the needs-human state).
+    Person,
+    /// Their commits become the change's: the watch moves to their head and the next round's
+    /// workspace is rebased onto it (a push that rewrote the branch still goes to a person).
+    Rebase,
+}
+
 /// The rules a review watch follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReviewPolicy {
-    /// Feedback rounds before a person takes over.
+    /// Feedback rounds before a person takes over (a requeue after a close counts as one).
     pub max_rounds: u32,
     /// A change closed without a merge.
     pub on_closed: OnClosed,
+    /// A branch someone else pushed to.
+    pub on_head_moved: OnHeadMoved,
 }
 
 impl Default for ReviewPolicy {
@@ -35,6 +49,7 @@ impl Default for ReviewPolicy {
         Self {
             max_rounds: DEFAULT_MAX_ROUNDS,
             on_closed: OnClosed::Person,
+            on_head_moved: OnHeadMoved::Person,
         }
     }
 }
@@ -63,11 +78,28 @@ pub enum ReviewDecision {
     },
     /// Merged: the issue is done, the watch ends.
     Merged,
-    /// Closed without a merge: the watch ends, and the issue goes where the policy says.
+    /// Closed without a merge, and a person decides what comes next: the watch ends.
     Closed(OnClosed),
+    /// Closed without a merge and queued again (`on_closed: requeue`): a round whose
+    /// feedback is what the report says (the closing remarks among it), recorded with the
+    /// report's mark; its hand-off proposes the change anew.
+    Requeue {
+        /// The round this is.
+        round: u32,
+        /// Everything the report says, oldest first.
+        feedback: Vec<Feedback>,
+        /// The report's mark.
+        mark: String,
+    },
     /// Someone else pushed to the branch: Symphony never overwrites a person's push, so a
     /// person takes over.
     HeadMoved {
+        /// The head on the host.
+        head: String,
+    },
+    /// Someone else pushed to the branch and the policy takes their commits as the
+    /// change's: the watch moves to `head`, then the report is decided again.
+    Adopt {
         /// The head on the host.
         head: String,
     },
@@ -90,12 +122,24 @@ pub fn decide(
 ) -> ReviewDecision {
     match report.state {
         ReviewState::Merged => return ReviewDecision::Merged,
-        ReviewState::Closed => return ReviewDecision::Closed(policy.on_closed),
+        ReviewState::Closed => {
+            return match policy.on_closed {
+                OnClosed::Requeue if rounds < policy.max_rounds => ReviewDecision::Requeue {
+                    round: rounds + 1,
+                    feedback: report.feedback.clone(),
+                    mark: report.mark.clone(),
+                },
+                // Queued again as often as the rounds allow, then a person decides.
+                _ => ReviewDecision::Closed(OnClosed::Person),
+            };
+        }
         _ => {}
     }
     if report.head_moved(watched) {
-        return ReviewDecision::HeadMoved {
-            head: report.head_sha.clone().unwrap_or_default(),
+        let head = report.head_sha.clone().unwrap_or_default();
+        return match policy.on_head_moved {
+            OnHeadMoved::Rebase => ReviewDecision::Adopt { head },
+            OnHeadMoved::Person => ReviewDecision::HeadMoved { head },
         };
     }
     let open: Vec<Feedback> = report
@@ -206,10 +250,24 @@ mod tests {
             decide(&watched(), 9, &merged, &policy),
             ReviewDecision::Merged
         );
-        let closed = report(ReviewState::Closed, "aaa", vec![changes()]);
+        let closed = report(ReviewState::Closed, "aaa", vec![approval(), changes()]);
         assert_eq!(
             decide(&watched(), 0, &closed, &policy),
-            ReviewDecision::Closed(OnClosed::Requeue)
+            ReviewDecision::Requeue {
+                round: 1,
+                feedback: vec![approval(), changes()],
+                mark: "m1".into()
+            },
+            "queued again with everything said, as a round"
+        );
+        assert_eq!(
+            decide(&watched(), 3, &closed, &policy),
+            ReviewDecision::Closed(OnClosed::Person),
+            "no rounds left: a person decides"
+        );
+        assert_eq!(
+            decide(&watched(), 0, &closed, &ReviewPolicy::default()),
+            ReviewDecision::Closed(OnClosed::Person)
         );
     }
 
@@ -220,6 +278,20 @@ mod tests {
             decide(&watched(), 0, &pushed, &ReviewPolicy::default()),
             ReviewDecision::HeadMoved { head: "bbb".into() }
         );
+        let rebase = ReviewPolicy {
+            on_head_moved: OnHeadMoved::Rebase,
+            ..ReviewPolicy::default()
+        };
+        assert_eq!(
+            decide(&watched(), 0, &pushed, &rebase),
+            ReviewDecision::Adopt { head: "bbb".into() },
+            "taken as the change's own, before the feedback is decided"
+        );
+        let adopted = WatchedChange::new("symphony/a-1", "main", Some(7), "bbb").seen("m0");
+        assert!(matches!(
+            decide(&adopted, 0, &pushed, &rebase),
+            ReviewDecision::Round { round: 1, .. }
+        ));
     }
 
     #[test]

@@ -11,15 +11,26 @@ use symphony_workflow::{PromptTemplate, TemplateError};
 /// The feedback template used when the workflow sets none.
 pub const DEFAULT_FEEDBACK: &str = "\
 ## Review round {{ review.round }}
-
+{% if review.closed %}
+The change you handed off{% if review.url %} ({{ review.url }}){% endif %} was closed without a \
+merge, and the issue was queued again. Take what was said below into account and hand off a \
+change that answers it, on the same branch: Symphony runs the gates again and proposes it anew.
+{% else %}
 The change you handed off{% if review.url %} ({{ review.url }}){% endif %} came back from review. \
 Address the feedback below on the same branch: keep your earlier commits (do not rewrite \
 history), change what is asked, and say what you changed. Symphony runs the gates again and \
 updates the same pull request.
-{% if review.conflict %}
-The branch no longer merges cleanly into `{{ review.base_branch }}`. Merge \
-`origin/{{ review.base_branch }}` into it and resolve the conflicts.
-{% endif %}{% if review.comments.size > 0 %}
+{% endif %}{% if review.conflict %}{% if review.conflict_files.size > 0 %}
+The branch no longer merged cleanly into `{{ review.base_branch }}`. Symphony started merging \
+`origin/{{ review.base_branch }}` into it; git could not merge these files, which now hold \
+conflict markers. Resolve each conflict (keep what both sides meant) and remove the markers; \
+Symphony commits the merge:
+{% for file in review.conflict_files %}- `{{ file }}`
+{% endfor %}{% else %}
+The branch no longer merged cleanly into `{{ review.base_branch }}`, so Symphony brought \
+`origin/{{ review.base_branch }}` into it before this round. Check that the change still \
+builds and works on top of it.
+{% endif %}{% endif %}{% if review.comments.size > 0 %}
 Comments:
 {% for c in review.comments %}- {{ c.author }}{% if c.path %} on `{{ c.path }}{% if c.line %}:{{ c.line }}{% endif %}`{% endif %}: {{ c.body }}
 {% endfor %}{% endif %}{% if review.checks.size > 0 %}
@@ -38,6 +49,10 @@ pub struct PendingRound {
     pub feedback: Vec<Feedback>,
     /// Whether the change conflicts with its base.
     pub conflict: bool,
+    /// Whether the change was closed without a merge and the issue queued again: the round's
+    /// hand-off proposes the change anew. Absent in rounds recorded before it existed.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 impl PendingRound {
@@ -47,6 +62,15 @@ impl PendingRound {
             round,
             feedback,
             conflict,
+            closed: false,
+        }
+    }
+
+    /// A round after the change was closed without a merge: `feedback` is what was said.
+    pub fn requeued(round: u32, feedback: Vec<Feedback>) -> Self {
+        Self {
+            closed: true,
+            ..Self::new(round, feedback, false)
         }
     }
 
@@ -62,9 +86,16 @@ impl PendingRound {
     }
 
     /// The `review` variable of the prompt: `round`, `url`, `branch`, `base_branch`,
-    /// `conflict`, `comments[]` (`id`, `kind`, `author`, `body`, `path`, `line`, `thread`) and
-    /// `checks[]` (`name`, `conclusion`, `author`, `summary`).
-    pub fn variable(&self, url: Option<&str>, branch: &str, base_branch: &str) -> Value {
+    /// `conflict`, `conflict_files[]` (what git could not merge when Symphony merged the base
+    /// before the round), `closed`, `comments[]` (`id`, `kind`, `author`, `body`, `path`,
+    /// `line`, `thread`) and `checks[]` (`name`, `conclusion`, `author`, `summary`).
+    pub fn variable(
+        &self,
+        url: Option<&str>,
+        branch: &str,
+        base_branch: &str,
+        conflict_files: &[String],
+    ) -> Value {
         let mut comments = Vec::new();
         let mut checks = Vec::new();
         for f in &self.feedback {
@@ -93,6 +124,8 @@ impl PendingRound {
             "branch": branch,
             "base_branch": base_branch,
             "conflict": self.conflict,
+            "conflict_files": conflict_files,
+            "closed": self.closed,
             "comments": comments,
             "checks": checks,
         })
@@ -144,6 +177,7 @@ pub fn check_template(template: &str) -> Result<(), TemplateError> {
             Some("https://example.invalid/1"),
             "symphony/SAMPLE-1",
             "main",
+            &["src/sample.rs".to_owned()],
         ),
     )
     .map(drop)
@@ -191,6 +225,7 @@ mod tests {
             Some("https://example.test/pull/3"),
             "symphony/ABC-1",
             "main",
+            &["src/lib.rs".to_owned(), "README.md".to_owned()],
         );
         let prompt = render_round(
             "Work on {{ issue.identifier }}.",
@@ -207,7 +242,9 @@ mod tests {
 
         The change you handed off (https://example.test/pull/3) came back from review. Address the feedback below on the same branch: keep your earlier commits (do not rewrite history), change what is asked, and say what you changed. Symphony runs the gates again and updates the same pull request.
 
-        The branch no longer merges cleanly into `main`. Merge `origin/main` into it and resolve the conflicts.
+        The branch no longer merged cleanly into `main`. Symphony started merging `origin/main` into it; git could not merge these files, which now hold conflict markers. Resolve each conflict (keep what both sides meant) and remove the markers; Symphony commits the merge:
+        - `src/lib.rs`
+        - `README.md`
 
         Comments:
         - ada: Not like this.
@@ -221,7 +258,7 @@ mod tests {
 
     #[test]
     fn the_workflow_prompt_and_a_custom_template_see_the_round() {
-        let review = round().variable(None, "symphony/ABC-1", "main");
+        let review = round().variable(None, "symphony/ABC-1", "main", &[]);
         let prompt = render_round(
             "{% if review %}Round {{ review.round }} of {{ issue.identifier }}{% endif %}",
             Some("{% for c in review.comments %}[{{ c.thread }}]{% endfor %}{{ review.checks[0].name }}"),
@@ -234,9 +271,54 @@ mod tests {
     }
 
     #[test]
+    fn a_clean_merge_and_a_requeue_are_said_as_such() {
+        let mut merged = round();
+        merged.feedback.clear();
+        let prompt = |round: &PendingRound| {
+            render_round(
+                "",
+                None,
+                &issue(),
+                None,
+                round.variable(None, "symphony/ABC-1", "main", &[]),
+            )
+            .unwrap()
+        };
+        let text = prompt(&merged);
+        assert!(
+            text.contains("Symphony brought `origin/main` into it before this round")
+                && !text.contains("conflict markers"),
+            "{text}"
+        );
+        let requeued = PendingRound::requeued(
+            1,
+            vec![Feedback::new(
+                "9",
+                FeedbackKind::Comment,
+                "ada",
+                "Wrong approach: use the cache.",
+            )],
+        );
+        let text = prompt(&requeued);
+        assert!(
+            text.contains("was closed without a merge")
+                && text.contains("proposes it anew")
+                && text.contains("- ada: Wrong approach: use the cache.")
+                && !text.contains("came back from review"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_round_round_trips_through_the_store_and_bad_json_is_refused() {
         let round = round();
         assert_eq!(PendingRound::from_json(&round.to_json()), Some(round));
+        let before_requeues = r#"{"round":1,"feedback":[],"conflict":false}"#;
+        assert_eq!(
+            PendingRound::from_json(before_requeues),
+            Some(PendingRound::new(1, Vec::new(), false)),
+            "a round recorded by an earlier build still reads"
+        );
         assert_eq!(PendingRound::from_json(""), None);
         assert_eq!(PendingRound::from_json("{\"round\": \"x\"}"), None);
     }

@@ -224,3 +224,45 @@ async fn a_reviewer_who_keeps_asking_ends_with_a_person_after_max_rounds() {
     assert_eq!(prompts(dir).len(), 2, "no third run");
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_change_is_queued_again_with_what_was_said_and_proposed_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let service = start(dir, project(dir, "  on_closed: requeue\n", AGENT));
+    audited(dir, "handed_off", 1).await;
+    review(
+        dir,
+        1,
+        Verdict::Closed,
+        "Not like this: keep the notes short.",
+    );
+    let entries = audited(dir, "handed_off", 2).await;
+    let prompts = prompts(dir);
+    assert_eq!(prompts.len(), 2, "one more run, for the requeue");
+    let round = &prompts[1];
+    assert!(
+        round.contains("was closed without a merge")
+            && round.contains("ada: Not like this: keep the notes short."),
+        "{round}"
+    );
+    assert_eq!(kinds(&entries, "review_feedback_taken"), 1);
+    assert_eq!(kinds(&entries, "review_watch_ended"), 0, "still watched");
+    let text = issue(dir);
+    assert!(
+        text.contains("was closed without a merge. Symphony queues this issue again"),
+        "{text}"
+    );
+    assert_eq!(state(dir), "human review", "proposed anew, in review");
+
+    // The change proposed anew is open (the close was acted on), and its merge ends it.
+    review(dir, 2, Verdict::Merged, "");
+    let entries = audited(dir, "review_watch_ended", 1).await;
+    let ended = entries
+        .iter()
+        .find(|e| e.kind == "review_watch_ended")
+        .unwrap();
+    assert_eq!(ended.detail["reason"], "merged");
+    assert_eq!(state(dir), "done");
+    service.stop().await;
+}

@@ -225,6 +225,20 @@ pub enum Change {
         /// When (store clock).
         at_ms: u64,
     },
+    /// Commits someone else pushed on top of the watched head are taken as the change's
+    /// (`review.on_head_moved: rebase`): the watch's head moves from `from` to `to`. Applied
+    /// only while the watch is still at `from` with nothing pending, so it never undoes a
+    /// round another instance took meanwhile.
+    ReviewHeadAdopted {
+        /// Issue id.
+        issue_id: String,
+        /// The head Symphony proposed.
+        from: String,
+        /// The head on the code host.
+        to: String,
+        /// When (store clock).
+        at_ms: u64,
+    },
     /// The watch ended (merged, closed, or the issue went to a person).
     ReviewWatchEnded {
         /// Issue id.

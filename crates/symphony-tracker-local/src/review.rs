@@ -156,9 +156,11 @@ pub(crate) fn report(text: &str, watched: &WatchedChange) -> Result<ReviewReport
             .parse::<u64>()
             .map_err(|_| format!("{mark:?} is not a mark of the local code host"))?,
     };
+    // A close acted on (the mark moved past it: the issue was queued again) is history; the
+    // change proposed anew is open. A merge is for good.
     let state = match reviews
         .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Merged | Verdict::Closed))
+        .filter(|r| r.verdict == Verdict::Merged || (r.verdict == Verdict::Closed && r.id > seen))
         .max_by_key(|r| r.id)
     {
         Some(r) if r.verdict == Verdict::Merged => ReviewState::Merged,
@@ -300,6 +302,19 @@ mod tests {
         assert_eq!(
             report(&text, &watched()).unwrap().state,
             ReviewState::Merged
+        );
+        let closed = format!(
+            "{ISSUE}{}",
+            review_block(1, "ada", Verdict::Closed, "Not now.")
+        );
+        assert_eq!(
+            report(&closed, &watched()).unwrap().state,
+            ReviewState::Closed
+        );
+        assert_eq!(
+            report(&closed, &watched().seen("1")).unwrap().state,
+            ReviewState::Open,
+            "a close acted on (the issue queued again) is history"
         );
     }
 

@@ -89,7 +89,11 @@ pub fn commit_tree(
             "{tree} is a {kind}, not a tree"
         )));
     }
-    if tree == head_tree.detach() {
+    // A merge under way (the base merged before a review round, conflicts resolved by the
+    // agent) is committed as a merge, so the branch contains the base and the push stays a
+    // fast-forward.
+    let merging = merge_head(&repo)?;
+    if tree == head_tree.detach() && merging.is_none() {
         return Ok(None);
     }
     let when = gix::date::Time::now_local_or_utc();
@@ -100,7 +104,14 @@ pub fn commit_tree(
         time: when.to_str(&mut time),
     };
     let commit = repo
-        .commit_as(signature, signature, "HEAD", message, tree, [head.id])
+        .commit_as(
+            signature,
+            signature,
+            "HEAD",
+            message,
+            tree,
+            std::iter::once(head.id).chain(merging),
+        )
         .map_err(|e| commit_error("write the commit", e))?
         .detach();
     let mut fresh = repo
@@ -109,15 +120,51 @@ pub fn commit_tree(
     fresh
         .write(Default::default())
         .map_err(|e| commit_error("write the index", e))?;
+    if merging.is_some() {
+        for done in MERGE_STATE {
+            match std::fs::remove_file(repo.git_dir().join(done)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(commit_error(&format!("remove {done}"), e)),
+            }
+        }
+    }
     Ok(Some(commit.to_string()))
 }
 
+/// The files of a merge under way, in the worktree's own git directory.
+const MERGE_STATE: [&str; 4] = ["MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "AUTO_MERGE"];
+
+/// The commit being merged into `HEAD`, when a merge is under way (`MERGE_HEAD`).
+fn merge_head(repo: &gix::Repository) -> Result<Option<gix::ObjectId>, BranchError> {
+    let path = repo.git_dir().join("MERGE_HEAD");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(commit_error("read MERGE_HEAD", e)),
+    };
+    // One line per merged commit; Symphony merges one, and an octopus is not its to commit.
+    let mut ids = text.lines().filter(|l| !l.trim().is_empty());
+    let (Some(first), None) = (ids.next(), ids.next()) else {
+        return Err(BranchError::Commit(
+            "MERGE_HEAD names more than one commit; finish or abort that merge by hand".to_owned(),
+        ));
+    };
+    gix::ObjectId::from_hex(first.trim().as_bytes())
+        .map(Some)
+        .map_err(|e| commit_error("MERGE_HEAD", e))
+}
+
 /// Pushes the local `branch` of `workspace` to the same branch on `remote`. Fast-forward only:
-/// a remote branch that moved elsewhere is an error for a person, never overwritten.
+/// a remote branch that moved elsewhere is an error for a person, never overwritten. With
+/// `replacing`, the remote branch may be replaced, but only while it is still at that commit
+/// (`--force-with-lease`): a branch Symphony rebased replaces Symphony's own last push and
+/// nothing anyone pushed since.
 pub async fn push_branch(
     workspace: &Path,
     remote: &str,
     branch: &str,
+    replacing: Option<&str>,
     timeout: Duration,
 ) -> Result<(), BranchError> {
     if remote.starts_with('-') || branch.starts_with('-') {
@@ -125,10 +172,21 @@ pub async fn push_branch(
             "refusing remote {remote:?} / branch {branch:?}"
         )));
     }
+    if let Some(expected) = replacing {
+        if expected.len() < 40 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(BranchError::Push(format!(
+                "refusing to replace {branch:?} at {expected:?}: not a full commit id"
+            )));
+        }
+    }
     let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let lease =
+        replacing.map(|expected| format!("--force-with-lease=refs/heads/{branch}:{expected}"));
     let mut command = symphony_process::child_command("git");
     command
-        .args(["push", "--porcelain", "--", remote, &refspec])
+        .args(["push", "--porcelain"])
+        .args(lease.as_slice())
+        .args(["--", remote, &refspec])
         .current_dir(workspace)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ASKPASS", "true");

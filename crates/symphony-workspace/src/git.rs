@@ -192,6 +192,14 @@ impl GitPopulator {
         }
     }
 
+    /// Fetches the remote into the mirror (under the mirror's lock), so every workspace of
+    /// it sees the remote's branches as they are now.
+    pub(crate) async fn fetch(&self) -> Result<(), WorkspaceError> {
+        let lock = mirror_lock(&self.mirror);
+        let _guard = lock.lock().await;
+        self.refresh_mirror().await
+    }
+
     /// Creates the mirror on first use, else fetches into it.
     async fn refresh_mirror(&self) -> Result<(), WorkspaceError> {
         let source = self.repo.as_git_arg();

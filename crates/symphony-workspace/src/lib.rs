@@ -6,6 +6,7 @@
 //! and its whole process group stopped on timeout.
 
 mod branch;
+mod catch_up;
 mod error;
 mod git;
 mod hooks;
@@ -16,6 +17,7 @@ pub use branch::{
     commit_subjects, commit_tree, head_branch, head_commit, push_branch, remote_default_branch,
     BranchError, Identity,
 };
+pub use catch_up::{BaseMerge, CatchUp, CatchUpError, CaughtUp};
 pub use error::WorkspaceError;
 
 pub use git::{mirror_path, GitPopulator, BRANCH_PREFIX};

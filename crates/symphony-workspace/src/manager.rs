@@ -80,7 +80,7 @@ impl WorkspaceManager {
         WorkspaceRoot::prepare(&self.root)
     }
 
-    fn populator(&self, root: &WorkspaceRoot) -> Option<GitPopulator> {
+    pub(crate) fn populator(&self, root: &WorkspaceRoot) -> Option<GitPopulator> {
         let ws = self.repo.as_ref()?;
         Some(GitPopulator::new(
             root,

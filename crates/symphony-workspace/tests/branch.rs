@@ -2,8 +2,11 @@
 //! tree `symphony-change` read of what the agent left (gix) and pushing the branch (`git`).
 //! Uses the real `git`; never skips.
 
+mod common;
+
+use common::git;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use symphony_change::ChangeSet;
@@ -22,21 +25,6 @@ async fn commit_worktree(
         .await
         .expect("the change reads");
     commit_tree(ws, &change.tree, message, identity)
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the `git` program is required for these tests");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A bare `origin` with one commit on `main`, and a workspace for `ABC-1` populated from it.
@@ -155,7 +143,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
         .unwrap()
         .unwrap();
     let timeout = Duration::from_secs(60);
-    push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+    push_branch(&ws, "origin", "symphony/ABC-1", None, timeout)
         .await
         .unwrap();
     assert_eq!(
@@ -163,7 +151,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
         first
     );
     // Pushing again is a no-op, and later work fast-forwards.
-    push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+    push_branch(&ws, "origin", "symphony/ABC-1", None, timeout)
         .await
         .unwrap();
     std::fs::write(ws.join("feature.txt"), "two\n").unwrap();
@@ -171,7 +159,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
         .await
         .unwrap()
         .unwrap();
-    push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+    push_branch(&ws, "origin", "symphony/ABC-1", None, timeout)
         .await
         .unwrap();
     assert_eq!(
@@ -202,7 +190,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
         .await
         .unwrap()
         .unwrap();
-    let error = push_branch(&ws, "origin", "symphony/ABC-1", timeout)
+    let error = push_branch(&ws, "origin", "symphony/ABC-1", None, timeout)
         .await
         .unwrap_err();
     assert!(matches!(error, BranchError::Push(_)), "{error}");
@@ -212,7 +200,7 @@ async fn the_branch_is_pushed_fast_forward_only() {
         theirs
     );
     // Option-looking names never reach git as options.
-    assert!(push_branch(&ws, "--receive-pack=evil", "x", timeout)
+    assert!(push_branch(&ws, "--receive-pack=evil", "x", None, timeout)
         .await
         .is_err());
 }

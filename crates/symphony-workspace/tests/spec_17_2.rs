@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::manager;
+use common::{git, manager};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,21 +30,6 @@ fn require_git() {
         ok,
         "the `git` program is required for these tests (and for workspace.repo)"
     );
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A small upstream repository with a `main` and a `develop` branch.

@@ -94,9 +94,24 @@ fn review(workflow: &Workflow) -> Result<String, Failure> {
         || "left to the tracker's automation".to_owned(),
         |s| format!("state {s:?}"),
     );
+    use symphony_orchestrator::review_policy::{OnClosed, OnHeadMoved};
+    let closed = match review.policy.on_closed {
+        OnClosed::Requeue => "queued again",
+        _ => "to a person",
+    };
+    let pushed = match review.policy.on_head_moved {
+        OnHeadMoved::Rebase => "built on",
+        _ => "to a person",
+    };
+    let conflicts = if review.allow_rebase_push {
+        "rebased (replacing only Symphony's own push) or merged"
+    } else {
+        "merged, pushes fast-forward only"
+    };
     Ok(format!(
         "# Review: watched every {} ms; feedback sends the issue to {:?} for up to {} round(s), \
-         then to a person; merged: {merged}\n",
+         then to a person; merged: {merged}; closed: {closed}; someone else's push: {pushed}; \
+         conflicts: base {conflicts}\n",
         review.poll_interval.as_millis(),
         review.rework_state,
         review.policy.max_rounds,

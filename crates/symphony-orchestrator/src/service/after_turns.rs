@@ -67,6 +67,7 @@ impl AfterTurns<'_> {
                 empty_before: ctx.empty_before,
                 watch_review: ctx.plan.review.is_some(),
                 round: ctx.review.as_ref().map(|r| &r.round),
+                replacing: ctx.review.as_ref().and_then(|r| r.replacing()),
             }),
             (Some(_), None) => {
                 return ExitReason::Failed(

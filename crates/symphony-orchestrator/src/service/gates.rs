@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde_json::json;
 use symphony_agent::AgentSession;
 use symphony_core::Issue;
-use symphony_gates::{feedback, ChangeSet, GateContext, GateReport, GateRunner, GatesConfig};
+use symphony_gates::{
+    feedback, ChangeError, ChangeSet, GateContext, GateReport, GateRunner, GatesConfig,
+};
 use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 use tracing::Instrument as _;
@@ -87,6 +89,31 @@ impl GateStage<'_> {
             .await
             {
                 Ok(change) => change,
+                Err(ChangeError::Unmerged { paths }) if round < max_rounds => {
+                    // A merge of the base (a review round's conflict) the agent has not
+                    // finished: a feedback round like a failed gate's, never a change read
+                    // with its markers.
+                    self.audit("gates_unmerged", json!({"round": round, "paths": paths}));
+                    if let Err(exit) = self.guard.check("the next feedback round").await {
+                        return GateVerdict::Decided(exit);
+                    }
+                    round += 1;
+                    let listed: Vec<String> = paths.iter().map(|p| format!("- `{p}`")).collect();
+                    let guidance = format!(
+                        "Symphony cannot check your change yet: these files still hold merge \
+                         conflict markers (`<<<<<<<`, `>>>>>>>`). Resolve each conflict (keep \
+                         what both sides meant), remove the markers, and say when it is done. \
+                         Feedback round {round} of at most {max_rounds}.\n{}",
+                        listed.join("\n")
+                    );
+                    if let Err(e) = session.run_turn(&guidance).await {
+                        return GateVerdict::Decided(ExitReason::Failed(format!(
+                            "agent turn error [{}]: {e}",
+                            e.category()
+                        )));
+                    }
+                    continue;
+                }
                 Err(e) => {
                     self.audit(
                         "gates_error",

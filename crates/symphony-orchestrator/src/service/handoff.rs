@@ -61,6 +61,8 @@ pub(crate) struct HandOffStage<'a> {
     pub watch_review: bool,
     /// The review round this run answered, if it answered one.
     pub round: Option<&'a PendingRound>,
+    /// What the push may replace (a branch the round rebased): else a fast-forward.
+    pub replacing: Option<&'a str>,
 }
 
 /// What publishing did.
@@ -294,6 +296,7 @@ impl HandOffStage<'_> {
                 &workspace,
                 &self.config.remote,
                 &branch,
+                self.replacing,
                 self.config.push_timeout,
             )
             .await

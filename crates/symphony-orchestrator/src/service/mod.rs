@@ -19,6 +19,7 @@ mod persist;
 mod recent_reads;
 mod recovery;
 mod review_actions;
+mod review_catch_up;
 mod review_handoff;
 mod review_round;
 mod review_setup;

@@ -13,7 +13,7 @@ use super::handles::ControlHandle;
 use super::persist::Persistence;
 use super::review_setup::ReviewSetup;
 use crate::review_config::ReviewConfig;
-use crate::review_policy::{OnClosed, ReviewDecision};
+use crate::review_policy::ReviewDecision;
 use crate::review_prompt::PendingRound;
 
 /// The length of one item quoted in a tracker comment.
@@ -70,15 +70,15 @@ impl Acting<'_> {
                 )
                 .await
             }
-            ReviewDecision::Merged => self.merged(watch, Some(&issue)).await,
-            ReviewDecision::Closed(OnClosed::Requeue) => {
-                let comment = format!(
-                    "The change ({url}) was closed without a merge. Symphony queues this issue \
-                     again."
-                );
-                self.hand_to(watch, &issue, &self.review.rework_state, &comment, "closed")
+            ReviewDecision::Requeue {
+                round,
+                feedback,
+                mark,
+            } => {
+                self.take(watch, PendingRound::requeued(round, feedback), mark, &issue)
                     .await
             }
+            ReviewDecision::Merged => self.merged(watch, Some(&issue)).await,
             ReviewDecision::Closed(_) => {
                 let comment = format!(
                     "The change ({url}) was closed without a merge. It needs a person: reopen \
@@ -210,15 +210,61 @@ impl Acting<'_> {
         self.rework(watch, issue, &round).await;
     }
 
+    /// Takes the commits someone else pushed on top of the watched head as the change's
+    /// (`review.on_head_moved: rebase`): the watch moves to `head` unless another instance
+    /// took a round meanwhile. Whether the watch is now at `head`.
+    pub async fn adopt(&self, watch: &ReviewWatch, head: &str) -> bool {
+        let adopted = Change::ReviewHeadAdopted {
+            issue_id: watch.issue_id.clone(),
+            from: watch.head_sha.clone(),
+            to: head.to_owned(),
+            at_ms: wall_clock_ms(),
+        };
+        if let Err(e) = self.persistence.apply_now(vec![adopted]).await {
+            tracing::warn!(issue_identifier = %watch.identifier, "review watch: {e}");
+            return false;
+        }
+        match self.store.review_watch(&watch.issue_id).await {
+            Ok(Some(now)) if now.head_sha == head && now.pending.is_none() => {
+                self.persistence.audit(
+                    "review_head_adopted",
+                    Some(&watch.identifier),
+                    json!({"from": watch.head_sha, "to": head, "branch": watch.branch}),
+                );
+                tracing::info!(
+                    issue_identifier = %watch.identifier,
+                    head,
+                    "review watch: someone else's push is taken as the change's"
+                );
+                true
+            }
+            Ok(_) => false,
+            Err(e) => {
+                tracing::warn!(issue_identifier = %watch.identifier, "review watch: {e}");
+                false
+            }
+        }
+    }
+
     /// Moves the issue to the rework state with what will be addressed, and asks the service
     /// to dispatch it now.
     async fn rework(&self, watch: &ReviewWatch, issue: &Issue, round: &PendingRound) {
-        let comment = format!(
-            "Review round {} of at most {}: Symphony takes this feedback back to the agent.\n{}",
-            round.round,
-            self.review.policy.max_rounds,
-            summary(&round.feedback, round.conflict, &watch.base_branch)
-        );
+        let what = summary(&round.feedback, round.conflict, &watch.base_branch);
+        let comment = if round.closed {
+            format!(
+                "The change ({}) was closed without a merge. Symphony queues this issue again \
+                 (review round {} of at most {}) with what was said:\n{what}",
+                watch.url.as_deref().unwrap_or(&watch.branch),
+                round.round,
+                self.review.policy.max_rounds,
+            )
+        } else {
+            format!(
+                "Review round {} of at most {}: Symphony takes this feedback back to the \
+                 agent.\n{what}",
+                round.round, self.review.policy.max_rounds,
+            )
+        };
         let state = &self.review.rework_state;
         match symphony_tracker::hand_off(
             self.setup.tracker.as_ref(),

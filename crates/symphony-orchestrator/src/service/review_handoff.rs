@@ -88,6 +88,10 @@ pub(crate) async fn answer_round(
     let Some(reports) = code_host.review_reports() else {
         return;
     };
+    if round.closed {
+        // The threads belong to the change that was closed; the new one starts without any.
+        return;
+    }
     let short = &proposed.head[..proposed.head.len().min(12)];
     let commit = match &proposed.outcome.url {
         Some(url) => format!("[`{short}`]({url}/commits/{})", proposed.head),

@@ -15,13 +15,29 @@ pub(crate) struct RoundContext {
     pub url: Option<String>,
     pub branch: String,
     pub base_branch: String,
+    /// The head Symphony last pushed: all a rebased branch's push may replace.
+    pub head: String,
+    /// What git could not merge when the base was merged in before the round.
+    pub conflict_files: Vec<String>,
+    /// Whether the branch was rebased onto its base before the round.
+    pub rebased: bool,
 }
 
 impl RoundContext {
     /// The prompt's `review` variable.
     pub fn variable(&self) -> Value {
-        self.round
-            .variable(self.url.as_deref(), &self.branch, &self.base_branch)
+        self.round.variable(
+            self.url.as_deref(),
+            &self.branch,
+            &self.base_branch,
+            &self.conflict_files,
+        )
+    }
+
+    /// What the round's push may replace: Symphony's last push, when the branch was rebased;
+    /// otherwise nothing (a fast-forward).
+    pub fn replacing(&self) -> Option<&str> {
+        self.rebased.then_some(self.head.as_str())
     }
 }
 
@@ -60,5 +76,8 @@ pub(crate) async fn pending_round(
         url: watch.url,
         branch: watch.branch,
         base_branch: watch.base_branch,
+        head: watch.head_sha,
+        conflict_files: Vec::new(),
+        rebased: false,
     }))
 }

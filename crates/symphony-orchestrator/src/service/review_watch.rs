@@ -161,8 +161,18 @@ impl ReviewWatcher {
                 return;
             }
         };
-        match decide(&watched, watch.round, &report, &acting.review.policy) {
-            ReviewDecision::Wait { .. } => {}
+        let policy = &acting.review.policy;
+        let mut decision = decide(&watched, watch.round, &report, policy);
+        if let ReviewDecision::Adopt { head } = &decision {
+            if !acting.adopt(watch, head).await {
+                return;
+            }
+            let mut adopted = watched;
+            adopted.head_sha = head.clone();
+            decision = decide(&adopted, watch.round, &report, policy);
+        }
+        match decision {
+            ReviewDecision::Wait { .. } | ReviewDecision::Adopt { .. } => {}
             decision => acting.act(watch, decision).await,
         }
     }

@@ -16,6 +16,7 @@ use tracing::Instrument as _;
 use super::after_turns::AfterTurns;
 use super::agent_events::forward_events;
 use super::handoff::TokenTally;
+use super::review_catch_up::catch_up;
 use super::review_round::pending_round;
 use super::run_log::RunLog;
 use super::standing::{standing, Standing};
@@ -57,6 +58,10 @@ pub(crate) async fn run_worker(
         Ok(workspace) => workspace,
         Err(e) => return ExitReason::Failed(format!("workspace error [{}]: {e}", e.category())),
     };
+    if let Err(exit) = catch_up(&mut ctx, &manager, &workspace, &issue).await {
+        manager.after_run(&workspace).await;
+        return exit;
+    }
     let outcome = attempt_in_workspace(&ctx, &manager, &workspace, issue, attempt, stop).await;
     manager.after_run(&workspace).await;
     outcome

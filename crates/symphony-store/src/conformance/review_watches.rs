@@ -97,6 +97,21 @@ pub(super) async fn review_watches_survive_restarts_and_count_their_rounds(
         (2, Some("mark-2")),
         "feedback read after a mark the watch no longer has is not taken"
     );
+    // Someone else's push is not taken over a pending round, nor from a head the watch
+    // no longer has.
+    let adopt = |from: &str, to: &str| Change::ReviewHeadAdopted {
+        issue_id: "1".into(),
+        from: from.into(),
+        to: to.into(),
+        at_ms: 4_550,
+    };
+    b.apply(vec![adopt("bbb", "eee")]).await.expect("adopt");
+    let kept = b.review_watch("1").await.expect("read").expect("watched");
+    assert_eq!(
+        (kept.head_sha.as_str(), kept.round),
+        ("bbb", 2),
+        "a pending round keeps its head"
+    );
     b.apply(vec![Change::ReviewWatched(ReviewWatch::new(
         "1",
         "ID-1",
@@ -107,6 +122,20 @@ pub(super) async fn review_watches_survive_restarts_and_count_their_rounds(
     ))])
     .await
     .expect("addressed");
+    b.apply(vec![adopt("bbb", "fff"), adopt("ccc", "ddd")])
+        .await
+        .expect("adopt");
+    let adopted = b.review_watch("1").await.expect("read").expect("watched");
+    assert_eq!(
+        (
+            adopted.head_sha.as_str(),
+            adopted.round,
+            adopted.seen.as_deref(),
+            adopted.pending
+        ),
+        ("ddd", 2, Some("mark-2"), None),
+        "only a push on the head the watch has is taken; round and mark stay"
+    );
 
     // Feedback for an issue nobody watches is not taken.
     b.apply(vec![Change::ReviewFeedbackTaken {

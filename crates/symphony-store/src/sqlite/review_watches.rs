@@ -72,6 +72,22 @@ pub(super) fn feedback_taken(
     Ok(())
 }
 
+/// Moves the watch of `issue_id` from head `from` to `to` (someone else's push, taken), only
+/// while it is at `from` with nothing pending.
+pub(super) fn head_adopted(
+    tx: &Transaction<'_>,
+    issue_id: &str,
+    (from, to): (&str, &str),
+    at_ms: u64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE review_watches SET head_sha = ?3, updated_at = ?4
+         WHERE issue_id = ?1 AND head_sha = ?2 AND pending IS NULL",
+        params![issue_id, from, to, at_ms as i64],
+    )?;
+    Ok(())
+}
+
 /// Stops watching issue `issue_id`.
 pub(super) fn ended(tx: &Transaction<'_>, issue_id: &str) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM review_watches WHERE issue_id = ?1", [issue_id])?;

@@ -221,6 +221,12 @@ pub(super) fn apply(
                 (&seen, &pending),
                 at_ms,
             )?,
+            Change::ReviewHeadAdopted {
+                issue_id,
+                from,
+                to,
+                at_ms,
+            } => review_watches::head_adopted(tx, &issue_id, (&from, &to), at_ms)?,
             Change::ReviewWatchEnded { issue_id } => review_watches::ended(tx, &issue_id)?,
         }
     }

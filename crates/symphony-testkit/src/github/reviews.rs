@@ -111,7 +111,9 @@ impl FakeGithub {
             .insert(branch.to_owned(), sha.to_owned());
     }
 
-    /// Someone pushed `sha` to `branch`: open pull requests of that branch move to it.
+    /// Someone pushed `sha` to `branch`: open pull requests of that branch move to it. As on
+    /// GitHub, open pull requests from or into the branch must have their mergeability
+    /// computed again: `mergeable` is `null` until [`Self::set_mergeable`] says.
     pub fn push_branch(&self, full_name: &str, branch: &str, sha: &str) {
         let (owner, name) = full_name.split_once('/').expect("owner/name");
         let mut shared = self.lock();
@@ -121,8 +123,14 @@ impl FakeGithub {
         let r = &mut world.repos[repo];
         r.branches.insert(branch.to_owned(), sha.to_owned());
         for issue in r.issues.iter_mut().filter(|i| i.open) {
-            if let Some(pull) = issue.pull.as_mut().filter(|p| p.head == branch) {
+            let Some(pull) = issue.pull.as_mut() else {
+                continue;
+            };
+            if pull.head == branch {
                 pull.head_sha = sha.to_owned();
+            }
+            if pull.head == branch || pull.base == branch {
+                pull.mergeable = None;
                 issue.updated_at = now;
             }
         }

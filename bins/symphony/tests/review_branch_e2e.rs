@@ -1,0 +1,181 @@
+//! The review loop's branch work through the real `symphony` binary (ADR 0018), with a shell
+//! agent, the fake GitHub and a bare `origin` whose pushes GitHub learns of as they happen:
+//! - the base moves and the pull request no longer merges: Symphony merges the base into
+//!   the workspace, leaves the conflict to the agent, and commits the agent's resolution as a
+//!   merge (two parents) pushed as a fast-forward;
+//! - a person pushes to the branch (`review.on_head_moved: rebase`): the watch takes their
+//!   head, the next round builds on their commit, nothing of theirs is overwritten;
+//! - a merge ends it. One pull request throughout, every push a fast-forward.
+
+mod support;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::github_origin::{audit, count, origin, relay, start};
+use support::{git, prompts, wait_until};
+use symphony_testkit::github::{FakeGithub, NewIssue};
+
+const LIMIT: Duration = Duration::from_secs(120);
+const TOKEN: &str = "ghp_ReviewBranch0123456789abcdefABCDEF666";
+const REPO: &str = "acme/widgets";
+
+/// A person commits `file` = `text` on `branch` of `origin` and pushes it; the new head.
+fn person_pushes(person: &Path, branch: &str, file: &str, text: &str) -> String {
+    git(person, &["fetch", "-q", "origin"]);
+    git(
+        person,
+        &["checkout", "-q", "-B", branch, &format!("origin/{branch}")],
+    );
+    std::fs::write(person.join(file), text).unwrap();
+    git(
+        person,
+        &["commit", "-q", "-am", &format!("{file} by a person")],
+    );
+    git(person, &["push", "-q", "origin", branch]);
+    git(person, &["rev-parse", "HEAD"])
+}
+
+/// The shell agent: resolves a conflict in `greeting.txt` when there is one; else writes
+/// the greeting and a note the first time, and adds to the note after.
+const AGENT: &str = r#"mkdir -p ../../prompts
+    cat > ../../prompts/$(date +%s%N).txt
+    if grep -q '^<<<<<<<' greeting.txt; then printf 'hello, hey\n' > greeting.txt
+    elif [ ! -e notes.txt ]; then printf 'hello\n' > greeting.txt; echo one > notes.txt
+    else echo more >> notes.txt; fi"#;
+
+#[test]
+fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
+    let fake = Arc::new(FakeGithub::start(TOKEN));
+    let (number, _) = fake.create_issue(REPO, NewIssue::new("Greet", &["symphony:todo"]));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (origin, pushes) = origin(dir);
+    let done = Arc::new(AtomicBool::new(false));
+    let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
+    git(dir, &["clone", "-q", "origin.git", "person"]);
+    let person = dir.join("person");
+    let workflow = format!(
+        r#"---
+tracker:
+  kind: github
+  provider:
+    repo: {REPO}
+    api_url: {api}
+    token: $SYMPHONY_E2E_GITHUB_TOKEN
+workspace:
+  root: ./ws
+  repo: {origin}
+  base_branch: main
+polling:
+  interval_ms: 300
+agent:
+  backend: command
+  max_turns: 1
+  command: |
+    {AGENT}
+gates:
+  checks:
+    - kind: secrets
+handoff:
+  state: human-review
+  needs_human_state: needs-human
+review:
+  poll_interval_ms: 300
+  on_head_moved: rebase
+---
+Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
+"#,
+        api = fake.url(),
+        origin = origin.display(),
+    );
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let service = start(dir, TOKEN);
+    let log = || std::fs::read_to_string(dir.join("symphony.log")).unwrap_or_default();
+    wait_until("the first hand-off", LIMIT, || {
+        count(dir, TOKEN, "handed_off") == 1
+    });
+    let pulls = fake.pulls(REPO);
+    assert_eq!(pulls.len(), 1);
+    let pull = pulls[0].number;
+    let branch = pulls[0].pull.as_ref().unwrap().head.clone();
+    let head = || git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]);
+    let first = head();
+
+    // The base moves under the change, and GitHub says the pull request no longer merges.
+    let main = person_pushes(&person, "main", "greeting.txt", "hey\n");
+    fake.set_mergeable(REPO, pull, Some(false));
+    wait_until("the conflict round's hand-off", LIMIT, || {
+        count(dir, TOKEN, "handed_off") == 2
+    });
+    let second = head();
+    let parents = git(&origin, &["rev-list", "--parents", "-n", "1", &second]);
+    assert_eq!(
+        parents.split(' ').skip(1).collect::<Vec<_>>(),
+        [first.as_str(), main.as_str()],
+        "the resolution is committed as a merge of the branch and the base:\n{}",
+        log()
+    );
+    assert_eq!(
+        git(&origin, &["show", &format!("{second}:greeting.txt")]),
+        "hello, hey"
+    );
+    let round = prompts(dir).pop().unwrap();
+    assert!(
+        round.contains("## Review round 1")
+            && round.contains("conflict markers")
+            && round.contains("- `greeting.txt`"),
+        "{round}"
+    );
+    fake.set_mergeable(REPO, pull, Some(true));
+
+    // A person pushes to the branch: their commit becomes the change's.
+    let theirs = person_pushes(&person, &branch, "notes.txt", "one\nfrom a person\n");
+    wait_until("the person's head taken", LIMIT, || {
+        count(dir, TOKEN, "review_head_adopted") == 1
+    });
+    fake.review_pull(
+        REPO,
+        pull,
+        "ada",
+        "CHANGES_REQUESTED",
+        "One more note.",
+        &[],
+    );
+    wait_until("the next round's hand-off", LIMIT, || {
+        count(dir, TOKEN, "handed_off") == 3
+    });
+    let third = head();
+    assert_eq!(
+        git(&origin, &["rev-parse", &format!("{third}~1")]),
+        theirs,
+        "the round built on the person's commit"
+    );
+    assert_eq!(
+        git(&origin, &["show", &format!("{third}:notes.txt")]),
+        "one\nfrom a person\nmore"
+    );
+
+    fake.review_pull(REPO, pull, "ada", "APPROVED", "Thanks!", &[]);
+    fake.merge_pull(REPO, pull);
+    wait_until("the issue closed", LIMIT, || !fake.issue(REPO, number).open);
+    wait_until("the watch ended", LIMIT, || {
+        count(dir, TOKEN, "review_watch_ended") == 1
+    });
+    service.stop(LIMIT);
+    done.store(true, Ordering::Relaxed);
+    relayed.join().unwrap();
+
+    assert_eq!(fake.pulls(REPO).len(), 1, "one pull request throughout");
+    for (older, newer) in [(&first, &second), (&second, &theirs), (&theirs, &third)] {
+        git(&origin, &["merge-base", "--is-ancestor", older, newer]);
+    }
+    let entries = audit(dir, TOKEN);
+    assert!(
+        !entries.iter().any(|e| e["kind"] == "review_handed_to"),
+        "nothing went to a person: {}",
+        log()
+    );
+}
