@@ -7,6 +7,7 @@
 mod budget;
 pub mod command_gate;
 mod config;
+pub mod coverage;
 mod dependencies;
 mod docs_gate;
 mod error;
@@ -18,6 +19,7 @@ mod registry;
 mod report;
 pub mod sarif;
 pub mod secrets;
+mod tests_gate;
 
 pub use budget::{BudgetSettings, DiffBudgetGate};
 pub use command_gate::{CommandGate, CommandSettings};
@@ -34,3 +36,4 @@ pub use symphony_change as change;
 pub use symphony_change::{
     AddedLine, ChangeError, ChangeSet, ChangedFile, CommitPatch, FileChange, MAX_HISTORY_COMMITS,
 };
+pub use tests_gate::{CoverageSettings, TestsGate, TestsSettings};

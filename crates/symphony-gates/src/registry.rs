@@ -10,11 +10,13 @@ use serde_json::{Map, Value};
 use crate::budget::{BudgetSettings, DiffBudgetGate};
 use crate::command_gate::{CommandGate, CommandSettings};
 use crate::config::{CheckConfig, GatesConfig, DEFAULT_MAX_ROUNDS, DEFAULT_TIMEOUT_MS};
+use crate::coverage::CoverageFormat;
 use crate::dependencies::{DependenciesGate, DependencySettings};
 use crate::docs_gate::{DocKind, DocsGate, DocsSettings};
 use crate::error::GateError;
 use crate::gate::{Gate, GateRunner};
 use crate::secrets::SecretsGate;
+use crate::tests_gate::{CoverageSettings, TestsGate, TestsSettings};
 
 /// Builds gates of one kind from their WORKFLOW.md options.
 pub trait GateFactory: Send + Sync {
@@ -40,7 +42,7 @@ pub struct GateRegistry {
 }
 
 impl GateRegistry {
-    /// `secrets`, `command`, `diff_budget` and `docs`.
+    /// `secrets`, `command`, `diff_budget`, `docs`, `dependencies` and `tests`.
     pub fn builtin() -> Self {
         Self {
             factories: vec![
@@ -49,6 +51,7 @@ impl GateRegistry {
                 Arc::new(Builtin("diff_budget")),
                 Arc::new(Builtin("docs")),
                 Arc::new(Builtin("dependencies")),
+                Arc::new(Builtin("tests")),
             ],
         }
     }
@@ -127,6 +130,12 @@ fn builtin_options(kind: &str) -> &'static [OptionSchema] {
             {"type": "array", "items": {"type": "string"}},
         ]})
     }
+    fn percent() -> Value {
+        serde_json::json!({"type": "integer", "minimum": 0, "maximum": 100})
+    }
+    fn coverage_format() -> Value {
+        serde_json::json!({"enum": ["lcov", "cobertura", "llvm-json"]})
+    }
     fn documents() -> Value {
         serde_json::json!({"type": "array", "items": {"enum": ["changelog", "adr"]}})
     }
@@ -149,6 +158,14 @@ fn builtin_options(kind: &str) -> &'static [OptionSchema] {
             ("osv_db", string),
             ("deny_licenses", strings),
             ("max_age_days", count),
+        ],
+        "tests" => &[
+            ("source", strings),
+            ("tests", strings),
+            ("coverage_run", string),
+            ("coverage_report", string),
+            ("coverage_format", coverage_format),
+            ("min_changed_line_coverage", percent),
         ],
         _ => &[],
     }
@@ -313,6 +330,7 @@ impl GateFactory for Builtin {
                     adr_dir: o.string("adr_dir")?.unwrap_or(defaults.adr_dir),
                 })?)
             }
+            "tests" => Arc::new(tests_gate(check, &Options::new(options, "tests")?)?),
             "dependencies" => {
                 let o = Options::new(options, "dependencies")?;
                 let settings = DependencySettings {
@@ -399,6 +417,64 @@ impl GateRegistry {
             "additionalProperties": false,
         })
     }
+}
+
+/// The `tests` kind from its options: the coverage settings come as a set or not at all.
+fn tests_gate(check: &CheckConfig, o: &Options<'_>) -> Result<TestsGate, GateError> {
+    let defaults = TestsSettings::default();
+    let or_default = |given: Vec<String>, default: Vec<String>| {
+        if given.is_empty() {
+            default
+        } else {
+            given
+        }
+    };
+    let coverage = match (o.string("coverage_run")?, o.string("coverage_report")?) {
+        (None, None) => {
+            if o.string("coverage_format")?.is_some()
+                || o.count("min_changed_line_coverage")?.is_some()
+            {
+                return Err(GateError::Config(
+                    "`coverage_format` and `min_changed_line_coverage` need `coverage_run` and \
+                     `coverage_report`"
+                        .to_owned(),
+                ));
+            }
+            None
+        }
+        (Some(run), Some(report)) => {
+            let format = o
+                .string("coverage_format")?
+                .unwrap_or_else(|| "lcov".to_owned());
+            Some(CoverageSettings {
+                run,
+                report,
+                format: CoverageFormat::from_name(&format).ok_or_else(|| {
+                    GateError::Config(format!(
+                        "`coverage_format` {format:?}: expected lcov, cobertura or llvm-json"
+                    ))
+                })?,
+                timeout: check
+                    .settings
+                    .timeout
+                    .saturating_sub(Duration::from_millis(100)),
+            })
+        }
+        _ => {
+            return Err(GateError::Config(
+                "`coverage_run` and `coverage_report` go together: the command and the report \
+                 it writes"
+                    .to_owned(),
+            ))
+        }
+    };
+    let min = o.count("min_changed_line_coverage")?.unwrap_or(100);
+    TestsGate::new(TestsSettings {
+        source: or_default(o.strings("source")?, defaults.source),
+        tests: or_default(o.strings("tests")?, defaults.tests),
+        coverage,
+        min_changed_line_coverage: u8::try_from(min).unwrap_or(u8::MAX),
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Tests that need a program `.ci/run` installs — the pinned Codex CLI, Chromium with
-//! ChromeDriver. Run by [`run`] (a `harness = false` test target), each is a trial that is
+//! ChromeDriver, the pinned coverage.py. Run by [`run`] (a `harness = false` test target), each is a trial that is
 //! reported *ignored, with the reason* when its program is missing, so `cargo test` on a fresh
 //! machine says what did not run instead of counting it as passed. With `CI` set (to anything
 //! but the empty string) nothing is ignored: a missing program fails the test.
@@ -14,6 +14,20 @@ pub enum Tool {
     Codex,
     /// Chromium and ChromeDriver.
     Browser,
+    /// coverage.py, pinned, installed under `target/tools/coverage-py` (see
+    /// [`coverage_py`]).
+    CoveragePy,
+}
+
+/// The pinned coverage.py `.ci/run` installs.
+pub const COVERAGE_PY_VERSION: &str = "7.18.0";
+
+/// Where `.ci/run` installs coverage.py (`pip install --target`): put it on `PYTHONPATH`.
+pub fn coverage_py() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize()
+        .unwrap_or(root)
+        .join("target/tools/coverage-py")
 }
 
 pub use crate::ci::ci;
@@ -33,6 +47,18 @@ pub fn missing(tool: Tool) -> Option<String> {
             })
         }
         Tool::Browser => crate::browser::programs().err(),
+        Tool::CoveragePy => {
+            let dir = coverage_py();
+            let version = dir.join(format!("coverage-{COVERAGE_PY_VERSION}.dist-info"));
+            (!version.is_dir()).then(|| {
+                format!(
+                    "coverage.py {COVERAGE_PY_VERSION} is not installed at {} (`python3 -m pip \
+                     install --target target/tools/coverage-py coverage=={COVERAGE_PY_VERSION}`; \
+                     `.ci/run` does this)",
+                    dir.display()
+                )
+            })
+        }
     }
 }
 
