@@ -1,27 +1,19 @@
 //! The secrets gate on real git workspaces: pass, fail, error and timeout, only added lines
 //! judged, SARIF output valid against the official SARIF 2.1.0 schema.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::git;
 use symphony_gates::{
     sarif, ChangeSet, GateContext, GateRunner, GateSettings, GateStatus, SecretsGate,
 };
 
 /// A fake AWS key id, shaped like the real thing (not the documented example).
 const AWS_KEY: &str = "AKIAQ3EGRT5YK2PJZW4X";
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
-    assert!(status.success(), "git {args:?}");
-}
 
 /// A repository with one commit holding an old secret, then `files` written on top.
 fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {

@@ -3,26 +3,18 @@
 //! lines the report says did not run are findings on their lines, the threshold decides, and a
 //! command that fails or a report that cannot be read is an error, never a pass.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::git;
 use symphony_gates::coverage::CoverageFormat;
 use symphony_gates::{
     ChangeSet, CoverageSettings, GateContext, GateReport, GateRunner, GateSettings, GateStatus,
     TestsGate, TestsSettings,
 };
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
-    assert!(status.success(), "git {args:?}");
-}
 
 /// `src/calc.py` committed on `main`, then `files` written on top.
 fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {

@@ -3,27 +3,18 @@
 //! reports; the gate finds exactly the added line the test did not run, in both formats.
 //! Reported ignored, with the reason, where coverage.py is not installed (never under CI).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::git;
 use symphony_gates::coverage::CoverageFormat;
 use symphony_gates::{
     ChangeSet, CoverageSettings, GateContext, GateRunner, GateSettings, GateStatus, TestsGate,
     TestsSettings,
 };
 use symphony_testkit::requires::{block_on, coverage_py, run, trial, Tool};
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap_or_else(|e| panic!("git is required for these tests: {e}"));
-    assert!(status.success(), "git {args:?}");
-}
 
 /// `src/calc.py` with `add`; the change adds `sub` and `mul` (lines 4-5 and 7-8) and a test
 /// that runs `sub` only.

@@ -130,6 +130,13 @@ fn state(dir: &Path) -> String {
         .to_owned()
 }
 
+/// The reason of the first ended watch, once one ended.
+async fn ended_because(dir: &Path) -> serde_json::Value {
+    let entries = audited(dir, "review_watch_ended", 1).await;
+    let ended = entries.iter().find(|e| e.kind == "review_watch_ended");
+    ended.unwrap().detail["reason"].clone()
+}
+
 fn kinds(entries: &[AuditEntry], kind: &str) -> usize {
     entries.iter().filter(|e| e.kind == kind).count()
 }
@@ -187,12 +194,7 @@ async fn a_requested_change_becomes_the_next_round_and_a_merge_ends_the_issue() 
     );
 
     review(dir, 2, Verdict::Merged, "");
-    let entries = audited(dir, "review_watch_ended", 1).await;
-    let ended = entries
-        .iter()
-        .find(|e| e.kind == "review_watch_ended")
-        .unwrap();
-    assert_eq!(ended.detail["reason"], "merged");
+    assert_eq!(ended_because(dir).await, "merged");
     assert_eq!(state(dir), "done");
     support::until(LIMIT, || !ws.exists()).await;
     assert!(!ws.exists(), "the merged issue's workspace is removed");
@@ -209,12 +211,7 @@ async fn a_reviewer_who_keeps_asking_ends_with_a_person_after_max_rounds() {
     review(dir, 1, Verdict::ChangesRequested, "Not yet.");
     audited(dir, "handed_off", 2).await;
     review(dir, 2, Verdict::ChangesRequested, "Still not.");
-    let entries = audited(dir, "review_watch_ended", 1).await;
-    let ended = entries
-        .iter()
-        .find(|e| e.kind == "review_watch_ended")
-        .unwrap();
-    assert_eq!(ended.detail["reason"], "rounds spent");
+    assert_eq!(ended_because(dir).await, "rounds spent");
     assert_eq!(state(dir), "needs human");
     let text = issue(dir);
     assert!(
@@ -257,12 +254,7 @@ async fn a_closed_change_is_queued_again_with_what_was_said_and_proposed_anew() 
 
     // The change proposed anew is open (the close was acted on), and its merge ends it.
     review(dir, 2, Verdict::Merged, "");
-    let entries = audited(dir, "review_watch_ended", 1).await;
-    let ended = entries
-        .iter()
-        .find(|e| e.kind == "review_watch_ended")
-        .unwrap();
-    assert_eq!(ended.detail["reason"], "merged");
+    assert_eq!(ended_because(dir).await, "merged");
     assert_eq!(state(dir), "done");
     service.stop().await;
 }
