@@ -160,11 +160,9 @@ impl TestsGate {
     ) -> (Vec<Finding>, Option<f64>) {
         let mut findings = Vec::new();
         let (mut executable, mut covered) = (0usize, 0usize);
-        for file in self
-            .sources(change)
-            .into_iter()
-            .filter(|f| !self.is_test(f))
-        {
+        // Every source file, those with inline tests too: adding a test module to a file
+        // must not take its other added lines out of the coverage judgement.
+        for file in self.sources(change) {
             let Some(lines) = coverage.lines(&file.path) else {
                 if !file.added.is_empty() {
                     findings.push(Finding::new(

@@ -220,3 +220,14 @@ fn the_workflow_options_are_strict() {
         assert!(error.contains(says), "{bad}: {error}");
     }
 }
+
+#[tokio::test]
+async fn an_inline_test_module_does_not_take_its_files_lines_out_of_coverage() {
+    let lib = "pub fn one() -> u8 { 1 }\npub fn two() -> u8 { 2 }\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn one() { assert_eq!(super::one(), 1); }\n}\n";
+    let dir = workspace(&[("src/lib.rs", lib)]);
+    let ran = "SF:src/lib.rs\\nDA:1,1\\nDA:2,0\\nDA:7,1\\nend_of_record\\n";
+    let report = judge(dir.path(), lcov(ran, 100)).await;
+    assert_eq!(report.status, GateStatus::Fail, "{report:?}");
+    let lines: Vec<Option<u32>> = report.findings.iter().map(|f| f.line).collect();
+    assert_eq!(lines, [Some(2)], "{report:?}");
+}
