@@ -126,9 +126,11 @@ async fn moving_the_issue_to_a_terminal_state_stops_the_run_and_removes_the_work
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_command_is_killed_by_stall_detection_and_retried_with_backoff() {
+    // The stall limit leaves room for the login shell's start-up (`bash -lc` runs the machine's
+    // profile, which may wait for a lock): a run killed before its first line never started.
     let (dir, path) = setup(
         "echo started >> ../../starts.log; exec sleep 600",
-        "codex:\n  stall_timeout_ms: 1000\n",
+        "codex:\n  stall_timeout_ms: 4000\n",
         &[("HUNG-1", "todo")],
     );
     let root = dir.path().to_path_buf();
