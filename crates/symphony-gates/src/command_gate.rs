@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use regex::Regex;
-use serde_json::Value;
 use symphony_process::{run_bounded, RunError};
 
 use crate::gate::{Gate, GateContext};
 use crate::report::{Finding, GateReport, GateStatus, Severity};
+use crate::sarif_log::{read_sarif, SarifError};
 use symphony_change::ChangeSet;
 
 /// Settings of a `command` gate.
@@ -113,34 +113,24 @@ fn finding(gate: &str, rule: &str, message: &str, file: &str, line: &str) -> Fin
     )
 }
 
-/// Findings in a SARIF log.
-pub fn parse_sarif(gate: &str, log: &Value) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for run in log["runs"].as_array().map_or(&[][..], Vec::as_slice) {
-        for result in run["results"].as_array().map_or(&[][..], Vec::as_slice) {
-            let rule = result["ruleId"].as_str().unwrap_or("result");
-            let message = result["message"]["text"].as_str().unwrap_or("(no message)");
-            let location = &result["locations"][0]["physicalLocation"];
-            let file = location["artifactLocation"]["uri"]
-                .as_str()
-                .map(str::to_owned);
-            let line = location["region"]["startLine"].as_u64().map(|l| l as u32);
-            let level = match result["level"].as_str() {
-                Some("warning") => Severity::Warning,
-                Some("note") | Some("none") => Severity::Note,
-                _ => Severity::Error,
-            };
-            findings.push(Finding::new(
-                format!("{gate}/{rule}"),
-                message,
-                file,
-                line,
-                level,
-                message,
-            ));
-        }
-    }
-    findings
+/// Findings in a SARIF log (read strictly: see [`read_sarif`]); `root` is the folder the
+/// tool ran on. Suppressed results are not findings.
+pub fn parse_sarif(gate: &str, log: &[u8], root: &Path) -> Result<Vec<Finding>, SarifError> {
+    Ok(read_sarif(log, root)?
+        .results
+        .into_iter()
+        .filter(|r| !r.suppressed)
+        .map(|r| {
+            Finding::new(
+                format!("{gate}/{}", r.rule),
+                r.message.clone(),
+                r.file,
+                r.start_line,
+                r.severity,
+                &r.message,
+            )
+        })
+        .collect())
 }
 
 /// Marks each finding as in the change or not (its file and line among the added lines).
@@ -163,14 +153,8 @@ impl Gate for CommandGate {
     }
 
     async fn run(&self, context: &GateContext) -> GateReport {
-        let mut command = symphony_process::child_command("bash");
-        command
-            .arg("-lc")
-            .arg(&self.settings.run)
-            .current_dir(&context.workspace);
-        for name in &context.remove_env {
-            command.env_remove(name);
-        }
+        let command =
+            crate::shell::bash(&self.settings.run, &context.workspace, &context.remove_env);
         let finished = match run_bounded(command, self.settings.timeout).await {
             Ok(finished) => finished,
             Err(RunError::Spawn(e)) => {
@@ -200,9 +184,9 @@ impl Gate for CommandGate {
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| {
-                    serde_json::from_slice::<Value>(&bytes).map_err(|e| e.to_string())
+                    parse_sarif("command", &bytes, &context.workspace).map_err(|e| e.to_string())
                 }) {
-                Ok(log) => findings.extend(parse_sarif("command", &log)),
+                Ok(found) => findings.extend(found),
                 Err(e) => {
                     let mut report = GateReport::new(
                         "command",

@@ -4,6 +4,7 @@
 //! limit, "an error, a timeout or a skip is never a pass"); [`sarif`] exports reports as
 //! SARIF 2.1.0.
 
+mod base_checkout;
 mod budget;
 pub mod command_gate;
 mod config;
@@ -14,11 +15,15 @@ mod error;
 pub mod feedback;
 mod gate;
 pub mod lockfiles;
+mod options;
 pub mod osv;
 mod registry;
 mod report;
 pub mod sarif;
+mod sarif_gate;
+pub mod sarif_log;
 pub mod secrets;
+mod shell;
 mod tests_gate;
 
 pub use budget::{BudgetSettings, DiffBudgetGate};
@@ -30,6 +35,8 @@ pub use error::GateError;
 pub use gate::{Gate, GateContext, GateRunner, GateSettings};
 pub use registry::{GateFactory, GateRegistry};
 pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
+pub use sarif_gate::{SarifBaseline, SarifGate, SarifSettings};
+pub use sarif_log::{read_sarif, AnalyzerResult, SarifError, SarifReading};
 pub use secrets::SecretsGate;
 /// The change a gate judges, read once for the gates and the hand-off alike.
 pub use symphony_change as change;

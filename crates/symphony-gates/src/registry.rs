@@ -5,18 +5,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::budget::{BudgetSettings, DiffBudgetGate};
 use crate::command_gate::{CommandGate, CommandSettings};
 use crate::config::{CheckConfig, GatesConfig, DEFAULT_MAX_ROUNDS, DEFAULT_TIMEOUT_MS};
-use crate::coverage::CoverageFormat;
 use crate::dependencies::{DependenciesGate, DependencySettings};
 use crate::docs_gate::{DocKind, DocsGate, DocsSettings};
 use crate::error::GateError;
 use crate::gate::{Gate, GateRunner};
+use crate::options::{builtin_options, sarif_gate, tests_gate, Options};
 use crate::secrets::SecretsGate;
-use crate::tests_gate::{CoverageSettings, TestsGate, TestsSettings};
 
 /// Builds gates of one kind from their WORKFLOW.md options.
 pub trait GateFactory: Send + Sync {
@@ -42,7 +41,7 @@ pub struct GateRegistry {
 }
 
 impl GateRegistry {
-    /// `secrets`, `command`, `diff_budget`, `docs`, `dependencies` and `tests`.
+    /// `secrets`, `command`, `diff_budget`, `docs`, `dependencies`, `tests` and `sarif`.
     pub fn builtin() -> Self {
         Self {
             factories: vec![
@@ -52,6 +51,7 @@ impl GateRegistry {
                 Arc::new(Builtin("docs")),
                 Arc::new(Builtin("dependencies")),
                 Arc::new(Builtin("tests")),
+                Arc::new(Builtin("sarif")),
             ],
         }
     }
@@ -108,139 +108,6 @@ impl GateRegistry {
 }
 
 struct Builtin(&'static str);
-
-/// The options of each built-in kind with their schemas: the one list both `build` (which
-/// refuses any other key) and `options_schema` read.
-/// An option's name and the function giving its JSON Schema.
-type OptionSchema = (&'static str, fn() -> Value);
-
-fn builtin_options(kind: &str) -> &'static [OptionSchema] {
-    fn string() -> Value {
-        serde_json::json!({"type": "string"})
-    }
-    fn count() -> Value {
-        serde_json::json!({"type": "integer", "minimum": 0})
-    }
-    fn flag() -> Value {
-        serde_json::json!({"type": "boolean"})
-    }
-    fn strings() -> Value {
-        serde_json::json!({"anyOf": [
-            {"type": "string"},
-            {"type": "array", "items": {"type": "string"}},
-        ]})
-    }
-    fn percent() -> Value {
-        serde_json::json!({"type": "integer", "minimum": 0, "maximum": 100})
-    }
-    fn coverage_format() -> Value {
-        serde_json::json!({"enum": ["lcov", "cobertura", "llvm-json"]})
-    }
-    fn documents() -> Value {
-        serde_json::json!({"type": "array", "items": {"enum": ["changelog", "adr"]}})
-    }
-    match kind {
-        "secrets" => &[("rules", string)],
-        "command" => &[("run", string), ("sarif", string)],
-        "diff_budget" => &[
-            ("max_files", count),
-            ("max_lines", count),
-            ("protected", strings),
-            ("lockfiles_need_manifest", flag),
-        ],
-        "docs" => &[
-            ("require", documents),
-            ("changelog_dir", string),
-            ("adr_dir", string),
-        ],
-        "dependencies" => &[
-            ("rustsec_db", string),
-            ("osv_db", string),
-            ("deny_licenses", strings),
-            ("max_age_days", count),
-        ],
-        "tests" => &[
-            ("source", strings),
-            ("tests", strings),
-            ("coverage_run", string),
-            ("coverage_report", string),
-            ("coverage_format", coverage_format),
-            ("min_changed_line_coverage", percent),
-        ],
-        _ => &[],
-    }
-}
-
-fn option_names(kind: &str) -> Vec<&'static str> {
-    builtin_options(kind).iter().map(|(k, _)| *k).collect()
-}
-
-/// Reads a kind's options strictly: every key must be one the kind knows.
-struct Options<'a> {
-    map: &'a Map<String, Value>,
-    known: Vec<&'static str>,
-}
-
-impl<'a> Options<'a> {
-    fn new(map: &'a Map<String, Value>, kind: &str) -> Result<Self, GateError> {
-        let known = option_names(kind);
-        if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
-            return Err(GateError::Config(format!(
-                "`{unknown}` is not an option of this kind (options: {})",
-                known.join(", ")
-            )));
-        }
-        Ok(Self { map, known })
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>, GateError> {
-        debug_assert!(self.known.contains(&key));
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(GateError::Config(format!("`{key}` must be a string"))),
-        }
-    }
-
-    fn count(&self, key: &str) -> Result<Option<usize>, GateError> {
-        debug_assert!(self.known.contains(&key));
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
-                GateError::Config(format!("`{key}` must be a non-negative integer"))
-            }),
-        }
-    }
-
-    fn flag(&self, key: &str, default: bool) -> Result<bool, GateError> {
-        debug_assert!(self.known.contains(&key));
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v
-                .as_bool()
-                .ok_or_else(|| GateError::Config(format!("`{key}` must be true or false"))),
-        }
-    }
-
-    fn strings(&self, key: &str) -> Result<Vec<String>, GateError> {
-        debug_assert!(self.known.contains(&key));
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| GateError::Config(format!("`{key}` must list strings")))
-                })
-                .collect(),
-            Some(_) => Err(GateError::Config(format!(
-                "`{key}` must be a list of strings"
-            ))),
-        }
-    }
-}
 
 impl GateFactory for Builtin {
     fn kind(&self) -> &str {
@@ -331,6 +198,7 @@ impl GateFactory for Builtin {
                 })?)
             }
             "tests" => Arc::new(tests_gate(check, &Options::new(options, "tests")?)?),
+            "sarif" => Arc::new(sarif_gate(check, &Options::new(options, "sarif")?)?),
             "dependencies" => {
                 let o = Options::new(options, "dependencies")?;
                 let settings = DependencySettings {
@@ -419,64 +287,6 @@ impl GateRegistry {
     }
 }
 
-/// The `tests` kind from its options: the coverage settings come as a set or not at all.
-fn tests_gate(check: &CheckConfig, o: &Options<'_>) -> Result<TestsGate, GateError> {
-    let defaults = TestsSettings::default();
-    let or_default = |given: Vec<String>, default: Vec<String>| {
-        if given.is_empty() {
-            default
-        } else {
-            given
-        }
-    };
-    let coverage = match (o.string("coverage_run")?, o.string("coverage_report")?) {
-        (None, None) => {
-            if o.string("coverage_format")?.is_some()
-                || o.count("min_changed_line_coverage")?.is_some()
-            {
-                return Err(GateError::Config(
-                    "`coverage_format` and `min_changed_line_coverage` need `coverage_run` and \
-                     `coverage_report`"
-                        .to_owned(),
-                ));
-            }
-            None
-        }
-        (Some(run), Some(report)) => {
-            let format = o
-                .string("coverage_format")?
-                .unwrap_or_else(|| "lcov".to_owned());
-            Some(CoverageSettings {
-                run,
-                report,
-                format: CoverageFormat::from_name(&format).ok_or_else(|| {
-                    GateError::Config(format!(
-                        "`coverage_format` {format:?}: expected lcov, cobertura or llvm-json"
-                    ))
-                })?,
-                timeout: check
-                    .settings
-                    .timeout
-                    .saturating_sub(Duration::from_millis(100)),
-            })
-        }
-        _ => {
-            return Err(GateError::Config(
-                "`coverage_run` and `coverage_report` go together: the command and the report \
-                 it writes"
-                    .to_owned(),
-            ))
-        }
-    };
-    let min = o.count("min_changed_line_coverage")?.unwrap_or(100);
-    TestsGate::new(TestsSettings {
-        source: or_default(o.strings("source")?, defaults.source),
-        tests: or_default(o.strings("tests")?, defaults.tests),
-        coverage,
-        min_changed_line_coverage: u8::try_from(min).unwrap_or(u8::MAX),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,7 +315,7 @@ mod tests {
         for (check, expected) in [
             (
                 json!({"kind": "lint"}),
-                "unknown kind \"lint\"; known kinds: command, dependencies, diff_budget, docs, secrets",
+                "unknown kind \"lint\"; known kinds: command, dependencies, diff_budget, docs, sarif, secrets, tests",
             ),
             (
                 json!({"kind": "command"}),
@@ -522,6 +332,22 @@ mod tests {
             (
                 json!({"kind": "docs", "require": ["manual"]}),
                 "expected changelog or adr",
+            ),
+            (
+                json!({"kind": "sarif", "run": "ruff check"}),
+                "`output` is required",
+            ),
+            (
+                json!({"kind": "sarif", "run": "x", "output": "../out.sarif"}),
+                "no `..`",
+            ),
+            (
+                json!({"kind": "sarif", "run": "x", "output": "o", "exit_codes": []}),
+                "`exit_codes` is empty",
+            ),
+            (
+                json!({"kind": "sarif", "run": "x", "output": "o", "min_level": "fatal"}),
+                "expected note, warning or error",
             ),
         ] {
             let error = build(json!({"checks": [check]}))

@@ -219,14 +219,7 @@ impl TestsGate {
                 ))
             }
         }
-        let mut command = symphony_process::child_command("bash");
-        command
-            .arg("-lc")
-            .arg(&settings.run)
-            .current_dir(&context.workspace);
-        for name in &context.remove_env {
-            command.env_remove(name);
-        }
+        let command = crate::shell::bash(&settings.run, &context.workspace, &context.remove_env);
         let finished = match run_bounded(command, settings.timeout).await {
             Ok(finished) => finished,
             Err(RunError::Spawn(e)) => return Err((format!("could not start bash: {e}"), None)),

@@ -1,5 +1,5 @@
 //! Tests that need a program `.ci/run` installs — the pinned Codex CLI, Chromium with
-//! ChromeDriver, the pinned coverage.py. Run by [`run`] (a `harness = false` test target), each is a trial that is
+//! ChromeDriver, the pinned coverage.py and ruff. Run by [`run`] (a `harness = false` test target), each is a trial that is
 //! reported *ignored, with the reason* when its program is missing, so `cargo test` on a fresh
 //! machine says what did not run instead of counting it as passed. With `CI` set (to anything
 //! but the empty string) nothing is ignored: a missing program fails the test.
@@ -17,6 +17,22 @@ pub enum Tool {
     /// coverage.py, pinned, installed under `target/tools/coverage-py` (see
     /// [`coverage_py`]).
     CoveragePy,
+    /// ruff, pinned, installed under `target/tools/ruff` (see [`ruff`]): an analyzer writing
+    /// SARIF.
+    Ruff,
+}
+
+/// The pinned ruff `.ci/run` installs.
+pub const RUFF_VERSION: &str = "0.17.6";
+
+/// The pinned ruff's program (`pip install --target target/tools/ruff`).
+pub fn ruff() -> std::path::PathBuf {
+    tools_dir().join("ruff/bin/ruff")
+}
+
+fn tools_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root).join("target/tools")
 }
 
 /// The pinned coverage.py `.ci/run` installs.
@@ -24,10 +40,7 @@ pub const COVERAGE_PY_VERSION: &str = "7.18.0";
 
 /// Where `.ci/run` installs coverage.py (`pip install --target`): put it on `PYTHONPATH`.
 pub fn coverage_py() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize()
-        .unwrap_or(root)
-        .join("target/tools/coverage-py")
+    tools_dir().join("coverage-py")
 }
 
 pub use crate::ci::ci;
@@ -56,6 +69,16 @@ pub fn missing(tool: Tool) -> Option<String> {
                      install --target target/tools/coverage-py coverage=={COVERAGE_PY_VERSION}`; \
                      `.ci/run` does this)",
                     dir.display()
+                )
+            })
+        }
+        Tool::Ruff => {
+            let version = tools_dir().join(format!("ruff/ruff-{RUFF_VERSION}.dist-info"));
+            (!version.is_dir() || !ruff().is_file()).then(|| {
+                format!(
+                    "ruff {RUFF_VERSION} is not installed at {} (`python3 -m pip install \
+                     --target target/tools/ruff ruff=={RUFF_VERSION}`; `.ci/run` does this)",
+                    ruff().display()
                 )
             })
         }
