@@ -58,9 +58,15 @@ pub struct CodexSession {
 
 impl CodexSession {
     pub(crate) async fn start(
-        options: CodexOptions,
+        mut options: CodexOptions,
         spec: SessionSpec,
     ) -> Result<Self, AgentError> {
+        if spec.read_only {
+            // Codex's own read-only sandbox, whatever the workflow set for coding sessions.
+            options.thread_sandbox = Some(serde_json::json!("read-only"));
+            options.turn_sandbox_policy =
+                Some(serde_json::json!({"type": "readOnly", "networkAccess": false}));
+        }
         let workspace = spec.workspace.clone();
         if !workspace.is_dir() {
             return Err(AgentError::InvalidWorkspaceCwd {

@@ -78,6 +78,9 @@ pub struct SessionSpec {
     pub stop: StopSignal,
     /// Host-side tools the agent may call, if any.
     pub tools: Option<Arc<dyn ToolHandler>>,
+    /// The session may read the workspace and not write it (a reviewer's). Backends with a
+    /// sandbox enforce it; whoever asks for it checks the workspace afterwards all the same.
+    pub read_only: bool,
 }
 
 impl SessionSpec {
@@ -99,6 +102,7 @@ impl SessionSpec {
             events,
             stop,
             tools: None,
+            read_only: false,
         }
     }
 }
@@ -117,6 +121,7 @@ impl std::fmt::Debug for SessionSpec {
             .field("issue", &self.issue.identifier)
             .field("remove_env", &self.remove_env)
             .field("tools", &self.tools.is_some())
+            .field("read_only", &self.read_only)
             .finish_non_exhaustive()
     }
 }

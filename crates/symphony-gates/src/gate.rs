@@ -9,11 +9,38 @@ use async_trait::async_trait;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::report::{GateReport, GateStatus};
+use crate::reviewer::ReviewerAgent;
 use crate::GateError;
 use symphony_change::ChangeSet;
 
+/// The issue a change is for, as gates that explain it to someone (a reviewer) need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GateIssue {
+    /// The tracker's key (`ABC-12`).
+    pub identifier: String,
+    /// Its title.
+    pub title: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// Its page, if any.
+    pub url: Option<String>,
+}
+
+impl GateIssue {
+    /// Issue `identifier` titled `title`.
+    pub fn new(identifier: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            identifier: identifier.into(),
+            title: title.into(),
+            description: None,
+            url: None,
+        }
+    }
+}
+
 /// What a gate judges.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct GateContext {
     /// The workspace (a git working tree).
@@ -22,6 +49,22 @@ pub struct GateContext {
     pub change: Arc<ChangeSet>,
     /// Environment variables removed from anything a gate runs (tracker secrets).
     pub remove_env: Vec<String>,
+    /// The issue the change is for, when the host knows it.
+    pub issue: Option<GateIssue>,
+    /// Runs reviewer sessions, when the host offers them (the `ai_review` gate needs one).
+    pub reviewer: Option<Arc<dyn ReviewerAgent>>,
+}
+
+impl std::fmt::Debug for GateContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateContext")
+            .field("workspace", &self.workspace)
+            .field("files", &self.change.files.len())
+            .field("remove_env", &self.remove_env)
+            .field("issue", &self.issue)
+            .field("reviewer", &self.reviewer.is_some())
+            .finish()
+    }
 }
 
 impl GateContext {
@@ -31,6 +74,8 @@ impl GateContext {
             workspace: workspace.into(),
             change,
             remove_env: Vec::new(),
+            issue: None,
+            reviewer: None,
         }
     }
 }

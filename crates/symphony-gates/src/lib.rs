@@ -4,6 +4,7 @@
 //! limit, "an error, a timeout or a skip is never a pass"); [`sarif`] exports reports as
 //! SARIF 2.1.0.
 
+pub mod ai_review;
 mod base_checkout;
 mod budget;
 pub mod command_gate;
@@ -19,6 +20,7 @@ mod options;
 pub mod osv;
 mod registry;
 mod report;
+pub mod reviewer;
 pub mod sarif;
 mod sarif_gate;
 pub mod sarif_log;
@@ -26,15 +28,20 @@ pub mod secrets;
 mod shell;
 mod tests_gate;
 
+pub use ai_review::{AiReviewGate, AiReviewSettings};
 pub use budget::{BudgetSettings, DiffBudgetGate};
 pub use command_gate::{CommandGate, CommandSettings};
 pub use config::{CheckConfig, GatesConfig, DEFAULT_MAX_ROUNDS, DEFAULT_TIMEOUT_MS};
 pub use dependencies::{DatabaseInfo, DependenciesGate, DependencySettings};
 pub use docs_gate::{DocKind, DocsGate, DocsSettings};
 pub use error::GateError;
-pub use gate::{Gate, GateContext, GateRunner, GateSettings};
+pub use gate::{Gate, GateContext, GateIssue, GateRunner, GateSettings};
 pub use registry::{GateFactory, GateRegistry};
 pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
+pub use reviewer::{
+    AgentTokens, ReviewRequest, ReviewTool, ReviewerAgent, ReviewerError, ReviewerRun,
+    SubmissionCheck,
+};
 pub use sarif_gate::{SarifBaseline, SarifGate, SarifSettings};
 pub use sarif_log::{read_sarif, AnalyzerResult, SarifError, SarifReading};
 pub use secrets::SecretsGate;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::ai_review::{AiReviewGate, AiReviewSettings, ReviewSeverity};
 use crate::config::CheckConfig;
 use crate::coverage::CoverageFormat;
 use crate::error::GateError;
@@ -48,6 +49,9 @@ pub(crate) fn builtin_options(kind: &str) -> &'static [OptionSchema] {
     fn exit_codes() -> Value {
         serde_json::json!({"type": "array", "minItems": 1, "items": {"type": "integer"}})
     }
+    fn review_severity() -> Value {
+        serde_json::json!({"enum": ["critical", "high", "medium", "low", "info"]})
+    }
     fn documents() -> Value {
         serde_json::json!({"type": "array", "items": {"enum": ["changelog", "adr"]}})
     }
@@ -85,6 +89,14 @@ pub(crate) fn builtin_options(kind: &str) -> &'static [OptionSchema] {
             ("baseline", baseline),
             ("exit_codes", exit_codes),
             ("min_level", levels),
+        ],
+        "ai_review" => &[
+            ("block_severity", review_severity),
+            ("backend", string),
+            ("command", string),
+            ("prompt", string),
+            ("guidelines", strings),
+            ("context_lines", count),
         ],
         _ => &[],
     }
@@ -272,4 +284,39 @@ pub(crate) fn sarif_gate(check: &CheckConfig, o: &Options<'_>) -> Result<SarifGa
         settings.exit_codes = codes;
     }
     SarifGate::new(settings)
+}
+
+/// The `ai_review` kind from its options.
+pub(crate) fn ai_review_gate(
+    check: &CheckConfig,
+    o: &Options<'_>,
+) -> Result<AiReviewGate, GateError> {
+    let mut settings = AiReviewSettings::default();
+    if let Some(name) = o.string("block_severity")? {
+        settings.block_severity = ReviewSeverity::from_name(&name).ok_or_else(|| {
+            GateError::Config(format!(
+                "`block_severity` {name:?}: expected critical, high, medium, low or info"
+            ))
+        })?;
+    }
+    let non_empty = |key: &str| -> Result<Option<String>, GateError> {
+        match o.string(key)? {
+            Some(s) if s.trim().is_empty() => Err(GateError::Config(format!(
+                "`{key}` is empty: leave it out for the default"
+            ))),
+            other => Ok(other),
+        }
+    };
+    settings.backend = non_empty("backend")?;
+    settings.command = non_empty("command")?;
+    settings.prompt = o.string("prompt")?;
+    let guidelines = o.strings("guidelines")?;
+    if !guidelines.is_empty() {
+        settings.guidelines = guidelines;
+    }
+    if let Some(lines) = o.count("context_lines")? {
+        settings.context_lines = u32::try_from(lines).unwrap_or(u32::MAX).min(500);
+    }
+    settings.timeout = check.settings.timeout;
+    AiReviewGate::new(settings)
 }

@@ -14,7 +14,7 @@ use crate::dependencies::{DependenciesGate, DependencySettings};
 use crate::docs_gate::{DocKind, DocsGate, DocsSettings};
 use crate::error::GateError;
 use crate::gate::{Gate, GateRunner};
-use crate::options::{builtin_options, sarif_gate, tests_gate, Options};
+use crate::options::{ai_review_gate, builtin_options, sarif_gate, tests_gate, Options};
 use crate::secrets::SecretsGate;
 
 /// Builds gates of one kind from their WORKFLOW.md options.
@@ -41,7 +41,8 @@ pub struct GateRegistry {
 }
 
 impl GateRegistry {
-    /// `secrets`, `command`, `diff_budget`, `docs`, `dependencies`, `tests` and `sarif`.
+    /// `secrets`, `command`, `diff_budget`, `docs`, `dependencies`, `tests`, `sarif` and
+    /// `ai_review`.
     pub fn builtin() -> Self {
         Self {
             factories: vec![
@@ -52,6 +53,7 @@ impl GateRegistry {
                 Arc::new(Builtin("dependencies")),
                 Arc::new(Builtin("tests")),
                 Arc::new(Builtin("sarif")),
+                Arc::new(Builtin("ai_review")),
             ],
         }
     }
@@ -199,6 +201,7 @@ impl GateFactory for Builtin {
             }
             "tests" => Arc::new(tests_gate(check, &Options::new(options, "tests")?)?),
             "sarif" => Arc::new(sarif_gate(check, &Options::new(options, "sarif")?)?),
+            "ai_review" => Arc::new(ai_review_gate(check, &Options::new(options, "ai_review")?)?),
             "dependencies" => {
                 let o = Options::new(options, "dependencies")?;
                 let settings = DependencySettings {
@@ -315,7 +318,7 @@ mod tests {
         for (check, expected) in [
             (
                 json!({"kind": "lint"}),
-                "unknown kind \"lint\"; known kinds: command, dependencies, diff_budget, docs, sarif, secrets, tests",
+                "unknown kind \"lint\"; known kinds: ai_review, command, dependencies, diff_budget, docs, sarif, secrets, tests",
             ),
             (
                 json!({"kind": "command"}),

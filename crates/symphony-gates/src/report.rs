@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::reviewer::AgentTokens;
+
 /// A gate's verdict. Only `Pass` is a pass: an error, a timeout or a skip never is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,6 +120,10 @@ pub struct GateReport {
     pub output: Option<String>,
     /// How long the gate took.
     pub duration_ms: u64,
+    /// Tokens an agent session of the gate used (the `ai_review` gate's reviewer): they count
+    /// toward the usage like the coding agent's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_tokens: Option<AgentTokens>,
 }
 
 impl GateReport {
@@ -131,6 +137,7 @@ impl GateReport {
             summary: summary.into(),
             output: None,
             duration_ms: 0,
+            agent_tokens: None,
         }
     }
 

@@ -44,6 +44,11 @@ pub struct PlanError {
 }
 
 impl RunPlan {
+    /// The configured checks (none without gates).
+    pub fn gate_checks(&self) -> &[symphony_gates::CheckConfig] {
+        self.gates.as_ref().map_or(&[], |g| &g.config.checks)
+    }
+
     /// The plan of `workflow`, with the gate kinds `registry` knows and its code host built
     /// from `code_hosts` (secrets read from `env`).
     pub fn from_workflow(

@@ -193,6 +193,84 @@ async fn when_the_rounds_run_out_the_issue_goes_to_a_person_with_the_reports() {
     assert_eq!(turns, 2, "one feedback round, then no more runs");
 }
 
+/// The coding agent for the review tests: an injectable query first, placeholders once the
+/// gates' feedback asks for a fix.
+const SQL_AGENT: &str = r#"prompt="$(cat)"
+mkdir -p app ../../prompts
+printf '%s' "$prompt" > "../../prompts/turn-$SYMPHONY_TURN.txt"
+case "$prompt" in
+  *"quality gates"*) printf 'def find(db, name):\n    return db.execute("SELECT * FROM users WHERE name = ?", (name,))\n' > app/db.py ;;
+  *) printf 'def find(db, name):\n    return db.execute(f"SELECT * FROM users WHERE name = {name}")\n' > app/db.py ;;
+esac
+echo '::symphony-tool {"name": "local_issue_set_state", "arguments": {"state": "human review"}}'
+"#;
+
+/// A reviewer (the `command` backend, a process of its own): the injectable query is a high
+/// finding on its line, and a trailing remark is a low one.
+const SQL_REVIEWER: &str = r#"cat > ../../review-prompt.txt
+line=$(grep -n 'execute(f"' app/db.py | cut -d: -f1)
+if [ -n "$line" ]; then
+  echo '::symphony-tool {"name": "submit_review", "arguments": {"findings": [{"file": "app/db.py", "start_line": '"$line"', "end_line": '"$line"', "severity": "high", "category": "security", "message": "SQL injection: name is formatted into the query", "suggested_fix": "use a placeholder"}], "summary": "Injectable query."}}'
+else
+  echo '::symphony-tool {"name": "submit_review", "arguments": {"findings": [{"file": "app/db.py", "start_line": 1, "end_line": 1, "severity": "low", "category": "docs", "message": "find has no docstring"}], "summary": "Fine now."}}'
+fi
+"#;
+
+fn ai_review_gates(reviewer: &str) -> String {
+    format!(
+        "gates:\n  max_rounds: 1\n  needs_human_state: needs human\n  checks:\n    - kind: ai_review\n      command: {reviewer:?}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewers_serious_finding_is_the_next_turn_and_the_fix_passes_the_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = project_with(dir.path(), &ai_review_gates(SQL_REVIEWER), SQL_AGENT);
+    let entries = run_until(dir.path(), source, "gates_passed", Duration::ZERO).await;
+    assert_eq!(
+        verdicts(&entries),
+        [
+            (0, "ai_review".to_owned(), "fail".to_owned()),
+            (1, "ai_review".to_owned(), "pass".to_owned()),
+        ],
+        "{entries:#?}"
+    );
+    let first = entries.iter().find(|e| e.kind == "gate_verdict").unwrap();
+    assert_eq!(first.detail["findings"][0]["rule"], "ai_review/security");
+    assert_eq!(first.detail["findings"][0]["line"], 2);
+    assert_eq!(first.detail["findings"][0]["in_change"], true);
+    // The reviewer is a session of its own, shown the change; the fix came from the feedback.
+    let review_prompt = std::fs::read_to_string(dir.path().join("review-prompt.txt")).unwrap();
+    assert!(
+        review_prompt.contains("call the `submit_review` tool"),
+        "{review_prompt}"
+    );
+    let feedback = std::fs::read_to_string(dir.path().join("prompts/turn-2.txt")).unwrap();
+    assert!(
+        feedback.contains("ai_review/security in app/db.py:2")
+            && feedback.contains("use a placeholder"),
+        "{feedback}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_answering_in_prose_is_an_error_and_never_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let reviewer = "cat > /dev/null; echo 'Looks good to me, ship it!'";
+    let source = project_with(dir.path(), &ai_review_gates(reviewer), SQL_AGENT);
+    let entries = run_until(dir.path(), source, "handed_to_human", Duration::ZERO).await;
+    let statuses: Vec<String> = verdicts(&entries)
+        .into_iter()
+        .map(|(r, g, s)| format!("{r}:{g}:{s}"))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["0:ai_review:error", "1:ai_review:error"],
+        "{entries:#?}"
+    );
+    assert!(!entries.iter().any(|e| e.kind == "gates_passed"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_decision_becomes_an_adr_that_satisfies_the_docs_gate() {
     let dir = tempfile::tempdir().unwrap();

@@ -92,6 +92,8 @@ impl AfterTurns<'_> {
                     workspace: self.workspace,
                     issue: self.issue,
                     guard: &guard,
+                    reviewers: &ctx.reviewers,
+                    tokens: self.tokens,
                 };
                 match stage.run(session).await {
                     GateVerdict::Passed { reports, change } => (reports, Some(change)),

@@ -166,6 +166,7 @@ impl Shell {
             scheduling: self.scheduler.config().clone(),
             tracker: Arc::clone(&self.tracker),
             backend: Arc::clone(&self.backend),
+            reviewers: Arc::clone(&self.reviewers),
             updates: self.tx.clone(),
             plan: Arc::clone(&self.plan),
             persistence: self.persistence.clone(),

@@ -18,6 +18,7 @@ use super::metered;
 use super::options::ServiceOptions;
 use super::persist::Persistence;
 use super::review_watch::ReviewWatcher;
+use super::reviewer::ReviewerBackends;
 use super::shell::Shell;
 use super::start_error::StartError;
 use super::tick_trace::TickTrace;
@@ -69,6 +70,11 @@ impl Parts {
         // No child (hook, agent, gate, git) ever sees the tracker's or the code host's secrets.
         symphony_process::hide_from_children(plan.secret_environment_names(tracker.as_ref()));
         let backend = self.wiring.backend(&workflow.config)?;
+        let reviewers = Arc::new(ReviewerBackends::build(
+            self.wiring.as_ref(),
+            &workflow,
+            plan.gate_checks(),
+        )?);
         // Bounded: a flood of agent events waits (the agent's own channel then drops its
         // output lines, counted) instead of growing the scheduler's queue without end.
         let (tx, mut rx) = mpsc::channel(SCHEDULER_QUEUE);
@@ -97,6 +103,7 @@ impl Parts {
             started: Instant::now(),
             tracker,
             backend,
+            reviewers,
             workflow,
             plan,
             config_error: None,

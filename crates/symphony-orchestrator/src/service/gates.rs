@@ -11,14 +11,16 @@ use serde_json::json;
 use symphony_agent::AgentSession;
 use symphony_core::Issue;
 use symphony_gates::{
-    feedback, ChangeError, ChangeSet, GateContext, GateReport, GateRunner, GatesConfig,
+    feedback, ChangeError, ChangeSet, GateContext, GateIssue, GateReport, GateRunner, GatesConfig,
 };
 use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 use tracing::Instrument as _;
 
 use super::persist::Persistence;
+use super::reviewer::{ReviewerBackends, WorkerReviewer};
 use super::standing::IssueGuard;
+use super::token_tally::TokenTally;
 use crate::metrics::ServiceMetrics;
 use symphony_scheduler::ExitReason;
 
@@ -40,6 +42,14 @@ pub(crate) fn base_ref(workflow: &Workflow) -> String {
         Some(branch) => format!("refs/remotes/origin/{branch}"),
         None => "refs/remotes/origin/HEAD".to_owned(),
     }
+}
+
+/// The issue as gates see it.
+fn gate_issue(issue: &Issue) -> GateIssue {
+    let mut brief = GateIssue::new(issue.identifier.clone(), issue.title.clone());
+    brief.description = issue.description.clone();
+    brief.url = issue.url.clone();
+    brief
 }
 
 /// How the gate stage ended.
@@ -67,6 +77,10 @@ pub(crate) struct GateStage<'a> {
     pub issue: &'a Issue,
     /// Re-reads the issue before each feedback round and before it goes to a person.
     pub guard: &'a IssueGuard<'a>,
+    /// The reviewers `ai_review` checks name.
+    pub reviewers: &'a Arc<ReviewerBackends>,
+    /// The run's token counts: reviewers' tokens are added to them.
+    pub tokens: &'a TokenTally,
 }
 
 impl GateStage<'_> {
@@ -135,6 +149,13 @@ impl GateStage<'_> {
             let change = Arc::new(change);
             let mut context = GateContext::new(self.workspace.to_path_buf(), Arc::clone(&change));
             context.remove_env = self.tracker.secret_environment_names();
+            context.issue = Some(gate_issue(self.issue));
+            context.reviewer = Some(Arc::new(WorkerReviewer {
+                backends: Arc::clone(self.reviewers),
+                issue: self.issue.clone(),
+                remove_env: context.remove_env.clone(),
+                read_timeout: self.workflow.config.run_limits.read_timeout(),
+            }));
             let mut reports = Vec::new();
             for runner in &self.plan.runners {
                 let span = tracing::debug_span!(
@@ -155,6 +176,9 @@ impl GateStage<'_> {
                     report.summary
                 );
                 self.metrics.gate(&report.gate, report.status.as_str());
+                if let Some(used) = report.agent_tokens {
+                    self.tokens.add(used.input, used.output, used.total);
+                }
                 self.audit(
                     "gate_verdict",
                     json!({
@@ -168,6 +192,7 @@ impl GateStage<'_> {
                             "fingerprint": f.fingerprint, "in_change": f.in_change,
                         })).collect::<Vec<_>>(),
                         "duration_ms": report.duration_ms,
+                        "agent_tokens": report.agent_tokens,
                     }),
                 );
                 reports.push(report);

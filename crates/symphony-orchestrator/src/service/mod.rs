@@ -24,6 +24,7 @@ mod review_handoff;
 mod review_round;
 mod review_setup;
 mod review_watch;
+mod reviewer;
 pub(crate) mod run_log;
 mod shell;
 mod standing;

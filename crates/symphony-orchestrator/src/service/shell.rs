@@ -18,6 +18,7 @@ use super::metered;
 use super::options::ServiceOptions;
 use super::persist::Persistence;
 use super::review_watch::{ReviewSetup, ReviewWatchHandle};
+use super::reviewer::ReviewerBackends;
 use super::start_error::StartError;
 use super::tick_trace::TickTrace;
 use super::wiring::Wiring;
@@ -41,6 +42,8 @@ pub(crate) struct Shell {
     /// batched (`fetch_now` for the reads that must not wait).
     pub tracker: Arc<BatchedReads>,
     pub backend: Arc<dyn AgentBackend>,
+    /// The reviewers the current workflow's `ai_review` checks name.
+    pub reviewers: Arc<ReviewerBackends>,
     pub workflow: Arc<symphony_workflow::Workflow>,
     /// What runs of `workflow` do after the agent's turns.
     pub plan: Arc<RunPlan>,
@@ -136,9 +139,11 @@ impl Shell {
             )?;
             plan.check_tracker(tracker.as_ref())?;
             plan.check_store(self.store.is_some())?;
-            Ok((tracker, backend, plan))
+            let reviewers =
+                ReviewerBackends::build(self.wiring.as_ref(), &latest, plan.gate_checks())?;
+            Ok((tracker, backend, plan, reviewers))
         })();
-        let (tracker, backend, plan) = match wired {
+        let (tracker, backend, plan, reviewers) = match wired {
             Ok(wired) => wired,
             Err(e) => {
                 tracing::error!(
@@ -161,6 +166,7 @@ impl Shell {
         }
         self.tracker = tracker;
         self.backend = backend;
+        self.reviewers = Arc::new(reviewers);
         self.plan = Arc::new(plan);
         self.config_error = None;
         self.workflow = Arc::clone(&latest);

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::batched_reads::BatchedReads;
 use super::persist::Persistence;
 use super::review_round::RoundContext;
+use super::reviewer::ReviewerBackends;
 use crate::metrics::ServiceMetrics;
 use crate::sections::RunPlan;
 use symphony_store::Store;
@@ -25,6 +26,8 @@ pub(crate) struct WorkerContext {
     /// The tracker, its reads by id batched and shared.
     pub tracker: Arc<BatchedReads>,
     pub backend: Arc<dyn AgentBackend>,
+    /// The reviewers the workflow's `ai_review` checks name.
+    pub reviewers: Arc<ReviewerBackends>,
     pub updates: mpsc::Sender<Event>,
     /// The workflow's gates, hand-off and docs, validated when the workflow became current.
     pub plan: Arc<RunPlan>,
