@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use symphony_core::Issue;
 
 use crate::error::CodeHostError;
+use crate::line_comments::LineComments;
 use crate::proposal::{ChangeProposal, CheckResult, ProposalOutcome};
 use crate::review::ReviewReports;
 
@@ -53,6 +54,12 @@ pub trait CodeHost: Send + Sync {
     /// "unsupported": a workflow that watches reviews is refused before any run. A wrapper
     /// forwards its inner host's.
     fn review_reports(&self) -> Option<&dyn ReviewReports> {
+        None
+    }
+
+    /// The line-comments capability, when this host can post remarks on a change's lines.
+    /// `None`: remarks are recorded as not posted. A wrapper forwards its inner host's.
+    fn line_comments(&self) -> Option<&dyn LineComments> {
         None
     }
 }

@@ -8,6 +8,7 @@
 mod code_host;
 pub mod conformance;
 mod error;
+mod line_comments;
 mod proposal;
 mod registry;
 mod review;
@@ -16,6 +17,7 @@ mod section;
 
 pub use code_host::CodeHost;
 pub use error::{CodeHostError, CodeHostErrorCategory};
+pub use line_comments::{CommentsPosted, LineComment, LineComments};
 pub use proposal::{
     ChangeProposal, CheckAnnotation, CheckConclusion, CheckResult, ProposalOutcome,
 };

@@ -20,6 +20,33 @@ pub enum Tool {
     /// ruff, pinned, installed under `target/tools/ruff` (see [`ruff`]): an analyzer writing
     /// SARIF.
     Ruff,
+    /// `llvm-cov` and `llvm-profdata` of the Rust toolchain in use (`rustup component add
+    /// llvm-tools`; see [`llvm_tools`]): they read what `rustc -C instrument-coverage` writes.
+    LlvmCov,
+}
+
+/// The folder holding the toolchain's `llvm-cov` and `llvm-profdata` (the `llvm-tools`
+/// component), if `rustc` can say where its sysroot is.
+pub fn llvm_tools() -> Option<std::path::PathBuf> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let run = |args: &[&str]| {
+        std::process::Command::new(&rustc)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let sysroot = run(&["--print", "sysroot"])?;
+    let host = run(&["-vV"])?
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))?;
+    Some(
+        std::path::Path::new(sysroot.trim())
+            .join("lib/rustlib")
+            .join(host.trim())
+            .join("bin"),
+    )
 }
 
 /// The pinned ruff `.ci/run` installs.
@@ -70,6 +97,16 @@ pub fn missing(tool: Tool) -> Option<String> {
                      `.ci/run` does this)",
                     dir.display()
                 )
+            })
+        }
+        Tool::LlvmCov => {
+            let found = llvm_tools().filter(|bin| {
+                bin.join("llvm-cov").is_file() && bin.join("llvm-profdata").is_file()
+            });
+            found.is_none().then(|| {
+                "the Rust toolchain's llvm-cov is not installed (`rustup component add \
+                 llvm-tools`; `.ci/run` does this)"
+                    .to_owned()
             })
         }
         Tool::Ruff => {

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use symphony_code_host::{
     ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
-    CodeHostFactory, Feedback, ProposalOutcome, ReviewReport, ReviewReports, RoundAnswer,
-    WatchedChange,
+    CodeHostFactory, CommentsPosted, Feedback, LineComment, LineComments, ProposalOutcome,
+    ReviewReport, ReviewReports, RoundAnswer, WatchedChange,
 };
 use symphony_core::Issue;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
@@ -19,7 +19,7 @@ use crate::config::{GithubConfig, TOKEN_VARIABLE};
 use crate::pause::{Pause, TokioPause};
 use crate::profile::KIND;
 use crate::proposal;
-use crate::{review_answers, reviews};
+use crate::{line_comments, review_answers, reviews};
 
 /// Pull requests on one GitHub repository.
 pub struct GithubCodeHost {
@@ -96,6 +96,33 @@ impl CodeHost for GithubCodeHost {
 
     fn review_reports(&self) -> Option<&dyn ReviewReports> {
         Some(self)
+    }
+
+    fn line_comments(&self) -> Option<&dyn LineComments> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl LineComments for GithubCodeHost {
+    async fn comment_lines(
+        &self,
+        _issue: &Issue,
+        proposal: &ChangeProposal,
+        outcome: &ProposalOutcome,
+        summary: &str,
+        comments: &[LineComment],
+    ) -> Result<CommentsPosted, CodeHostError> {
+        line_comments::post(
+            &self.client,
+            &self.answers,
+            &self.config,
+            (outcome.number, &proposal.head_sha),
+            summary,
+            comments,
+        )
+        .await
+        .map_err(code_host_error)
     }
 }
 

@@ -13,6 +13,7 @@ mod config;
 mod exchange;
 mod graphql;
 mod handoff;
+mod line_comments;
 mod moves;
 mod pause;
 mod profile;

@@ -150,7 +150,7 @@ async fn get(
 }
 
 /// Every item of a paginated list (`items` finds them in a page).
-async fn get_all(
+pub(crate) async fn get_all(
     client: &Client,
     answers: &Answers,
     first: String,

@@ -247,3 +247,62 @@ fn an_unknown_gate_report_mode_is_a_readable_config_error() {
     .unwrap_err();
     assert!(error.message.contains("gate_reports: comments"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remarks_go_on_their_lines_once_however_often_the_change_is_proposed() {
+    use symphony_code_host::LineComment;
+    let setup = Setup::new(Source::Labels);
+    setup.file("Add a greeting", "in-progress", &[]);
+    let issue = in_progress(&setup).await;
+    let host = GithubCodeHost::new(setup.tracker.config().clone()).unwrap();
+    let proposal = proposal("body");
+    let outcome = host.propose_change(&issue, &proposal).await.unwrap();
+    let remarks = [
+        LineComment::new("app/db.py", 4, "[low · docs] find has no docstring", "k1"),
+        LineComment::new(
+            "app/db.py",
+            9,
+            "[medium · tests] no test for an empty name",
+            "k2",
+        ),
+    ];
+    let comments = host.line_comments().expect("GitHub posts line comments");
+    let first = comments
+        .comment_lines(&issue, &proposal, &outcome, "2 remarks", &remarks)
+        .await
+        .unwrap();
+    assert_eq!((first.posted, first.already), (2, 0));
+    // Proposed again (a review round): nothing twice; a new remark alone is posted.
+    let more = [
+        remarks[0].clone(),
+        LineComment::new("app/db.py", 12, "[info · style] naming", "k3"),
+    ];
+    let again = comments
+        .comment_lines(&issue, &proposal, &outcome, "again", &more)
+        .await
+        .unwrap();
+    assert_eq!((again.posted, again.already), (1, 1));
+    let pull = setup
+        .fake
+        .issue(REPO, outcome.number.unwrap())
+        .pull
+        .unwrap();
+    let placed: Vec<(&str, Option<u32>)> = pull
+        .review_comments
+        .iter()
+        .map(|c| (c.path.as_str(), c.line))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("app/db.py", Some(4)),
+            ("app/db.py", Some(9)),
+            ("app/db.py", Some(12))
+        ]
+    );
+    assert!(pull
+        .reviews
+        .iter()
+        .all(|r| r.state == "COMMENTED" && r.commit_id == SHA));
+    assert_on_spec(&setup);
+}

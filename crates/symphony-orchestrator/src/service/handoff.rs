@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use symphony_code_host::{ChangeProposal, CheckResult, CodeHost, ProposalOutcome};
+use symphony_code_host::{ChangeProposal, CheckResult, CodeHost};
 use symphony_core::Issue;
 use symphony_docs::pr_body::{self, DiffStats, GateLine, IssueRef, PrFacts};
 use symphony_docs::DocsConfig;
-use symphony_gates::{ChangeSet, FileChange, GateReport, GateStatus};
+use symphony_gates::{ChangeSet, FileChange, GateReport};
 use symphony_tracker::Tracker;
 use symphony_workflow::Workflow;
 use symphony_workspace::{
@@ -28,6 +28,7 @@ use super::persist::Persistence;
 use super::review_handoff::{self, Proposed};
 use super::standing::IssueGuard;
 pub(crate) use super::token_tally::TokenTally;
+use super::{handoff_comment, remarks};
 use crate::handoff_config::HandOffConfig;
 use crate::review_prompt::PendingRound;
 use symphony_scheduler::ExitReason;
@@ -326,6 +327,17 @@ impl HandOffStage<'_> {
             .publish_checks(self.issue, &head, &checks)
             .await
             .map_err(|e| failed("publish the checks", e.category.as_str(), e))?;
+        if let Some((kind, detail)) = remarks::post(
+            self.code_host.as_ref(),
+            self.issue,
+            (&proposal, &outcome),
+            reports,
+            change,
+        )
+        .await
+        {
+            self.audit(kind, detail);
+        }
         self.audit(
             "change_proposed",
             json!({
@@ -361,7 +373,7 @@ impl HandOffStage<'_> {
         let comment = self
             .config
             .comment
-            .then(|| self.comment(&proposal, &outcome, reports));
+            .then(|| handoff_comment::render(self.round, &proposal, &outcome, reports));
         self.guard.check("moving the issue to review").await?;
         symphony_tracker::hand_off(
             self.tracker,
@@ -457,44 +469,5 @@ impl HandOffStage<'_> {
             run: run.to_owned(),
             review_rounds: self.round.map_or(0, |r| r.round),
         }
-    }
-
-    fn comment(
-        &self,
-        proposal: &ChangeProposal,
-        outcome: &ProposalOutcome,
-        reports: &[GateReport],
-    ) -> String {
-        let place = match &outcome.url {
-            Some(url) => format!("Pull request: {url}"),
-            None => format!(
-                "Branch `{}` at `{}`; the proposal is in this issue.",
-                proposal.branch,
-                &proposal.head_sha[..proposal.head_sha.len().min(12)]
-            ),
-        };
-        let passed = reports
-            .iter()
-            .filter(|r| r.status == GateStatus::Pass)
-            .count();
-        let what = match self.round {
-            Some(round) => format!(
-                "Symphony addressed review round {} ({} item(s) of feedback) and handed the \
-                 change back for review.",
-                round.round,
-                round.feedback.len() + usize::from(round.conflict)
-            ),
-            None => "Symphony finished this change and handed it off for review.".to_owned(),
-        };
-        format!(
-            "{what}\n\n{place}\n\n\
-             Gates: {passed} of {} passed ({}).",
-            reports.len(),
-            reports
-                .iter()
-                .map(|r| format!("{} {}", r.gate, r.status.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
     }
 }

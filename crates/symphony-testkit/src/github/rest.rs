@@ -158,6 +158,9 @@ pub(crate) fn route(
         ("GET", ["pulls", n, "reviews"]) => {
             rest_reviews::reviews(world, repo, &base, number(n), &pairs)
         }
+        ("POST", ["pulls", n, "reviews"]) => {
+            rest_reviews::create_review(world, repo, &base, number(n), body)
+        }
         ("GET", ["pulls", n, "comments"]) => {
             rest_reviews::review_comments(world, repo, &base, number(n), &pairs)
         }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::exchange::Reply;
-use super::model::{ReviewComment, World};
+use super::model::{Review, ReviewComment, World};
 use super::render;
 use super::render_reviews;
 use super::rest_query::{paged, param};
@@ -202,5 +202,102 @@ pub(crate) fn branch_ref(world: &World, repo: usize, base: &str, branch: &str) -
             "url": format!("{api}/git/refs/heads/{branch}"),
             "object": {"sha": sha, "type": "commit", "url": format!("{api}/git/commits/{sha}")},
         }),
+    )
+}
+
+/// `POST /repos/o/r/pulls/{n}/reviews`: a review by the token's user, submitted at once when
+/// `event` is given (GitHub leaves it pending otherwise), with its inline comments. As GitHub
+/// does, the whole review is refused when one comment is malformed (422).
+pub(crate) fn create_review(
+    world: &mut World,
+    repo: usize,
+    base: &str,
+    number: Option<u64>,
+    body: Option<&Value>,
+) -> Reply {
+    let body = body.cloned().unwrap_or(Value::Null);
+    let state = match body.get("event").and_then(Value::as_str) {
+        Some("COMMENT") => "COMMENTED",
+        Some("APPROVE") => "APPROVED",
+        Some("REQUEST_CHANGES") => "CHANGES_REQUESTED",
+        None => "PENDING",
+        Some(_) => return Reply::invalid("event must be APPROVE, REQUEST_CHANGES or COMMENT"),
+    };
+    let text = body
+        .get("body")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if state == "REQUEST_CHANGES" && text.trim().is_empty() {
+        return Reply::invalid("body is required when requesting changes");
+    }
+    let mut inline = Vec::new();
+    for comment in body
+        .get("comments")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+    {
+        let path = comment.get("path").and_then(Value::as_str);
+        let words = comment.get("body").and_then(Value::as_str);
+        let line = comment
+            .get("line")
+            .and_then(Value::as_u64)
+            .and_then(|l| u32::try_from(l).ok())
+            .filter(|l| *l >= 1);
+        let side = comment
+            .get("side")
+            .and_then(Value::as_str)
+            .unwrap_or("RIGHT");
+        match (path, words, line) {
+            (Some(path), Some(words), Some(line)) if side == "RIGHT" || side == "LEFT" => {
+                inline.push((path.to_owned(), line, words.to_owned()))
+            }
+            _ => {
+                return Reply::invalid(
+                    "comments: each needs path, body and a line of the diff (side LEFT or RIGHT)",
+                )
+            }
+        }
+    }
+    let now = world.tick();
+    let id = world.fresh_id();
+    let ids: Vec<u64> = inline.iter().map(|_| world.fresh_id()).collect();
+    let Some(issue) = number.and_then(|n| world.repos[repo].pull_mut(n)) else {
+        return Reply::not_found();
+    };
+    let pull = issue.pull.as_mut().expect("a pull request");
+    let commit_id = body
+        .get("commit_id")
+        .and_then(Value::as_str)
+        .map_or_else(|| pull.head_sha.clone(), str::to_owned);
+    let review = Review {
+        id,
+        user: "symphony-bot".to_owned(),
+        state: state.to_owned(),
+        body: text,
+        commit_id: commit_id.clone(),
+        submitted_at: now,
+    };
+    pull.reviews.push(review.clone());
+    for ((path, line, words), comment_id) in inline.into_iter().zip(ids) {
+        pull.review_comments.push(ReviewComment {
+            id: comment_id,
+            review_id: Some(id),
+            user: "symphony-bot".to_owned(),
+            path,
+            line: Some(line),
+            body: words,
+            commit_id: commit_id.clone(),
+            in_reply_to: None,
+            created_at: now,
+        });
+    }
+    issue.updated_at = now;
+    let number = issue.number;
+    let r = &world.repos[repo];
+    let issue = r.pull(number).expect("exists");
+    Reply::json(
+        StatusCode::OK,
+        render_reviews::review_json(base, r, issue, &review),
     )
 }
