@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use symphony_code_host::{
     ChangeProposal, CheckResult, CodeHost, CodeHostContext, CodeHostError, CodeHostErrorCategory,
-    CodeHostFactory, Feedback, ProposalOutcome, ReviewReport, ReviewReports, RoundAnswer,
-    WatchedChange,
+    CodeHostFactory, CommentsPosted, Feedback, LineComment, LineComments, ProposalOutcome,
+    ReviewReport, ReviewReports, RoundAnswer, WatchedChange,
 };
 use symphony_core::Issue;
 
@@ -119,6 +119,30 @@ impl CodeHost for LocalCodeHost {
 
     fn review_reports(&self) -> Option<&dyn ReviewReports> {
         Some(self)
+    }
+
+    fn line_comments(&self) -> Option<&dyn LineComments> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl LineComments for LocalCodeHost {
+    async fn comment_lines(
+        &self,
+        issue: &Issue,
+        _proposal: &ChangeProposal,
+        _outcome: &ProposalOutcome,
+        summary: &str,
+        comments: &[LineComment],
+    ) -> Result<CommentsPosted, CodeHostError> {
+        let (id, summary, comments) = (issue.id.clone(), summary.to_owned(), comments.to_vec());
+        let (posted, already) = self
+            .blocking(issue, "the reviewer's remarks", move |files| {
+                files.remarks(&id, &summary, &comments)
+            })
+            .await?;
+        Ok(CommentsPosted::new(posted, already))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use symphony_code_host::{ChangeProposal, CheckResult};
+use symphony_code_host::{ChangeProposal, CheckResult, LineComment};
 
 use crate::file::parse_issue_file;
 use crate::review::{next_id, review_block, Verdict};
@@ -15,6 +15,8 @@ use crate::tools::{issue_path, write_atomically};
 const PROPOSAL: (&str, &str) = ("<!-- symphony:proposal -->", "<!-- /symphony:proposal -->");
 /// The verdicts block.
 const CHECKS: (&str, &str) = ("<!-- symphony:checks -->", "<!-- /symphony:checks -->");
+/// The reviewer's remarks block (findings that did not block, on their lines).
+const REMARKS: (&str, &str) = ("<!-- symphony:remarks -->", "<!-- /symphony:remarks -->");
 /// Blocks are bounded like comments: the file is read whole on every poll.
 const MAX_SECTION_BYTES: usize = 96 * 1024;
 
@@ -31,7 +33,9 @@ pub(crate) enum Files {
 /// `text` without the markers of any block (review markers defused), cut to the bound.
 fn bounded(text: &str) -> String {
     let mut text = crate::review::defused(text);
-    for marker in [PROPOSAL.0, PROPOSAL.1, CHECKS.0, CHECKS.1] {
+    for marker in [
+        PROPOSAL.0, PROPOSAL.1, CHECKS.0, CHECKS.1, REMARKS.0, REMARKS.1,
+    ] {
         text = text.replace(marker, "");
     }
     if text.len() > MAX_SECTION_BYTES {
@@ -76,6 +80,32 @@ fn checks_block(head_sha: &str, checks: &[CheckResult]) -> String {
         CHECKS.0,
         bounded(&lines),
         CHECKS.1
+    )
+}
+
+/// A remark's key marker: `remarks` finds the ones already written by it.
+fn remark_key(key: &str) -> String {
+    format!("<!-- remark:{} -->", key.replace("--", ""))
+}
+
+/// The block for the reviewer's `remarks`, headed by `summary`.
+fn remarks_block(summary: &str, remarks: &[LineComment]) -> String {
+    let mut lines = String::new();
+    for remark in remarks {
+        lines.push_str(&format!(
+            "- `{}:{}`: {} {}\n",
+            bounded(&remark.path).replace('\n', " "),
+            remark.line,
+            bounded(&remark.body).replace('\n', " "),
+            remark_key(&remark.key)
+        ));
+    }
+    format!(
+        "{}\n## Reviewer remarks\n\n{}\n\n{}{}\n",
+        REMARKS.0,
+        bounded(summary).trim_end(),
+        lines,
+        REMARKS.1
     )
 }
 
@@ -192,6 +222,24 @@ impl Files {
     }
 
     /// Writes (or replaces) the verdicts on `head_sha` for issue `id`.
+    /// Writes the reviewer's remarks (replacing earlier ones); how many were new, and how
+    /// many were there already.
+    pub(crate) fn remarks(
+        &self,
+        id: &str,
+        summary: &str,
+        remarks: &[LineComment],
+    ) -> Result<(u32, u32), String> {
+        let before = self.read(id)?;
+        let already = remarks
+            .iter()
+            .filter(|r| before.contains(&remark_key(&r.key)))
+            .count();
+        self.write(id, REMARKS, &remarks_block(summary, remarks))?;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok((count(remarks.len() - already), count(already)))
+    }
+
     pub(crate) fn checks(
         &self,
         id: &str,

@@ -350,4 +350,40 @@ async fn a_proposal_goes_into_the_issue_file_once_and_the_branch_stays_local() {
         .unwrap()
         .remove(0);
     assert_eq!(reread.state, "todo", "proposing never moves the issue");
+
+    // The reviewer's remarks: one block, replaced on the next proposal; known ones counted.
+    let comments = host.line_comments().expect("the local host writes remarks");
+    let remark = |line, key: &str| {
+        symphony_code_host::LineComment::new("src/lib.rs", line, format!("remark {key}"), key)
+    };
+    let outcome = second;
+    let posted = comments
+        .comment_lines(&issue, &proposal, &outcome, "1 remark", &[remark(3, "k1")])
+        .await
+        .unwrap();
+    assert_eq!((posted.posted, posted.already), (1, 0));
+    let posted = comments
+        .comment_lines(
+            &issue,
+            &proposal,
+            &outcome,
+            "2 remarks",
+            &[remark(3, "k1"), remark(9, "k2")],
+        )
+        .await
+        .unwrap();
+    assert_eq!((posted.posted, posted.already), (1, 1));
+    let text = std::fs::read_to_string(folder.join("ABC-1.md")).unwrap();
+    assert_eq!(text.matches("## Reviewer remarks").count(), 1, "{text}");
+    assert!(text.contains("- `src/lib.rs:9`: remark k2"), "{text}");
+    assert!(
+        text.contains("2 remarks") && !text.contains("1 remark\n"),
+        "{text}"
+    );
+    let reread = tracker
+        .fetch_issues_by_ids(&["ABC-1".to_owned()])
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(reread.state, "todo", "the file still reads as the issue");
 }
