@@ -261,7 +261,7 @@ fn demo_catches_the_leaked_key_and_hands_off_the_fixed_changes() {
     // The printed summary tells the story: caught, sent back, fixed, handed off.
     assert!(stdout.contains("DEMO-1  human review"), "{stdout}");
     assert!(
-        stdout.contains("gates    secrets fail, diff_budget pass, docs pass"),
+        stdout.contains("gates    secrets fail, diff_budget pass, docs pass, ai_review pass"),
         "{stdout}"
     );
     assert!(
@@ -315,6 +315,12 @@ fn demo_catches_the_leaked_key_and_hands_off_the_fixed_changes() {
             && reviewed.contains("verdict=merged")
             && reviewed.contains("was merged")
             && reviewed.contains("- DEMO-2: Document how to run the tests (review round 1)"),
+        "{reviewed}"
+    );
+    // The reviewer's remark (low: it does not block) is in the issue, on its line.
+    assert!(
+        reviewed.contains("## Reviewer remarks")
+            && reviewed.contains("`README.md:14`: **Symphony's reviewer** (ai_review/docs)"),
         "{reviewed}"
     );
     assert!(

@@ -120,6 +120,9 @@ pub struct ReviewerRun {
     pub tokens: AgentTokens,
     /// The session's id, for the audit.
     pub session: String,
+    /// Why the session failed after it started (a turn error, a timeout), if it did: its
+    /// tokens were spent all the same, so a failure is a run, not an error.
+    pub failure: Option<String>,
 }
 
 /// Why there was no review session.
@@ -129,7 +132,8 @@ pub enum ReviewerError {
     /// The reviewer's backend cannot be built or started (configuration, a missing program).
     #[error("the reviewer could not start: {0}")]
     Unavailable(String),
-    /// The session started and failed (turn error, timeout, stop).
+    /// The session failed before it used anything (hosts report failures after start-up in
+    /// [`ReviewerRun::failure`], with the tokens spent).
     #[error("the review session failed: {0}")]
     Failed(String),
 }

@@ -24,6 +24,8 @@ enum Script {
     Submit(Vec<Value>),
     /// Fails to start.
     Unavailable,
+    /// Starts, spends tokens, and its turn times out.
+    TimesOut,
     /// Writes into the workspace, then submits.
     Writes(Value),
 }
@@ -44,6 +46,12 @@ impl ReviewerAgent for Scripted {
         assert_eq!(request.tool.name, "submit_review");
         let calls = match &self.script {
             Script::Unavailable => return Err(ReviewerError::Unavailable("no codex".into())),
+            Script::TimesOut => {
+                let mut run = ReviewerRun::default();
+                run.tokens = AgentTokens::new(900, 0, 900);
+                run.failure = Some("[turn_timeout] silent for 600000 ms".into());
+                return Ok(run);
+            }
             Script::Writes(answer) => {
                 std::fs::write(workspace.join("NOTES.md"), "reviewer was here\n").unwrap();
                 vec![answer.clone()]
@@ -205,6 +213,7 @@ async fn no_review_is_never_a_pass() {
             "does not match its schema",
         ),
         (Script::Unavailable, "could not start"),
+        (Script::TimesOut, "turn_timeout"),
         (
             Script::Writes(json!({"findings": [], "summary": "Fine."})),
             "changed the workspace",
@@ -214,6 +223,13 @@ async fn no_review_is_never_a_pass() {
         let (report, _) = review(dir.path(), script, AiReviewSettings::default()).await;
         assert_eq!(report.status, GateStatus::Error, "{report:?}");
         assert!(report.summary.contains(expected), "{}", report.summary);
+        if expected == "turn_timeout" {
+            assert_eq!(
+                report.agent_tokens,
+                Some(AgentTokens::new(900, 0, 900)),
+                "spent all the same"
+            );
+        }
         let _ = std::fs::remove_file(dir.path().join("NOTES.md"));
     }
     // And with no reviewer at all.

@@ -25,6 +25,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../../examples/demo/agent.sh"),
     ),
     (
+        "reviewer.sh",
+        include_str!("../../../../examples/demo/reviewer.sh"),
+    ),
+    (
         "sample/README.md",
         include_str!("../../../../examples/demo/sample/README.md"),
     ),

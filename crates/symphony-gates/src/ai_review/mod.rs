@@ -192,6 +192,11 @@ impl Gate for AiReviewGate {
             Ok(run) => run,
             Err(e) => return error(e.to_string()),
         };
+        if let Some(why) = &run.failure {
+            let mut report = error(format!("the review session failed: {why}"));
+            report.agent_tokens = Some(run.tokens);
+            return report;
+        }
         // Read-only is the reviewer's contract; whatever the backend could enforce, a changed
         // workspace means the change judged is no longer the change there.
         if !change.tree.is_empty() {

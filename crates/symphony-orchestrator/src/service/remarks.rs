@@ -56,7 +56,7 @@ pub(crate) async fn post(
             "\n- {}{}: {}",
             f.file.as_deref().unwrap_or("(no file)"),
             f.line.map(|l| format!(":{l}")).unwrap_or_default(),
-            f.message
+            f.message.replace('\n', " ")
         ));
     }
     let Some(host) = code_host.line_comments() else {

@@ -226,13 +226,14 @@ impl ReviewerAgent for WorkerReviewer {
         session.stop().await;
         drop(session);
         let tokens = tokens.await.unwrap_or_default();
-        turn.map_err(|e| ReviewerError::Failed(format!("[{}] {e}", e.category())))?;
         let (submission, refused) = std::mem::take(&mut *answers.lock().expect("answers lock"));
         let mut run = ReviewerRun::default();
         run.submission = submission;
         run.refused = refused;
         run.tokens = tokens;
         run.session = session_id;
+        // A failed turn still spent tokens: they are reported with the failure.
+        run.failure = turn.err().map(|e| format!("[{}] {e}", e.category()));
         Ok(run)
     }
 }
