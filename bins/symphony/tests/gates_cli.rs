@@ -42,6 +42,39 @@ fn check_builds_the_gates_and_names_a_bad_one() {
 }
 
 #[test]
+fn check_builds_each_reviewer_as_a_run_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |review: &str| {
+        std::fs::write(
+            dir.path().join("WORKFLOW.md"),
+            format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  repo: ./origin\nagent:\n  backend: command\n  command: ./agent.sh\ngates:\n  checks:\n    - kind: ai_review\n{review}---\nWork\n"),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("check")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let output = check("      command: ./reviewer.sh\n");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("# Reviewers: command running `./reviewer.sh`"),
+        "{text}"
+    );
+    let output = check("      backend: claudee\n");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[invalid_gate_config]")
+            && text.contains("the reviewer of gate \"ai_review\"")
+            && text.contains("\"claudee\" has no implementation"),
+        "{text}"
+    );
+}
+
+#[test]
 fn check_reads_the_handoff_section_and_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let check = |handoff: &str| {

@@ -22,8 +22,8 @@ pub use scheduling::scheduler_config;
 pub use sections::{config_sections, handoff_plan, PlanError};
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};
 pub use service::{
-    ControlHandle, Persistence, RefreshQueued, Service, ServiceOptions, SnapshotError,
-    SnapshotHandle, StartError, StoreHealth, TrackerTools, Wiring,
+    ControlHandle, Persistence, RefreshQueued, ReviewerBackends, Service, ServiceOptions,
+    SnapshotError, SnapshotHandle, StartError, StoreHealth, TrackerTools, Wiring,
 };
 pub use symphony_scheduler::{
     sort_for_dispatch, AgentUpdate, Decision, Effect, Event, ExitReason, FetchPurpose, Ineligible,

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use symphony_workflow::{ConfigRegistry, ProcessEnvironment, PromptTemplate, Workflow};
 
+use symphony_orchestrator::ReviewerBackends;
+
 use crate::failure::Failure;
 use crate::trackers;
 
@@ -131,14 +133,24 @@ fn gates(workflow: &Workflow) -> Result<String, Failure> {
         .build(&config, base_dir)
         .map_err(invalid)?;
     let names: Vec<&str> = runners.iter().map(|r| r.name()).collect();
+    // The reviewers are built as a run builds them, so a reviewer this build cannot run is
+    // refused here rather than at start.
+    let reviewers = ReviewerBackends::build(&crate::wiring::BinaryWiring, workflow, &config.checks)
+        .map_err(|e| Failure::new("invalid_gate_config", e.to_string()))?
+        .described();
     Ok(format!(
-        "# Gates: {} ({} feedback round(s), then {})\n",
+        "# Gates: {} ({} feedback round(s), then {})\n{}",
         names.join(", "),
         config.max_rounds,
         config
             .needs_human_state
             .as_deref()
-            .map_or("the run fails".to_owned(), |s| format!("state {s:?}"))
+            .map_or("the run fails".to_owned(), |s| format!("state {s:?}")),
+        if reviewers.is_empty() {
+            String::new()
+        } else {
+            format!("# Reviewers: {}\n", reviewers.join("; "))
+        }
     ))
 }
 

@@ -52,6 +52,7 @@ use crate::metrics::ServiceMetrics;
 pub use handles::{ControlHandle, RefreshQueued, SnapshotError, SnapshotHandle};
 pub use options::ServiceOptions;
 pub use persist::{Persistence, StoreHealth};
+pub use reviewer::ReviewerBackends;
 pub use start_error::StartError;
 pub use tracker_tools::TrackerTools;
 pub use wiring::Wiring;

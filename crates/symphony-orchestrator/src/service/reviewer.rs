@@ -38,12 +38,13 @@ type ReviewerKey = (Option<String>, Option<String>);
 
 /// The reviewer backends a workflow's `ai_review` checks name, built.
 #[derive(Default)]
-pub(crate) struct ReviewerBackends {
+pub struct ReviewerBackends {
     backends: Vec<(ReviewerKey, Arc<dyn AgentBackend>)>,
 }
 
 impl ReviewerBackends {
-    /// Builds each reviewer `checks` name, from `workflow`'s configuration.
+    /// Builds each reviewer `checks` name, from `workflow`'s configuration, as a run does
+    /// (`symphony check` shows them, or the error).
     pub fn build(
         wiring: &dyn Wiring,
         workflow: &Workflow,
@@ -72,6 +73,20 @@ impl ReviewerBackends {
             built.backends.push((key, backend));
         }
         Ok(built)
+    }
+
+    /// Each built reviewer: its backend kind and command.
+    pub fn described(&self) -> Vec<String> {
+        self.backends
+            .iter()
+            .map(|((kind, command), backend)| {
+                let kind = kind.as_deref().unwrap_or(backend.name());
+                match command {
+                    Some(command) => format!("{kind} running `{command}`"),
+                    None => format!("{kind} with its own command"),
+                }
+            })
+            .collect()
     }
 
     fn get(
