@@ -30,9 +30,10 @@ fn person_pushes(person: &Path, branch: &str, file: &str, text: &str) -> String 
         &["checkout", "-q", "-B", branch, &format!("origin/{branch}")],
     );
     std::fs::write(person.join(file), text).unwrap();
+    git(person, &["add", file]);
     git(
         person,
-        &["commit", "-q", "-am", &format!("{file} by a person")],
+        &["commit", "-q", "-m", &format!("{file} by a person")],
     );
     git(person, &["push", "-q", "origin", branch]);
     git(person, &["rev-parse", "HEAD"])
@@ -46,18 +47,10 @@ const AGENT: &str = r#"mkdir -p ../../prompts
     elif [ ! -e notes.txt ]; then printf 'hello\n' > greeting.txt; echo one > notes.txt
     else echo more >> notes.txt; fi"#;
 
-#[test]
-fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
-    let fake = Arc::new(FakeGithub::start(TOKEN));
-    let (number, _) = fake.create_issue(REPO, NewIssue::new("Greet", &["symphony:todo"]));
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let (origin, pushes) = origin(dir);
-    let done = Arc::new(AtomicBool::new(false));
-    let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
-    git(dir, &["clone", "-q", "origin.git", "person"]);
-    let person = dir.join("person");
-    let workflow = format!(
+/// The workflow: GitHub on the fake at `api`, workspaces from `origin`, the shell agent, and
+/// `review` (further `review:` keys, indented).
+fn workflow(api: &str, origin: &Path, review: &str) -> String {
+    format!(
         r#"---
 tracker:
   kind: github
@@ -84,13 +77,25 @@ handoff:
   needs_human_state: needs-human
 review:
   poll_interval_ms: 300
-  on_head_moved: rebase
----
+{review}---
 Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
 "#,
-        api = fake.url(),
         origin = origin.display(),
-    );
+    )
+}
+
+#[test]
+fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
+    let fake = Arc::new(FakeGithub::start(TOKEN));
+    let (number, _) = fake.create_issue(REPO, NewIssue::new("Greet", &["symphony:todo"]));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (origin, pushes) = origin(dir);
+    let done = Arc::new(AtomicBool::new(false));
+    let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
+    git(dir, &["clone", "-q", "origin.git", "person"]);
+    let person = dir.join("person");
+    let workflow = workflow(&fake.url(), &origin, "  on_head_moved: rebase\n");
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
     let service = start(dir, TOKEN);
     let log = || std::fs::read_to_string(dir.join("symphony.log")).unwrap_or_default();
@@ -178,4 +183,70 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         "nothing went to a person: {}",
         log()
     );
+}
+
+/// With `review.allow_rebase_push`, a base that moved is rebased onto instead of merged: the
+/// round's push replaces Symphony's own last push (with a lease on it), history stays linear.
+#[test]
+fn with_allow_rebase_push_the_branch_is_rebased_onto_the_moved_base() {
+    let fake = Arc::new(FakeGithub::start(TOKEN));
+    fake.create_issue(REPO, NewIssue::new("Greet", &["symphony:todo"]));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (origin, pushes) = origin(dir);
+    let done = Arc::new(AtomicBool::new(false));
+    let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
+    git(dir, &["clone", "-q", "origin.git", "person"]);
+    let person = dir.join("person");
+    let workflow = workflow(&fake.url(), &origin, "  allow_rebase_push: true\n");
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let service = start(dir, TOKEN);
+    let log = || std::fs::read_to_string(dir.join("symphony.log")).unwrap_or_default();
+    wait_until("the first hand-off", LIMIT, || {
+        count(dir, TOKEN, "handed_off") == 1
+    });
+    let pulls = fake.pulls(REPO);
+    let pull = pulls[0].number;
+    let branch = pulls[0].pull.as_ref().unwrap().head.clone();
+    let head = || git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]);
+    let first = head();
+
+    // The base moves (another file: git can rebase), and GitHub says the change is behind.
+    let main = person_pushes(&person, "main", "other.txt", "from main\n");
+    fake.set_mergeable(REPO, pull, Some(false));
+    wait_until("the round's hand-off", LIMIT, || {
+        count(dir, TOKEN, "handed_off") == 2
+    });
+    service.stop(LIMIT);
+    done.store(true, Ordering::Relaxed);
+    relayed.join().unwrap();
+
+    let second = head();
+    // main -> the rebased first commit -> the round's commit: linear, on the new base.
+    assert_eq!(
+        git(&origin, &["rev-parse", &format!("{second}~2")]),
+        main,
+        "rebased onto the moved base:\n{}",
+        log()
+    );
+    let parents = git(&origin, &["rev-list", "--parents", "-n", "1", &second]);
+    assert_eq!(parents.split(' ').count(), 2, "no merge commit: {parents}");
+    let replaced = std::process::Command::new("git")
+        .args(["merge-base", "--is-ancestor", &first, &second])
+        .current_dir(&origin)
+        .status()
+        .unwrap();
+    assert!(
+        !replaced.success(),
+        "the push replaced Symphony's own last push"
+    );
+    assert_eq!(
+        git(&origin, &["show", &format!("{second}:other.txt")]),
+        "from main"
+    );
+    assert_eq!(
+        git(&origin, &["show", &format!("{second}:greeting.txt")]),
+        "hello"
+    );
+    assert_eq!(fake.pulls(REPO).len(), 1, "one pull request throughout");
 }
