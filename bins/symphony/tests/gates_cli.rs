@@ -41,20 +41,28 @@ fn check_builds_the_gates_and_names_a_bad_one() {
     );
 }
 
+/// `symphony check` in `dir` on a local-tracker workflow with `sections` added.
+fn check_sections(dir: &std::path::Path, sections: &str) -> std::process::Output {
+    std::fs::write(
+        dir.join("WORKFLOW.md"),
+        format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  repo: ./origin\n{sections}---\nWork\n"),
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("check")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn check_builds_each_reviewer_as_a_run_would() {
     let dir = tempfile::tempdir().unwrap();
     let check = |review: &str| {
-        std::fs::write(
-            dir.path().join("WORKFLOW.md"),
-            format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  repo: ./origin\nagent:\n  backend: command\n  command: ./agent.sh\ngates:\n  checks:\n    - kind: ai_review\n{review}---\nWork\n"),
+        check_sections(
+            dir.path(),
+            &format!("agent:\n  backend: command\n  command: ./agent.sh\ngates:\n  checks:\n    - kind: ai_review\n{review}"),
         )
-        .unwrap();
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("check")
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
     };
     let output = check("      command: ./reviewer.sh\n");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -77,18 +85,7 @@ fn check_builds_each_reviewer_as_a_run_would() {
 #[test]
 fn check_reads_the_handoff_section_and_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let check = |handoff: &str| {
-        std::fs::write(
-            dir.path().join("WORKFLOW.md"),
-            format!("---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  repo: ./origin\n{handoff}---\nWork\n"),
-        )
-        .unwrap();
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("check")
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
+    let check = |handoff: &str| check_sections(dir.path(), handoff);
     let output = check("handoff:\n  state: human review\n  needs_human_state: needs human\n  push: false\n  draft: true\n");
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}");

@@ -84,19 +84,65 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
     )
 }
 
+/// One issue on the fake GitHub, a bare `origin` whose pushes it learns of, a person's clone
+/// of it, and the workflow with `review` (further `review:` keys) written.
+struct Scene {
+    fake: Arc<FakeGithub>,
+    number: u64,
+    tmp: tempfile::TempDir,
+    origin: std::path::PathBuf,
+    person: std::path::PathBuf,
+    done: Arc<AtomicBool>,
+    relayed: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Scene {
+    fn start(review: &str) -> Self {
+        let fake = Arc::new(FakeGithub::start(TOKEN));
+        let (number, _) = fake.create_issue(REPO, NewIssue::new("Greet", &["symphony:todo"]));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (origin, pushes) = origin(dir);
+        let done = Arc::new(AtomicBool::new(false));
+        let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
+        git(dir, &["clone", "-q", "origin.git", "person"]);
+        let person = dir.join("person");
+        std::fs::write(
+            dir.join("WORKFLOW.md"),
+            workflow(&fake.url(), &origin, review),
+        )
+        .unwrap();
+        Self {
+            fake,
+            number,
+            tmp,
+            origin,
+            person,
+            done,
+            relayed: std::sync::Mutex::new(Some(relayed)),
+        }
+    }
+
+    /// Stops relaying pushes (once the service has stopped).
+    fn finish(&self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(relayed) = self.relayed.lock().unwrap().take() {
+            relayed.join().unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
-    let fake = Arc::new(FakeGithub::start(TOKEN));
-    let (number, _) = fake.create_issue(REPO, NewIssue::new("Greet", &["symphony:todo"]));
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let (origin, pushes) = origin(dir);
-    let done = Arc::new(AtomicBool::new(false));
-    let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
-    git(dir, &["clone", "-q", "origin.git", "person"]);
-    let person = dir.join("person");
-    let workflow = workflow(&fake.url(), &origin, "  on_head_moved: rebase\n");
-    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let scene = Scene::start("  on_head_moved: rebase\n");
+    let Scene {
+        fake,
+        number,
+        origin,
+        person,
+        ..
+    } = &scene;
+    let (dir, number) = (scene.tmp.path(), *number);
     let service = start(dir, TOKEN);
     let log = || std::fs::read_to_string(dir.join("symphony.log")).unwrap_or_default();
     wait_until("the first hand-off", LIMIT, || {
@@ -106,17 +152,17 @@ fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
     assert_eq!(pulls.len(), 1);
     let pull = pulls[0].number;
     let branch = pulls[0].pull.as_ref().unwrap().head.clone();
-    let head = || git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]);
+    let head = || git(origin, &["rev-parse", &format!("refs/heads/{branch}")]);
     let first = head();
 
     // The base moves under the change, and GitHub says the pull request no longer merges.
-    let main = person_pushes(&person, "main", "greeting.txt", "hey\n");
+    let main = person_pushes(person, "main", "greeting.txt", "hey\n");
     fake.set_mergeable(REPO, pull, Some(false));
     wait_until("the conflict round's hand-off", LIMIT, || {
         count(dir, TOKEN, "handed_off") == 2
     });
     let second = head();
-    let parents = git(&origin, &["rev-list", "--parents", "-n", "1", &second]);
+    let parents = git(origin, &["rev-list", "--parents", "-n", "1", &second]);
     assert_eq!(
         parents.split(' ').skip(1).collect::<Vec<_>>(),
         [first.as_str(), main.as_str()],
@@ -124,7 +170,7 @@ fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
         log()
     );
     assert_eq!(
-        git(&origin, &["show", &format!("{second}:greeting.txt")]),
+        git(origin, &["show", &format!("{second}:greeting.txt")]),
         "hello, hey"
     );
     let round = prompts(dir).pop().unwrap();
@@ -137,7 +183,7 @@ fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
     fake.set_mergeable(REPO, pull, Some(true));
 
     // A person pushes to the branch: their commit becomes the change's.
-    let theirs = person_pushes(&person, &branch, "notes.txt", "one\nfrom a person\n");
+    let theirs = person_pushes(person, &branch, "notes.txt", "one\nfrom a person\n");
     wait_until("the person's head taken", LIMIT, || {
         count(dir, TOKEN, "review_head_adopted") == 1
     });
@@ -154,12 +200,12 @@ fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
     });
     let third = head();
     assert_eq!(
-        git(&origin, &["rev-parse", &format!("{third}~1")]),
+        git(origin, &["rev-parse", &format!("{third}~1")]),
         theirs,
         "the round built on the person's commit"
     );
     assert_eq!(
-        git(&origin, &["show", &format!("{third}:notes.txt")]),
+        git(origin, &["show", &format!("{third}:notes.txt")]),
         "one\nfrom a person\nmore"
     );
 
@@ -170,12 +216,11 @@ fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
         count(dir, TOKEN, "review_watch_ended") == 1
     });
     service.stop(LIMIT);
-    done.store(true, Ordering::Relaxed);
-    relayed.join().unwrap();
+    scene.finish();
 
     assert_eq!(fake.pulls(REPO).len(), 1, "one pull request throughout");
     for (older, newer) in [(&first, &second), (&second, &theirs), (&theirs, &third)] {
-        git(&origin, &["merge-base", "--is-ancestor", older, newer]);
+        git(origin, &["merge-base", "--is-ancestor", older, newer]);
     }
     let entries = audit(dir, TOKEN);
     assert!(
@@ -189,17 +234,14 @@ fn a_conflict_is_merged_for_the_agent_and_a_persons_push_is_built_on() {
 /// round's push replaces Symphony's own last push (with a lease on it), history stays linear.
 #[test]
 fn with_allow_rebase_push_the_branch_is_rebased_onto_the_moved_base() {
-    let fake = Arc::new(FakeGithub::start(TOKEN));
-    fake.create_issue(REPO, NewIssue::new("Greet", &["symphony:todo"]));
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let (origin, pushes) = origin(dir);
-    let done = Arc::new(AtomicBool::new(false));
-    let relayed = relay(Arc::clone(&fake), REPO, pushes, Arc::clone(&done));
-    git(dir, &["clone", "-q", "origin.git", "person"]);
-    let person = dir.join("person");
-    let workflow = workflow(&fake.url(), &origin, "  allow_rebase_push: true\n");
-    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+    let scene = Scene::start("  allow_rebase_push: true\n");
+    let Scene {
+        fake,
+        origin,
+        person,
+        ..
+    } = &scene;
+    let dir = scene.tmp.path();
     let service = start(dir, TOKEN);
     let log = || std::fs::read_to_string(dir.join("symphony.log")).unwrap_or_default();
     wait_until("the first hand-off", LIMIT, || {
@@ -208,32 +250,31 @@ fn with_allow_rebase_push_the_branch_is_rebased_onto_the_moved_base() {
     let pulls = fake.pulls(REPO);
     let pull = pulls[0].number;
     let branch = pulls[0].pull.as_ref().unwrap().head.clone();
-    let head = || git(&origin, &["rev-parse", &format!("refs/heads/{branch}")]);
+    let head = || git(origin, &["rev-parse", &format!("refs/heads/{branch}")]);
     let first = head();
 
     // The base moves (another file: git can rebase), and GitHub says the change is behind.
-    let main = person_pushes(&person, "main", "other.txt", "from main\n");
+    let main = person_pushes(person, "main", "other.txt", "from main\n");
     fake.set_mergeable(REPO, pull, Some(false));
     wait_until("the round's hand-off", LIMIT, || {
         count(dir, TOKEN, "handed_off") == 2
     });
     service.stop(LIMIT);
-    done.store(true, Ordering::Relaxed);
-    relayed.join().unwrap();
+    scene.finish();
 
     let second = head();
     // main -> the rebased first commit -> the round's commit: linear, on the new base.
     assert_eq!(
-        git(&origin, &["rev-parse", &format!("{second}~2")]),
+        git(origin, &["rev-parse", &format!("{second}~2")]),
         main,
         "rebased onto the moved base:\n{}",
         log()
     );
-    let parents = git(&origin, &["rev-list", "--parents", "-n", "1", &second]);
+    let parents = git(origin, &["rev-list", "--parents", "-n", "1", &second]);
     assert_eq!(parents.split(' ').count(), 2, "no merge commit: {parents}");
     let replaced = std::process::Command::new("git")
         .args(["merge-base", "--is-ancestor", &first, &second])
-        .current_dir(&origin)
+        .current_dir(origin)
         .status()
         .unwrap();
     assert!(
@@ -241,11 +282,11 @@ fn with_allow_rebase_push_the_branch_is_rebased_onto_the_moved_base() {
         "the push replaced Symphony's own last push"
     );
     assert_eq!(
-        git(&origin, &["show", &format!("{second}:other.txt")]),
+        git(origin, &["show", &format!("{second}:other.txt")]),
         "from main"
     );
     assert_eq!(
-        git(&origin, &["show", &format!("{second}:greeting.txt")]),
+        git(origin, &["show", &format!("{second}:greeting.txt")]),
         "hello"
     );
     assert_eq!(fake.pulls(REPO).len(), 1, "one pull request throughout");

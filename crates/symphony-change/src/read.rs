@@ -81,6 +81,13 @@ impl ChangeSet {
         Ok(set)
     }
 
+    /// The tree id `git add -A` would record for `workspace`'s working tree (what
+    /// [`ChangeSet::tree`] holds), read without touching its index: whether the files changed
+    /// since a change was read, without reading the change again.
+    pub async fn working_tree(workspace: &Path, timeout: Duration) -> Result<String, ChangeError> {
+        Git { workspace, timeout }.snapshot().await
+    }
+
     /// The change of `workspace` since it branched from `base_ref`: from the merge base of
     /// `HEAD` and `base_ref`, so the base branch moving on does not count as the change. With
     /// a merge under way (`MERGE_HEAD`, the base merged in for a review round), from the merge

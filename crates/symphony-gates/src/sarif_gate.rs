@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use symphony_change::{ChangeSet, FileChange};
-use symphony_process::{run_bounded, RunError};
 
 use crate::base_checkout::BaseCheckout;
 use crate::gate::{Gate, GateContext};
@@ -127,68 +126,36 @@ impl SarifGate {
         dir: &Path,
         remove_env: &[String],
     ) -> Result<Vec<AnalyzerResult>, Failure> {
-        let output = dir.join(&self.settings.output);
-        // A log left by an earlier run must not pass for this one's.
-        match std::fs::remove_file(&output) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err((
-                    format!("cannot remove the old {}: {e}", self.settings.output),
-                    None,
-                ))
-            }
-        }
-        let command = crate::shell::bash(&self.settings.run, dir, remove_env);
-        let finished = match run_bounded(command, self.settings.timeout).await {
-            Ok(finished) => finished,
-            Err(RunError::Spawn(e)) => return Err((format!("could not start bash: {e}"), None)),
-            Err(RunError::TimedOut { output }) => {
-                return Err((
-                    format!(
-                        "`{}` ran past {} ms and was stopped",
-                        self.settings.run,
-                        self.settings.timeout.as_millis()
-                    ),
-                    Some(output),
-                ))
-            }
-        };
-        let ran = finished
-            .status
-            .code()
-            .is_some_and(|c| self.settings.exit_codes.contains(&c));
-        if !ran {
-            return Err((
+        let settings = &self.settings;
+        let report = crate::shell::ReportRun {
+            run: &settings.run,
+            report: &settings.output,
+            timeout: settings.timeout,
+            ran: &|status| {
+                status
+                    .code()
+                    .is_some_and(|c| settings.exit_codes.contains(&c))
+            },
+            failed: &|status| {
                 format!(
                     "`{}` failed ({}; exit codes of a run: {:?})",
-                    self.settings.run,
-                    symphony_process::describe_status(&finished.status),
-                    self.settings.exit_codes
-                ),
-                Some(finished.output),
-            ));
+                    settings.run,
+                    symphony_process::describe_status(status),
+                    settings.exit_codes
+                )
+            },
+            unreadable: &|e| format!("`{}` wrote no {}: {e}", settings.run, settings.output),
         }
-        let bytes = match std::fs::read(&output) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                return Err((
-                    format!(
-                        "`{}` wrote no {}: {e}",
-                        self.settings.run, self.settings.output
-                    ),
-                    Some(finished.output),
-                ))
-            }
-        };
-        let reading = read_sarif(&bytes, dir).map_err(|e| {
+        .in_dir(dir, remove_env)
+        .await?;
+        let reading = read_sarif(&report.bytes, dir).map_err(|e| {
             (
-                format!("{}: {e}", self.settings.output),
-                Some(finished.output.clone()),
+                format!("{}: {e}", settings.output),
+                Some(report.output.clone()),
             )
         })?;
         if !reading.failures.is_empty() {
-            return Err((reading.failures.join("; "), Some(finished.output)));
+            return Err((reading.failures.join("; "), Some(report.output)));
         }
         Ok(reading
             .results

@@ -8,7 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use globset::GlobSet;
 use symphony_change::{ChangeSet, ChangedFile, FileChange};
-use symphony_process::{run_bounded, RunError};
 
 use crate::coverage::{Coverage, CoverageFormat};
 use crate::gate::{globs, Gate, GateContext};
@@ -207,53 +206,28 @@ impl TestsGate {
         settings: &CoverageSettings,
         context: &GateContext,
     ) -> Result<Coverage, (String, Option<String>)> {
-        let report_path = context.workspace.join(&settings.report);
-        // A report left by an earlier run must not pass for this one's.
-        match std::fs::remove_file(&report_path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err((
-                    format!("cannot remove the old report {}: {e}", settings.report),
-                    None,
-                ))
-            }
-        }
-        let command = crate::shell::bash(&settings.run, &context.workspace, &context.remove_env);
-        let finished = match run_bounded(command, settings.timeout).await {
-            Ok(finished) => finished,
-            Err(RunError::Spawn(e)) => return Err((format!("could not start bash: {e}"), None)),
-            Err(RunError::TimedOut { output }) => {
-                return Err((
-                    format!(
-                        "`{}` ran past {} ms and was stopped",
-                        settings.run,
-                        settings.timeout.as_millis()
-                    ),
-                    Some(output),
-                ))
-            }
-        };
-        if !finished.status.success() {
-            return Err((
+        let report = crate::shell::ReportRun {
+            run: &settings.run,
+            report: &settings.report,
+            timeout: settings.timeout,
+            ran: &|status| status.success(),
+            failed: &|_| {
                 format!(
                     "`{}` failed, so there is no coverage to judge",
                     settings.run
-                ),
-                Some(finished.output),
-            ));
-        }
-        let bytes = std::fs::read(&report_path).map_err(|e| {
-            (
+                )
+            },
+            unreadable: &|e| {
                 format!(
                     "the coverage report {} could not be read: {e}",
                     settings.report
-                ),
-                Some(finished.output.clone()),
-            )
-        })?;
-        Coverage::parse(settings.format, &bytes, &context.workspace)
-            .map_err(|e| (e, Some(finished.output)))
+                )
+            },
+        }
+        .in_dir(&context.workspace, &context.remove_env)
+        .await?;
+        Coverage::parse(settings.format, &report.bytes, &context.workspace)
+            .map_err(|e| (e, Some(report.output)))
     }
 }
 

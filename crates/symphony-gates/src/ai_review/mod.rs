@@ -200,14 +200,8 @@ impl Gate for AiReviewGate {
         // Read-only is the reviewer's contract; whatever the backend could enforce, a changed
         // workspace means the change judged is no longer the change there.
         if !change.tree.is_empty() {
-            match ChangeSet::from_workspace(
-                &context.workspace,
-                &change.base,
-                Duration::from_secs(120),
-            )
-            .await
-            {
-                Ok(after) if after.tree == change.tree => {}
+            match ChangeSet::working_tree(&context.workspace, Duration::from_secs(120)).await {
+                Ok(tree) if tree == change.tree => {}
                 Ok(_) => {
                     let mut report = error("the reviewer changed the workspace (a review session must only read it); its review is not used");
                     report.agent_tokens = Some(run.tokens);
