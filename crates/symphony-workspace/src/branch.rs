@@ -73,6 +73,29 @@ pub fn commit_tree(
     message: &str,
     identity: &Identity,
 ) -> Result<Option<String>, BranchError> {
+    commit(workspace, tree, message, identity, false)
+}
+
+/// Like [`commit_tree`], but always commits, even when `HEAD` already has `tree`: a commit
+/// whose message is the record (a plan round's, ADR 0020), whether or not the agent committed
+/// the files itself. Blocking.
+pub fn commit_record(
+    workspace: &Path,
+    tree: &str,
+    message: &str,
+    identity: &Identity,
+) -> Result<String, BranchError> {
+    commit(workspace, tree, message, identity, true)?
+        .ok_or_else(|| BranchError::Commit("the record commit was not written".to_owned()))
+}
+
+fn commit(
+    workspace: &Path,
+    tree: &str,
+    message: &str,
+    identity: &Identity,
+    always: bool,
+) -> Result<Option<String>, BranchError> {
     let repo = gix::open(workspace).map_err(|e| commit_error("open", e))?;
     let head = repo
         .head_commit()
@@ -93,7 +116,7 @@ pub fn commit_tree(
     // agent) is committed as a merge, so the branch contains the base and the push stays a
     // fast-forward.
     let merging = merge_head(&repo)?;
-    if tree == head_tree.detach() && merging.is_none() {
+    if tree == head_tree.detach() && merging.is_none() && !always {
         return Ok(None);
     }
     let when = gix::date::Time::now_local_or_utc();

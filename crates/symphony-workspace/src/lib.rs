@@ -9,18 +9,20 @@ mod branch;
 mod catch_up;
 mod error;
 mod git;
+mod history;
 mod hooks;
 mod manager;
 mod root;
 
 pub use branch::{
-    commit_subjects, commit_tree, head_branch, head_commit, push_branch, remote_default_branch,
-    BranchError, Identity,
+    commit_record, commit_subjects, commit_tree, head_branch, head_commit, push_branch,
+    remote_default_branch, BranchError, Identity,
 };
 pub use catch_up::{BaseMerge, CatchUp, CatchUpError, CaughtUp};
 pub use error::WorkspaceError;
 
 pub use git::{mirror_path, GitPopulator, BRANCH_PREFIX};
+pub use history::{branch_commits, file_at, BranchCommit};
 pub use hooks::{HookContext, HookError, HookKind, HookRunner};
 pub use manager::{Workspace, WorkspaceManager};
 pub use root::WorkspaceRoot;
