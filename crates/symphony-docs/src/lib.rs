@@ -69,6 +69,22 @@ impl Default for DocsConfig {
     }
 }
 
+/// `text` as a folder inside the workspace (relative, no `..`, not absolute), without a
+/// trailing slash; `None` when it is not one.
+pub fn folder_in_workspace(text: &str) -> Option<String> {
+    let text = text.trim();
+    let path = std::path::Path::new(text);
+    let inside = !text.is_empty()
+        && path.is_relative()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    inside.then(|| text.trim_end_matches('/').to_owned())
+}
+
 /// A folder inside the workspace: relative, no `..`, no absolute paths.
 fn workspace_folder(key: &str, value: &serde_json::Value) -> Result<String, DocsError> {
     let text = value
@@ -76,20 +92,11 @@ fn workspace_folder(key: &str, value: &serde_json::Value) -> Result<String, Docs
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| DocsError::Invalid(format!("docs.{key}: expected a folder path")))?;
-    let path = std::path::Path::new(text);
-    let inside = path.is_relative()
-        && path.components().all(|c| {
-            matches!(
-                c,
-                std::path::Component::Normal(_) | std::path::Component::CurDir
-            )
-        });
-    if !inside {
-        return Err(DocsError::Invalid(format!(
+    folder_in_workspace(text).ok_or_else(|| {
+        DocsError::Invalid(format!(
             "docs.{key}: {text:?} must be a folder inside the workspace"
-        )));
-    }
-    Ok(text.trim_end_matches('/').to_owned())
+        ))
+    })
 }
 
 impl DocsConfig {

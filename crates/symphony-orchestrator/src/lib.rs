@@ -8,18 +8,25 @@
 
 mod handoff_config;
 mod metrics;
+mod planning_config;
+pub mod planning_policy;
+pub mod planning_prompt;
+mod prompt_section;
 mod review_config;
 pub mod review_policy;
 pub mod review_prompt;
 mod scheduling;
 mod sections;
 mod service;
+#[cfg(test)]
+mod test_config;
 
 pub use handoff_config::HandOffConfig;
 pub use metrics::{ServiceMetrics, TrackerOutcome};
+pub use planning_config::PlanningConfig;
 pub use review_config::ReviewConfig;
 pub use scheduling::scheduler_config;
-pub use sections::{config_sections, handoff_plan, PlanError};
+pub use sections::{config_sections, handoff_plan, planning_plan, PlanError};
 pub use service::run_log::{path_for as run_log_path, KEPT_RUN_LOGS, MAX_RUN_LOG_BYTES};
 pub use service::{
     ControlHandle, Persistence, RefreshQueued, ReviewerBackends, Service, ServiceOptions,

@@ -225,18 +225,7 @@ mod tests {
     use serde_json::json;
 
     fn config() -> ServiceConfig {
-        let text = "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\n  \
-                    active_states: [Todo, In Progress]\n  terminal_states: [Done, Cancelled]\n---\n";
-        let registry = symphony_workflow::ConfigRegistry::new()
-            .with(std::sync::Arc::new(symphony_tracker_local::LocalProfile));
-        symphony_workflow::Workflow::from_bytes(
-            std::path::Path::new("/tmp/WORKFLOW.md"),
-            text.as_bytes(),
-            &registry,
-            &symphony_workflow::ProcessEnvironment,
-        )
-        .unwrap()
-        .config
+        crate::test_config::local_config("Todo, In Progress", "Done, Cancelled")
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! the feedback template appended to it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use symphony_code_host::{Feedback, FeedbackKind};
 use symphony_core::Issue;
-use symphony_workflow::{PromptTemplate, TemplateError};
+use symphony_workflow::TemplateError;
 
 /// The feedback template used when the workflow sets none.
 pub const DEFAULT_FEEDBACK: &str = "\
@@ -141,23 +141,19 @@ pub fn render_round(
     attempt: Option<u32>,
     review: Value,
 ) -> Result<String, TemplateError> {
-    let mut extra = Map::new();
-    extra.insert("review".to_owned(), review);
-    let task = PromptTemplate::compile(prompt)?.render_with(issue, attempt, &extra)?;
-    let asks = PromptTemplate::compile(feedback.unwrap_or(DEFAULT_FEEDBACK))?
-        .render_with(issue, attempt, &extra)?;
-    Ok(format!("{}\n\n{}", task.trim_end(), asks.trim()))
+    crate::prompt_section::render(
+        prompt,
+        feedback.unwrap_or(DEFAULT_FEEDBACK),
+        issue,
+        attempt,
+        ("review", review),
+    )
 }
 
 /// Checks a feedback template at load: it parses, and renders a sample round, so a misspelt
 /// variable is found then, not in a round.
 pub fn check_template(template: &str) -> Result<(), TemplateError> {
-    let issue: Issue = serde_json::from_value(json!({
-        "id": "sample", "identifier": "SAMPLE-1", "title": "A sample", "state": "todo",
-    }))
-    .map_err(|e| TemplateError::Render {
-        message: e.to_string(),
-    })?;
+    let issue = crate::prompt_section::sample_issue();
     let sample = PendingRound::new(
         1,
         vec![Feedback::new(

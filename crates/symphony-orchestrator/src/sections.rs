@@ -1,4 +1,4 @@
-//! The extension sections the orchestrator owns — `gates`, `handoff`, `review` and `docs` — read once per
+//! The extension sections the orchestrator owns — `gates`, `handoff`, `review`, `plan` and `docs` — read once per
 //! workflow into a [`RunPlan`], and declared as [`ConfigSection`]s so the loader refuses a bad
 //! one at load and on reload instead of every run failing on it. One function per section does
 //! the reading, so the loader's verdict and the service's are the same verdict.
@@ -13,6 +13,7 @@ use symphony_gates::{GateRegistry, GatesConfig};
 use symphony_workflow::{ConfigSection, Environment, SectionContext, ServiceConfig, Workflow};
 
 use crate::handoff_config::HandOffConfig;
+use crate::planning_config::PlanningConfig;
 use crate::review_config::ReviewConfig;
 use crate::service::gates::GatePlan;
 
@@ -30,6 +31,8 @@ pub(crate) struct RunPlan {
     /// The review loop after the hand-off (`None`: off). When present, `code_host` reports
     /// reviews (the plan refuses one that cannot).
     pub review: Option<ReviewConfig>,
+    /// Plan before code for the issues opted in (`None`: off); present only with `handoff`.
+    pub planning: Option<PlanningConfig>,
 }
 
 /// Why a workflow's run plan (its `gates`, `handoff`, `docs` or code host) cannot be used.
@@ -87,9 +90,15 @@ impl RunPlan {
                 });
             }
         }
+        let docs = docs(section("docs")).map_err(|message| PlanError {
+            category: DOCS_CATEGORY,
+            message,
+        })?;
+        let planning = planning(config, section("plan"), handoff.is_some(), docs.as_ref())?;
         Ok(Self {
             code_host,
             review,
+            planning,
             gates: gate_plan(
                 config,
                 section("gates"),
@@ -102,10 +111,7 @@ impl RunPlan {
             })?
             .map(Arc::new),
             handoff,
-            docs: docs(section("docs")).map_err(|message| PlanError {
-                category: DOCS_CATEGORY,
-                message,
-            })?,
+            docs,
         })
     }
 }
@@ -116,6 +122,7 @@ impl RunPlan {
     /// work is done.
     pub fn check_tracker(&self, tracker: &dyn symphony_tracker::Tracker) -> Result<(), PlanError> {
         let moves_issues = self.handoff.is_some()
+            || self.planning.is_some()
             || self
                 .gates
                 .as_ref()
@@ -162,6 +169,7 @@ const HANDOFF_CATEGORY: &str = "invalid_handoff_config";
 const DOCS_CATEGORY: &str = "invalid_docs_config";
 const REVIEW_CATEGORY: &str = "invalid_review_config";
 const CODE_HOST_CATEGORY: &str = "invalid_code_host_config";
+const PLAN_CATEGORY: &str = "invalid_plan_config";
 
 /// Why a hand-off has nowhere to propose its change.
 fn no_code_host(config: &ServiceConfig, code_hosts: &CodeHostRegistry) -> String {
@@ -264,6 +272,47 @@ fn review_plan(
     Ok(review)
 }
 
+/// The plan stage of `workflow` (`None`: off), read as a run reads it.
+pub fn planning_plan(workflow: &Workflow) -> Result<Option<PlanningConfig>, PlanError> {
+    let extensions = &workflow.config.extensions;
+    let docs = docs(extensions.get("docs")).map_err(|message| PlanError {
+        category: DOCS_CATEGORY,
+        message,
+    })?;
+    planning(
+        &workflow.config,
+        extensions.get("plan"),
+        extensions.contains_key("handoff"),
+        docs.as_ref(),
+    )
+}
+
+/// Plan before code (`None`: off): its coding run is handed off by Symphony, so it needs
+/// `handoff` (whose author commits the plan rounds and whose person takes a plan nobody
+/// approves).
+fn planning(
+    config: &ServiceConfig,
+    section: Option<&Value>,
+    hands_off: bool,
+    docs: Option<&DocsConfig>,
+) -> Result<Option<PlanningConfig>, PlanError> {
+    let refuse = |message: String| PlanError {
+        category: PLAN_CATEGORY,
+        message,
+    };
+    let adr_dir = docs.map(|d| d.adr_dir.as_str());
+    let planning = PlanningConfig::from_section(section, config, adr_dir).map_err(refuse)?;
+    if planning.is_some() && !hands_off {
+        return Err(refuse(
+            "plan needs a `handoff` section: Symphony commits the plan, hands the approved \
+             change off with it, and sends a plan nobody approves to handoff's \
+             needs_human_state"
+                .to_owned(),
+        ));
+    }
+    Ok(planning)
+}
+
 fn docs(section: Option<&Value>) -> Result<Option<DocsConfig>, String> {
     DocsConfig::from_section(section).map_err(|e| e.to_string())
 }
@@ -280,6 +329,7 @@ pub fn config_sections(
         Arc::new(HandOffSection(code_hosts.clone())),
         Arc::new(DocsSection),
         Arc::new(ReviewSection),
+        Arc::new(PlanSection),
         Arc::new(CodeHostSection(code_hosts)),
     ]
 }
@@ -394,5 +444,38 @@ impl ConfigSection for ReviewSection {
         review_plan(context.config, Some(value), hands_off)
             .map(drop)
             .map_err(|e| e.message.into())
+    }
+}
+
+struct PlanSection;
+
+impl ConfigSection for PlanSection {
+    fn key(&self) -> &str {
+        "plan"
+    }
+    fn owner(&self) -> &str {
+        "plan before code"
+    }
+    fn error_category(&self) -> &'static str {
+        PLAN_CATEGORY
+    }
+    fn schema(&self) -> Value {
+        PlanningConfig::schema()
+    }
+    fn validate(
+        &self,
+        value: &Value,
+        context: &SectionContext<'_>,
+    ) -> Result<(), symphony_workflow::SectionError> {
+        let extensions = &context.config.extensions;
+        let docs = docs(extensions.get("docs")).ok().flatten();
+        planning(
+            context.config,
+            Some(value),
+            extensions.contains_key("handoff"),
+            docs.as_ref(),
+        )
+        .map(drop)
+        .map_err(|e| e.message.into())
     }
 }

@@ -2,6 +2,7 @@
 //! stage, then the hand-off.
 
 use symphony_core::Issue;
+use symphony_gates::ChangeSet;
 use symphony_scheduler::{Event, ExitReason};
 
 use super::gates::{GateStage, GateVerdict};
@@ -9,6 +10,9 @@ use super::handoff::{HandOffStage, TokenTally};
 use super::standing::IssueGuard;
 use super::tools::AgentMoves;
 use super::worker::WorkerContext;
+
+/// How long reading the working tree's id may take.
+const TREE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Symphony's own stages after the agent's turns ended normally: gates, then hand-off.
 pub(crate) struct AfterTurns<'a> {
@@ -19,9 +23,24 @@ pub(crate) struct AfterTurns<'a> {
     pub started: std::time::Instant,
     pub tokens: &'a TokenTally,
     pub moves: &'a AgentMoves,
+    /// The approved plan's tree, on a planned issue's coding run: a run that leaves the
+    /// workspace at it changed nothing (the plan alone is not a change to hand off).
+    pub planned_tree: Option<&'a str>,
 }
 
 impl AfterTurns<'_> {
+    /// Whether a planned issue's coding run left the workspace as its approved plan did. A
+    /// tree that cannot be read is not "nothing": the change is read again by the stages
+    /// that follow, which report the error.
+    async fn only_the_plan(&self) -> bool {
+        let Some(tree) = self.planned_tree else {
+            return false;
+        };
+        ChangeSet::working_tree(self.workspace, TREE_TIMEOUT)
+            .await
+            .is_ok_and(|now| now == tree)
+    }
+
     pub async fn run(&self, session: &mut dyn symphony_agent::AgentSession) -> ExitReason {
         let ctx = self.ctx;
         let plan = ctx.plan.gates.as_deref();
@@ -77,6 +96,9 @@ impl AfterTurns<'_> {
             (None, _) => None,
         };
         if let Some(stage) = &handoff {
+            if self.only_the_plan().await {
+                return stage.nothing_to_hand_off().await;
+            }
             if let Err(exit) = stage.prepare().await {
                 return exit;
             }

@@ -17,6 +17,7 @@ mod ledger;
 mod metered;
 mod options;
 mod persist;
+mod planning;
 mod recent_reads;
 mod recovery;
 mod remarks;

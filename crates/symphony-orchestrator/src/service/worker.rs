@@ -16,6 +16,7 @@ use tracing::Instrument as _;
 use super::after_turns::AfterTurns;
 use super::agent_events::forward_events;
 use super::handoff::TokenTally;
+use super::planning::{PlannedRun, Planning};
 use super::review_catch_up::catch_up;
 use super::review_round::pending_round;
 use super::run_log::RunLog;
@@ -62,7 +63,35 @@ pub(crate) async fn run_worker(
         manager.after_run(&workspace).await;
         return exit;
     }
-    let outcome = attempt_in_workspace(&ctx, &manager, &workspace, issue, attempt, stop).await;
+    // A planned issue (ADR 0020) proposes a plan or codes the approved one; a review round
+    // answers its review whatever planned the change.
+    let planned = match (&ctx.plan.planning, &ctx.review) {
+        (Some(config), None) if config.applies(&issue) => {
+            let planning = Planning {
+                ctx: &ctx,
+                config,
+                workspace: &workspace.path,
+                issue: &issue,
+            };
+            match planning.prepare().await {
+                Ok(run) => Some(run),
+                Err(exit) => {
+                    manager.after_run(&workspace).await;
+                    return exit;
+                }
+            }
+        }
+        _ => None,
+    };
+    let outcome = attempt_in_workspace(
+        &ctx,
+        &manager,
+        &workspace,
+        (issue, attempt),
+        planned.as_ref(),
+        stop,
+    )
+    .await;
     manager.after_run(&workspace).await;
     outcome
 }
@@ -88,8 +117,8 @@ async fn attempt_in_workspace(
     ctx: &WorkerContext,
     manager: &WorkspaceManager,
     workspace: &symphony_workspace::Workspace,
-    mut issue: Issue,
-    attempt: Option<u32>,
+    (mut issue, attempt): (Issue, Option<u32>),
+    planned: Option<&PlannedRun>,
     stop: StopSignal,
 ) -> ExitReason {
     if let Err(e) = manager.before_run(workspace).await {
@@ -107,14 +136,18 @@ async fn attempt_in_workspace(
         identifier: issue.identifier.clone(),
     });
     let template = &ctx.workflow.definition.prompt_template;
-    let prompt = match (&ctx.review, &ctx.plan.review) {
-        (Some(round), Some(review)) => crate::review_prompt::render_round(
+    let prompt = match (&ctx.review, &ctx.plan.review, planned, &ctx.plan.planning) {
+        (Some(round), Some(review), _, _) => crate::review_prompt::render_round(
             template,
             review.feedback.as_deref(),
             &issue,
             attempt,
             round.variable(),
         ),
+        (_, _, Some(run), Some(config)) => {
+            let variable = run.variable();
+            variable.render(template, config.section(variable.approved), &issue, attempt)
+        }
         _ => PromptTemplate::compile(template).and_then(|t| t.render(&issue, attempt)),
     };
     let prompt = match prompt {
@@ -161,7 +194,11 @@ async fn attempt_in_workspace(
             ));
         }
     };
-    let max_turns = config.agent.max_turns;
+    // A plan is asked for in one turn; its fix turns follow in the plan stage.
+    let max_turns = match planned {
+        Some(PlannedRun::Propose { .. }) => 1,
+        _ => config.agent.max_turns,
+    };
     let mut turn = 1;
     let outcome = loop {
         let text = if turn == 1 {
@@ -206,8 +243,23 @@ async fn attempt_in_workspace(
         turn += 1;
     };
     // Symphony checks the change itself, then hands it off.
-    let outcome = match outcome {
-        ExitReason::Normal => {
+    let outcome = match (outcome, planned, ctx.plan.planning.as_ref()) {
+        (ExitReason::Normal, Some(PlannedRun::Propose { variable, base }), Some(config)) => {
+            let planning = Planning {
+                ctx,
+                config,
+                workspace: &workspace.path,
+                issue: &issue,
+            };
+            planning
+                .propose(session.as_mut(), variable, base, &moves)
+                .await
+        }
+        // Never code (or hand off) what was to be a plan.
+        (ExitReason::Normal, Some(PlannedRun::Propose { .. }), None) => ExitReason::Failed(
+            "plan error [plan_config_missing]: the workflow's plan settings are gone".to_owned(),
+        ),
+        (ExitReason::Normal, _, _) => {
             let after = AfterTurns {
                 ctx,
                 workspace: &workspace.path,
@@ -216,10 +268,14 @@ async fn attempt_in_workspace(
                 started,
                 tokens: &tokens,
                 moves: &moves,
+                planned_tree: match planned {
+                    Some(PlannedRun::Code { tree, .. }) => Some(tree.as_str()),
+                    _ => None,
+                },
             };
             after.run(session.as_mut()).await
         }
-        other => other,
+        (other, _, _) => other,
     };
     session.stop().await;
     drop(session);
