@@ -284,9 +284,31 @@ fn demo_catches_the_leaked_key_and_hands_off_the_fixed_changes() {
         stdout.contains("DEMO-3  todo: Link the greeting from the changelog (waits for DEMO-1)"),
         "a change under review does not unblock its dependants: {stdout}"
     );
+    // DEMO-4 is planned before it is coded: the plan waits for the demo's approval, then the
+    // coding run gets it, and the record ships with the change.
+    assert!(stdout.contains("DEMO-4  human review"), "{stdout}");
+    assert!(
+        stdout
+            .contains("plan     round 1: docs/adr/0001-add-a-contributing-guide.md -> plan review")
+            && stdout.contains("plan     round 1 approved -> coded with the plan in the prompt"),
+        "{stdout}"
+    );
+    let planned = std::fs::read_to_string(demo.join("issues/DEMO-4.md")).unwrap();
+    assert!(
+        planned.contains("**Plan for review** (round 1 of at most 3)")
+            && planned.contains("- [docs/adr/0001-add-a-contributing-guide.md]"),
+        "the plan was posted, and the proposal lists its record: {planned}"
+    );
+    let log = std::fs::read_to_string(demo.join("agent.log")).unwrap();
+    let plan_at = log.find("DEMO-4 turn 1: wrote the plan").expect("planned");
+    let code_at = log
+        .find("DEMO-4 turn 1: implemented the approved plan")
+        .expect("coded");
+    assert!(plan_at < code_at, "the plan came first: {log}");
     for (id, state) in [
         ("DEMO-1", "state: \"human review\""),
         ("DEMO-2", "state: \"done\""),
+        ("DEMO-4", "state: \"human review\""),
     ] {
         let issue = std::fs::read_to_string(demo.join(format!("issues/{id}.md"))).unwrap();
         assert!(issue.contains(state), "{issue}");

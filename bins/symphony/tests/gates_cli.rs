@@ -136,3 +136,52 @@ fn check_refuses_gates_or_hand_off_without_a_repository() {
         );
     }
 }
+
+#[test]
+fn check_reads_the_plan_section_and_refuses_one_that_cannot_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let handoff = "handoff:\n  state: human review\n  needs_human_state: needs human\n";
+    let check = |plan: &str, with_handoff: bool| {
+        let sections = format!("{}plan:\n{plan}", if with_handoff { handoff } else { "" });
+        check_sections(dir.path(), &sections)
+    };
+    let output = check(
+        "  labels: [needs-plan]\n  review_state: plan review\n  approved_state: in progress\n",
+        true,
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "# Plan before code: issues with labels [\"needs-plan\"] write a decision record in \
+             docs/adr first, then wait in \"plan review\"; approved by state \"in progress\"; a \
+             rejected plan goes back to \"todo\"; after 3 plan(s) without approval, a person"
+        ),
+        "{text}"
+    );
+    for (plan, with_handoff, says) in [
+        (
+            "  labels: [p]\n  review_state: plan review\n  approved_state: in progress\n",
+            false,
+            "plan needs a `handoff` section",
+        ),
+        (
+            "  labels: [p]\n  review_state: todo\n  approved_state: in progress\n",
+            true,
+            "is an active state",
+        ),
+        (
+            "  labels: [p]\n  review_state: plan review\n  approved_state: in progress\n  max_round: 2\n",
+            true,
+            "did you mean `max_rounds`?",
+        ),
+    ] {
+        let output = check(plan, with_handoff);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("invalid_plan_config") && text.contains(says),
+            "{plan}: {text}"
+        );
+    }
+}

@@ -17,6 +17,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     let gates = gates(&workflow)?;
     let handoff = handoff(&workflow)?;
     let review = review(&workflow)?;
+    let planning = planning(&workflow)?;
     let server = symphony_server::ServerConfig::from_section(
         workflow.config.extensions.get("server"),
         None,
@@ -36,7 +37,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         )
     });
     print!(
-        "{}{}{gates}{handoff}{review}{server}",
+        "{}{}{gates}{handoff}{review}{planning}{server}",
         report(&workflow, &template)?,
         sections(&workflow, &registry)
     );
@@ -117,6 +118,40 @@ fn review(workflow: &Workflow) -> Result<String, Failure> {
         review.poll_interval.as_millis(),
         review.rework_state,
         review.policy.max_rounds,
+    ))
+}
+
+/// Reads the `plan:` section as `run` would.
+fn planning(workflow: &Workflow) -> Result<String, Failure> {
+    let Some(plan) = symphony_orchestrator::planning_plan(workflow)
+        .map_err(|e| Failure::new(e.category, e.message))?
+    else {
+        return Ok(String::new());
+    };
+    let mut who = Vec::new();
+    if !plan.labels.is_empty() {
+        who.push(format!("labels {:?}", plan.labels));
+    }
+    if !plan.states.is_empty() {
+        who.push(format!("states {:?}", plan.states));
+    }
+    let mut approval = Vec::new();
+    if let Some(state) = &plan.approved_state {
+        approval.push(format!("state {state:?}"));
+    }
+    if let Some(label) = &plan.approved_label {
+        approval.push(format!("label {label:?}"));
+    }
+    Ok(format!(
+        "# Plan before code: issues with {} write a decision record in {} first, then wait in \
+         {:?}; approved by {}; a rejected plan goes back to {:?}; after {} plan(s) without \
+         approval, a person\n",
+        who.join(" or "),
+        plan.adr_dir,
+        plan.review_state,
+        approval.join(" or "),
+        plan.rework_state,
+        plan.max_rounds,
     ))
 }
 

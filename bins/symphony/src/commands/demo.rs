@@ -11,7 +11,7 @@ use symphony_store::{AuditEntry, SqliteStore, Store, StoreOptions};
 use symphony_tracker::Tracker;
 use symphony_tracker_local::LocalTracker;
 
-use super::demo_review;
+use super::{demo_plan, demo_review};
 use crate::failure::Failure;
 
 /// The demo's files, embedded so the binary needs nothing beside it (but `git` and `bash`).
@@ -44,14 +44,20 @@ const FILES: &[(&str, &str)] = &[
         "issues/DEMO-3.md",
         include_str!("../../../../examples/demo/issues/DEMO-3.md"),
     ),
+    (
+        "issues/DEMO-4.md",
+        include_str!("../../../../examples/demo/issues/DEMO-4.md"),
+    ),
 ];
 
 /// How long the demo may take before it gives up.
 const LIMIT: Duration = Duration::from_secs(180);
-const ACTIVE: [&str; 2] = ["todo", "in progress"];
-const ALL_STATES: [&str; 6] = [
+const ACTIVE: [&str; 3] = ["todo", "in progress", "approved"];
+const ALL_STATES: [&str; 8] = [
     "todo",
     "in progress",
+    "approved",
+    "plan review",
     "human review",
     "needs human",
     "done",
@@ -107,6 +113,8 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
          the proposals (PR bodies):  {dir}/issues/DEMO-1.md, DEMO-2.md\n  \
          the handed-off branches:    git -C {dir}/workspaces/DEMO-1 log --stat origin/main..\n  \
          the review and its round:   {dir}/issues/DEMO-2.md (review blocks, comments)\n  \
+         the plan before the code:   {dir}/issues/DEMO-4.md (the plan's comment) and\n  \
+         \x20                           git -C {dir}/workspaces/DEMO-4 log --stat origin/main..\n  \
          what the agent did:         {dir}/agent.log\n  \
          every decision, in order:   symphony audit tail -n 40 --state-dir {dir}/.symphony\n  \
          run history:                symphony runs --state-dir {dir}/.symphony",
@@ -178,7 +186,8 @@ async fn all_issues(folder: &Path) -> Vec<Issue> {
 }
 
 /// Resolves once no active issue can be worked on (each has left the active states or waits
-/// for a blocker) and the demo's review of DEMO-2 has ended in a merge, or the limit passes.
+/// for a blocker), the demo's review of DEMO-2 has ended in a merge and DEMO-4's approved plan
+/// has been coded and handed off, or the limit passes.
 async fn settled(folder: PathBuf, started: Instant) {
     while started.elapsed() < LIMIT {
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -191,6 +200,9 @@ async fn settled(folder: PathBuf, started: Instant) {
             .find(|i| i.identifier == demo_review::REVIEWED)
         {
             busy |= demo_review::step(&folder, reviewed).await != demo_review::Review::Done;
+        }
+        if let Some(planned) = issues.iter().find(|i| i.identifier == demo_plan::PLANNED) {
+            busy |= demo_plan::step(&folder, planned) != demo_plan::Plan::Done;
         }
         if !issues.is_empty() && !busy {
             // Let the last worker finish its after_run and exit before shutting down.
@@ -259,6 +271,16 @@ fn summary(issues: &[Issue], audit: &[AuditEntry]) -> String {
                     "      review   round {}: {} item(s) of feedback -> sent back to the agent\n",
                     entry.detail["round"].as_u64().unwrap_or(0),
                     entry.detail["feedback"].as_array().map_or(0, Vec::len)
+                )),
+                "plan_proposed" => out.push_str(&format!(
+                    "      plan     round {}: {} -> {}\n",
+                    entry.detail["round"].as_u64().unwrap_or(0),
+                    entry.detail["files"][0].as_str().unwrap_or("?"),
+                    entry.detail["state"].as_str().unwrap_or("?")
+                )),
+                "plan_approved" => out.push_str(&format!(
+                    "      plan     round {} approved -> coded with the plan in the prompt\n",
+                    entry.detail["round"].as_u64().unwrap_or(0),
                 )),
                 "review_watch_ended" => out.push_str(&format!(
                     "      review   ended: {}\n",

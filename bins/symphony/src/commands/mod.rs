@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod demo_plan;
 mod demo_review;
 mod init;
 mod issues;

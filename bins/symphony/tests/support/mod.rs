@@ -174,3 +174,26 @@ pub fn prompts(dir: &Path) -> Vec<String> {
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()
 }
+
+/// Moves local issue `issues/<id>.md` under `dir` to `state`, as a person editing the file
+/// would: its `state:` line rewritten, the file replaced at once.
+pub fn move_issue(dir: &Path, id: &str, state: &str) {
+    let path = dir.join(format!("issues/{id}.md"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut moved = false;
+    let updated: String = text
+        .split_inclusive('\n')
+        .map(|line| {
+            if !moved && line.starts_with("state:") {
+                moved = true;
+                format!("state: {state:?}\n")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert!(moved, "{id} has no state line: {text}");
+    let staged = path.with_extension("md.moving");
+    std::fs::write(&staged, updated).unwrap();
+    std::fs::rename(&staged, &path).unwrap();
+}
