@@ -234,7 +234,7 @@ impl CodexSession {
             .await
             .ok()
             .and_then(Result::ok);
-        let stderr = tail(&self.stderr_log, 1_500).await;
+        let stderr = symphony_agent::log_tail(&self.stderr_log, 1_500).await;
         match status {
             Some(status) if status.code() == Some(COMMAND_NOT_FOUND) => AgentError::NotFound {
                 message: format!("{:?} not found: {stderr}", self.options.command),
@@ -348,30 +348,6 @@ impl CodexSession {
             }
         }
     }
-}
-
-/// The last `max` bytes of a file, on a character boundary, trimmed.
-/// The last `max` bytes of `path`, read on a blocking thread (the log may be large; only its
-/// end is read).
-async fn tail(path: &std::path::Path, max: usize) -> String {
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Seek, SeekFrom};
-        let Ok(mut file) = std::fs::File::open(&path) else {
-            return String::new();
-        };
-        let length = file.metadata().map_or(0, |m| m.len());
-        let start = length.saturating_sub(max as u64);
-        let mut bytes = Vec::new();
-        if file.seek(SeekFrom::Start(start)).is_err()
-            || file.take(max as u64).read_to_end(&mut bytes).is_err()
-        {
-            return String::new();
-        }
-        String::from_utf8_lossy(&bytes).trim().to_owned()
-    })
-    .await
-    .unwrap_or_default()
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// Why a session could not start or a turn did not complete.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AgentError {
     /// The agent program could not be started.
     #[error("cannot start the agent: {message}")]
@@ -76,6 +77,33 @@ pub enum AgentError {
         /// What it asked.
         message: String,
     },
+    /// The model's API failed the turn (an HTTP error, a timeout, a broken stream) after the
+    /// agent's own retries.
+    #[error("turn {turn}: the model API failed{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    ModelApi {
+        /// Which turn.
+        turn: u32,
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
+        /// What the agent said.
+        message: String,
+    },
+    /// The agent stopped at its own limit of model round trips in one turn.
+    #[error("turn {turn} reached the agent's limit of model round trips")]
+    MaxTurns {
+        /// Which turn.
+        turn: u32,
+    },
+    /// The agent program is a version this backend does not speak.
+    #[error("{program} {found} is not a supported version (supported: {supported})")]
+    VersionUnsupported {
+        /// The program.
+        program: String,
+        /// Its version, as it said it.
+        found: String,
+        /// What is supported.
+        supported: String,
+    },
     /// The agent asked to do something the approval policy refuses.
     #[error("turn {turn}: approval refused by policy: {message}")]
     ApprovalRefused {
@@ -100,6 +128,9 @@ impl AgentError {
             Self::PortExit { .. } => "port_exit",
             Self::TurnInputRequired { .. } => "turn_input_required",
             Self::ApprovalRefused { .. } => "approval_refused",
+            Self::ModelApi { .. } => "model_api_error",
+            Self::MaxTurns { .. } => "turn_max_turns",
+            Self::VersionUnsupported { .. } => "agent_version_unsupported",
         }
     }
 }

@@ -9,6 +9,7 @@ mod command;
 mod error;
 mod event;
 pub mod lines;
+mod log_tail;
 mod registry;
 
 pub use backend::{
@@ -17,6 +18,7 @@ pub use backend::{
 pub use command::{CommandBackend, TOOL_DIRECTIVE};
 pub use error::AgentError;
 pub use event::{clip, AgentEvent, AgentEventKind, MAX_EVENT_LINE};
+pub use log_tail::log_tail;
 pub use registry::{
     AgentBackendFactory, AgentBackendRegistry, BackendBuildError, CommandBackendFactory,
 };
