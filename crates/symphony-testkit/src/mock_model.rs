@@ -1,7 +1,7 @@
 //! A scripted Responses API: each `POST /v1/responses` gets the next [`Step`] as an SSE
 //! stream, then the connection closes (what Codex 0.169 accepts; see the offline recipe).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -149,28 +149,13 @@ impl MockModel {
 }
 
 fn serve(stream: TcpStream, state: &Mutex<State>, usage: Usage) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body)?;
+    let request = crate::http_request::Request::read(&stream)?;
     let mut out = stream;
-    if !request_line.starts_with("POST ") || !request_line.contains("/responses") {
+    if request.method != "POST" || !request.path.contains("/responses") {
         out.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")?;
         return Ok(());
     }
+    let body = request.body;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let step = {
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());

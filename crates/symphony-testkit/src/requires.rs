@@ -1,4 +1,4 @@
-//! Tests that need a program `.ci/run` installs — the pinned Codex CLI, Chromium with
+//! Tests that need a program `.ci/run` installs — the pinned Codex and Claude Code CLIs, Chromium with
 //! ChromeDriver, the pinned coverage.py and ruff. Run by [`run`] (a `harness = false` test target), each is a trial that is
 //! reported *ignored, with the reason* when its program is missing, so `cargo test` on a fresh
 //! machine says what did not run instead of counting it as passed. With `CI` set (to anything
@@ -12,6 +12,8 @@ use libtest_mimic::{Arguments, Completion, Trial};
 pub enum Tool {
     /// The Codex CLI, pinned (see [`crate::codex::PINNED_VERSION`]).
     Codex,
+    /// The Claude Code CLI, pinned (see [`crate::claude::PINNED_VERSION`]).
+    Claude,
     /// Chromium and ChromeDriver.
     Browser,
     /// coverage.py, pinned, installed under `target/tools/coverage-py` (see
@@ -86,6 +88,7 @@ pub fn missing(tool: Tool) -> Option<String> {
                 )
             })
         }
+        Tool::Claude => crate::claude::missing(),
         Tool::Browser => crate::browser::programs().err(),
         Tool::CoveragePy => {
             let dir = coverage_py();
