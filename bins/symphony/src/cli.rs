@@ -177,7 +177,19 @@ pub enum Command {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
+        /// The agent the starter runs: `codex` (the Codex app-server) or `claude` (Claude Code).
+        #[arg(long, value_enum, default_value = "codex")]
+        agent: StarterAgent,
     },
+}
+
+/// The agent a starter workflow runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StarterAgent {
+    /// The Codex app-server.
+    Codex,
+    /// Claude Code.
+    Claude,
 }
 
 /// The verdict of `symphony review`: exactly one.

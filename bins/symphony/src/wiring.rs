@@ -5,6 +5,7 @@ use std::sync::Arc;
 use symphony_agent::{
     AgentBackend, AgentBackendRegistry, BackendBuildError, CommandBackendFactory,
 };
+use symphony_agent_claude::ClaudeBackendFactory;
 use symphony_agent_codex::CodexBackendFactory;
 use symphony_code_host::CodeHostRegistry;
 use symphony_gates::GateRegistry;
@@ -62,11 +63,13 @@ impl Wiring for BinaryWiring {
     }
 }
 
-/// The agent backend kinds of this build: `command`, `codex`, and the installed plugins'.
+/// The agent backend kinds of this build: `command`, `codex`, `claude`, and the installed
+/// plugins'.
 pub(crate) fn agent_backends() -> AgentBackendRegistry {
     let mut registry = AgentBackendRegistry::new()
         .with(Arc::new(CommandBackendFactory))
-        .with(Arc::new(CodexBackendFactory));
+        .with(Arc::new(CodexBackendFactory))
+        .with(Arc::new(ClaudeBackendFactory));
     for factory in crate::plugins::agents() {
         registry.register(Arc::clone(factory));
     }

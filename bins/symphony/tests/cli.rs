@@ -234,6 +234,30 @@ fn init_writes_a_starter_that_check_accepts_and_never_overwrites_silently() {
 }
 
 #[test]
+fn init_writes_a_claude_starter_that_check_accepts_and_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = symphony(dir.path(), &["init", "--agent", "claude"]);
+    assert!(out.status.success(), "{}", shown(&out, &[dir.path()]));
+    let text = std::fs::read_to_string(dir.path().join("WORKFLOW.md")).unwrap();
+    assert!(
+        text.contains("backend: claude") && text.contains("api_key: $ANTHROPIC_API_KEY"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("approvals: workspace"),
+        "no Codex posture: {text}"
+    );
+    let check = symphony(dir.path(), &["check"]);
+    assert!(check.status.success(), "{}", shown(&check, &[dir.path()]));
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("# Agent: Claude Code `claude` over stream-json")
+            && said.contains("writes in the workspace only, network tools off"),
+        "{said}"
+    );
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let out = symphony(&repo_root(), &["--help"]);
     assert!(out.status.success());

@@ -18,6 +18,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     let handoff = handoff(&workflow)?;
     let review = review(&workflow)?;
     let planning = planning(&workflow)?;
+    let agent = agent(&workflow)?;
     let server = symphony_server::ServerConfig::from_section(
         workflow.config.extensions.get("server"),
         None,
@@ -37,7 +38,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         )
     });
     print!(
-        "{}{}{gates}{handoff}{review}{planning}{server}",
+        "{}{}{agent}{gates}{handoff}{review}{planning}{server}",
         report(&workflow, &template)?,
         sections(&workflow, &registry)
     );
@@ -118,6 +119,20 @@ fn review(workflow: &Workflow) -> Result<String, Failure> {
         review.poll_interval.as_millis(),
         review.rework_state,
         review.policy.max_rounds,
+    ))
+}
+
+/// The agent backend's launch plan, for the backends that have one to tell.
+fn agent(workflow: &Workflow) -> Result<String, Failure> {
+    use symphony_agent_claude::{ClaudeOptions, CLAUDE_BACKEND};
+    if workflow.config.agent.backend != CLAUDE_BACKEND {
+        return Ok(String::new());
+    }
+    let options = ClaudeOptions::from_section(workflow.config.extensions.get(CLAUDE_BACKEND))
+        .map_err(|e| Failure::new("invalid_claude_config", e.to_string()))?;
+    Ok(format!(
+        "# Agent: Claude Code {}\n",
+        options.describe(|name| std::env::var(name).ok())
     ))
 }
 

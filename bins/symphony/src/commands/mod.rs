@@ -87,6 +87,8 @@ pub fn run(command: Command) -> Result<(), Failure> {
             println!("{text}");
             Ok(())
         }
-        Command::Init { path, force } => init::run(&workflow_path(path.as_deref())?, force),
+        Command::Init { path, force, agent } => {
+            init::run(&workflow_path(path.as_deref())?, force, agent)
+        }
     }
 }

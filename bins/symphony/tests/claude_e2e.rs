@@ -1,0 +1,167 @@
+//! The whole loop with the real Claude Code CLI (pinned, installed by `.ci/run`) against the
+//! scripted Messages mock, on the local tracker: the agent writes a file with a fake AWS key,
+//! the secrets gate fails, the feedback turn (on the same session) carries the failure, the
+//! agent removes the key, the gates pass, and Symphony hands the change off: committed on the
+//! issue's branch, proposed into the issue file, the issue in `human review`, the run's tokens
+//! recorded — and no request left the machine for anything but the mock.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{git, issue_state, wait_until, Served};
+use symphony_testkit::requires::{run, trial, Tool};
+use symphony_testkit::{claude, MockMessages, RefusingProxy, Reply};
+
+const LIMIT: Duration = Duration::from_secs(180);
+const KEY: &str = "AKIAQ3EGRT5YK2PJZW4X";
+
+fn project(dir: &Path, mock: &MockMessages) {
+    let origin = dir.join("origin");
+    std::fs::create_dir_all(&origin).unwrap();
+    git(&origin, &["init", "-q", "-b", "main"]);
+    std::fs::write(origin.join("README.md"), "# widgets\n").unwrap();
+    git(&origin, &["add", "-A"]);
+    git(&origin, &["commit", "-q", "-m", "initial"]);
+    std::fs::create_dir(dir.join("issues")).unwrap();
+    std::fs::write(
+        dir.join("issues/CL-1.md"),
+        "---\ntitle: Add region settings\nstate: todo\n---\nWrite settings.ini.\n",
+    )
+    .unwrap();
+    let workflow = format!(
+        r#"---
+tracker:
+  kind: local
+  provider:
+    path: ./issues
+workspace:
+  root: ./ws
+  repo: ./origin
+polling:
+  interval_ms: 300
+agent:
+  backend: claude
+  max_turns: 1
+  max_retry_backoff_ms: 1000
+claude:
+  command: "{bin}"
+  api_key: $SYMPHONY_E2E_ANTHROPIC_KEY
+  base_url: {base_url}
+  max_retries: 0
+  api_timeout_ms: 30000
+  stream_idle_timeout_ms: 10000
+codex:
+  read_timeout_ms: 30000
+gates:
+  max_rounds: 2
+  needs_human_state: needs human
+  checks:
+    - kind: secrets
+handoff:
+  state: human review
+---
+Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
+"#,
+        bin = claude::location().display(),
+        base_url = mock.base_url(),
+    );
+    std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+}
+
+fn runs(dir: &Path) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["runs", "--json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
+    let mock = MockMessages::start(vec![
+        // The task, done carelessly.
+        Reply::Bash(format!(
+            "printf 'region = eu-west-1\\naws_access_key_id = {KEY}\\n' > settings.ini"
+        )),
+        Reply::Text("Added settings.ini.".into()),
+        // The gates' feedback turn: the key goes.
+        Reply::Bash("printf 'region = eu-west-1\\n' > settings.ini".into()),
+        Reply::Text("Removed the credential.".into()),
+    ])
+    .unwrap();
+    let proxy = RefusingProxy::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    project(dir, &mock);
+    let service = Served::new(
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("run")
+            .current_dir(dir)
+            .env("SYMPHONY_LOG", "info")
+            .env("SYMPHONY_E2E_ANTHROPIC_KEY", "sk-ant-offline-e2e")
+            .env("HTTPS_PROXY", proxy.url())
+            .env("HTTP_PROXY", proxy.url())
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("symphony.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("the hand-off", LIMIT, || {
+        issue_state(dir, "CL-1") == "human review"
+    });
+    service.stop(LIMIT);
+    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
+    let ws = dir.join("ws/CL-1");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("settings.ini")).unwrap(),
+        "region = eu-west-1\n"
+    );
+    let history = git(&ws, &["log", "-p", "origin/main..HEAD"]);
+    assert!(history.contains("settings.ini"), "{history}");
+    assert!(
+        !history.contains(KEY),
+        "the key never reaches the branch: {history}"
+    );
+    let issue = std::fs::read_to_string(dir.join("issues/CL-1.md")).unwrap();
+    assert!(issue.contains("## Proposed change: CL-1"), "{issue}");
+    assert!(issue.contains("| secrets | pass |"), "{issue}");
+    // The feedback turn went to the same session: its request carries the first turn.
+    let requests = mock.messages();
+    assert_eq!(requests.len(), 4, "{log}");
+    let feedback = requests[2].body["messages"].to_string();
+    assert!(
+        feedback.contains("settings.ini") && feedback.contains("secrets"),
+        "the feedback turn carries the failure and the history: {feedback}"
+    );
+    let runs = runs(dir);
+    let run = runs.first().expect("a run");
+    assert_eq!(run["outcome"], "succeeded", "{run}");
+    let served = mock.usage_completed();
+    assert_eq!(
+        run["total_tokens"].as_u64(),
+        Some(served.input + served.cache_creation + served.cache_read + served.output),
+        "{run}"
+    );
+    assert!(mock.others().is_empty(), "{:?}", mock.others());
+    assert!(
+        proxy.attempts().is_empty(),
+        "nothing left for the network: {:?}",
+        proxy.attempts()
+    );
+}
+
+fn main() -> std::process::ExitCode {
+    run(vec![trial(
+        "a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code",
+        Tool::Claude,
+        a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code,
+    )])
+}
