@@ -26,7 +26,7 @@ Tasks:
                          time one scheduler tick (p50, p99) with 10,000 and 100,000 candidates
                          (incremental and complete answers) and memory per running issue
   bench store            events appended per second, and what persistence adds to a tick
-  bench agent            recorded app-server lines read, parsed and mapped per second
+  bench agent            recorded Codex and Claude Code lines read, parsed and mapped per second
   bench github           requests and rate-limit cost of polling 500 open issues on the
                          fake GitHub: first poll, idle polls (one probe), page-by-page and
                          unconditional references
@@ -63,7 +63,10 @@ fn main() -> Result<()> {
             release_example("symphony-scheduler", "bench_tick", rest)
         }
         ["bench", "store"] => release_example("symphony-orchestrator", "bench_store", &[]),
-        ["bench", "agent"] => release_example("symphony-agent-codex", "bench_agent", &[]),
+        ["bench", "agent"] => {
+            release_example("symphony-agent-codex", "bench_agent", &[])?;
+            release_example("symphony-agent-claude", "bench_agent", &[])
+        }
         ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
         ["bench", "gates", rest @ ..] => bench_gates(rest),
         ["bench", "webhook"] => bench_webhook(),
