@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use symphony_agent::lines::{Line, LineReader};
+use symphony_agent::lines::LineReader;
+use symphony_agent::session_io::{self, Interrupted, Pacer, Read};
 use symphony_agent::{
     AgentError, AgentEvent, AgentEventKind, AgentSession, SessionSpec, StopSignal, ToolHandler,
     TurnOutcome,
@@ -27,13 +28,6 @@ use crate::policy::Posture;
 use crate::launch::{self, COMMAND_NOT_FOUND};
 /// Signs of life closer together than this are not sent (the stall clock needs few).
 const ACTIVITY_SPACING: Duration = Duration::from_millis(500);
-
-/// Why reading stopped.
-enum Interrupted {
-    Exited,
-    TimedOut,
-    Stopped,
-}
 
 /// The running process.
 struct Process {
@@ -59,7 +53,8 @@ pub struct ClaudeSession {
     turn_timeout: Duration,
     stderr_log: PathBuf,
     home: Option<IsolatedHome>,
-    last_emit: Option<Instant>,
+    /// Paces signs of life.
+    pacer: Pacer,
 }
 
 use crate::launch::cannot_start;
@@ -131,7 +126,7 @@ impl ClaudeSession {
             turn_timeout: spec.turn_timeout,
             stderr_log,
             home,
-            last_emit: None,
+            pacer: Pacer::new(ACTIVITY_SPACING),
         };
         session.spawn()?;
         session.emit(AgentEventKind::SessionStarted).await;
@@ -194,15 +189,9 @@ impl ClaudeSession {
     }
 
     async fn emit(&mut self, kind: AgentEventKind) {
-        let now = Instant::now();
-        if matches!(kind, AgentEventKind::Activity { .. })
-            && self
-                .last_emit
-                .is_some_and(|at| now.duration_since(at) < ACTIVITY_SPACING)
-        {
+        if !self.pacer.admit(&kind) {
             return;
         }
-        self.last_emit = Some(now);
         let event = AgentEvent::new(self.conversation.session_id(), self.pid(), kind);
         let _ = self.events.send(event).await;
     }
@@ -254,27 +243,13 @@ impl ClaudeSession {
     /// The next line, unless the deadline passes, a stop is asked for, or the output ends.
     async fn read_until(&mut self, deadline: Instant) -> Result<String, Interrupted> {
         loop {
-            let mut stop = self.stop.clone();
             let Some(process) = self.process.as_mut() else {
                 return Err(Interrupted::Exited);
             };
-            let line = tokio::select! {
-                biased;
-                () = stop.raised() => return Err(Interrupted::Stopped),
-                () = tokio::time::sleep_until(deadline) => return Err(Interrupted::TimedOut),
-                line = process.lines.next() => line,
-            };
-            match line {
-                Ok(Some(Line::Text(text))) => return Ok(text),
-                Ok(Some(Line::TooLong { len: bytes, .. })) => {
-                    self.emit(AgentEventKind::Notification {
-                        message: format!(
-                            "malformed: a {bytes}-byte line exceeded the 10 MB cap and was dropped"
-                        ),
-                    })
-                    .await;
-                }
-                Ok(None) | Err(_) => return Err(Interrupted::Exited),
+            match session_io::read_until(&mut process.lines, &self.stop, deadline).await {
+                Read::Line(text) => return Ok(text),
+                Read::TooLong(bytes) => self.emit(session_io::too_long(bytes)).await,
+                Read::Interrupted(why) => return Err(why),
             }
         }
     }

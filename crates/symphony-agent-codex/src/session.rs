@@ -20,21 +20,13 @@ use tokio::time::Instant;
 use crate::conversation::{Action, Conversation, Purpose, Settings};
 use crate::home::IsolatedHome;
 use crate::CodexOptions;
-use symphony_agent::lines::{Line, LineReader};
+use symphony_agent::lines::LineReader;
+use symphony_agent::session_io::{self, Interrupted, Pacer, Read};
 
 /// Exit status of `bash -lc` when the command is not found.
 const COMMAND_NOT_FOUND: i32 = 127;
-/// Signs of life closer together than this after the last event are not sent: a streaming
-/// agent reports hundreds of deltas a second, and one per half second keeps the stall clock
-/// reset just the same.
+/// Signs of life closer together than this are not sent (the stall clock needs few).
 const ACTIVITY_SPACING: Duration = Duration::from_millis(500);
-
-/// Why reading stopped.
-enum Interrupted {
-    Exited,
-    TimedOut,
-    Stopped,
-}
 
 /// A live app-server session.
 pub struct CodexSession {
@@ -52,8 +44,8 @@ pub struct CodexSession {
     stderr_log: PathBuf,
     /// The run's own `CODEX_HOME`, removed once the process is gone.
     home: Option<IsolatedHome>,
-    /// When the last event was sent (for spacing [`AgentEventKind::Activity`]).
-    last_emit: Option<Instant>,
+    /// Paces signs of life.
+    pacer: Pacer,
 }
 
 impl CodexSession {
@@ -154,7 +146,7 @@ impl CodexSession {
             pid,
             stderr_log,
             home,
-            last_emit: None,
+            pacer: Pacer::new(ACTIVITY_SPACING),
         };
         match session.handshake(&spec.issue).await {
             Ok(()) => Ok(session),
@@ -214,15 +206,9 @@ impl CodexSession {
     }
 
     async fn emit(&mut self, kind: AgentEventKind) {
-        let now = Instant::now();
-        if matches!(kind, AgentEventKind::Activity { .. })
-            && self
-                .last_emit
-                .is_some_and(|at| now.duration_since(at) < ACTIVITY_SPACING)
-        {
+        if !self.pacer.admit(&kind) {
             return;
         }
-        self.last_emit = Some(now);
         let event = AgentEvent::new(self.conversation.session_id(), self.pid, kind);
         let _ = self.events.send(event).await;
     }
@@ -327,24 +313,10 @@ impl CodexSession {
     /// The next line, unless the deadline passes, a stop is asked for, or the output ends.
     async fn read_until(&mut self, deadline: Instant) -> Result<String, Interrupted> {
         loop {
-            let mut stop = self.stop.clone();
-            let line = tokio::select! {
-                biased;
-                () = stop.raised() => return Err(Interrupted::Stopped),
-                () = tokio::time::sleep_until(deadline) => return Err(Interrupted::TimedOut),
-                line = self.lines.next() => line,
-            };
-            match line {
-                Ok(Some(Line::Text(text))) => return Ok(text),
-                Ok(Some(Line::TooLong { len: bytes, .. })) => {
-                    self.emit(AgentEventKind::Notification {
-                        message: format!(
-                            "malformed: a {bytes}-byte line exceeded the 10 MB cap and was dropped"
-                        ),
-                    })
-                    .await;
-                }
-                Ok(None) | Err(_) => return Err(Interrupted::Exited),
+            match session_io::read_until(&mut self.lines, &self.stop, deadline).await {
+                Read::Line(text) => return Ok(text),
+                Read::TooLong(bytes) => self.emit(session_io::too_long(bytes)).await,
+                Read::Interrupted(why) => return Err(why),
             }
         }
     }

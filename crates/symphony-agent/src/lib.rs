@@ -11,6 +11,7 @@ mod event;
 pub mod lines;
 mod log_tail;
 mod registry;
+pub mod session_io;
 
 pub use backend::{
     AgentBackend, AgentSession, SessionSpec, StopSignal, ToolDeclaration, ToolHandler, TurnOutcome,
