@@ -49,12 +49,7 @@ pub(crate) async fn check_version(
             finished.output.trim()
         )));
     }
-    let found = finished
-        .output
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_owned();
+    let found = version_in(&finished.output).unwrap_or_default();
     if !finished.status.success() || !found.starts_with(SUPPORTED_VERSIONS) {
         return Err(AgentError::VersionUnsupported {
             program: options.command.clone(),
@@ -67,6 +62,27 @@ pub(crate) async fn check_version(
         });
     }
     Ok(found)
+}
+
+/// The version in what `--version` printed: the one on the `(Claude Code)` line, else the first
+/// that looks like one. A login shell may print its own lines around it (a profile's warnings,
+/// a tool manager's), so the first word is not it.
+fn version_in(output: &str) -> Option<String> {
+    let looks_like = |word: &&str| {
+        let parts: Vec<&str> = word.split('.').collect();
+        parts.len() >= 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    let line = output
+        .lines()
+        .find(|l| l.contains("(Claude Code)"))
+        .unwrap_or(output);
+    line.split_whitespace()
+        .find(looks_like)
+        .or_else(|| output.split_whitespace().find(looks_like))
+        .map(str::to_owned)
 }
 
 /// The CLI's flags: stream-json both ways, permissions asked of Symphony over stdio,
@@ -163,5 +179,30 @@ pub(crate) fn environment(
         command
             .env("CLAUDE_CONFIG_DIR", home.config())
             .env("CLAUDE_CODE_TMPDIR", home.tmp());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_found_among_a_login_shells_noise() {
+        assert_eq!(
+            version_in("2.1.332 (Claude Code)\n").as_deref(),
+            Some("2.1.332")
+        );
+        assert_eq!(
+            version_in("rm: cannot remove '/root/.pyenv/shims/.pyenv-shim': No such file\n2.1.332 (Claude Code)").as_deref(),
+            Some("2.1.332")
+        );
+        assert_eq!(
+            version_in("pyenv 2.4.1 warning\n2.1.332 (Claude Code)").as_deref(),
+            Some("2.1.332"),
+            "the Claude Code line wins"
+        );
+        assert_eq!(version_in("1.0.9").as_deref(), Some("1.0.9"));
+        assert_eq!(version_in("segfault"), None);
+        assert_eq!(version_in("v2.1"), None);
     }
 }
