@@ -11,8 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
-use support::{git, issue_state, wait_until, Served};
+use support::{git, issue_state, runs, wait_until, Served};
 use symphony_testkit::requires::{run, trial, Tool};
 use symphony_testkit::{claude, MockMessages, RefusingProxy, Reply};
 
@@ -70,18 +69,6 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         base_url = mock.base_url(),
     );
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
-}
-
-fn runs(dir: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["runs", "--json"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{issue_state, wait_until};
+use support::{issue_state, runs, wait_until};
 use symphony_testkit::requires::{run, trial, Tool};
 use symphony_testkit::{codex, MockModel, Step};
 
@@ -89,19 +89,6 @@ fn stop(dir: &Path, mut child: Child) -> String {
     let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
     assert!(status.success(), "{log}");
     log
-}
-
-/// `symphony runs --json`, newest first.
-fn runs(dir: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["runs", "--json"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 fn symphony_runs_an_issue_to_done_with_the_real_codex() {

@@ -91,6 +91,11 @@ impl Conversation {
         self.version.as_deref()
     }
 
+    /// Whether Symphony's MCP server has tools to offer.
+    pub fn offers_tools(&self) -> bool {
+        !self.settings.tools.is_empty()
+    }
+
     /// Whether the session may only read.
     pub fn read_only(&self) -> bool {
         self.settings.posture.read_only

@@ -148,9 +148,7 @@ impl ClaudeSession {
             .args(launch::arguments(
                 &self.options,
                 self.conversation.read_only(),
-                self.tools
-                    .as_ref()
-                    .is_some_and(|t| !t.declarations().is_empty()),
+                self.conversation.offers_tools(),
                 self.conversation.session_id(),
                 self.started_once,
             ))

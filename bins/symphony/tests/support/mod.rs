@@ -197,3 +197,16 @@ pub fn move_issue(dir: &Path, id: &str, state: &str) {
     std::fs::write(&staged, updated).unwrap();
     std::fs::rename(&staged, &path).unwrap();
 }
+
+/// `symphony runs --json` in `dir`, newest first.
+pub fn runs(dir: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["runs", "--json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
