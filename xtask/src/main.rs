@@ -65,7 +65,7 @@ fn main() -> Result<()> {
         ["bench", "store"] => release_example("symphony-orchestrator", "bench_store", &[]),
         ["bench", "agent"] => {
             release_example("symphony-agent-codex", "bench_agent", &[])?;
-            release_example("symphony-agent-claude", "bench_agent", &[])
+            release_example("symphony-agent-claude", "bench_claude", &[])
         }
         ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
         ["bench", "gates", rest @ ..] => bench_gates(rest),

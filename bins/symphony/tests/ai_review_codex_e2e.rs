@@ -166,7 +166,7 @@ fn an_injection_found_by_the_reviewer_is_fixed_before_the_pull_request() {
     );
     assert_eq!(findings[1]["in_change"], false, "low: does not block");
     assert!(
-        first["detail"]["agent_tokens"]["total"]
+        first["detail"]["agent_tokens"]["total_tokens"]
             .as_u64()
             .unwrap_or(0)
             > 0,

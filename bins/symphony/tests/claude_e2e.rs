@@ -132,10 +132,29 @@ fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
     let run = runs.first().expect("a run");
     assert_eq!(run["outcome"], "succeeded", "{run}");
     let served = mock.usage_completed();
+    let usage = &run["usage"];
     assert_eq!(
-        run["total_tokens"].as_u64(),
-        Some(served.input + served.cache_creation + served.cache_read + served.output),
-        "{run}"
+        (
+            usage["total_tokens"].as_u64(),
+            usage["cache_read_tokens"].as_u64(),
+            usage["cache_write_tokens"].as_u64(),
+        ),
+        (
+            Some(served.input + served.cache_creation + served.cache_read + served.output),
+            Some(served.cache_read),
+            Some(served.cache_creation),
+        ),
+        "the store has the session's counts, the cache's share included: {run}"
+    );
+    let cost = usage["cost_micros"].as_u64().filter(|c| *c > 0);
+    assert!(cost.is_some(), "the CLI's price is recorded: {run}");
+    let priced = format!(
+        "{} as the agent priced it",
+        symphony_core::dollars(cost.unwrap())
+    );
+    assert!(
+        issue.contains(&priced) && issue.contains("from the prompt cache"),
+        "the hand-off's cost section carries the price and the cache: {issue}"
     );
     assert!(mock.others().is_empty(), "{:?}", mock.others());
     assert!(

@@ -137,7 +137,7 @@ fn symphony_runs_an_issue_to_done_with_the_real_codex() {
     assert_eq!(first["identifier"], "E2E-1");
     assert_eq!(first["outcome"], "succeeded", "{log}");
     assert_eq!(
-        first["total_tokens"].as_u64(),
+        first["usage"]["total_tokens"].as_u64(),
         Some(model.usage_served().total()),
         "the run's totals are the model's usage"
     );

@@ -9,7 +9,9 @@ use symphony_agent::{clip, AgentError, AgentEventKind, ToolDeclaration};
 
 use crate::mcp::{self, Handled};
 use crate::policy::{self, Decision, Posture, Refusal};
-use crate::protocol::{self, ControlRequest, Incoming, TurnResult, Usage};
+use symphony_core::Usage;
+
+use crate::protocol::{self, ControlRequest, Incoming, TurnResult, TurnUsage};
 
 /// What a conversation needs to know.
 #[derive(Debug, Clone)]
@@ -51,7 +53,9 @@ pub struct Conversation {
     turn: u32,
     /// What the posture refused during the turn: the turn fails with it.
     refused: Option<AgentError>,
-    usage: Usage,
+    /// The turns' counts, summed (each `result` reports its own turn's).
+    usage: TurnUsage,
+    /// The CLI's price of the session so far: cumulative, across `--resume` processes too.
     cost_usd: Option<f64>,
 }
 
@@ -76,7 +80,7 @@ impl Conversation {
             version: None,
             turn: 0,
             refused: None,
-            usage: Usage::default(),
+            usage: TurnUsage::default(),
             cost_usd: None,
         }
     }
@@ -106,14 +110,13 @@ impl Conversation {
         self.turn
     }
 
-    /// Token counts over the session's turns.
+    /// What the session used over its turns, with the CLI's cost once a turn ended.
     pub fn usage(&self) -> Usage {
-        self.usage
-    }
-
-    /// The session's cost in US dollars as the CLI priced it, once a turn ended.
-    pub fn cost_usd(&self) -> Option<f64> {
-        self.cost_usd
+        let usage = self.usage.to_usage();
+        match self.cost_usd {
+            Some(cost) => usage.with_cost_usd(cost),
+            None => usage,
+        }
     }
 
     /// Starts the next turn: the user line to write.
@@ -256,12 +259,7 @@ impl Conversation {
         if let Some(id) = &result.session_id {
             self.session_id.clone_from(id);
         }
-        let input = self.usage.all_input();
-        actions.push(Action::Emit(AgentEventKind::TokenUsage {
-            input_tokens: input,
-            output_tokens: self.usage.output,
-            total_tokens: input + self.usage.output,
-        }));
+        actions.push(Action::Emit(AgentEventKind::TokenUsage(self.usage())));
         let turn = self.turn;
         let outcome = if let Some(refused) = self.refused.take() {
             Err(refused)
@@ -368,11 +366,9 @@ mod tests {
         assert_eq!(
             end,
             vec![
-                Action::Emit(AgentEventKind::TokenUsage {
-                    input_tokens: 15,
-                    output_tokens: 5,
-                    total_tokens: 20
-                }),
+                Action::Emit(AgentEventKind::TokenUsage(
+                    Usage::tokens(15, 5, 20).with_cache(3, 2).with_cost_usd(0.5)
+                )),
                 Action::TurnEnded(Ok(())),
             ]
         );
@@ -382,17 +378,12 @@ mod tests {
         let end = feed(&mut c, second);
         assert_eq!(
             end[0],
-            Action::Emit(AgentEventKind::TokenUsage {
-                input_tokens: 30,
-                output_tokens: 10,
-                total_tokens: 40
-            }),
-            "cumulative over the session"
-        );
-        assert_eq!(
-            c.cost_usd(),
-            Some(0.9),
-            "the CLI's cost is already cumulative"
+            Action::Emit(AgentEventKind::TokenUsage(
+                Usage::tokens(30, 10, 40)
+                    .with_cache(6, 4)
+                    .with_cost_usd(0.9)
+            )),
+            "tokens summed over the turns; the CLI's cost is already cumulative"
         );
         assert_eq!(c.turn(), 2);
     }

@@ -21,6 +21,6 @@ pub use backend::{ClaudeBackend, ClaudeBackendFactory};
 pub use conversation::{Action, Conversation, Settings};
 pub use launch::SUPPORTED_VERSIONS;
 pub use options::ClaudeOptions;
-pub use protocol::{parse, ControlRequest, Incoming, Malformed, TurnResult, Usage};
+pub use protocol::{parse, ControlRequest, Incoming, Malformed, TurnResult, TurnUsage};
 pub use section::{ClaudeHomeMode, ClaudeSection, CLAUDE_BACKEND, DEFAULT_CLAUDE_COMMAND};
 pub use session::ClaudeSession;

@@ -19,7 +19,7 @@ pub struct Malformed {
 
 /// Token counts of a turn, as the `result` line reports them (summed over the turn's requests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
+pub struct TurnUsage {
     /// Input tokens not read from or written to the cache.
     pub input: u64,
     /// Input tokens written to the cache.
@@ -30,7 +30,7 @@ pub struct Usage {
     pub output: u64,
 }
 
-impl Usage {
+impl TurnUsage {
     fn from_json(usage: &Value) -> Self {
         let n = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
         Self {
@@ -47,11 +47,18 @@ impl Usage {
     }
 
     /// Adds `other`.
-    pub fn add(&mut self, other: &Usage) {
+    pub fn add(&mut self, other: &TurnUsage) {
         self.input += other.input;
         self.cache_creation += other.cache_creation;
         self.cache_read += other.cache_read;
         self.output += other.output;
+    }
+
+    /// In Symphony's terms: every input token counted as input, the cache's share noted.
+    pub fn to_usage(&self) -> symphony_core::Usage {
+        let input = self.all_input();
+        symphony_core::Usage::tokens(input, self.output, input + self.output)
+            .with_cache(self.cache_read, self.cache_creation)
     }
 }
 
@@ -75,7 +82,7 @@ pub struct TurnResult {
     /// The session's cost so far in US dollars, as the CLI prices it (cumulative).
     pub total_cost_usd: Option<f64>,
     /// The turn's token counts.
-    pub usage: Usage,
+    pub usage: TurnUsage,
 }
 
 /// A request the CLI makes of its host over the control channel.
@@ -240,7 +247,7 @@ impl ResultLine {
             session_id: self.session_id,
             num_turns: self.num_turns.unwrap_or(0),
             total_cost_usd: self.total_cost_usd,
-            usage: Usage {
+            usage: TurnUsage {
                 input: usage.input_tokens,
                 cache_creation: usage.cache_creation_input_tokens,
                 cache_read: usage.cache_read_input_tokens,
@@ -369,7 +376,7 @@ fn parse_whole(line: &str) -> Option<Incoming> {
             session_id: text(&value, "session_id"),
             num_turns: value["num_turns"].as_u64().unwrap_or(0),
             total_cost_usd: value["total_cost_usd"].as_f64(),
-            usage: Usage::from_json(&value["usage"]),
+            usage: TurnUsage::from_json(&value["usage"]),
         }),
         "control_request" => {
             let request = &value["request"];
@@ -430,7 +437,7 @@ mod tests {
         assert_eq!(result.total_cost_usd, Some(0.00028));
         assert_eq!(
             result.usage,
-            Usage {
+            TurnUsage {
                 input: 20,
                 cache_creation: 4,
                 cache_read: 6,

@@ -156,22 +156,32 @@ fn a_turn_runs_a_command_and_edits_a_file_and_the_next_turn_continues_the_sessio
             .iter()
             .rev()
             .find_map(|e| match &e.kind {
-                AgentEventKind::TokenUsage {
-                    input_tokens,
-                    output_tokens,
-                    ..
-                } => Some((*input_tokens, *output_tokens)),
+                AgentEventKind::TokenUsage(usage) => Some(*usage),
                 _ => None,
             })
             .expect("usage reported");
         let served = mock.usage_completed();
+        let input = served.input + served.cache_creation + served.cache_read;
         assert_eq!(
-            usage,
             (
-                served.input + served.cache_creation + served.cache_read,
-                served.output
+                usage.input_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+                usage.output_tokens,
+                usage.total_tokens
             ),
-            "the session's counts are the mock's"
+            (
+                input,
+                served.cache_read,
+                served.cache_creation,
+                served.output,
+                input + served.output
+            ),
+            "the session's counts are the mock's, the cache's share included"
+        );
+        assert!(
+            usage.cost_micros.is_some_and(|c| c > 0),
+            "the CLI's own price of the session is reported: {usage:?}"
         );
         assert!(events
             .iter()

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 use symphony_agent::{clip, AgentError, AgentEventKind};
+use symphony_core::Usage;
 
 pub use crate::conversation_vocabulary::{Action, Purpose, Settings};
 use crate::items::{describe_item, str_at, u64_at};
@@ -269,11 +270,19 @@ impl Conversation {
                     .pointer("/tokenUsage/total")
                     .cloned()
                     .unwrap_or(Value::Null);
-                out.push(Action::Emit(AgentEventKind::TokenUsage {
-                    input_tokens: u64_at(&total, "/inputTokens"),
-                    output_tokens: u64_at(&total, "/outputTokens"),
-                    total_tokens: u64_at(&total, "/totalTokens"),
-                }));
+                // Codex's `inputTokens` already counts the cached ones (OpenAI's convention,
+                // which `Usage` follows); Codex prices nothing, so there is no cost.
+                out.push(Action::Emit(AgentEventKind::TokenUsage(
+                    Usage::tokens(
+                        u64_at(&total, "/inputTokens"),
+                        u64_at(&total, "/outputTokens"),
+                        u64_at(&total, "/totalTokens"),
+                    )
+                    .with_cache(
+                        u64_at(&total, "/cachedInputTokens"),
+                        u64_at(&total, "/cacheWriteInputTokens"),
+                    ),
+                )));
             }
             "account/rateLimits/updated" => {
                 if let Some(limits) = params.get("rateLimits") {

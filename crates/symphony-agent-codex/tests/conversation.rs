@@ -114,11 +114,10 @@ impl Replay {
         self.actions
             .iter()
             .filter_map(|a| match a {
-                Action::Emit(AgentEventKind::TokenUsage {
-                    input_tokens,
-                    output_tokens,
-                    total_tokens,
-                }) => Some((*input_tokens, *output_tokens, *total_tokens)),
+                Action::Emit(AgentEventKind::TokenUsage(usage)) => {
+                    assert_eq!(usage.cost_micros, None, "Codex prices nothing");
+                    Some((usage.input_tokens, usage.output_tokens, usage.total_tokens))
+                }
                 _ => None,
             })
             .collect()
@@ -397,6 +396,22 @@ fn an_unreachable_model_fails_the_turn_with_the_servers_error() {
         }
         ref other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn cached_input_counts_are_reported_as_part_of_the_input() {
+    let mut c = Conversation::new(settings(ApprovalAnswer::Accept, UserInputAnswer::Fail, &[]));
+    let mut actions = Vec::new();
+    c.handle_line(
+        r#"{"method":"thread/tokenUsage/updated","params":{"tokenUsage":{"total":{"totalTokens":130,"inputTokens":100,"cachedInputTokens":60,"cacheWriteInputTokens":25,"outputTokens":30,"reasoningOutputTokens":4}}}}"#,
+        &mut actions,
+    );
+    assert_eq!(
+        actions,
+        [Action::Emit(AgentEventKind::TokenUsage(
+            symphony_core::Usage::tokens(100, 30, 130).with_cache(60, 25)
+        ))]
+    );
 }
 
 #[test]

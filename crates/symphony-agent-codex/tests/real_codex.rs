@@ -85,7 +85,7 @@ fn drain(rig: &mut Rig) -> Vec<AgentEvent> {
 
 fn last_total(events: &[AgentEvent]) -> Option<u64> {
     events.iter().rev().find_map(|e| match e.kind {
-        AgentEventKind::TokenUsage { total_tokens, .. } => Some(total_tokens),
+        AgentEventKind::TokenUsage(usage) => Some(usage.total_tokens),
         _ => None,
     })
 }

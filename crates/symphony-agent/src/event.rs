@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use symphony_core::Usage;
 
 /// Longest text an event carries; longer agent output lines are cut (the orchestrator keeps
 /// events in memory and shows them to people).
@@ -81,15 +82,9 @@ pub enum AgentEventKind {
         /// What the agent reported, e.g. its protocol method (`item/agentMessage/delta`).
         what: String,
     },
-    /// Token counts reported by the agent, cumulative for the session.
-    TokenUsage {
-        /// Input tokens.
-        input_tokens: u64,
-        /// Output tokens.
-        output_tokens: u64,
-        /// Total tokens.
-        total_tokens: u64,
-    },
+    /// Tokens (and cost, when the agent prices its work) used so far, cumulative for the
+    /// session.
+    TokenUsage(Usage),
 }
 
 /// Cuts `text` to at most [`MAX_EVENT_LINE`] bytes on a character boundary (every backend's

@@ -23,3 +23,6 @@ pub use log_tail::log_tail;
 pub use registry::{
     AgentBackendFactory, AgentBackendRegistry, BackendBuildError, CommandBackendFactory,
 };
+/// What a session used, as [`AgentEventKind::TokenUsage`] reports it (re-exported so a backend
+/// needs this crate alone).
+pub use symphony_core::Usage;

@@ -4,13 +4,15 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use symphony_core::Usage;
 
 use crate::DocsError;
 
 /// The default template. Variables: `issue` (`identifier`, `title`, `url`), `summary`,
 /// `gates` (`gate`, `status`, `summary`), `diff` (`files`, `added`, `removed`), `tokens`
-/// (`input`, `output`, `total`), `duration`, `adrs`, `run`, `review_rounds` (the review
-/// rounds this change has answered; 0 on its first hand-off).
+/// (`input`, `output`, `total`, `cache_read`, `cache_write`), `cost` (the agent's own price,
+/// e.g. `$0.42`; nil when it reported none), `duration`, `adrs`, `run`, `review_rounds` (the
+/// review rounds this change has answered; 0 on its first hand-off).
 pub const DEFAULT_TEMPLATE: &str = "{% if issue.url %}Closes {{ issue.url }}{% else %}Resolves {{ issue.identifier }}{% endif %}: {{ issue.title }}
 
 ## What changed
@@ -29,7 +31,7 @@ pub const DEFAULT_TEMPLATE: &str = "{% if issue.url %}Closes {{ issue.url }}{% e
 
 ## Cost
 
-{{ tokens.total }} tokens ({{ tokens.input }} in, {{ tokens.output }} out) over {{ duration }}.
+{{ tokens.total }} tokens ({{ tokens.input }} in{% if tokens.cache_read > 0 %}, {{ tokens.cache_read }} of them from the prompt cache{% endif %}, {{ tokens.output }} out){% if cost %}, {{ cost }} as the agent priced it,{% endif %} over {{ duration }}.
 {% if review_rounds > 0 %}
 ## Review
 
@@ -78,12 +80,28 @@ pub struct DiffStats {
 /// Tokens spent.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Tokens {
-    /// Input tokens.
+    /// Input tokens, cached ones included.
     pub input: u64,
     /// Output tokens.
     pub output: u64,
     /// Total.
     pub total: u64,
+    /// Of the input, tokens read from the prompt cache.
+    pub cache_read: u64,
+    /// Of the input, tokens written to the prompt cache.
+    pub cache_write: u64,
+}
+
+impl From<&Usage> for Tokens {
+    fn from(usage: &Usage) -> Self {
+        Self {
+            input: usage.input_tokens,
+            output: usage.output_tokens,
+            total: usage.total_tokens,
+            cache_read: usage.cache_read_tokens,
+            cache_write: usage.cache_write_tokens,
+        }
+    }
 }
 
 /// Everything the body reports.
@@ -99,6 +117,8 @@ pub struct PrFacts {
     pub diff: DiffStats,
     /// Tokens.
     pub tokens: Tokens,
+    /// The agents' own price of the run (`$0.42`), when they reported one.
+    pub cost: Option<String>,
     /// Agent time, for people (`4m 12s`).
     pub duration: String,
     /// Paths of decision records in the change.
@@ -192,7 +212,9 @@ mod tests {
                 input: 1200,
                 output: 300,
                 total: 1500,
+                ..Tokens::default()
             },
+            cost: None,
             duration: human_duration(252),
             adrs: vec!["docs/adr/0004-greeting-format.md".into()],
             run: "vm-1-abc/42".into(),
@@ -242,6 +264,28 @@ mod tests {
         let body = render(None, &local).unwrap();
         assert!(
             body.contains("## Review\n\nThis change answers review round 2:"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn the_cost_section_names_the_cache_and_the_agents_price_when_there_are_some() {
+        let mut priced = facts();
+        priced.tokens = Tokens::from(
+            &Usage::tokens(1200, 300, 1500)
+                .with_cache(800, 100)
+                .with_cost_usd(0.4213),
+        );
+        priced.cost = Usage::tokens(0, 0, 0)
+            .with_cost_usd(0.4213)
+            .cost_micros
+            .map(symphony_core::dollars);
+        let body = render(None, &priced).unwrap();
+        assert!(
+            body.contains(
+                "1500 tokens (1200 in, 800 of them from the prompt cache, 300 out), \
+                 $0.42 as the agent priced it, over 4m 12s."
+            ),
             "{body}"
         );
     }

@@ -39,8 +39,7 @@ pub use gate::{Gate, GateContext, GateIssue, GateRunner, GateSettings};
 pub use registry::{GateFactory, GateRegistry};
 pub use report::{fingerprint, Finding, GateReport, GateStatus, Severity};
 pub use reviewer::{
-    AgentTokens, ReviewRequest, ReviewTool, ReviewerAgent, ReviewerError, ReviewerRun,
-    SubmissionCheck,
+    ReviewRequest, ReviewTool, ReviewerAgent, ReviewerError, ReviewerRun, SubmissionCheck,
 };
 pub use sarif_gate::{SarifBaseline, SarifGate, SarifSettings};
 pub use sarif_log::{read_sarif, AnalyzerResult, SarifError, SarifReading};

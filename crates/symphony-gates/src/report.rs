@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::reviewer::AgentTokens;
+use symphony_core::Usage;
 
 /// A gate's verdict. Only `Pass` is a pass: an error, a timeout or a skip never is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ pub struct GateReport {
     /// Tokens an agent session of the gate used (the `ai_review` gate's reviewer): they count
     /// toward the usage like the coding agent's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_tokens: Option<AgentTokens>,
+    pub agent_tokens: Option<Usage>,
 }
 
 impl GateReport {

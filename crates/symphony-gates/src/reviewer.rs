@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use symphony_core::Usage;
 
 /// Checks a submission when the agent makes it, so a malformed one is answered at once (and
 /// the agent may correct it in the same turn).
@@ -85,29 +85,6 @@ impl std::fmt::Debug for ReviewRequest {
     }
 }
 
-/// Tokens an agent session used (as agents report them: cumulative for the session).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct AgentTokens {
-    /// Input tokens.
-    pub input: u64,
-    /// Output tokens.
-    pub output: u64,
-    /// Total tokens.
-    pub total: u64,
-}
-
-impl AgentTokens {
-    /// `input` in, `output` out, `total` in all.
-    pub fn new(input: u64, output: u64, total: u64) -> Self {
-        Self {
-            input,
-            output,
-            total,
-        }
-    }
-}
-
 /// How a review session ended.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -117,7 +94,7 @@ pub struct ReviewerRun {
     /// Submissions the check refused, with why (the agent was told).
     pub refused: Vec<String>,
     /// What the session used.
-    pub tokens: AgentTokens,
+    pub tokens: Usage,
     /// The session's id, for the audit.
     pub session: String,
     /// Why the session failed after it started (a turn error, a timeout), if it did: its

@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use common::git;
 use serde_json::{json, Value};
+use symphony_core::Usage;
 use symphony_gates::ai_review::ReviewSeverity;
 use symphony_gates::{
-    AgentTokens, AiReviewGate, AiReviewSettings, ChangeSet, GateContext, GateIssue, GateReport,
-    GateRunner, GateSettings, GateStatus, ReviewRequest, ReviewerAgent, ReviewerError, ReviewerRun,
+    AiReviewGate, AiReviewSettings, ChangeSet, GateContext, GateIssue, GateReport, GateRunner,
+    GateSettings, GateStatus, ReviewRequest, ReviewerAgent, ReviewerError, ReviewerRun,
 };
 
 /// What the scripted reviewer does.
@@ -48,7 +49,7 @@ impl ReviewerAgent for Scripted {
             Script::Unavailable => return Err(ReviewerError::Unavailable("no codex".into())),
             Script::TimesOut => {
                 let mut run = ReviewerRun::default();
-                run.tokens = AgentTokens::new(900, 0, 900);
+                run.tokens = Usage::tokens(900, 0, 900);
                 run.failure = Some("[turn_timeout] silent for 600000 ms".into());
                 return Ok(run);
             }
@@ -65,7 +66,7 @@ impl ReviewerAgent for Scripted {
                 Err(why) => run.refused.push(why),
             }
         }
-        run.tokens = AgentTokens::new(1200, 300, 1500);
+        run.tokens = Usage::tokens(1200, 300, 1500);
         run.session = "review-1".into();
         Ok(run)
     }
@@ -145,7 +146,7 @@ async fn a_serious_finding_on_a_changed_line_blocks_and_its_tokens_are_counted()
         "{}",
         f.message
     );
-    assert_eq!(report.agent_tokens, Some(AgentTokens::new(1200, 300, 1500)));
+    assert_eq!(report.agent_tokens, Some(Usage::tokens(1200, 300, 1500)));
     // The reviewer saw the issue, the diff, the numbered lines and the guidelines.
     let prompt = &prompts[0];
     for expected in [
@@ -226,7 +227,7 @@ async fn no_review_is_never_a_pass() {
         if expected == "turn_timeout" {
             assert_eq!(
                 report.agent_tokens,
-                Some(AgentTokens::new(900, 0, 900)),
+                Some(Usage::tokens(900, 0, 900)),
                 "spent all the same"
             );
         }

@@ -155,7 +155,7 @@ impl Rig {
                 update: AgentUpdate {
                     event: "notification".into(),
                     message: Some("agent output line: running cargo test".into()),
-                    tokens: Some((1_000, 200, 1_200)),
+                    tokens: Some(symphony_core::Usage::tokens(1_000, 200, 1_200)),
                     ..AgentUpdate::default()
                 },
             });

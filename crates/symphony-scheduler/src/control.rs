@@ -30,13 +30,10 @@ impl Scheduler {
         if update.message.is_some() {
             entry.last_message = update.message;
         }
-        if let Some((input, output, total)) = update.tokens {
+        if let Some(usage) = update.tokens {
             // Reports are session-cumulative; a smaller number means a new session began.
-            let delta = |now: u64, before: u64| if now >= before { now - before } else { now };
-            self.totals.input_tokens += delta(input, entry.tokens.0);
-            self.totals.output_tokens += delta(output, entry.tokens.1);
-            self.totals.total_tokens += delta(total, entry.tokens.2);
-            entry.tokens = (input, output, total);
+            self.totals.usage = self.totals.usage.plus(&usage.since(&entry.tokens));
+            entry.tokens = usage;
         }
         if update.rate_limits.is_some() {
             self.rate_limits = update.rate_limits;

@@ -157,7 +157,7 @@ impl Scheduler {
                 last_event: None,
                 last_message: None,
                 turn_count: 0,
-                tokens: (0, 0, 0),
+                tokens: symphony_core::Usage::default(),
                 stopping: None,
                 gating: false,
                 tool_calls_in_flight: 0,

@@ -33,8 +33,8 @@ pub struct RunningRow {
     pub gating: bool,
     /// Last agent message.
     pub last_message: Option<String>,
-    /// Session tokens `(input, output, total)`.
-    pub tokens: (u64, u64, u64),
+    /// The session's usage as last reported.
+    pub tokens: symphony_core::Usage,
     /// Set while the worker is being stopped.
     pub stopping: Option<StopReason>,
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use symphony_core::Issue;
+use symphony_core::{Issue, Usage};
 
 use crate::config::SchedulerConfig;
 
@@ -94,8 +94,8 @@ pub struct AgentUpdate {
     pub message: Option<String>,
     /// Whether this update starts a new turn.
     pub turn_started: bool,
-    /// Session-cumulative `(input, output, total)` tokens, when reported.
-    pub tokens: Option<(u64, u64, u64)>,
+    /// Session-cumulative usage (tokens, and cost when the agent prices it), when reported.
+    pub tokens: Option<Usage>,
     /// Latest rate-limit payload, when reported.
     pub rate_limits: Option<Value>,
     /// Only a sign of life (the agent is working, nothing to report): it keeps the stall
@@ -449,8 +449,8 @@ pub struct RunningEntry {
     pub last_message: Option<String>,
     /// Turns started in this worker.
     pub turn_count: u32,
-    /// Session tokens `(input, output, total)` as last reported.
-    pub tokens: (u64, u64, u64),
+    /// The session's usage as last reported.
+    pub tokens: Usage,
     /// Set once the scheduler asked the worker to stop.
     pub stopping: Option<StopReason>,
     /// The worker is in its gate stage (see [`Event::GateStageStarted`]).
@@ -482,16 +482,12 @@ pub struct RetryEntry {
     pub url: Option<String>,
 }
 
-/// Aggregate agent usage (SPEC §13.5). Token counts include running sessions (each report's
+/// Aggregate agent usage (SPEC §13.5). Counts include running sessions (each report's
 /// increase is added when it arrives) and never decrease.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Total tokens.
-    pub total_tokens: u64,
+    /// Tokens by kind, and the cost the agents reported.
+    pub usage: Usage,
     /// Milliseconds of finished runs.
     pub ended_runtime_ms: u64,
 }

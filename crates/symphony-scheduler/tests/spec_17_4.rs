@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use symphony_core::Usage;
 use symphony_scheduler::{
     AgentUpdate, Effect, Event, ExitReason, FetchPurpose, Ineligible, SchedulerConfig, StopReason,
     Timer,
@@ -339,7 +340,7 @@ fn snapshot_returns_running_rows_retry_rows_token_totals_and_rate_limits() {
         event: "turn_started".into(),
         session_id: Some("t1-u1".into()),
         turn_started: true,
-        tokens: Some((100, 20, 120)),
+        tokens: Some(Usage::tokens(100, 20, 120).with_cost_usd(0.01)),
         rate_limits: Some(serde_json::json!({"primary": {"used_percent": 12}})),
         ..Default::default()
     };
@@ -350,7 +351,11 @@ fn snapshot_returns_running_rows_retry_rows_token_totals_and_rate_limits() {
     sim.send(Event::AgentUpdate {
         issue_id: "a".into(),
         update: AgentUpdate {
-            tokens: Some((150, 30, 180)),
+            tokens: Some(
+                Usage::tokens(150, 30, 180)
+                    .with_cache(40, 0)
+                    .with_cost_usd(0.03),
+            ),
             turn_started: false,
             ..update
         },
@@ -377,12 +382,11 @@ fn snapshot_returns_running_rows_retry_rows_token_totals_and_rate_limits() {
         ("ID-b", 10_000)
     );
     assert_eq!(
-        (
-            snap.totals.input_tokens,
-            snap.totals.output_tokens,
-            snap.totals.total_tokens
-        ),
-        (150, 30, 180)
+        snap.totals.usage,
+        Usage::tokens(150, 30, 180)
+            .with_cache(40, 0)
+            .with_cost_usd(0.03),
+        "each report's increase, cost included"
     );
     assert_eq!(snap.seconds_running, 4.0);
     assert_eq!(snap.rate_limits.unwrap()["primary"]["used_percent"], 12);

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use symphony_orchestrator::{RetryRow, RunningRow, Snapshot};
+use symphony_store::Usage;
 
 fn at(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -17,8 +18,17 @@ fn ahead(now: DateTime<Utc>, ms: u64) -> String {
     at(now + ChronoDuration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)))
 }
 
-fn tokens(t: (u64, u64, u64)) -> Value {
-    json!({"input_tokens": t.0, "output_tokens": t.1, "total_tokens": t.2})
+/// Tokens by kind and the agent's own price (`cost_usd`: `null` when it reported none, which
+/// is not the same as free).
+pub(crate) fn usage(u: &Usage) -> Value {
+    json!({
+        "input_tokens": u.input_tokens,
+        "cache_read_tokens": u.cache_read_tokens,
+        "cache_write_tokens": u.cache_write_tokens,
+        "output_tokens": u.output_tokens,
+        "total_tokens": u.total_tokens,
+        "cost_usd": u.cost_usd(),
+    })
 }
 
 fn running_row(now: DateTime<Utc>, r: &RunningRow) -> Value {
@@ -36,7 +46,7 @@ fn running_row(now: DateTime<Utc>, r: &RunningRow) -> Value {
         "last_message": r.last_message.clone().unwrap_or_default(),
         "started_at": ago(now, r.running_ms),
         "last_event_at": r.last_event_ms_ago.map(|ms| ago(now, ms)),
-        "tokens": tokens(r.tokens),
+        "tokens": usage(&r.tokens),
     })
 }
 
@@ -51,15 +61,12 @@ fn retry_row(now: DateTime<Utc>, r: &RetryRow) -> Value {
     })
 }
 
-/// Token totals over finished runs and the sessions still running: the scheduler's totals hold
-/// both (running sessions' tokens are added as they are reported), so nothing is added here.
+/// Usage totals over finished runs and the sessions still running: the scheduler's totals hold
+/// both (running sessions' usage is added as it is reported), so nothing is added here.
 fn totals(snapshot: &Snapshot) -> Value {
-    json!({
-        "input_tokens": snapshot.totals.input_tokens,
-        "output_tokens": snapshot.totals.output_tokens,
-        "total_tokens": snapshot.totals.total_tokens,
-        "seconds_running": (snapshot.seconds_running * 10.0).round() / 10.0,
-    })
+    let mut totals = usage(&snapshot.totals.usage);
+    totals["seconds_running"] = json!((snapshot.seconds_running * 10.0).round() / 10.0);
+    totals
 }
 
 /// `GET /api/v1/state`.

@@ -125,10 +125,18 @@ pub fn body(state: &Value) -> String {
     let counts = &state["counts"];
     let totals = &state["codex_totals"];
     html.push_str(&format!(
-        "<p class=\"totals\" id=\"totals\">{} running · {} retrying · {} tokens · {} s of agent time · as of {}</p>",
+        "<p class=\"totals\" id=\"totals\">{} running · {} retrying · {} tokens{} · {} s of agent time · as of {}</p>",
         text(&counts["running"]),
         text(&counts["retrying"]),
         text(&totals["total_tokens"]),
+        // Only agents that price their work report a cost: none reported is not "$0".
+        totals["cost_usd"]
+            .as_f64()
+            .and_then(symphony_core::micros_of_usd)
+            .map_or_else(String::new, |micros| format!(
+                " · {} as agents priced it",
+                symphony_core::dollars(micros)
+            )),
         text(&totals["seconds_running"]),
         text(&state["generated_at"]),
     ));
@@ -208,10 +216,13 @@ function age(from, to) {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor(s % 3600 / 60)).padStart(2, "0")}m`
     : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
+function dollars(usd) {
+  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+}
 function render(s) {
   let h = s.health && s.health.store_error ? `<p class="banner error" id="store-error">The state store cannot write: ${esc(s.health.store_error)}. Changes are queued and retried.</p>` : "";
   h += s.health && s.health.config_error ? `<p class="banner error" id="config-error">Not dispatching new work: ${esc(s.health.config_error)}</p>` : "";
-  h += `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
+  h += `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens${typeof s.codex_totals.cost_usd === "number" ? ` · ${esc(dollars(s.codex_totals.cost_usd))} as agents priced it` : ""} · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
   h += `<h2>Running</h2><table id="running"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Age</th></tr></thead><tbody>`;
   if (s.running.length === 0) h += `<tr><td colspan="7" class="empty">nothing running</td></tr>`;
   for (const r of s.running) h += `<tr data-issue="${esc(r.issue_identifier)}"><td><a href="/api/v1/${encodeURIComponent(r.issue_identifier)}">${esc(r.issue_identifier)}</a></td><td>${esc(r.state)}</td><td>${esc(r.stage)}</td><td>${esc(r.turn_count)}</td><td>${esc(r.last_event)} <span class="message">${esc(r.last_message)}</span></td><td>${esc(r.tokens.total_tokens)}</td><td title="${esc(r.started_at)}">${esc(age(r.started_at, s.generated_at))}</td></tr>`;
@@ -335,9 +346,13 @@ mod tests {
                 "turn_count": 2, "last_event": "turn_completed", "last_message": "\"'><script>x</script>",
                 "tokens": {"total_tokens": 10}, "started_at": "2026-11-24T09:59:00Z"}],
             "retrying": [],
-            "codex_totals": {"total_tokens": 10, "seconds_running": 60.0},
+            "codex_totals": {"total_tokens": 10, "seconds_running": 60.0, "cost_usd": 0.00028},
         });
         let html = body(&state);
+        assert!(
+            html.contains("10 tokens · $0.0003 as agents priced it · 60.0 s"),
+            "{html}"
+        );
         assert!(!html.contains("<script>x"), "{html}");
         assert!(html.contains("&lt;b&gt;todo&lt;/b&gt;"), "{html}");
         assert!(html.contains("href=\"/api/v1/acme%237\""), "{html}");
@@ -360,6 +375,10 @@ mod tests {
                 "id=\"config-error\">Not dispatching new work: invalid_workflow: &lt;bad&gt;"
             ),
             "{html}"
+        );
+        assert!(
+            html.contains("0 tokens · 0.0 s"),
+            "no cost, no price: {html}"
         );
         let events = json!({"events": [
             {"at": "2026-11-24T10:00:00Z", "kind": "gate_verdict", "issue_identifier": "A-1",

@@ -89,11 +89,7 @@ pub fn run(record: &RunRecord, logs: Option<&Path>) -> Value {
         "ended_at": record.ended_at_ms.and_then(at_ms),
         "outcome": record.outcome.map(|o| o.as_str()),
         "error": record.error,
-        "tokens": {
-            "input_tokens": record.input_tokens,
-            "output_tokens": record.output_tokens,
-            "total_tokens": record.total_tokens,
-        },
+        "tokens": crate::api::usage(&record.usage),
         "events_total": record.events_total,
         "last_event": record.last_event,
         "url": format!("/api/v1/runs/{}", record.id),

@@ -92,9 +92,24 @@ pub fn render(
                 "Model tokens spent by agents (finished runs and running sessions)",
                 "kind",
                 [
-                    ("input", s.totals.input_tokens),
-                    ("output", s.totals.output_tokens),
+                    ("input", s.totals.usage.input_tokens),
+                    ("output", s.totals.usage.output_tokens),
                 ],
+            )
+            // Part of the input above, priced differently: apart so the kinds still add up.
+            .counters(
+                "symphony_prompt_cache_tokens",
+                "Input tokens agents read from or wrote to the model's prompt cache",
+                "kind",
+                [
+                    ("read", s.totals.usage.cache_read_tokens),
+                    ("write", s.totals.usage.cache_write_tokens),
+                ],
+            )
+            .counter(
+                "symphony_agent_cost_usd",
+                "US dollars agents reported for their work (agents that price it, e.g. Claude Code)",
+                s.totals.usage.cost_usd().unwrap_or(0.0),
             )
             .counter(
                 "symphony_agent_seconds",

@@ -16,6 +16,7 @@ use symphony_orchestrator::{
     TrackerOutcome,
 };
 use symphony_server::{Orchestrator, Server, ServerConfig};
+use symphony_store::Usage;
 
 const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 
@@ -85,7 +86,7 @@ fn snapshot() -> Snapshot {
             last_event_ms_ago: Some(1_000),
             gating: false,
             last_message: Some("Working on tests".into()),
-            tokens: (1200, 800, 2000),
+            tokens: Usage::tokens(1200, 800, 2000).with_cost_usd(0.31),
             stopping: None,
         }],
         retrying: vec![RetryRow {
@@ -98,9 +99,9 @@ fn snapshot() -> Snapshot {
         }],
         // As the scheduler keeps them: the running session's 1200/800/2000 are included.
         totals: Totals {
-            input_tokens: 6200,
-            output_tokens: 3200,
-            total_tokens: 9400,
+            usage: Usage::tokens(6200, 3200, 9400)
+                .with_cache(4000, 300)
+                .with_cost_usd(1.25),
             ended_runtime_ms: 1_769_000,
         },
         seconds_running: 1834.2,
@@ -295,6 +296,9 @@ async fn metrics_and_the_dashboard_show_the_snapshot() {
         "symphony_running_sessions 1",
         "symphony_retry_queue_length 1",
         "symphony_tokens_total{kind=\"input\"} 6200",
+        "symphony_prompt_cache_tokens_total{kind=\"read\"} 4000",
+        "symphony_prompt_cache_tokens_total{kind=\"write\"} 300",
+        "symphony_agent_cost_usd_total 1.25",
         "symphony_http_requests_total{route=\"/api/v1/state\",status=\"200\"} 1",
         "symphony_refresh_requests_total{coalesced=\"false\"} 1",
         "symphony_refresh_requests_total{coalesced=\"true\"} 1",

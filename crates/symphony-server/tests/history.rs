@@ -104,9 +104,7 @@ async fn recorded(dir: &std::path::Path) -> Arc<dyn Store> {
             event(T0 + 4_000, "turn_completed", "turn 2"),
             Change::Tokens {
                 run_id,
-                input: 1200,
-                output: 300,
-                total: 1500,
+                usage: symphony_store::Usage::tokens(1200, 300, 1500),
             },
             audit(
                 T0 + 5_000,

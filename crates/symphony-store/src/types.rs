@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::review_watch::ReviewWatch;
 use serde_json::Value;
+pub use symphony_core::Usage;
 
 /// One orchestrator process, as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -163,16 +164,12 @@ pub enum Change {
         /// Its text, if any.
         message: Option<String>,
     },
-    /// The run's session-cumulative token counts.
+    /// The run's usage so far (session-cumulative tokens, and cost when the agent prices it).
     Tokens {
         /// The run.
         run_id: i64,
-        /// Input tokens.
-        input: u64,
-        /// Output tokens.
-        output: u64,
-        /// Total tokens.
-        total: u64,
+        /// What it used.
+        usage: Usage,
     },
     /// The run ended.
     RunEnded {
@@ -275,12 +272,8 @@ pub struct RunRecord {
     pub pid: Option<u32>,
     /// Its start time.
     pub pid_start: Option<u64>,
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Total tokens.
-    pub total_tokens: u64,
+    /// What its agent used: tokens by kind, and cost when the agent reported one.
+    pub usage: Usage,
     /// Events reported, including those no longer kept.
     pub events_total: u64,
     /// The last event's name.
@@ -339,17 +332,13 @@ pub struct ClaimRecord {
     pub expires_at_ms: u64,
 }
 
-/// Token and runtime totals over recorded runs.
+/// Usage and runtime totals over recorded runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     /// Runs recorded.
     pub runs: u64,
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Total tokens.
-    pub total_tokens: u64,
+    /// Tokens by kind, and the cost of the runs that reported one.
+    pub usage: Usage,
     /// Milliseconds of ended runs.
     pub runtime_ms: u64,
 }

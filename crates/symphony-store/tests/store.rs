@@ -99,7 +99,7 @@ fn a_database_from_a_newer_symphony_is_refused() {
 /// A database written before review watches existed (schema 1) is brought up to date in
 /// place: its runs stay, and watches work.
 #[tokio::test]
-async fn a_database_from_before_review_watches_is_migrated_keeping_its_runs() {
+async fn a_database_of_schema_1_is_migrated_keeping_its_runs_and_their_tokens() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let store = open(dir.path(), live("a"));
@@ -117,11 +117,24 @@ async fn a_database_from_before_review_watches_is_migrated_keeping_its_runs() {
     }
     // Back to schema 1, as an older build left it.
     let conn = rusqlite::Connection::open(dir.path().join("state.db")).expect("open");
-    conn.execute_batch("DROP TABLE review_watches; PRAGMA user_version = 1;")
-        .expect("downgrade");
+    conn.execute_batch(
+        "DROP TABLE review_watches;
+         ALTER TABLE runs DROP COLUMN cache_read_tokens;
+         ALTER TABLE runs DROP COLUMN cache_write_tokens;
+         ALTER TABLE runs DROP COLUMN cost_micros;
+         UPDATE runs SET input_tokens = 7, output_tokens = 2, total_tokens = 9;
+         PRAGMA user_version = 1;",
+    )
+    .expect("downgrade");
     drop(conn);
     let store = open(dir.path(), live("a"));
-    assert_eq!(store.runs(Default::default()).await.expect("runs").len(), 1);
+    let runs = store.runs(Default::default()).await.expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        runs[0].usage,
+        symphony_store::Usage::tokens(7, 2, 9),
+        "old counts kept; no cache counts, and no cost rather than a zero one"
+    );
     let watch =
         symphony_store::ReviewWatch::new("1", "ID-1", "symphony/id-1", "main", "aaa", 2_000);
     store

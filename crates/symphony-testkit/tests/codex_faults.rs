@@ -283,8 +283,8 @@ async fn token_totals_are_the_latest_thread_totals() {
     let mut totals = Vec::new();
     let mut sessions = Vec::new();
     while let Ok(event) = rig.events.try_recv() {
-        if let AgentEventKind::TokenUsage { total_tokens, .. } = event.kind {
-            totals.push(total_tokens);
+        if let AgentEventKind::TokenUsage(usage) = event.kind {
+            totals.push(usage.total_tokens);
         }
         if let AgentEventKind::TurnCompleted { .. } = event.kind {
             sessions.push(event.session_id);

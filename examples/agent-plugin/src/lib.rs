@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use symphony_agent::{
     AgentBackend, AgentBackendFactory, AgentError, AgentEvent, AgentEventKind, AgentSession,
-    BackendBuildError, SessionSpec, TurnOutcome,
+    BackendBuildError, SessionSpec, TurnOutcome, Usage,
 };
 use symphony_workflow::{ConfigSection, SectionContext, SectionError, ServiceConfig};
 
@@ -215,11 +215,11 @@ impl AgentSession for ReplaySession {
             match step {
                 Step::Say(message) => self.emit(AgentEventKind::Notification { message }).await,
                 Step::Tokens { input, output } => {
-                    self.emit(AgentEventKind::TokenUsage {
-                        input_tokens: input,
-                        output_tokens: output,
-                        total_tokens: input + output,
-                    })
+                    self.emit(AgentEventKind::TokenUsage(Usage::tokens(
+                        input,
+                        output,
+                        input + output,
+                    )))
                     .await
                 }
                 Step::Tool { name, arguments } => {

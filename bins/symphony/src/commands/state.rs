@@ -73,8 +73,8 @@ pub fn runs(dir: &Path, issue: Option<String>, limit: usize, json: bool) -> Resu
     } else {
         let _ = writeln!(
             out,
-            "{:>5}  {:<16} {:>7}  {:<11}  {:<24} {:>9}  {:>8}  ERROR",
-            "RUN", "ISSUE", "ATTEMPT", "OUTCOME", "STARTED", "DURATION", "TOKENS"
+            "{:>5}  {:<16} {:>7}  {:<11}  {:<24} {:>9}  {:>8}  {:>8}  ERROR",
+            "RUN", "ISSUE", "ATTEMPT", "OUTCOME", "STARTED", "DURATION", "TOKENS", "COST"
         );
         for run in &runs {
             let outcome = run
@@ -95,7 +95,7 @@ pub fn runs(dir: &Path, issue: Option<String>, limit: usize, json: bool) -> Resu
             }
             let _ = writeln!(
                 out,
-                "{:>5}  {:<16} {:>7}  {:<11}  {:<24} {:>9}  {:>8}  {}",
+                "{:>5}  {:<16} {:>7}  {:<11}  {:<24} {:>9}  {:>8}  {:>8}  {}",
                 run.id,
                 run.identifier,
                 run.attempt
@@ -103,7 +103,11 @@ pub fn runs(dir: &Path, issue: Option<String>, limit: usize, json: bool) -> Resu
                 outcome,
                 time(run.started_at_ms),
                 duration,
-                run.total_tokens,
+                run.usage.total_tokens,
+                // "-": the agent did not price its work (not the same as free).
+                run.usage
+                    .cost_micros
+                    .map_or_else(|| "-".to_owned(), symphony_core::dollars),
                 error
             );
         }

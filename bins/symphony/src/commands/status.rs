@@ -203,10 +203,15 @@ pub(crate) fn render(
     let mut out = String::new();
     let totals = &state["codex_totals"];
     out.push_str(&format!(
-        "Symphony · {} running · {} retrying · {} tokens · {} s agent time · {}\n",
+        "Symphony · {} running · {} retrying · {} tokens{} · {} s agent time · {}\n",
         str_of(&state["counts"]["running"]),
         str_of(&state["counts"]["retrying"]),
         str_of(&totals["total_tokens"]),
+        // A cost only when agents reported one (not reported is not free).
+        totals["cost_usd"]
+            .as_f64()
+            .and_then(symphony_core::micros_of_usd)
+            .map_or_else(String::new, |m| format!(" · {}", symphony_core::dollars(m))),
         str_of(&totals["seconds_running"]),
         now.format("%H:%M:%S UTC"),
     ));
@@ -400,7 +405,7 @@ mod tests {
             "retrying": [{"issue_identifier": "widgets#9", "attempt": 3,
                 "due_at": "2026-11-24T10:00:30Z",
                 "error": "agent turn error [turn_timeout]: no answer in 3600 s and a very long tail that is cut"}],
-            "codex_totals": {"total_tokens": 9400, "seconds_running": 1834.2},
+            "codex_totals": {"total_tokens": 9400, "seconds_running": 1834.2, "cost_usd": 1.25},
             "health": {"config_error": "workflow_parse_error: bad YAML"},
         });
         let reviews = json!({"events": [{"at": "2026-11-24T09:59:00Z", "kind": "gate_verdict",

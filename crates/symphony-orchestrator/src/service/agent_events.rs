@@ -124,13 +124,7 @@ fn translate(
             AgentEventKind::OutputDropped { lines } => {
                 Some(format!("{lines} output lines dropped"))
             }
-            AgentEventKind::TokenUsage {
-                input_tokens,
-                output_tokens,
-                total_tokens,
-            } => Some(format!(
-                "input {input_tokens}, output {output_tokens}, total {total_tokens}"
-            )),
+            AgentEventKind::TokenUsage(usage) => Some(usage_line(usage)),
             AgentEventKind::SessionStarted => Some(format!("session {session_id}")),
             AgentEventKind::RateLimits { payload } => Some(payload.to_string()),
             AgentEventKind::Activity { .. } => None,
@@ -150,13 +144,9 @@ fn translate(
         AgentEventKind::OutputDropped { lines } => {
             update.message = Some(format!("{lines} output lines dropped"))
         }
-        AgentEventKind::TokenUsage {
-            input_tokens,
-            output_tokens,
-            total_tokens,
-        } => {
-            tokens.record(input_tokens, output_tokens, total_tokens);
-            update.tokens = Some((input_tokens, output_tokens, total_tokens));
+        AgentEventKind::TokenUsage(usage) => {
+            tokens.record(&usage);
+            update.tokens = Some(usage);
         }
         AgentEventKind::RateLimits { payload } => update.rate_limits = Some(payload),
         AgentEventKind::SessionStarted
@@ -164,4 +154,24 @@ fn translate(
         | AgentEventKind::Activity { .. } => {}
     }
     update
+}
+
+/// A usage report in the run's log: `input 120 (cache read 80, write 10), output 30, total
+/// 150, cost $0.0021`; the cache and cost parts only when reported.
+fn usage_line(usage: &symphony_core::Usage) -> String {
+    let mut line = format!("input {}", usage.input_tokens);
+    if usage.cache_read_tokens + usage.cache_write_tokens > 0 {
+        line.push_str(&format!(
+            " (cache read {}, write {})",
+            usage.cache_read_tokens, usage.cache_write_tokens
+        ));
+    }
+    line.push_str(&format!(
+        ", output {}, total {}",
+        usage.output_tokens, usage.total_tokens
+    ));
+    if let Some(micros) = usage.cost_micros {
+        line.push_str(&format!(", cost {}", symphony_core::dollars(micros)));
+    }
+    line
 }

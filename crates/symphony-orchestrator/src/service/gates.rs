@@ -177,7 +177,7 @@ impl GateStage<'_> {
                 );
                 self.metrics.gate(&report.gate, report.status.as_str());
                 if let Some(used) = report.agent_tokens {
-                    self.tokens.add(used.input, used.output, used.total);
+                    self.tokens.add(&used);
                 }
                 self.audit(
                     "gate_verdict",

@@ -443,6 +443,7 @@ impl HandOffStage<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let used = self.tokens.usage();
         PrFacts {
             issue: IssueRef {
                 identifier: self.issue.identifier.clone(),
@@ -463,7 +464,8 @@ impl HandOffStage<'_> {
                 added: change.lines_added(),
                 removed: change.lines_removed(),
             },
-            tokens: self.tokens.tokens(),
+            tokens: pr_body::Tokens::from(&used),
+            cost: used.cost_micros.map(symphony_core::dollars),
             duration: pr_body::human_duration(self.started.elapsed().as_secs()),
             adrs,
             run: run.to_owned(),

@@ -154,13 +154,8 @@ impl Ledger {
                 });
             }
         }
-        if let Some((input, output, total)) = update.tokens {
-            self.pending.push_back(Change::Tokens {
-                run_id,
-                input,
-                output,
-                total,
-            });
+        if let Some(usage) = update.tokens {
+            self.pending.push_back(Change::Tokens { run_id, usage });
         }
         let message = self.text(update.message);
         self.pending.push_back(Change::Event {

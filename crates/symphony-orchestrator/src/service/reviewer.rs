@@ -13,9 +13,9 @@ use symphony_agent::{
     AgentBackend, AgentEventKind, BackendBuildError, SessionSpec, StopSignal, ToolDeclaration,
     ToolHandler,
 };
-use symphony_core::Issue;
+use symphony_core::{Issue, Usage};
 use symphony_gates::{
-    AgentTokens, CheckConfig, ReviewRequest, ReviewTool, ReviewerAgent, ReviewerError, ReviewerRun,
+    CheckConfig, ReviewRequest, ReviewTool, ReviewerAgent, ReviewerError, ReviewerRun,
     SubmissionCheck,
 };
 use symphony_workflow::{ServiceConfig, Workflow, COMMAND_BACKEND};
@@ -211,20 +211,11 @@ impl ReviewerAgent for WorkerReviewer {
             answers: Arc::clone(&answers),
         }));
         let tokens = tokio::spawn(async move {
-            let mut tokens = AgentTokens::default();
+            let mut tokens = Usage::default();
             while let Some(event) = received.recv().await {
-                if let AgentEventKind::TokenUsage {
-                    input_tokens,
-                    output_tokens,
-                    total_tokens,
-                } = event.kind
-                {
+                if let AgentEventKind::TokenUsage(usage) = event.kind {
                     // Cumulative for the session: the largest report is the session's use.
-                    tokens = AgentTokens::new(
-                        tokens.input.max(input_tokens),
-                        tokens.output.max(output_tokens),
-                        tokens.total.max(total_tokens),
-                    );
+                    tokens = tokens.at_least(&usage);
                 }
             }
             tokens

@@ -1,46 +1,54 @@
-//! A session's token counts, as the hand-off's proof of work reports them.
+//! A run's usage (tokens and cost), as the hand-off's proof of work reports it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use symphony_docs::pr_body::Tokens;
+use symphony_core::Usage;
 
-/// Cumulative token counts of the session, kept up to date by the event forwarder, plus what
-/// other sessions of the run (gates' reviewers) used.
+/// The session's cumulative usage, kept up to date by the event forwarder, plus what other
+/// sessions of the run (gates' reviewers) used.
 #[derive(Debug, Default)]
 pub(crate) struct TokenTally {
-    input: AtomicU64,
-    output: AtomicU64,
-    total: AtomicU64,
-    /// Other sessions' tokens, added (each of them reports its own whole use once).
-    extra_input: AtomicU64,
-    extra_output: AtomicU64,
-    extra_total: AtomicU64,
+    /// `(the session's latest report, other sessions' uses added)`.
+    used: Mutex<(Usage, Usage)>,
 }
 
 impl TokenTally {
-    /// Records a cumulative report (counts never go down).
-    pub fn record(&self, input: u64, output: u64, total: u64) {
-        self.input.fetch_max(input, Ordering::Relaxed);
-        self.output.fetch_max(output, Ordering::Relaxed);
-        self.total.fetch_max(total, Ordering::Relaxed);
+    /// Records a cumulative report of the run's session (counts never go down).
+    pub fn record(&self, usage: &Usage) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        used.0 = used.0.at_least(usage);
     }
 
     /// Adds another session's whole use (a reviewer's).
-    pub fn add(&self, input: u64, output: u64, total: u64) {
-        self.extra_input.fetch_add(input, Ordering::Relaxed);
-        self.extra_output.fetch_add(output, Ordering::Relaxed);
-        self.extra_total.fetch_add(total, Ordering::Relaxed);
+    pub fn add(&self, usage: &Usage) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        used.1 = used.1.plus(usage);
     }
 
-    pub(crate) fn tokens(&self) -> Tokens {
-        let sum = |own: &AtomicU64, extra: &AtomicU64| {
-            own.load(Ordering::Relaxed)
-                .saturating_add(extra.load(Ordering::Relaxed))
-        };
-        Tokens {
-            input: sum(&self.input, &self.extra_input),
-            output: sum(&self.output, &self.extra_output),
-            total: sum(&self.total, &self.extra_total),
-        }
+    /// Everything the run used so far.
+    pub(crate) fn usage(&self) -> Usage {
+        let used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        used.0.plus(&used.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_counts_once_and_reviewers_add_up() {
+        let tally = TokenTally::default();
+        tally.record(&Usage::tokens(10, 5, 15).with_cost_usd(0.01));
+        tally.record(&Usage::tokens(30, 9, 39).with_cost_usd(0.03));
+        tally.record(&Usage::tokens(20, 7, 27));
+        tally.add(&Usage::tokens(4, 1, 5).with_cache(2, 0));
+        tally.add(&Usage::tokens(4, 1, 5));
+        assert_eq!(
+            tally.usage(),
+            Usage::tokens(38, 11, 49)
+                .with_cache(2, 0)
+                .with_cost_usd(0.03)
+        );
     }
 }

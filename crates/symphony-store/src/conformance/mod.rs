@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::audit::AuditVerdict;
-use crate::types::{AuditRecord, Change, ClaimOutcome, RunFilter, RunOutcome, RunStart};
+use crate::types::{AuditRecord, Change, ClaimOutcome, RunFilter, RunOutcome, RunStart, Usage};
 
 fn start(issue: &str, attempt: Option<u32>, at_ms: u64) -> RunStart {
     RunStart {
@@ -259,7 +259,8 @@ async fn a_graceful_stop_leaves_the_queue_for_the_next_instance(harness: &mut dy
     assert_eq!(recovery.retries[1].due_at_ms, 9_000);
 }
 
-/// Events are bounded per run (oldest dropped first) and counted; tokens add up.
+/// Events are bounded per run (oldest dropped first) and counted; usage (tokens by kind and
+/// the agent's cost) is kept whole and adds up.
 async fn events_are_bounded_per_run_and_counted(harness: &mut dyn StoreHarness) {
     harness.fresh();
     harness.fresh();
@@ -291,9 +292,9 @@ async fn events_are_bounded_per_run_and_counted(harness: &mut dyn StoreHarness) 
     store
         .apply(vec![Change::Tokens {
             run_id: run,
-            input: 10,
-            output: 5,
-            total: 15,
+            usage: Usage::tokens(10, 5, 15)
+                .with_cache(4, 3)
+                .with_cost_usd(0.000_28),
         }])
         .await
         .expect("tokens");
@@ -306,7 +307,46 @@ async fn events_are_bounded_per_run_and_counted(harness: &mut dyn StoreHarness) 
     assert_eq!(runs[0].workspace.as_deref(), Some("/ws/ID-1"));
     assert_eq!(runs[0].last_event.as_deref(), Some("notification"));
     let totals = store.totals().await.expect("totals");
-    assert_eq!((totals.runs, totals.total_tokens), (1, 15));
+    assert_eq!(
+        runs[0].usage,
+        Usage::tokens(10, 5, 15)
+            .with_cache(4, 3)
+            .with_cost_usd(0.000_28),
+        "every count and the cost come back as written"
+    );
+    assert_eq!((totals.runs, totals.usage), (1, runs[0].usage));
+    // A run whose agent prices nothing adds its tokens, and no cost.
+    store
+        .apply(vec![Change::RunEnded {
+            run_id: run,
+            at_ms: 50,
+            outcome: RunOutcome::Succeeded,
+            error: None,
+        }])
+        .await
+        .expect("end");
+    let second = run_id(
+        store
+            .claim_and_start(start("2", None, 60))
+            .await
+            .expect("claim"),
+    );
+    store
+        .apply(vec![Change::Tokens {
+            run_id: second,
+            usage: Usage::tokens(1, 1, 2),
+        }])
+        .await
+        .expect("tokens");
+    let totals = store.totals().await.expect("totals");
+    assert_eq!(
+        totals.usage,
+        Usage::tokens(11, 6, 17)
+            .with_cache(4, 3)
+            .with_cost_usd(0.000_28)
+    );
+    let runs = store.runs(RunFilter::default()).await.expect("runs");
+    assert_eq!(runs[0].usage.cost_micros, None, "not reported is not zero");
 }
 
 /// Runs are listed newest first and filtered by issue id or identifier.

@@ -1,12 +1,13 @@
 //! Queries for status surfaces and the CLI.
 
 use rusqlite::{params, Connection, Row};
+use symphony_core::Usage;
 
 use crate::{ClaimRecord, EventRecord, RetryRecord, RunFilter, RunOutcome, RunRecord, Totals};
 
 pub(super) const RUN_COLUMNS: &str = "id, issue_id, identifier, attempt, instance, host, \
     workspace, started_at, ended_at, outcome, error, pid, pid_start, input_tokens, output_tokens, \
-    total_tokens, events_total, last_event";
+    total_tokens, events_total, last_event, cache_read_tokens, cache_write_tokens, cost_micros";
 
 fn opt_u64(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<u64>> {
     Ok(row.get::<_, Option<i64>>(index)?.map(|v| v.max(0) as u64))
@@ -14,6 +15,18 @@ fn opt_u64(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<u64>> {
 
 fn u64_at(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
     Ok(row.get::<_, i64>(index)?.max(0) as u64)
+}
+
+/// A [`Usage`] from the columns at `[input, output, total, cache read, cache write, cost]`.
+fn usage_at(row: &Row<'_>, at: [usize; 6]) -> rusqlite::Result<Usage> {
+    let mut usage = Usage::tokens(
+        u64_at(row, at[0])?,
+        u64_at(row, at[1])?,
+        u64_at(row, at[2])?,
+    )
+    .with_cache(u64_at(row, at[3])?, u64_at(row, at[4])?);
+    usage.cost_micros = opt_u64(row, at[5])?;
+    Ok(usage)
 }
 
 pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -33,9 +46,7 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         error: row.get(10)?,
         pid: row.get(11)?,
         pid_start: opt_u64(row, 12)?,
-        input_tokens: u64_at(row, 13)?,
-        output_tokens: u64_at(row, 14)?,
-        total_tokens: u64_at(row, 15)?,
+        usage: usage_at(row, [13, 14, 15, 18, 19, 20])?,
         events_total: u64_at(row, 16)?,
         last_event: row.get(17)?,
     })
@@ -122,15 +133,15 @@ pub(super) fn totals(conn: &Connection) -> rusqlite::Result<Totals> {
     conn.query_row(
         "SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
                 COALESCE(SUM(total_tokens), 0),
-                COALESCE(SUM(CASE WHEN ended_at IS NOT NULL THEN ended_at - started_at END), 0)
+                COALESCE(SUM(CASE WHEN ended_at IS NOT NULL THEN ended_at - started_at END), 0),
+                COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cache_write_tokens), 0),
+                SUM(cost_micros)
          FROM runs",
         [],
         |row| {
             Ok(Totals {
                 runs: u64_at(row, 0)?,
-                input_tokens: u64_at(row, 1)?,
-                output_tokens: u64_at(row, 2)?,
-                total_tokens: u64_at(row, 3)?,
+                usage: usage_at(row, [1, 2, 3, 5, 6, 7])?,
                 runtime_ms: u64_at(row, 4)?,
             })
         },

@@ -97,6 +97,12 @@ const MIGRATIONS: &[&str] = &[
         updated_at   INTEGER NOT NULL
     );
     "#,
+    // 3: prompt-cache token counts and the agent's own price of a run (NULL: not reported).
+    r#"
+    ALTER TABLE runs ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN cost_micros INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -143,16 +143,21 @@ pub(super) fn apply(
                     trimmed.insert(run_id, seq);
                 }
             }
-            Change::Tokens {
-                run_id,
-                input,
-                output,
-                total,
-            } => {
+            Change::Tokens { run_id, usage } => {
+                let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
                 tx.execute(
-                    "UPDATE runs SET input_tokens = ?2, output_tokens = ?3, total_tokens = ?4
+                    "UPDATE runs SET input_tokens = ?2, output_tokens = ?3, total_tokens = ?4,
+                        cache_read_tokens = ?5, cache_write_tokens = ?6, cost_micros = ?7
                      WHERE id = ?1",
-                    params![run_id, input as i64, output as i64, total as i64],
+                    params![
+                        run_id,
+                        n(usage.input_tokens),
+                        n(usage.output_tokens),
+                        n(usage.total_tokens),
+                        n(usage.cache_read_tokens),
+                        n(usage.cache_write_tokens),
+                        usage.cost_micros.map(n),
+                    ],
                 )?;
             }
             Change::RunEnded {
