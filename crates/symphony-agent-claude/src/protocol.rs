@@ -165,20 +165,63 @@ fn text(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// The fields every line is dispatched on, read without building the rest of the line.
+/// Every field the backend acts on, of every line type it reads often, in one view: a line is
+/// scanned once, the fields of other types are simply absent, and nothing else in the line is
+/// built. A line whose fields have another shape than expected (a `message` that is a string,
+/// say) does not fit the view and is read whole instead.
 #[derive(Deserialize)]
-struct Head<'a> {
+struct View<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     subtype: Option<Cow<'a, str>>,
+    /// `assistant`, `user`.
+    #[serde(default)]
+    message: Option<SaidMessage>,
+    /// `system/init`, `result`.
+    #[serde(default)]
+    session_id: Option<String>,
+    /// `system/init`.
+    #[serde(default)]
+    claude_code_version: Option<String>,
+    /// `control_request`.
+    #[serde(default)]
+    request_id: Option<String>,
+    /// `control_request`.
+    #[serde(default)]
+    request: Option<RequestView>,
+    /// `result`.
+    #[serde(default)]
+    is_error: Option<bool>,
+    #[serde(default)]
+    terminal_reason: Option<String>,
+    #[serde(default)]
+    api_error_status: Option<u64>,
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    num_turns: Option<u64>,
+    #[serde(default)]
+    total_cost_usd: Option<f64>,
+    #[serde(default)]
+    usage: Option<UsageLine>,
 }
 
-/// An `assistant` or `user` line: only its content blocks' kinds, texts, names and error
-/// flags are read.
+/// A control request's fields.
 #[derive(Deserialize)]
-struct Said {
-    message: SaidMessage,
+struct RequestView {
+    #[serde(default)]
+    subtype: Option<String>,
+    #[serde(default)]
+    tool_name: Option<String>,
+    #[serde(default)]
+    input: Option<Value>,
+    #[serde(default)]
+    blocked_path: Option<String>,
+    #[serde(default)]
+    server_name: Option<String>,
+    #[serde(default)]
+    message: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -199,29 +242,6 @@ struct Block {
     is_error: Option<bool>,
 }
 
-/// A `result` line.
-#[derive(Deserialize)]
-struct ResultLine {
-    #[serde(default)]
-    is_error: Option<bool>,
-    #[serde(default)]
-    subtype: Option<String>,
-    #[serde(default)]
-    terminal_reason: Option<String>,
-    #[serde(default)]
-    api_error_status: Option<u64>,
-    #[serde(default)]
-    result: Option<String>,
-    #[serde(default)]
-    session_id: Option<String>,
-    #[serde(default)]
-    num_turns: Option<u64>,
-    #[serde(default)]
-    total_cost_usd: Option<f64>,
-    #[serde(default)]
-    usage: Option<UsageLine>,
-}
-
 #[derive(Deserialize, Default)]
 struct UsageLine {
     #[serde(default)]
@@ -234,88 +254,96 @@ struct UsageLine {
     output_tokens: u64,
 }
 
-impl ResultLine {
-    fn into_result(self) -> TurnResult {
-        let usage = self.usage.unwrap_or_default();
-        TurnResult {
-            // A result that does not say it succeeded did not.
-            is_error: self.is_error.unwrap_or(true),
-            subtype: self.subtype.unwrap_or_default(),
-            terminal_reason: self.terminal_reason,
-            api_error_status: self.api_error_status.and_then(|s| u16::try_from(s).ok()),
-            text: self.result.unwrap_or_default(),
-            session_id: self.session_id,
-            num_turns: self.num_turns.unwrap_or(0),
-            total_cost_usd: self.total_cost_usd,
-            usage: TurnUsage {
-                input: usage.input_tokens,
-                cache_creation: usage.cache_creation_input_tokens,
-                cache_read: usage.cache_read_input_tokens,
-                output: usage.output_tokens,
-            },
-        }
-    }
-}
-
-/// A `system/init` line.
-#[derive(Deserialize)]
-struct Init {
-    session_id: String,
-    #[serde(default)]
-    claude_code_version: Option<String>,
-}
-
-/// Reads one stdout line. The common lines (model messages, tool results, turn starts) are
-/// read into small typed views, skipping the rest of the line without building it; the rare
-/// ones, and any line whose shape is not the expected one, are read whole.
-pub fn parse(line: &str) -> Result<Incoming, Malformed> {
-    let malformed = || Malformed {
-        preview: line.chars().take(120).collect(),
-    };
-    let head: Head<'_> = serde_json::from_str(line).map_err(|_| malformed())?;
-    let kind = head.kind.as_deref().unwrap_or("");
-    let fast = match (kind, head.subtype.as_deref()) {
-        ("assistant", _) => serde_json::from_str::<Said>(line).ok().map(|said| {
-            let mut text = Vec::new();
-            let mut tool_uses = Vec::new();
-            for block in said.message.content {
-                match block.kind.as_str() {
-                    "text" => text.extend(block.text),
-                    "tool_use" => tool_uses.extend(block.name),
-                    _ => {}
+impl View<'_> {
+    /// What the line is, when it is one of the types read often and has their shape.
+    fn into_incoming(self) -> Option<Incoming> {
+        Some(match (self.kind.as_deref()?, self.subtype.as_deref()) {
+            ("assistant", _) => {
+                let mut text = Vec::new();
+                let mut tool_uses = Vec::new();
+                for block in self.message?.content {
+                    match block.kind.as_str() {
+                        "text" => text.extend(block.text),
+                        "tool_use" => tool_uses.extend(block.name),
+                        _ => {}
+                    }
+                }
+                Incoming::Assistant {
+                    text: text.join("\n"),
+                    tool_uses,
                 }
             }
-            Incoming::Assistant {
-                text: text.join("\n"),
-                tool_uses,
-            }
-        }),
-        ("user", _) => serde_json::from_str::<Said>(line)
-            .ok()
-            .map(|said| Incoming::User {
-                errors: said
-                    .message
+            ("user", _) => Incoming::User {
+                errors: self
+                    .message?
                     .content
                     .iter()
                     .filter(|b| b.is_error == Some(true))
                     .count(),
-            }),
-        ("result", _) => serde_json::from_str::<ResultLine>(line)
-            .ok()
-            .map(|result| Incoming::Result(result.into_result())),
-        ("system", Some("init")) => {
-            serde_json::from_str::<Init>(line)
-                .ok()
-                .map(|init| Incoming::Init {
-                    session_id: init.session_id,
-                    version: init.claude_code_version,
+            },
+            ("result", subtype) => {
+                let usage = self.usage.unwrap_or_default();
+                Incoming::Result(TurnResult {
+                    // A result that does not say it succeeded did not.
+                    is_error: self.is_error.unwrap_or(true),
+                    subtype: subtype.unwrap_or_default().to_owned(),
+                    terminal_reason: self.terminal_reason,
+                    api_error_status: self.api_error_status.and_then(|s| u16::try_from(s).ok()),
+                    text: self.result.unwrap_or_default(),
+                    session_id: self.session_id,
+                    num_turns: self.num_turns.unwrap_or(0),
+                    total_cost_usd: self.total_cost_usd,
+                    usage: TurnUsage {
+                        input: usage.input_tokens,
+                        cache_creation: usage.cache_creation_input_tokens,
+                        cache_read: usage.cache_read_input_tokens,
+                        output: usage.output_tokens,
+                    },
                 })
-        }
-        _ => None,
-    };
+            }
+            ("system", Some("init")) => Incoming::Init {
+                session_id: self.session_id?,
+                version: self.claude_code_version,
+            },
+            ("control_request", _) => {
+                let request = self.request?;
+                let subtype = request.subtype.unwrap_or_default();
+                let request = match subtype.as_str() {
+                    "can_use_tool" => ControlRequest::CanUseTool {
+                        tool_name: request.tool_name.unwrap_or_default(),
+                        input: request.input.unwrap_or(Value::Null),
+                        blocked_path: request.blocked_path,
+                    },
+                    "mcp_message" => ControlRequest::McpMessage {
+                        server_name: request.server_name.unwrap_or_default(),
+                        message: request.message.unwrap_or(Value::Null),
+                    },
+                    _ => ControlRequest::Other { subtype },
+                };
+                Incoming::ControlRequest {
+                    request_id: self.request_id.unwrap_or_default(),
+                    request,
+                }
+            }
+            // The rest are rare, and some carry their whole line: read whole.
+            _ => return None,
+        })
+    }
+}
+
+/// Reads one stdout line. The common lines (model messages, tool results, turn starts and
+/// ends, control requests) are read in one pass into a typed view, skipping the rest of the
+/// line without building it; the rare ones, and any line whose shape is not the expected one,
+/// are read whole.
+pub fn parse(line: &str) -> Result<Incoming, Malformed> {
+    let fast = serde_json::from_str::<View<'_>>(line)
+        .ok()
+        .and_then(View::into_incoming);
     match fast {
         Some(incoming) => Ok(incoming),
-        None => parse_whole(line).ok_or_else(malformed),
+        None => parse_whole(line).ok_or_else(|| Malformed {
+            preview: line.chars().take(120).collect(),
+        }),
     }
 }
 
@@ -507,6 +535,25 @@ mod tests {
             ),
             "an init without a session is not a session start"
         );
+    }
+
+    #[test]
+    fn the_one_pass_view_reads_every_recorded_line_as_the_whole_reading_does() {
+        let recorded = [
+            include_str!("../tests/transcripts/shell_and_edit_two_turns.jsonl"),
+            include_str!("../tests/transcripts/tracker_tools_over_mcp.jsonl"),
+        ];
+        let mut fast = 0;
+        for line in recorded.iter().flat_map(|t| t.lines()) {
+            let view = serde_json::from_str::<View<'_>>(line)
+                .ok()
+                .and_then(View::into_incoming);
+            if let Some(view) = view {
+                fast += 1;
+                assert_eq!(Some(view), parse_whole(line), "{line}");
+            }
+        }
+        assert_eq!(fast, 30, "every recorded line takes the one-pass path");
     }
 
     proptest::proptest! {

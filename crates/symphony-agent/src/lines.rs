@@ -107,10 +107,17 @@ impl Assembler {
     /// Takes `available` up to and including its first newline: how much was used, and the
     /// line that newline ended.
     fn absorb(&mut self, available: &[u8]) -> (usize, Option<Line>) {
-        let (chunk, newline) = match available.iter().position(|&b| b == b'\n') {
+        let (chunk, newline) = match memchr::memchr(b'\n', available) {
             Some(at) => (&available[..at], true),
             None => (available, false),
         };
+        if newline && self.buf.is_empty() && self.overlong.is_none() && chunk.len() <= self.cap {
+            // The whole line is in the reader's buffer (the common case): one copy into a
+            // string of its size, rather than growing the assembly buffer line after line.
+            let used = chunk.len() + 1;
+            let chunk = chunk.strip_suffix(b"\r").unwrap_or(chunk);
+            return (used, Some(Line::Text(text(chunk.to_vec()))));
+        }
         match &mut self.overlong {
             Some(len) => *len += chunk.len(),
             None if self.buf.len() + chunk.len() > self.cap => {
@@ -212,5 +219,53 @@ mod tests {
         got.clear();
         assert!(!lines.read_available(&mut got).await.unwrap(), "the end");
         assert_eq!(got, [Line::Text("four".into())]);
+    }
+
+    /// The lines of `input` as the reader must give them, whatever its buffer size.
+    fn expected(input: &[u8], cap: usize) -> Vec<Line> {
+        let mut parts: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+        if parts.last().is_some_and(|p| p.is_empty()) {
+            parts.pop();
+        }
+        parts
+            .into_iter()
+            .map(|part| {
+                if part.len() > cap {
+                    Line::TooLong {
+                        len: part.len(),
+                        head: String::new(),
+                    }
+                } else {
+                    let part = part.strip_suffix(b"\r").unwrap_or(part);
+                    Line::Text(String::from_utf8_lossy(part).into_owned())
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Whole lines in the buffer (the fast path) and lines pieced together across reads
+        /// give the same lines.
+        #[test]
+        fn any_buffer_size_reads_the_same_lines(
+            input in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'\n', b'\r', 0xc3, 0xa9, b'{']),
+                0..200,
+            ),
+            capacity in 1usize..40,
+            cap in 1usize..30,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let got = runtime.block_on(async {
+                let reader = tokio::io::BufReader::with_capacity(capacity, &input[..]);
+                let mut lines = LineReader::with_cap(reader, cap);
+                let mut got = Vec::new();
+                while let Some(line) = lines.next().await.unwrap() {
+                    got.push(line);
+                }
+                got
+            });
+            proptest::prop_assert_eq!(got, expected(&input, cap));
+        }
     }
 }
