@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use serde_json::json;
 use support::{git, issue_state, runs, wait_until, Served};
 use symphony_testkit::requires::{run, trial, Tool};
 use symphony_testkit::{claude, MockMessages, RefusingProxy, Reply};
@@ -18,7 +19,9 @@ use symphony_testkit::{claude, MockMessages, RefusingProxy, Reply};
 const LIMIT: Duration = Duration::from_secs(180);
 const KEY: &str = "AKIAQ3EGRT5YK2PJZW4X";
 
-fn project(dir: &Path, mock: &MockMessages) {
+/// A project on the local tracker with issue `CL-1` (`body`) and the `checks` (YAML list
+/// items, indented as under `gates.checks`), the real CLI as the agent.
+fn project(dir: &Path, mock: &MockMessages, body: &str, checks: &str) {
     let origin = dir.join("origin");
     std::fs::create_dir_all(&origin).unwrap();
     git(&origin, &["init", "-q", "-b", "main"]);
@@ -28,7 +31,7 @@ fn project(dir: &Path, mock: &MockMessages) {
     std::fs::create_dir(dir.join("issues")).unwrap();
     std::fs::write(
         dir.join("issues/CL-1.md"),
-        "---\ntitle: Add region settings\nstate: todo\n---\nWrite settings.ini.\n",
+        format!("---\ntitle: Add region settings\nstate: todo\n---\n{body}\n"),
     )
     .unwrap();
     let workflow = format!(
@@ -59,7 +62,7 @@ gates:
   max_rounds: 2
   needs_human_state: needs human
   checks:
-    - kind: secrets
+{checks}
 handoff:
   state: human review
 ---
@@ -69,6 +72,41 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
         base_url = mock.base_url(),
     );
     std::fs::write(dir.join("WORKFLOW.md"), workflow).unwrap();
+}
+
+/// `symphony run` in `dir` behind `proxy` until `CL-1` is in `state`; the service's log.
+fn serve_until(dir: &Path, proxy: &RefusingProxy, state: &str) -> String {
+    let service = Served::new(
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("run")
+            .current_dir(dir)
+            .env("SYMPHONY_LOG", "info")
+            .env("SYMPHONY_E2E_ANTHROPIC_KEY", "sk-ant-offline-e2e")
+            .env("HTTPS_PROXY", proxy.url())
+            .env("HTTP_PROXY", proxy.url())
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("symphony.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until(state, LIMIT, || issue_state(dir, "CL-1") == state);
+    service.stop(LIMIT);
+    std::fs::read_to_string(dir.join("symphony.log")).unwrap()
+}
+
+/// `symphony audit tail --json` in `dir`.
+fn audit(dir: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .args(["audit", "tail", "-n", "1000", "--json"])
+        .current_dir(dir)
+        .env("SYMPHONY_E2E_ANTHROPIC_KEY", "sk-ant-offline-e2e")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
@@ -86,26 +124,8 @@ fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
     let proxy = RefusingProxy::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    project(dir, &mock);
-    let service = Served::new(
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("run")
-            .current_dir(dir)
-            .env("SYMPHONY_LOG", "info")
-            .env("SYMPHONY_E2E_ANTHROPIC_KEY", "sk-ant-offline-e2e")
-            .env("HTTPS_PROXY", proxy.url())
-            .env("HTTP_PROXY", proxy.url())
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("symphony.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    wait_until("the hand-off", LIMIT, || {
-        issue_state(dir, "CL-1") == "human review"
-    });
-    service.stop(LIMIT);
-    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
+    project(dir, &mock, "Write settings.ini.", "    - kind: secrets");
+    let log = serve_until(dir, &proxy, "human review");
     let ws = dir.join("ws/CL-1");
     assert_eq!(
         std::fs::read_to_string(ws.join("settings.ini")).unwrap(),
@@ -164,10 +184,121 @@ fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
     );
 }
 
+const INJECTABLE: &str = "mkdir -p app && printf 'def find(db, name):\\n    return db.execute(f\"SELECT * FROM users WHERE name = {name}\")\\n' > app/db.py";
+const FIXED: &str = "printf 'def find(db, name):\\n    return db.execute(\"SELECT * FROM users WHERE name = ?\", (name,))\\n' > app/db.py";
+
+/// The `ai_review` gate with Claude Code as the reviewer too (the agent's backend by
+/// default): a read-only session of its own, offered nothing but the answer tool over MCP,
+/// finds the injection and blocks; the coding session's feedback turn fixes it; the second
+/// review passes, and the change is handed off. The reviewers' usage, priced by the CLI, is in
+/// their verdicts.
+fn a_claude_reviewer_blocks_an_injection_until_it_is_fixed() {
+    let high = json!({"findings": [{"file": "app/db.py", "start_line": 2, "end_line": 2,
+        "severity": "high", "category": "security",
+        "message": "SQL injection: `name` is formatted into the query",
+        "suggested_fix": "pass `name` as a parameter"}], "summary": "Injectable."});
+    let mock = MockMessages::start(vec![
+        Reply::Bash(INJECTABLE.into()),
+        Reply::Text("Added the lookup.".into()),
+        Reply::Tool {
+            name: "mcp__symphony__submit_review".into(),
+            input: high,
+        },
+        Reply::Text("Review submitted.".into()),
+        Reply::Bash(FIXED.into()),
+        Reply::Text("Used a placeholder.".into()),
+        Reply::Tool {
+            name: "mcp__symphony__submit_review".into(),
+            input: json!({"findings": [], "summary": "Safe now."}),
+        },
+        Reply::Text("Review submitted.".into()),
+    ])
+    .unwrap();
+    let proxy = RefusingProxy::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    project(
+        dir,
+        &mock,
+        "Look users up by name in app/db.py.",
+        "    - kind: ai_review\n      timeout_ms: 120000",
+    );
+    let log = serve_until(dir, &proxy, "human review");
+    let verdicts: Vec<(u64, String, u64)> = audit(dir)
+        .iter()
+        .filter(|e| e["kind"] == "gate_verdict")
+        .map(|e| {
+            let detail = &e["detail"];
+            (
+                detail["round"].as_u64().unwrap_or(99),
+                detail["status"].as_str().unwrap_or("").to_owned(),
+                detail["agent_tokens"]["cost_micros"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts
+            .iter()
+            .map(|(round, status, _)| (*round, status.as_str()))
+            .collect::<Vec<_>>(),
+        [(0, "fail"), (1, "pass")],
+        "{log}"
+    );
+    assert!(
+        verdicts.iter().all(|(_, _, cost)| *cost > 0),
+        "each reviewer's price is in its verdict: {verdicts:?}"
+    );
+    let requests = mock.messages();
+    let review = requests
+        .iter()
+        .find(|r| r.body.to_string().contains("You are reviewing a change"))
+        .expect("a review request");
+    let mut offered: Vec<&str> = review.body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    offered.sort_unstable();
+    assert!(
+        offered.contains(&"mcp__symphony__submit_review")
+            && offered.iter().all(|t| matches!(
+                *t,
+                "mcp__symphony__submit_review" | "Read" | "Glob" | "Grep" | "LS"
+            )),
+        "the reviewer may read and answer, nothing else: {offered:?}"
+    );
+    let feedback = requests
+        .iter()
+        .map(|r| r.body["messages"].to_string())
+        .find(|m| m.contains("quality gates checked your change"))
+        .expect("the feedback turn");
+    assert!(feedback.contains("SQL injection"), "{feedback}");
+    let ws = dir.join("ws/CL-1");
+    assert!(
+        std::fs::read_to_string(ws.join("app/db.py"))
+            .unwrap()
+            .contains("name = ?"),
+        "the fix was handed off"
+    );
+    assert!(
+        proxy.attempts().is_empty(),
+        "nothing left for the network: {:?}",
+        proxy.attempts()
+    );
+}
+
 fn main() -> std::process::ExitCode {
-    run(vec![trial(
-        "a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code",
-        Tool::Claude,
-        a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code,
-    )])
+    run(vec![
+        trial(
+            "a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code",
+            Tool::Claude,
+            a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code,
+        ),
+        trial(
+            "a_claude_reviewer_blocks_an_injection_until_it_is_fixed",
+            Tool::Claude,
+            a_claude_reviewer_blocks_an_injection_until_it_is_fixed,
+        ),
+    ])
 }

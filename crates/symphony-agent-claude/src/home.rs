@@ -12,11 +12,19 @@ pub struct IsolatedHome {
 }
 
 impl IsolatedHome {
-    /// Creates `<parent>/claude-<session id>/{config,tmp}`, readable by the owner only.
+    /// Creates `<parent>/<session id's first 12 hex digits>/{config,tmp}`, readable by the
+    /// owner only. The name is short so the CLI's control socket under `tmp` stays within a
+    /// socket path's 103 bytes; 48 random bits keep it unique (a clash is an error, not a
+    /// shared folder: `create_dir` refuses a folder that exists).
     pub fn create(parent: &Path, session_id: &str) -> std::io::Result<Self> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(parent)?;
-        let path = parent.join(format!("claude-{session_id}"));
+        let short: String = session_id
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(12)
+            .collect();
+        let path = parent.join(short);
         std::fs::create_dir(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
         let home = Self { path };

@@ -62,10 +62,11 @@ impl ClaudeOptions {
         symphony_dir(workspace).join("logs")
     }
 
-    /// Isolated configuration folders: `<workspace root>/.symphony/claude-homes/`, outside
-    /// every workspace.
+    /// Isolated configuration folders: `<workspace root>/.symphony/claude/`, outside every
+    /// workspace. Short on purpose: the CLI's control socket lives under it and a Unix socket
+    /// path has at most 103 bytes (longer, and the CLI falls back to a shared `/tmp` folder).
     pub fn homes_dir(&self, workspace: &Path) -> PathBuf {
-        symphony_dir(workspace).join("claude-homes")
+        symphony_dir(workspace).join("claude")
     }
 }
 

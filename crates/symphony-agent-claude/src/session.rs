@@ -307,6 +307,15 @@ impl ClaudeSession {
         }
     }
 
+    /// How the process ended, if it did while no turn was running.
+    fn ended_between_turns(&mut self) -> Option<String> {
+        let process = self.process.as_mut()?;
+        // When it cannot be told, the process is assumed alive: a second process on the same
+        // session would be worse than a turn that fails on a dead pipe.
+        let status = process.child.child().try_wait().ok()??;
+        Some(symphony_process::describe_status(&status))
+    }
+
     /// Ends the process (group), keeping the session for a later `--resume`.
     async fn end_process(&mut self) {
         if let Some(mut process) = self.process.take() {
@@ -323,7 +332,15 @@ impl AgentSession for ClaudeSession {
     }
 
     async fn run_turn(&mut self, prompt: &str) -> Result<TurnOutcome, AgentError> {
-        // A process that died since the last turn is started again on the same session.
+        // A process that died since the last turn (killed while the gates ran, say) is started
+        // again on the same session: `--resume` gives the model its history back.
+        if let Some(status) = self.ended_between_turns() {
+            self.process = None;
+            self.emit(AgentEventKind::Notification {
+                message: format!("claude ended between turns ({status}); resuming the session"),
+            })
+            .await;
+        }
         if self.process.is_none() {
             self.spawn()?;
         }

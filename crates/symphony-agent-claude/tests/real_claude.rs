@@ -289,6 +289,140 @@ fn an_overloaded_api_is_retried_within_the_turn_when_allowed() {
     });
 }
 
+/// The operator's own Claude configuration (`~/.claude`: memory and settings) stays out of an
+/// isolated session. The same session with `home: inherit` reads both: the control that shows
+/// the check can fail.
+fn an_isolated_home_keeps_the_operators_claude_configuration_out() {
+    block_on(async {
+        let operator = tempfile::tempdir().unwrap();
+        let dot = operator.path().join(".claude");
+        std::fs::create_dir(&dot).unwrap();
+        std::fs::write(
+            dot.join("CLAUDE.md"),
+            "Operator memory: PLANTED-MEMORY-7731\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dot.join("settings.json"),
+            r#"{"env": {"SYMPHONY_PLANTED": "from-operator-settings"}}"#,
+        )
+        .unwrap();
+        for (home, reads_it) in [("isolated", false), ("inherit", true)] {
+            let mock = MockMessages::start(vec![
+                Reply::Bash("echo \"[$SYMPHONY_PLANTED]\" > planted.txt".into()),
+                Reply::Text("Done.".into()),
+            ])
+            .unwrap();
+            let (rig, backend, spec) = rig_with(
+                &mock,
+                json!({"home": home}),
+                &format!("HOME={}", operator.path().display()),
+            );
+            let mut session = backend.start(spec).await.unwrap();
+            let turn = session.run_turn("Show the planted variable").await;
+            assert!(turn.is_ok(), "{home}: {turn:?}");
+            session.stop().await;
+            let sent = mock.messages()[0].body.to_string();
+            assert_eq!(
+                sent.contains("PLANTED-MEMORY-7731"),
+                reads_it,
+                "home: {home}: the operator's memory in the request: {sent}"
+            );
+            let planted = std::fs::read_to_string(rig.workspace.join("planted.txt")).unwrap();
+            assert_eq!(
+                planted.trim(),
+                if reads_it {
+                    "[from-operator-settings]"
+                } else {
+                    "[]"
+                },
+                "home: {home}: the operator's settings applied to the session's commands"
+            );
+        }
+    });
+}
+
+/// The Messages API failing: a server error, a stream that stops mid-answer and a stream that
+/// is not JSON are each the turn's typed error (`model_api_error`), in bounded time, never a
+/// success.
+fn a_failing_or_hanging_api_is_a_typed_error() {
+    block_on(async {
+        let mock = MockMessages::start(vec![Reply::Status(500)]).unwrap();
+        let (_rig, backend, spec) = rig(&mock, json!({"max_retries": 0}));
+        let mut session = backend.start(spec).await.unwrap();
+        let error = session.run_turn("Try").await.unwrap_err();
+        assert_eq!(error.category(), "model_api_error", "{error}");
+        assert!(error.to_string().contains("500"), "{error}");
+        session.stop().await;
+
+        let mock = MockMessages::start(vec![Reply::Hang]).unwrap();
+        let (_rig, backend, spec) = rig(
+            &mock,
+            json!({"max_retries": 0, "stream_idle_timeout_ms": 10000}),
+        );
+        let mut session = backend.start(spec).await.unwrap();
+        let error = session.run_turn("Try").await.unwrap_err();
+        assert_eq!(error.category(), "model_api_error", "{error}");
+        session.stop().await;
+
+        let mock = MockMessages::start(vec![Reply::Malformed]).unwrap();
+        let (_rig, backend, spec) = rig(&mock, json!({"max_retries": 0}));
+        let mut session = backend.start(spec).await.unwrap();
+        let error = session.run_turn("Try").await.unwrap_err();
+        assert_eq!(error.category(), "model_api_error", "{error}");
+        session.stop().await;
+    });
+}
+
+/// A CLI that dies between turns (killed while the gates ran, say) is started again on the
+/// same session: the next turn resumes it with `--resume`, and the model sees the history.
+fn a_cli_killed_between_turns_resumes_the_session() {
+    block_on(async {
+        let mock = MockMessages::start(vec![
+            Reply::Text("First answer.".into()),
+            Reply::Text("Back again.".into()),
+        ])
+        .unwrap();
+        let (mut rig, backend, spec) = rig(&mock, json!({}));
+        let mut session = backend.start(spec).await.unwrap();
+        let first = session.run_turn("Remember the word heliotrope").await;
+        assert!(first.is_ok(), "{first:?}");
+        let pid = drain(&mut rig)
+            .iter()
+            .find_map(|e| e.pid)
+            .expect("the CLI's pid");
+        // The whole group, as an OOM kill or an operator's `kill` would end it.
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let second = session.run_turn("Which word?").await;
+        assert!(second.is_ok(), "{second:?}");
+        let events = drain(&mut rig);
+        assert!(
+            events.iter().any(
+                |e| matches!(&e.kind, AgentEventKind::Notification { message }
+                if message.contains("ended between turns"))
+            ),
+            "the restart is reported"
+        );
+        assert!(
+            events.iter().filter_map(|e| e.pid).all(|p| p != pid),
+            "a new process ran the second turn"
+        );
+        let requests = mock.messages();
+        assert_eq!(requests.len(), 2);
+        let history = transcript(&requests[1].body);
+        assert!(
+            history.contains("heliotrope") && history.contains("First answer."),
+            "the resumed session carries the first turn: {history}"
+        );
+        session.stop().await;
+    });
+}
+
 /// The proxy guard is not a blind spot: the same CLI with the non-essential traffic switch
 /// unset calls home, and the guard sees it. (The backend always sets it.)
 fn the_egress_guard_sees_a_cli_that_calls_home() {
@@ -313,7 +447,7 @@ fn the_egress_guard_sees_a_cli_that_calls_home() {
 fn main() -> std::process::ExitCode {
     // Before any thread: the sessions read their key from this variable.
     std::env::set_var(KEY_VAR, KEY);
-    let trials: [(&str, fn()); 5] = [
+    let trials: [(&str, fn()); 8] = [
         (
             "the_egress_guard_sees_a_cli_that_calls_home",
             the_egress_guard_sees_a_cli_that_calls_home,
@@ -333,6 +467,18 @@ fn main() -> std::process::ExitCode {
         (
             "an_overloaded_api_is_retried_within_the_turn_when_allowed",
             an_overloaded_api_is_retried_within_the_turn_when_allowed,
+        ),
+        (
+            "an_isolated_home_keeps_the_operators_claude_configuration_out",
+            an_isolated_home_keeps_the_operators_claude_configuration_out,
+        ),
+        (
+            "a_failing_or_hanging_api_is_a_typed_error",
+            a_failing_or_hanging_api_is_a_typed_error,
+        ),
+        (
+            "a_cli_killed_between_turns_resumes_the_session",
+            a_cli_killed_between_turns_resumes_the_session,
         ),
     ];
     run(trials

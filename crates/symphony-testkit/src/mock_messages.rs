@@ -33,6 +33,8 @@ pub enum Reply {
     Status(u16),
     /// Send the headers and `message_start`, then nothing until the mock is dropped.
     Hang,
+    /// Send the headers and `message_start`, then an event whose data is not JSON, and close.
+    Malformed,
 }
 
 /// Token usage reported with every response.
@@ -249,7 +251,7 @@ fn serve(
             events.extend(tool(name, input));
             "tool_use"
         }
-        Reply::Hang => "",
+        Reply::Hang | Reply::Malformed => "",
         // Answered above, before any event.
         Reply::Status(_) => return Ok(()),
     };
@@ -262,6 +264,11 @@ fn serve(
     let mut response = String::from(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
     );
+    if matches!(reply, Reply::Malformed) {
+        response.push_str(&sse(&events[0]));
+        response.push_str("event: content_block_start\ndata: {\"type\": \"content_blo\n\n");
+        return out.write_all(response.as_bytes());
+    }
     if matches!(reply, Reply::Hang) {
         response.push_str(&sse(&events[0]));
         out.write_all(response.as_bytes())?;
