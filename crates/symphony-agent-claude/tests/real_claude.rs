@@ -17,6 +17,9 @@ use symphony_tracker::Tracker;
 use symphony_tracker_local::LocalTracker;
 use tokio::sync::mpsc;
 
+/// A tracker secret in the test's environment: sessions are told to keep it from the agent.
+const TRACKER_VAR: &str = "SYMPHONY_TEST_TRACKER_TOKEN";
+
 /// The variable the tests' sessions read their (dummy) API key from.
 const KEY_VAR: &str = "SYMPHONY_TEST_ANTHROPIC_KEY";
 const KEY: &str = "sk-ant-offline-test-key";
@@ -291,8 +294,9 @@ fn an_overloaded_api_is_retried_within_the_turn_when_allowed() {
 
 /// The operator's own Claude configuration (`~/.claude`: memory and settings) stays out of an
 /// isolated session. The same session with `home: inherit` reads both: the control that shows
-/// the check can fail.
-fn an_isolated_home_keeps_the_operators_claude_configuration_out() {
+/// the check can fail. In both, the tracker's secret never reaches the agent's commands, while
+/// an ordinary variable does (its control).
+fn the_operators_claude_configuration_and_tracker_secrets_stay_out() {
     block_on(async {
         let operator = tempfile::tempdir().unwrap();
         let dot = operator.path().join(".claude");
@@ -309,15 +313,18 @@ fn an_isolated_home_keeps_the_operators_claude_configuration_out() {
         .unwrap();
         for (home, reads_it) in [("isolated", false), ("inherit", true)] {
             let mock = MockMessages::start(vec![
-                Reply::Bash("echo \"[$SYMPHONY_PLANTED]\" > planted.txt".into()),
+                Reply::Bash(format!(
+                    "echo \"[$SYMPHONY_PLANTED][${TRACKER_VAR}][$SYMPHONY_TEST_VISIBLE]\" > planted.txt"
+                )),
                 Reply::Text("Done.".into()),
             ])
             .unwrap();
-            let (rig, backend, spec) = rig_with(
+            let (rig, backend, mut spec) = rig_with(
                 &mock,
                 json!({"home": home}),
                 &format!("HOME={}", operator.path().display()),
             );
+            spec.remove_env = vec![TRACKER_VAR.to_owned()];
             let mut session = backend.start(spec).await.unwrap();
             let turn = session.run_turn("Show the planted variable").await;
             assert!(turn.is_ok(), "{home}: {turn:?}");
@@ -332,11 +339,12 @@ fn an_isolated_home_keeps_the_operators_claude_configuration_out() {
             assert_eq!(
                 planted.trim(),
                 if reads_it {
-                    "[from-operator-settings]"
+                    "[from-operator-settings][][visible]"
                 } else {
-                    "[]"
+                    "[][][visible]"
                 },
-                "home: {home}: the operator's settings applied to the session's commands"
+                "home: {home}: the operator's settings applied to the session's commands \
+                 (and the tracker's secret never)"
             );
         }
     });
@@ -447,6 +455,8 @@ fn the_egress_guard_sees_a_cli_that_calls_home() {
 fn main() -> std::process::ExitCode {
     // Before any thread: the sessions read their key from this variable.
     std::env::set_var(KEY_VAR, KEY);
+    std::env::set_var(TRACKER_VAR, "ghp_tracker_secret_never_for_the_agent");
+    std::env::set_var("SYMPHONY_TEST_VISIBLE", "visible");
     let trials: [(&str, fn()); 8] = [
         (
             "the_egress_guard_sees_a_cli_that_calls_home",
@@ -469,8 +479,8 @@ fn main() -> std::process::ExitCode {
             an_overloaded_api_is_retried_within_the_turn_when_allowed,
         ),
         (
-            "an_isolated_home_keeps_the_operators_claude_configuration_out",
-            an_isolated_home_keeps_the_operators_claude_configuration_out,
+            "the_operators_claude_configuration_and_tracker_secrets_stay_out",
+            the_operators_claude_configuration_and_tracker_secrets_stay_out,
         ),
         (
             "a_failing_or_hanging_api_is_a_typed_error",
