@@ -248,6 +248,21 @@ fn a_claude_reviewer_blocks_an_injection_until_it_is_fixed() {
         verdicts.iter().all(|(_, _, cost)| *cost > 0),
         "each reviewer's price is in its verdict: {verdicts:?}"
     );
+    // The run's usage is everything the model served it: the coding session's and both
+    // reviewers' (all of them priced by the CLI).
+    let runs = runs(dir);
+    let usage = &runs.first().expect("a run")["usage"];
+    let served = mock.usage_completed();
+    assert_eq!(
+        usage["total_tokens"].as_u64(),
+        Some(served.input + served.cache_creation + served.cache_read + served.output),
+        "the run counts its reviewers' tokens: {usage}"
+    );
+    let reviewers: u64 = verdicts.iter().map(|(_, _, cost)| cost).sum();
+    assert!(
+        usage["cost_micros"].as_u64().unwrap_or(0) > reviewers,
+        "the run's price is the agent's and the reviewers': {usage} vs {reviewers}"
+    );
     let requests = mock.messages();
     let review = requests
         .iter()

@@ -116,6 +116,7 @@ impl AfterTurns<'_> {
                     guard: &guard,
                     reviewers: &ctx.reviewers,
                     tokens: self.tokens,
+                    updates: &ctx.updates,
                 };
                 match stage.run(session).await {
                     GateVerdict::Passed { reports, change } => (reports, Some(change)),

@@ -146,7 +146,9 @@ fn translate(
         }
         AgentEventKind::TokenUsage(usage) => {
             tokens.record(&usage);
-            update.tokens = Some(usage);
+            // The run's usage (its reviewers' included), which only grows: what the scheduler
+            // and the store keep for the run.
+            update.tokens = Some(tokens.usage());
         }
         AgentEventKind::RateLimits { payload } => update.rate_limits = Some(payload),
         AgentEventKind::SessionStarted

@@ -22,7 +22,8 @@ use super::reviewer::{ReviewerBackends, WorkerReviewer};
 use super::standing::IssueGuard;
 use super::token_tally::TokenTally;
 use crate::metrics::ServiceMetrics;
-use symphony_scheduler::ExitReason;
+use symphony_scheduler::{AgentUpdate, Event, ExitReason};
+use tokio::sync::mpsc;
 
 /// How long reading the change may take.
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -81,6 +82,8 @@ pub(crate) struct GateStage<'a> {
     pub reviewers: &'a Arc<ReviewerBackends>,
     /// The run's token counts: reviewers' tokens are added to them.
     pub tokens: &'a TokenTally,
+    /// The scheduler (and through it the store): told the run's usage once a reviewer's is in.
+    pub updates: &'a mpsc::Sender<Event>,
 }
 
 impl GateStage<'_> {
@@ -178,6 +181,20 @@ impl GateStage<'_> {
                 self.metrics.gate(&report.gate, report.status.as_str());
                 if let Some(used) = report.agent_tokens {
                     self.tokens.add(&used);
+                    // The run's usage includes its reviewers': the scheduler's totals, the
+                    // run's row in the store and the budgets count them like the agent's.
+                    let update = AgentUpdate {
+                        event: "reviewer_usage".to_owned(),
+                        tokens: Some(self.tokens.usage()),
+                        ..AgentUpdate::default()
+                    };
+                    let _ = self
+                        .updates
+                        .send(Event::AgentUpdate {
+                            issue_id: self.issue.id.clone(),
+                            update,
+                        })
+                        .await;
                 }
                 self.audit(
                     "gate_verdict",
