@@ -127,6 +127,9 @@ pub(crate) fn arguments(
     if let Some(model) = &options.model {
         args.extend(["--model".to_owned(), model.clone()]);
     }
+    if let Some(round_trips) = options.max_round_trips {
+        args.extend(["--max-turns".to_owned(), round_trips.to_string()]);
+    }
     let id = session_id.to_owned();
     if resume {
         args.extend(["--resume".to_owned(), id]);

@@ -26,6 +26,8 @@ pub struct ClaudeOptions {
     pub api_timeout_ms: u64,
     /// `CLAUDE_BYTE_STREAM_IDLE_TIMEOUT_MS`.
     pub stream_idle_timeout_ms: u64,
+    /// `--max-turns`: model round trips per Symphony turn, when limited.
+    pub max_round_trips: Option<u32>,
 }
 
 impl ClaudeOptions {
@@ -39,7 +41,8 @@ impl ClaudeOptions {
         format!(
             "`{}` over stream-json, model {}, API {}; tools {} (writes in the workspace only, \
              network tools {}), permissions answered by Symphony; configuration {}; retries {}, \
-             request limit {} ms, stream idle limit {} ms; API key from ${} ({key})",
+             request limit {} ms, stream idle limit {} ms, round trips per turn {}; API key \
+             from ${} ({key})",
             self.command,
             self.model.as_deref().unwrap_or("the CLI's default"),
             self.base_url.as_deref().unwrap_or("the CLI's default"),
@@ -53,6 +56,8 @@ impl ClaudeOptions {
             self.max_retries,
             self.api_timeout_ms,
             self.stream_idle_timeout_ms,
+            self.max_round_trips
+                .map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
             self.api_key_var,
         )
     }

@@ -54,6 +54,11 @@ struct ClaudeKeys {
     /// Longest silence of a model response stream, in ms
     /// (`CLAUDE_BYTE_STREAM_IDLE_TIMEOUT_MS`, at least 10000).
     stream_idle_timeout_ms: u64,
+    /// Most model round trips (a request and its tool calls) in one Symphony turn, the CLI's
+    /// `--max-turns`; reaching it fails the turn as `turn_max_turns`. Default: no limit of the
+    /// CLI's own (the turn's silence limit and the budgets still apply).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_round_trips: Option<u32>,
 }
 
 impl Default for ClaudeKeys {
@@ -71,6 +76,7 @@ impl Default for ClaudeKeys {
             max_retries: 2,
             api_timeout_ms: 600_000,
             stream_idle_timeout_ms: 120_000,
+            max_round_trips: None,
         }
     }
 }
@@ -118,6 +124,9 @@ impl ClaudeKeys {
         if keys.api_timeout_ms < 1_000 {
             return Err(invalid("claude.api_timeout_ms: at least 1000"));
         }
+        if keys.max_round_trips == Some(0) {
+            return Err(invalid("claude.max_round_trips: at least 1"));
+        }
         if keys.stream_idle_timeout_ms < 10_000 {
             return Err(invalid(
                 "claude.stream_idle_timeout_ms: at least 10000 (the CLI raises anything lower)",
@@ -142,6 +151,7 @@ impl ClaudeOptions {
             max_retries: keys.max_retries,
             api_timeout_ms: keys.api_timeout_ms,
             stream_idle_timeout_ms: keys.stream_idle_timeout_ms,
+            max_round_trips: keys.max_round_trips,
         })
     }
 }
@@ -208,6 +218,7 @@ mod tests {
             (json!({"tools": ["Bash,Write"]}), "one tool name"),
             (json!({"comand": "x"}), "unknown field `comand`"),
             (json!({"command": " "}), "non-empty"),
+            (json!({"max_round_trips": 0}), "at least 1"),
         ] {
             let error = ClaudeOptions::from_section(Some(&bad))
                 .unwrap_err()

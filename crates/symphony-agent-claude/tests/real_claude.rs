@@ -382,6 +382,32 @@ fn a_failing_or_hanging_api_is_a_typed_error() {
     });
 }
 
+/// `claude.max_round_trips` bounds the model's round trips inside one turn: a turn that would
+/// go on past it stops at the limit and fails as `turn_max_turns`.
+fn a_turn_past_its_round_trips_stops_as_max_turns() {
+    block_on(async {
+        let mock = MockMessages::start(vec![
+            Reply::Bash("echo one > one.txt".into()),
+            Reply::Bash("echo two > two.txt".into()),
+            Reply::Text("Never reached.".into()),
+        ])
+        .unwrap();
+        let (rig, backend, spec) = rig(&mock, json!({"max_round_trips": 1}));
+        let mut session = backend.start(spec).await.unwrap();
+        let error = session.run_turn("Keep going").await.unwrap_err();
+        assert_eq!(error.category(), "turn_max_turns", "{error}");
+        assert!(
+            rig.workspace.join("one.txt").exists(),
+            "the first round trip ran"
+        );
+        assert!(
+            !rig.workspace.join("two.txt").exists(),
+            "the second did not"
+        );
+        session.stop().await;
+    });
+}
+
 /// A CLI that dies between turns (killed while the gates ran, say) is started again on the
 /// same session: the next turn resumes it with `--resume`, and the model sees the history.
 fn a_cli_killed_between_turns_resumes_the_session() {
@@ -457,7 +483,7 @@ fn main() -> std::process::ExitCode {
     std::env::set_var(KEY_VAR, KEY);
     std::env::set_var(TRACKER_VAR, "ghp_tracker_secret_never_for_the_agent");
     std::env::set_var("SYMPHONY_TEST_VISIBLE", "visible");
-    let trials: [(&str, fn()); 8] = [
+    let trials: [(&str, fn()); 9] = [
         (
             "the_egress_guard_sees_a_cli_that_calls_home",
             the_egress_guard_sees_a_cli_that_calls_home,
@@ -489,6 +515,10 @@ fn main() -> std::process::ExitCode {
         (
             "a_cli_killed_between_turns_resumes_the_session",
             a_cli_killed_between_turns_resumes_the_session,
+        ),
+        (
+            "a_turn_past_its_round_trips_stops_as_max_turns",
+            a_turn_past_its_round_trips_stops_as_max_turns,
         ),
     ];
     run(trials
