@@ -184,6 +184,48 @@ fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
     );
 }
 
+/// An overloaded API (HTTP 529, the CLI's retries off) fails the first attempt with its typed
+/// category; the scheduler retries after its backoff, and the second attempt does the work
+/// and hands it off.
+fn an_overloaded_api_fails_one_attempt_and_the_retry_hands_off() {
+    let mock = MockMessages::start(vec![
+        Reply::Status(529),
+        Reply::Bash("printf 'region = eu-west-1\\n' > settings.ini".into()),
+        Reply::Text("Added settings.ini.".into()),
+    ])
+    .unwrap();
+    let proxy = RefusingProxy::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    project(dir, &mock, "Write settings.ini.", "    - kind: secrets");
+    let log = serve_until(dir, &proxy, "human review");
+    let runs = runs(dir);
+    let outcomes: Vec<(&str, bool)> = runs
+        .iter()
+        .rev()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap_or(""),
+                r["error"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("model_api_error"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("failed", true), ("succeeded", false)],
+        "one failed attempt with its category, then one retried attempt: {runs:?}\n{log}"
+    );
+    assert_eq!(runs[0]["attempt"], 1, "the retry is attempt 1: {}", runs[0]);
+    assert!(
+        proxy.attempts().is_empty(),
+        "nothing left for the network: {:?}",
+        proxy.attempts()
+    );
+}
+
 const INJECTABLE: &str = "mkdir -p app && printf 'def find(db, name):\\n    return db.execute(f\"SELECT * FROM users WHERE name = {name}\")\\n' > app/db.py";
 const FIXED: &str = "printf 'def find(db, name):\\n    return db.execute(\"SELECT * FROM users WHERE name = ?\", (name,))\\n' > app/db.py";
 
@@ -309,6 +351,11 @@ fn main() -> std::process::ExitCode {
             "a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code",
             Tool::Claude,
             a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code,
+        ),
+        trial(
+            "an_overloaded_api_fails_one_attempt_and_the_retry_hands_off",
+            Tool::Claude,
+            an_overloaded_api_fails_one_attempt_and_the_retry_hands_off,
         ),
         trial(
             "a_claude_reviewer_blocks_an_injection_until_it_is_fixed",
