@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
-use support::{git, issue_state, runs, wait_until, Served};
+use support::{git, issue_state, json_lines, runs, wait_until, Served};
 use symphony_testkit::requires::{run, trial, Tool};
 use symphony_testkit::{claude, MockMessages, RefusingProxy, Reply};
 
@@ -95,37 +95,61 @@ fn serve_until(dir: &Path, proxy: &RefusingProxy, state: &str) -> String {
     std::fs::read_to_string(dir.join("symphony.log")).unwrap()
 }
 
+/// A project whose issue was handed off: the mock the CLI talked to, the proxy that must have
+/// seen nothing, the project's folder and the service's log.
+struct Finished {
+    mock: MockMessages,
+    proxy: RefusingProxy,
+    dir: tempfile::TempDir,
+    log: String,
+}
+
+/// Runs a project (issue `body`, gate `checks`) with `script` as the model until `CL-1` is
+/// handed off.
+fn handed_off(script: Vec<Reply>, body: &str, checks: &str) -> Finished {
+    let mock = MockMessages::start(script).unwrap();
+    let proxy = RefusingProxy::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), &mock, body, checks);
+    let log = serve_until(dir.path(), &proxy, "human review");
+    Finished {
+        mock,
+        proxy,
+        dir,
+        log,
+    }
+}
+
 /// `symphony audit tail --json` in `dir`.
 fn audit(dir: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["audit", "tail", "-n", "1000", "--json"])
-        .current_dir(dir)
-        .env("SYMPHONY_E2E_ANTHROPIC_KEY", "sk-ant-offline-e2e")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    json_lines(
+        dir,
+        &["audit", "tail", "-n", "1000", "--json"],
+        &[("SYMPHONY_E2E_ANTHROPIC_KEY", "sk-ant-offline-e2e")],
+    )
 }
 
 fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
-    let mock = MockMessages::start(vec![
-        // The task, done carelessly.
-        Reply::Bash(format!(
-            "printf 'region = eu-west-1\\naws_access_key_id = {KEY}\\n' > settings.ini"
-        )),
-        Reply::Text("Added settings.ini.".into()),
-        // The gates' feedback turn: the key goes.
-        Reply::Bash("printf 'region = eu-west-1\\n' > settings.ini".into()),
-        Reply::Text("Removed the credential.".into()),
-    ])
-    .unwrap();
-    let proxy = RefusingProxy::start().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let Finished {
+        mock,
+        proxy,
+        dir,
+        log,
+    } = handed_off(
+        vec![
+            // The task, done carelessly.
+            Reply::Bash(format!(
+                "printf 'region = eu-west-1\\naws_access_key_id = {KEY}\\n' > settings.ini"
+            )),
+            Reply::Text("Added settings.ini.".into()),
+            // The gates' feedback turn: the key goes.
+            Reply::Bash("printf 'region = eu-west-1\\n' > settings.ini".into()),
+            Reply::Text("Removed the credential.".into()),
+        ],
+        "Write settings.ini.",
+        "    - kind: secrets",
+    );
     let dir = dir.path();
-    project(dir, &mock, "Write settings.ini.", "    - kind: secrets");
-    let log = serve_until(dir, &proxy, "human review");
     let ws = dir.join("ws/CL-1");
     assert_eq!(
         std::fs::read_to_string(ws.join("settings.ini")).unwrap(),
@@ -188,17 +212,21 @@ fn a_leaked_key_is_caught_fixed_and_handed_off_with_claude_code() {
 /// category; the scheduler retries after its backoff, and the second attempt does the work
 /// and hands it off.
 fn an_overloaded_api_fails_one_attempt_and_the_retry_hands_off() {
-    let mock = MockMessages::start(vec![
-        Reply::Status(529),
-        Reply::Bash("printf 'region = eu-west-1\\n' > settings.ini".into()),
-        Reply::Text("Added settings.ini.".into()),
-    ])
-    .unwrap();
-    let proxy = RefusingProxy::start().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let Finished {
+        mock,
+        proxy,
+        dir,
+        log,
+    } = handed_off(
+        vec![
+            Reply::Status(529),
+            Reply::Bash("printf 'region = eu-west-1\\n' > settings.ini".into()),
+            Reply::Text("Added settings.ini.".into()),
+        ],
+        "Write settings.ini.",
+        "    - kind: secrets",
+    );
     let dir = dir.path();
-    project(dir, &mock, "Write settings.ini.", "    - kind: secrets");
-    let log = serve_until(dir, &proxy, "human review");
     let runs = runs(dir);
     let outcomes: Vec<(&str, bool)> = runs
         .iter()
@@ -219,6 +247,11 @@ fn an_overloaded_api_fails_one_attempt_and_the_retry_hands_off() {
         "one failed attempt with its category, then one retried attempt: {runs:?}\n{log}"
     );
     assert_eq!(runs[0]["attempt"], 1, "the retry is attempt 1: {}", runs[0]);
+    assert_eq!(
+        mock.messages().len(),
+        3,
+        "one overloaded request, no retry inside the CLI, then the retried attempt's two"
+    );
     assert!(
         proxy.attempts().is_empty(),
         "nothing left for the network: {:?}",
@@ -239,33 +272,32 @@ fn a_claude_reviewer_blocks_an_injection_until_it_is_fixed() {
         "severity": "high", "category": "security",
         "message": "SQL injection: `name` is formatted into the query",
         "suggested_fix": "pass `name` as a parameter"}], "summary": "Injectable."});
-    let mock = MockMessages::start(vec![
-        Reply::Bash(INJECTABLE.into()),
-        Reply::Text("Added the lookup.".into()),
-        Reply::Tool {
-            name: "mcp__symphony__submit_review".into(),
-            input: high,
-        },
-        Reply::Text("Review submitted.".into()),
-        Reply::Bash(FIXED.into()),
-        Reply::Text("Used a placeholder.".into()),
-        Reply::Tool {
-            name: "mcp__symphony__submit_review".into(),
-            input: json!({"findings": [], "summary": "Safe now."}),
-        },
-        Reply::Text("Review submitted.".into()),
-    ])
-    .unwrap();
-    let proxy = RefusingProxy::start().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    project(
+    let Finished {
+        mock,
+        proxy,
         dir,
-        &mock,
+        log,
+    } = handed_off(
+        vec![
+            Reply::Bash(INJECTABLE.into()),
+            Reply::Text("Added the lookup.".into()),
+            Reply::Tool {
+                name: "mcp__symphony__submit_review".into(),
+                input: high,
+            },
+            Reply::Text("Review submitted.".into()),
+            Reply::Bash(FIXED.into()),
+            Reply::Text("Used a placeholder.".into()),
+            Reply::Tool {
+                name: "mcp__symphony__submit_review".into(),
+                input: json!({"findings": [], "summary": "Safe now."}),
+            },
+            Reply::Text("Review submitted.".into()),
+        ],
         "Look users up by name in app/db.py.",
         "    - kind: ai_review\n      timeout_ms: 120000",
     );
-    let log = serve_until(dir, &proxy, "human review");
+    let dir = dir.path();
     let verdicts: Vec<(u64, String, u64)> = audit(dir)
         .iter()
         .filter(|e| e["kind"] == "gate_verdict")

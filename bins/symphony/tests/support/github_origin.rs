@@ -91,16 +91,11 @@ pub fn start(dir: &Path, token: &str) -> Served {
 
 /// The audit log of the project in `dir`, as `symphony audit tail --json` prints it.
 pub fn audit(dir: &Path, token: &str) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["audit", "tail", "-n", "1000", "--json"])
-        .current_dir(dir)
-        .env("SYMPHONY_E2E_GITHUB_TOKEN", token)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    super::json_lines(
+        dir,
+        &["audit", "tail", "-n", "1000", "--json"],
+        &[("SYMPHONY_E2E_GITHUB_TOKEN", token)],
+    )
 }
 
 /// How many audit entries of `kind` there are.

@@ -200,9 +200,15 @@ pub fn move_issue(dir: &Path, id: &str, state: &str) {
 
 /// `symphony runs --json` in `dir`, newest first.
 pub fn runs(dir: &Path) -> Vec<serde_json::Value> {
+    json_lines(dir, &["runs", "--json"], &[])
+}
+
+/// The JSON lines `symphony <args>` prints in `dir`, with `env` set (a workflow's `$VAR`s).
+pub fn json_lines(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<serde_json::Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .args(["runs", "--json"])
+        .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout)
