@@ -104,6 +104,7 @@ async fn recorded(dir: &std::path::Path) -> Arc<dyn Store> {
             event(T0 + 4_000, "turn_completed", "turn 2"),
             Change::Tokens {
                 run_id,
+                at_ms: T0 + 4_500,
                 usage: symphony_store::Usage::tokens(1200, 300, 1500),
             },
             audit(

@@ -119,6 +119,14 @@ impl Store for FaultyStore {
     async fn totals(&self) -> Result<Totals, StoreError> {
         self.inner.totals().await
     }
+    async fn issue_usage(&self, issue_id: &str) -> Result<symphony_store::Usage, StoreError> {
+        self.check()?;
+        self.inner.issue_usage(issue_id).await
+    }
+    async fn day_usage(&self, day: u64) -> Result<symphony_store::Usage, StoreError> {
+        self.check()?;
+        self.inner.day_usage(day).await
+    }
     async fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.audit_tail(limit).await
     }

@@ -21,5 +21,5 @@ pub use error::StoreError;
 pub use redact::Redactor;
 pub use review_watch::ReviewWatch;
 pub use sqlite::{SqliteStore, StoreOptions, ANCHOR_FILE, DATABASE_FILE};
-pub use store::{wall_clock_ms, Store};
+pub use store::{utc_day, wall_clock_ms, Store, DAY_MS};
 pub use types::*;

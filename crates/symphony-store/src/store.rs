@@ -70,6 +70,14 @@ pub trait Store: Send + Sync + 'static {
     /// Token and runtime totals over every recorded run.
     async fn totals(&self) -> Result<Totals, StoreError>;
 
+    /// What the runs of issue `issue_id` (by id) used, summed over every attempt, restart and
+    /// instance: what a per-issue budget is measured against (ADR 0023).
+    async fn issue_usage(&self, issue_id: &str) -> Result<Usage, StoreError>;
+
+    /// What every run used during UTC day `day` (see [`crate::utc_day`]): each report's
+    /// increase counts toward the day it was recorded on.
+    async fn day_usage(&self, day: u64) -> Result<Usage, StoreError>;
+
     /// The last `limit` audit entries, oldest first.
     async fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
@@ -88,6 +96,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks the whole audit chain.
     async fn audit_verify(&self) -> Result<AuditVerdict, StoreError>;
+}
+
+/// Milliseconds in a day.
+pub const DAY_MS: u64 = 86_400_000;
+
+/// The UTC day of `at_ms` (milliseconds since the Unix epoch): days since 1970-01-01.
+pub fn utc_day(at_ms: u64) -> u64 {
+    at_ms / DAY_MS
 }
 
 /// Milliseconds since the Unix epoch, the store's clock.

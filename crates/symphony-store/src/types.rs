@@ -164,10 +164,13 @@ pub enum Change {
         /// Its text, if any.
         message: Option<String>,
     },
-    /// The run's usage so far (session-cumulative tokens, and cost when the agent prices it).
+    /// The run's usage so far (cumulative for the run: it only grows), reported at `at_ms`.
+    /// Its increase since the run's previous report counts toward the UTC day of `at_ms`.
     Tokens {
         /// The run.
         run_id: i64,
+        /// When (store clock: wall-clock milliseconds).
+        at_ms: u64,
         /// What it used.
         usage: Usage,
     },

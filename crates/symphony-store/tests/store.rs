@@ -119,6 +119,7 @@ async fn a_database_of_schema_1_is_migrated_keeping_its_runs_and_their_tokens() 
     let conn = rusqlite::Connection::open(dir.path().join("state.db")).expect("open");
     conn.execute_batch(
         "DROP TABLE review_watches;
+         DROP TABLE usage_days;
          ALTER TABLE runs DROP COLUMN cache_read_tokens;
          ALTER TABLE runs DROP COLUMN cache_write_tokens;
          ALTER TABLE runs DROP COLUMN cost_micros;

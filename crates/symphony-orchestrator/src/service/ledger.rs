@@ -155,7 +155,11 @@ impl Ledger {
             }
         }
         if let Some(usage) = update.tokens {
-            self.pending.push_back(Change::Tokens { run_id, usage });
+            self.pending.push_back(Change::Tokens {
+                run_id,
+                at_ms: wall_clock_ms(),
+                usage,
+            });
         }
         let message = self.text(update.message);
         self.pending.push_back(Change::Event {

@@ -8,6 +8,7 @@
 
 mod harness;
 mod review_watches;
+mod usage;
 
 pub use harness::{dead, live, KitSettings, StoreHarness};
 
@@ -45,6 +46,7 @@ pub async fn run(harness: &mut dyn StoreHarness) {
     runs_are_listed_newest_first_and_filtered_by_id_or_identifier(harness).await;
     the_audit_log_is_one_verified_chain_across_instances(harness).await;
     review_watches::review_watches_survive_restarts_and_count_their_rounds(harness).await;
+    usage::usage_adds_up_per_issue_and_per_day_and_survives_restarts(harness).await;
 }
 
 /// A live claim is refused to another instance; released claims are free again.
@@ -292,6 +294,7 @@ async fn events_are_bounded_per_run_and_counted(harness: &mut dyn StoreHarness) 
     store
         .apply(vec![Change::Tokens {
             run_id: run,
+            at_ms: 40,
             usage: Usage::tokens(10, 5, 15)
                 .with_cache(4, 3)
                 .with_cost_usd(0.000_28),
@@ -334,6 +337,7 @@ async fn events_are_bounded_per_run_and_counted(harness: &mut dyn StoreHarness) 
     store
         .apply(vec![Change::Tokens {
             run_id: second,
+            at_ms: 70,
             usage: Usage::tokens(1, 1, 2),
         }])
         .await

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::{
     AuditEntry, AuditVerdict, Change, ClaimOutcome, ClaimRecord, EventRecord, Instance, Recovery,
-    RetryRecord, ReviewWatch, RunFilter, RunRecord, RunStart, Store, StoreError, Totals,
+    RetryRecord, ReviewWatch, RunFilter, RunRecord, RunStart, Store, StoreError, Totals, Usage,
 };
 
 /// The database file's name inside the state directory.
@@ -255,6 +255,16 @@ impl Store for SqliteStore {
 
     async fn totals(&self) -> Result<Totals, StoreError> {
         self.read(|conn, _| read::totals(conn)).await
+    }
+
+    async fn issue_usage(&self, issue_id: &str) -> Result<Usage, StoreError> {
+        let issue_id = issue_id.to_owned();
+        self.read(move |conn, _| read::issue_usage(conn, &issue_id))
+            .await
+    }
+
+    async fn day_usage(&self, day: u64) -> Result<Usage, StoreError> {
+        self.read(move |conn, _| read::day_usage(conn, day)).await
     }
 
     async fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

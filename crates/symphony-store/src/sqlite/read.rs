@@ -1,6 +1,6 @@
 //! Queries for status surfaces and the CLI.
 
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use symphony_core::Usage;
 
 use crate::{ClaimRecord, EventRecord, RetryRecord, RunFilter, RunOutcome, RunRecord, Totals};
@@ -127,6 +127,42 @@ pub(super) fn claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
         })
     })?;
     rows.collect()
+}
+
+/// The usage recorded for run `run_id`, if the run exists.
+pub(super) fn run_usage(conn: &Connection, run_id: i64) -> rusqlite::Result<Option<Usage>> {
+    conn.prepare_cached(
+        "SELECT input_tokens, output_tokens, total_tokens, cache_read_tokens,
+                cache_write_tokens, cost_micros
+         FROM runs WHERE id = ?1",
+    )?
+    .query_row(params![run_id], |row| usage_at(row, [0, 1, 2, 3, 4, 5]))
+    .optional()
+}
+
+/// What the runs of `issue_id` used, summed.
+pub(super) fn issue_usage(conn: &Connection, issue_id: &str) -> rusqlite::Result<Usage> {
+    conn.prepare_cached(
+        "SELECT COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+                COALESCE(SUM(total_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
+                COALESCE(SUM(cache_write_tokens), 0), SUM(cost_micros)
+         FROM runs WHERE issue_id = ?1",
+    )?
+    .query_row(params![issue_id], |row| usage_at(row, [0, 1, 2, 3, 4, 5]))
+}
+
+/// What was used during UTC day `day` (nothing recorded: nothing used, no cost).
+pub(super) fn day_usage(conn: &Connection, day: u64) -> rusqlite::Result<Usage> {
+    let day = i64::try_from(day).unwrap_or(i64::MAX);
+    Ok(conn
+        .prepare_cached(
+            "SELECT input_tokens, output_tokens, total_tokens, cache_read_tokens,
+                    cache_write_tokens, cost_micros
+             FROM usage_days WHERE day = ?1",
+        )?
+        .query_row(params![day], |row| usage_at(row, [0, 1, 2, 3, 4, 5]))
+        .optional()?
+        .unwrap_or_default())
 }
 
 pub(super) fn totals(conn: &Connection) -> rusqlite::Result<Totals> {

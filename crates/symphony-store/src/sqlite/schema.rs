@@ -103,6 +103,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE runs ADD COLUMN cost_micros INTEGER;
     "#,
+    // 4: usage per UTC day (days since 1970-01-01), for the daily budgets (ADR 0023).
+    r#"
+    CREATE TABLE usage_days (
+        day                 INTEGER PRIMARY KEY,
+        input_tokens        INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens   INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens       INTEGER NOT NULL DEFAULT 0,
+        total_tokens        INTEGER NOT NULL DEFAULT 0,
+        cost_micros         INTEGER
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

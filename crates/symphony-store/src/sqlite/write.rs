@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::audit_log::Appender;
 use super::inner::Inner;
+use super::read;
 use super::review_watches;
 use crate::{wall_clock_ms, AuditRecord, Change, ClaimOutcome, RunStart};
 
@@ -143,8 +144,38 @@ pub(super) fn apply(
                     trimmed.insert(run_id, seq);
                 }
             }
-            Change::Tokens { run_id, usage } => {
+            Change::Tokens {
+                run_id,
+                at_ms,
+                usage,
+            } => {
                 let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                // The increase since the run's previous report counts toward today.
+                let before = read::run_usage(tx, run_id)?.unwrap_or_default();
+                let added = usage.since(&before);
+                tx.execute(
+                    "INSERT INTO usage_days (day, input_tokens, cache_read_tokens,
+                        cache_write_tokens, output_tokens, total_tokens, cost_micros)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (day) DO UPDATE SET
+                        input_tokens = input_tokens + excluded.input_tokens,
+                        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+                        output_tokens = output_tokens + excluded.output_tokens,
+                        total_tokens = total_tokens + excluded.total_tokens,
+                        cost_micros = CASE
+                            WHEN excluded.cost_micros IS NULL THEN cost_micros
+                            ELSE COALESCE(cost_micros, 0) + excluded.cost_micros END",
+                    params![
+                        n(crate::utc_day(at_ms)),
+                        n(added.input_tokens),
+                        n(added.cache_read_tokens),
+                        n(added.cache_write_tokens),
+                        n(added.output_tokens),
+                        n(added.total_tokens),
+                        added.cost_micros.map(n),
+                    ],
+                )?;
                 tx.execute(
                     "UPDATE runs SET input_tokens = ?2, output_tokens = ?3, total_tokens = ?4,
                         cache_read_tokens = ?5, cache_write_tokens = ?6, cost_micros = ?7
