@@ -3,10 +3,26 @@
 //! recorded on, and all of it is the same after a restart and for every instance.
 
 use crate::store::{utc_day, DAY_MS};
-use crate::types::{Change, RunFilter, RunOutcome, Usage};
+use crate::types::{Change, ClaimOutcome, RunFilter, RunOutcome, RunStart, Usage};
 
 use super::harness::{live, KitSettings, StoreHarness};
-use super::{run_id as started, start};
+
+fn started(outcome: ClaimOutcome) -> i64 {
+    match outcome {
+        ClaimOutcome::Started { run_id } => run_id,
+        held => panic!("expected a started run, got {held:?}"),
+    }
+}
+
+fn start(issue: &str, attempt: Option<u32>, at_ms: u64) -> RunStart {
+    RunStart {
+        issue_id: issue.to_owned(),
+        identifier: format!("ID-{issue}"),
+        attempt,
+        workspace: None,
+        at_ms,
+    }
+}
 
 fn tokens(run_id: i64, at_ms: u64, usage: Usage) -> Change {
     Change::Tokens {
