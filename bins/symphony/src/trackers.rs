@@ -20,6 +20,9 @@ pub fn registry() -> ConfigRegistry {
         registry.register_section(section);
     }
     let agents = crate::wiring::agent_backends();
+    registry.register_section(symphony_orchestrator::budgets_section(
+        agents.self_pricing_kinds(),
+    ));
     for kind in agents.kinds() {
         registry.register_agent_backend(&kind);
     }

@@ -50,6 +50,11 @@ impl AgentBackendFactory for ClaudeBackendFactory {
         vec![Arc::new(ClaudeSection)]
     }
 
+    /// Every result Claude Code reports carries its price (`total_cost_usd`).
+    fn prices_usage(&self) -> bool {
+        true
+    }
+
     fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, BackendBuildError> {
         let options = ClaudeOptions::from_section(config.extensions.get(CLAUDE_BACKEND))
             .map_err(|e| BackendBuildError::Invalid(e.to_string()))?;

@@ -48,6 +48,12 @@ pub trait AgentBackendFactory: Send + Sync {
 
     /// The backend for `config` (whose `agent.backend` is this kind).
     fn build(&self, config: &ServiceConfig) -> Result<Arc<dyn AgentBackend>, BackendBuildError>;
+
+    /// Whether its sessions price their own usage (`Usage::cost_micros` on every report), so
+    /// a cost budget needs no price table in the workflow. Default: no.
+    fn prices_usage(&self) -> bool {
+        false
+    }
 }
 
 /// The agent backend kinds a build can be configured with.
@@ -83,6 +89,16 @@ impl AgentBackendRegistry {
     /// The registered kinds, in registration order.
     pub fn kinds(&self) -> Vec<String> {
         self.factories.iter().map(|f| f.kind().to_owned()).collect()
+    }
+
+    /// The kinds whose sessions price their own usage
+    /// ([`AgentBackendFactory::prices_usage`]).
+    pub fn self_pricing_kinds(&self) -> Vec<String> {
+        self.factories
+            .iter()
+            .filter(|f| f.prices_usage())
+            .map(|f| f.kind().to_owned())
+            .collect()
     }
 
     /// Every section the registered backends own.

@@ -9,5 +9,5 @@ mod usage;
 mod workspace_key;
 
 pub use issue::{normalize_state, BlockerRef, Issue};
-pub use usage::{dollars, micros_of_usd, usd_of_micros, Usage, MICROS_PER_USD};
+pub use usage::{dollars, micros_of_usd, usd_of_micros, Spend, Usage, MICROS_PER_USD};
 pub use workspace_key::{WorkspaceKey, WorkspaceKeyError, MAX_KEY_LEN};

@@ -129,6 +129,47 @@ impl Usage {
     }
 }
 
+/// What an issue used: over its earlier runs (from the store), or those plus the running one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spend {
+    /// Tokens and cost.
+    pub usage: Usage,
+    /// Agent turns.
+    pub turns: u32,
+    /// Gate feedback and review rounds.
+    pub rounds: u32,
+    /// Runs.
+    pub attempts: u32,
+    /// Wall-clock agent time in milliseconds.
+    pub agent_ms: u64,
+}
+
+impl Spend {
+    /// Both together.
+    #[must_use]
+    pub fn plus(&self, other: &Self) -> Self {
+        Self {
+            usage: self.usage.plus(&other.usage),
+            turns: self.turns.saturating_add(other.turns),
+            rounds: self.rounds.saturating_add(other.rounds),
+            attempts: self.attempts.saturating_add(other.attempts),
+            agent_ms: self.agent_ms.saturating_add(other.agent_ms),
+        }
+    }
+
+    /// The larger of each amount (two readings of the same history).
+    #[must_use]
+    pub fn at_least(&self, other: &Self) -> Self {
+        Self {
+            usage: self.usage.at_least(&other.usage),
+            turns: self.turns.max(other.turns),
+            rounds: self.rounds.max(other.rounds),
+            attempts: self.attempts.max(other.attempts),
+            agent_ms: self.agent_ms.max(other.agent_ms),
+        }
+    }
+}
+
 /// `usd` in millionths, rounded to the nearest; `None` for a value that is no price.
 pub fn micros_of_usd(usd: f64) -> Option<u64> {
     // The cast saturates at u64::MAX for absurdly large values, which is what a budget wants.

@@ -58,6 +58,8 @@ pub struct ServiceMetrics {
     turn_duration: Histogram,
     tick_duration: Histogram,
     gates: Family<Labels<2>, Counter>,
+    budget_stops: Family<Labels<1>, Counter>,
+    budget_warnings: Family<Labels<1>, Counter>,
     tracker_requests: Family<Labels<2>, Counter>,
     tracker_latency: Family<Labels<1>, Histogram, fn() -> Histogram>,
     /// Present once a provider reported a budget (no series before).
@@ -110,6 +112,18 @@ impl Default for ServiceMetrics {
             "Gate verdicts, by gate and status",
             gates.clone(),
         );
+        let budget_stops = Family::default();
+        registry.register(
+            "symphony_budget_stops",
+            "Runs stopped (or kept from starting) by a hard budget limit, by budget kind",
+            budget_stops.clone(),
+        );
+        let budget_warnings = Family::default();
+        registry.register(
+            "symphony_budget_warnings",
+            "Soft budget thresholds passed, by budget kind",
+            budget_warnings.clone(),
+        );
         let tracker_requests = Family::default();
         registry.register(
             "symphony_tracker_requests",
@@ -157,6 +171,8 @@ impl Default for ServiceMetrics {
             turn_duration,
             tick_duration,
             gates,
+            budget_stops,
+            budget_warnings,
             tracker_requests,
             tracker_latency,
             rate_limit_remaining,
@@ -190,6 +206,20 @@ impl ServiceMetrics {
     pub fn retry_scheduled(&self, reason: &'static str) {
         self.retries
             .get_or_create(&labels([("reason", reason)]))
+            .inc();
+    }
+
+    /// A hard budget limit of `kind` (a bounded label such as `tokens`) stopped a run.
+    pub fn budget_stop(&self, kind: &'static str) {
+        self.budget_stops
+            .get_or_create(&labels([("kind", kind)]))
+            .inc();
+    }
+
+    /// A soft budget threshold of `kind` was passed.
+    pub fn budget_warning(&self, kind: &'static str) {
+        self.budget_warnings
+            .get_or_create(&labels([("kind", kind)]))
             .inc();
     }
 

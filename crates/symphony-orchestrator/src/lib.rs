@@ -6,6 +6,7 @@
 //! The scheduler's types are re-exported: they are this crate's vocabulary too (the snapshot
 //! status surfaces read, the events and effects an embedder may drive a scheduler with).
 
+mod budget_config;
 mod handoff_config;
 mod metrics;
 mod planning_config;
@@ -21,6 +22,7 @@ mod service;
 #[cfg(test)]
 mod test_config;
 
+pub use budget_config::{budgets_of, budgets_section, BudgetsConfig, Price, BUDGETS};
 pub use handoff_config::HandOffConfig;
 pub use metrics::{ServiceMetrics, TrackerOutcome};
 pub use planning_config::PlanningConfig;
@@ -33,8 +35,9 @@ pub use service::{
     SnapshotError, SnapshotHandle, StartError, StoreHealth, TrackerTools, Wiring,
 };
 pub use symphony_scheduler::{
-    sort_for_dispatch, AgentUpdate, Decision, Effect, Event, ExitReason, FetchPurpose, Ineligible,
-    LogLevel, RestoredRetry, RetryEntry, RetryReason, RetryRow, RunEnd, RunningEntry, RunningRow,
-    Scheduler, SchedulerConfig, Snapshot, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
+    sort_for_dispatch, AgentUpdate, BudgetKind, Budgets, DayBudget, DayLimits, Decision, Effect,
+    Event, Exceeded, ExitReason, FetchPurpose, Ineligible, IssueLimits, Limit, LogLevel,
+    RestoredRetry, RetryEntry, RetryReason, RetryRow, RunEnd, RunningEntry, RunningRow, Scheduler,
+    SchedulerConfig, Snapshot, Spend, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
     FAILURE_BASE_DELAY_MS,
 };

@@ -16,6 +16,7 @@ fn run_end_label(outcome: RunEnd) -> &'static str {
         RunEnd::Stopped(_) => "stopped",
         RunEnd::Interrupted => "interrupted",
         RunEnd::Skipped => "skipped",
+        RunEnd::BudgetExceeded(_) => "budget_exceeded",
     }
 }
 
@@ -32,6 +33,8 @@ pub(crate) fn record_decision(metrics: &ServiceMetrics, decision: &Decision) {
             metrics.run_ended(run_end_label(*outcome), runtime);
         }
         Decision::RetryScheduled { reason, .. } => metrics.retry_scheduled(reason.as_str()),
+        Decision::BudgetExceeded { exceeded, .. } => metrics.budget_stop(exceeded.kind.as_str()),
+        Decision::BudgetWarning { exceeded, .. } => metrics.budget_warning(exceeded.kind.as_str()),
         _ => {}
     }
 }

@@ -21,6 +21,13 @@ pub fn scheduler_config(config: &ServiceConfig) -> SchedulerConfig {
         max_retry_backoff_ms: config.agent.max_retry_backoff_ms,
         stall_timeout_ms: config.run_limits.stall_timeout_ms,
         poll_interval_ms: config.polling.interval_ms,
+        // Validated at load; a section that fails to read here holds dispatch through the
+        // run plan (see `RunPlan::from_workflow`), so no-budget never stands in for it.
+        budgets: std::sync::Arc::new(
+            crate::budget_config::budgets_of(config)
+                .map(|b| b.budgets)
+                .unwrap_or_default(),
+        ),
     }
 }
 

@@ -33,6 +33,8 @@ pub(crate) struct RunPlan {
     pub review: Option<ReviewConfig>,
     /// Plan before code for the issues opted in (`None`: off); present only with `handoff`.
     pub planning: Option<PlanningConfig>,
+    /// The price of usage an agent reports without one (`budgets.prices`).
+    pub price: Option<crate::budget_config::Price>,
 }
 
 /// Why a workflow's run plan (its `gates`, `handoff`, `docs` or code host) cannot be used.
@@ -95,7 +97,12 @@ impl RunPlan {
             message,
         })?;
         let planning = planning(config, section("plan"), handoff.is_some(), docs.as_ref())?;
+        let budgets = crate::budget_config::budgets_of(config).map_err(|message| PlanError {
+            category: "invalid_budgets_config",
+            message,
+        })?;
         Ok(Self {
+            price: budgets.price,
             code_host,
             review,
             planning,

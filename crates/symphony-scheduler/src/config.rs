@@ -1,8 +1,11 @@
 //! The part of the configuration the scheduler decides with.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use symphony_core::normalize_state;
+
+use crate::budget::Budgets;
 
 /// Scheduling settings, normalized for comparison. Rebuilt from every reloaded workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +26,9 @@ pub struct SchedulerConfig {
     pub stall_timeout_ms: i64,
     /// Time between ticks.
     pub poll_interval_ms: u64,
+    /// What issues and days may use (none by default); shared, as every worker's copy of the
+    /// configuration holds it.
+    pub budgets: Arc<Budgets>,
 }
 
 impl SchedulerConfig {
@@ -88,6 +94,7 @@ impl Default for SchedulerConfig {
             max_retry_backoff_ms: 300_000,
             stall_timeout_ms: 300_000,
             poll_interval_ms: 30_000,
+            budgets: Arc::default(),
         }
     }
 }

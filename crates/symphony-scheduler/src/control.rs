@@ -2,6 +2,7 @@
 //! restored retries and shutdown.
 
 use crate::config::SchedulerConfig;
+use crate::decision::*;
 use crate::state::{log, Out, Scheduler};
 use crate::types::*;
 
@@ -9,7 +10,13 @@ use crate::types::*;
 const MIN_HOLD_MS: u64 = 1_000;
 
 impl Scheduler {
-    pub(crate) fn on_agent_update(&mut self, issue_id: &str, update: AgentUpdate, now_ms: u64) {
+    pub(crate) fn on_agent_update(
+        &mut self,
+        issue_id: &str,
+        update: AgentUpdate,
+        now_ms: u64,
+        out: &mut Out,
+    ) {
         let Some(entry) = self.running.get_mut(issue_id) else {
             return;
         };
@@ -23,20 +30,33 @@ impl Scheduler {
         if update.pid.is_some() {
             entry.pid = update.pid;
         }
+        let counted = update.turn_started || update.round_started || update.tokens.is_some();
         if update.turn_started {
             entry.turn_count += 1;
+        }
+        if update.round_started {
+            entry.rounds += 1;
         }
         entry.last_event = Some(update.event);
         if update.message.is_some() {
             entry.last_message = update.message;
         }
+        let mut increase = None;
         if let Some(usage) = update.tokens {
             // Reports are session-cumulative; a smaller number means a new session began.
-            self.totals.usage = self.totals.usage.plus(&usage.since(&entry.tokens));
+            let added = usage.since(&entry.tokens);
+            self.totals.usage = self.totals.usage.plus(&added);
             entry.tokens = usage;
+            increase = Some(added);
         }
         if update.rate_limits.is_some() {
             self.rate_limits = update.rate_limits;
+        }
+        if let Some(added) = increase {
+            self.count_toward_day(&added, out);
+        }
+        if counted {
+            self.check_issue_budget(issue_id, now_ms, out);
         }
     }
 

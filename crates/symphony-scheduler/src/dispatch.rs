@@ -85,7 +85,11 @@ impl Scheduler {
     /// slots are: it never touches the rest of the backlog.
     pub(crate) fn refill(&mut self, now_ms: u64, out: &mut Out) {
         let max = self.config.max_concurrent_agents;
-        if self.shutting_down || self.preflight_error.is_some() || self.running.len() >= max {
+        if self.shutting_down
+            || self.preflight_error.is_some()
+            || self.running.len() >= max
+            || self.dispatch_hold().is_some()
+        {
             return;
         }
         let chosen: Vec<Issue> = {
@@ -145,6 +149,8 @@ impl Scheduler {
             });
         }
         self.claimed.insert(id.clone());
+        let limits = self.config.budgets.for_issue(&issue);
+        let prior = self.ended_spend.get(&id).copied().unwrap_or_default();
         self.running.insert(
             id,
             RunningEntry {
@@ -162,6 +168,11 @@ impl Scheduler {
                 gating: false,
                 tool_calls_in_flight: 0,
                 agent_moved_to: None,
+                rounds: 0,
+                limits,
+                prior,
+                warned: Vec::new(),
+                budget_stop: None,
             },
         );
         out.push(Effect::SpawnWorker {

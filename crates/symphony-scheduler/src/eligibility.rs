@@ -38,6 +38,8 @@ pub enum Ineligible {
         /// The global limit.
         limit: usize,
     },
+    /// A budget: the issue's own is spent, or the day's holds new dispatch (ADR 0023).
+    Budget(crate::budget::Exceeded),
     /// All slots of its state are taken.
     NoStateSlot {
         /// The normalized state.
@@ -65,6 +67,10 @@ impl fmt::Display for Ineligible {
             Self::HeldElsewhere { holder } => {
                 write!(f, "held by another orchestrator instance ({holder})")
             }
+            Self::Budget(exceeded) if exceeded.kind.is_daily() => {
+                write!(f, "waiting for the next UTC day: {exceeded}")
+            }
+            Self::Budget(exceeded) => write!(f, "its {exceeded}"),
             Self::NoGlobalSlot { limit } => write!(f, "no free slot ({limit} agents running)"),
             Self::NoStateSlot { state, limit } => {
                 write!(f, "no free slot for state {state:?} (limit {limit})")

@@ -2,6 +2,7 @@
 
 use symphony_core::Issue;
 
+use crate::decision::*;
 use crate::eligibility::issue_eligible;
 use crate::state::{log, Out, Scheduler};
 use crate::types::*;
@@ -25,6 +26,12 @@ impl Scheduler {
         };
         let runtime_ms = now_ms.saturating_sub(entry.started_at_ms);
         self.totals.ended_runtime_ms += runtime_ms;
+        let mut spend = entry.spend(now_ms);
+        // The limit that stopped it, or (a worker that refused to start) the one it passed.
+        let budget = entry.budget_stop.or_else(|| match &reason {
+            ExitReason::Stopped(StopReason::Budget(_)) => entry.limits.stop(&spend),
+            _ => None,
+        });
         let identifier = entry.issue.identifier.clone();
         let next_attempt = entry.attempt.map_or(1, |a| a.saturating_add(1));
         let (outcome, error) = match (&entry.stopping, &reason) {
@@ -44,6 +51,16 @@ impl Scheduler {
                 RunEnd::Interrupted,
                 Some("interrupted: the service shut down while it ran".to_owned()),
             ),
+            // Its work was handed off before the stop reached it: that stands.
+            (Some(StopReason::Budget(_)), ExitReason::Normal) => (RunEnd::Succeeded, None),
+            (Some(StopReason::Budget(kind)), _)
+            | (None, ExitReason::Stopped(StopReason::Budget(kind))) => (
+                RunEnd::BudgetExceeded(*kind),
+                Some(match &budget {
+                    Some(exceeded) => format!("budget exceeded: {exceeded}"),
+                    None => format!("budget exceeded: {kind}"),
+                }),
+            ),
             (Some(stop), _) => (RunEnd::Stopped(*stop), None),
             (None, ExitReason::Normal) => (RunEnd::Succeeded, None),
             (None, ExitReason::Failed(error)) => {
@@ -58,6 +75,12 @@ impl Scheduler {
                 ),
             ),
         };
+        if outcome == RunEnd::Skipped {
+            // A run that never started is no attempt (the store does not count it either).
+            spend.attempts = spend.attempts.saturating_sub(1);
+        }
+        let known = self.ended_spend.entry(issue_id.to_owned()).or_default();
+        *known = known.at_least(&spend);
         // A worker that finished its own turn loop succeeded, even if a stop (the issue went
         // terminal, often by the agent's own hand) crossed its exit.
         let recorded = match (outcome, &reason) {
@@ -99,6 +122,16 @@ impl Scheduler {
                 self.release(issue_id, &identifier, &why, out);
                 None
             }
+            RunEnd::BudgetExceeded(kind) => {
+                self.budget_exceeded(&entry.issue, kind, budget, &spend, out);
+                let why = error.unwrap_or_default();
+                self.release(issue_id, &identifier, &why, out);
+                if kind.is_daily() {
+                    // Waits in the book for the next day (refill is held until then).
+                    return self.after_exit(issue_id, now_ms, out);
+                }
+                None
+            }
             RunEnd::Succeeded => {
                 self.completed.insert(issue_id.to_owned());
                 Some((1, None, RetryReason::Continuation))
@@ -112,12 +145,57 @@ impl Scheduler {
             None => {}
         }
         self.note_retry_url(issue_id, entry.issue.url.clone());
+        self.after_exit(issue_id, now_ms, out);
+    }
+
+    /// What follows every exit: shutdown's end, the freed slot's refill.
+    fn after_exit(&mut self, _issue_id: &str, now_ms: u64, out: &mut Out) {
         if self.shutting_down && self.running.is_empty() {
             out.push(Effect::Stopped);
         }
         // The slot is free now, not at the next tick.
         self.refill(now_ms, out);
         out.push(Effect::Notify);
+    }
+
+    /// A hard limit ended the run: recorded, and a per-issue one sends the issue to a person
+    /// (the workspace is kept for them).
+    fn budget_exceeded(
+        &mut self,
+        issue: &Issue,
+        kind: crate::budget::BudgetKind,
+        exceeded: Option<crate::budget::Exceeded>,
+        spend: &crate::budget::Spend,
+        out: &mut Out,
+    ) {
+        let exceeded = exceeded.unwrap_or(crate::budget::Exceeded {
+            kind,
+            used: None,
+            limit: 0,
+            hard: true,
+        });
+        out.push(Effect::Record(Decision::BudgetExceeded {
+            issue_id: issue.id.clone(),
+            identifier: issue.identifier.clone(),
+            exceeded,
+            spend: *spend,
+        }));
+        if kind.is_daily() {
+            return;
+        }
+        match &self.config.budgets.needs_human_state {
+            Some(state) => out.push(Effect::HandToPerson {
+                issue: Box::new(issue.clone()),
+                state: state.clone(),
+                comment: crate::budget::stop_comment(&exceeded, spend),
+            }),
+            None => log(
+                out,
+                LogLevel::Error,
+                Some((&issue.id, &issue.identifier)),
+                "budget exceeded and no needs-human state to send the issue to",
+            ),
+        }
     }
 
     /// SPEC §8.4: continuation (no error) after 1 s, failures with capped exponential backoff.

@@ -8,21 +8,29 @@
 //! The worker asks the same rules before it starts ([`issue_eligible`]) and before each of
 //! Symphony's own steps ([`standing`]): one definition of "may this issue run".
 
+mod budget;
 mod candidates;
 mod config;
 mod control;
+mod decision;
 mod dispatch;
 mod eligibility;
 mod exit;
 mod snapshot;
+mod spend;
 mod standing;
 mod state;
 mod tick;
 mod types;
 
+pub use budget::{
+    stop_comment, BudgetKind, BudgetOverride, Budgets, DayLimits, Exceeded, IssueLimits, Limit,
+    Spend,
+};
 pub use config::{same_state, SchedulerConfig};
+pub use decision::*;
 pub use eligibility::{dispatch_order, issue_eligible, sort_for_dispatch, Ineligible};
-pub use snapshot::{RetryRow, RunningRow, Snapshot};
+pub use snapshot::{DayBudget, RetryRow, RunningRow, Snapshot};
 pub use standing::{standing, Standing};
 pub use state::Scheduler;
 pub use types::*;

@@ -3,8 +3,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::budget::{DayLimits, Exceeded, IssueLimits, Spend};
+use crate::decision::StopReason;
 use crate::state::Scheduler;
-use crate::types::{StopReason, Totals};
+use crate::types::Totals;
 
 /// One running session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,6 +39,23 @@ pub struct RunningRow {
     pub tokens: symphony_core::Usage,
     /// Set while the worker is being stopped.
     pub stopping: Option<StopReason>,
+    /// What the issue used so far, earlier runs included (ADR 0023).
+    pub spend: Spend,
+    /// Its per-issue limits.
+    pub limits: IssueLimits,
+}
+
+/// The day's use against its budget.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DayBudget {
+    /// The UTC day (days since 1970-01-01), once reported.
+    pub day: Option<u64>,
+    /// What every run used in it.
+    pub usage: symphony_core::Usage,
+    /// Its limits.
+    pub limits: DayLimits,
+    /// The hard limit holding new dispatch, while one does.
+    pub held: Option<Exceeded>,
 }
 
 /// One queued retry.
@@ -75,6 +94,8 @@ pub struct Snapshot {
     pub config_error: Option<String>,
     /// Why durable state is not being written, while it is not (the service is not ready).
     pub store_error: Option<String>,
+    /// The day's budget.
+    pub day: DayBudget,
 }
 
 impl Scheduler {
@@ -98,6 +119,8 @@ impl Scheduler {
                 last_message: r.last_message.clone(),
                 tokens: r.tokens,
                 stopping: r.stopping,
+                spend: r.spend(now_ms),
+                limits: r.limits,
             })
             .collect();
         let live_ms: u64 = running.iter().map(|r| r.running_ms).sum();
@@ -119,6 +142,12 @@ impl Scheduler {
             rate_limits: self.rate_limits().cloned(),
             config_error: self.preflight_error().map(str::to_owned),
             store_error: None,
+            day: DayBudget {
+                day: self.day_usage().map(|(day, _)| day),
+                usage: self.day_usage().map(|(_, usage)| usage).unwrap_or_default(),
+                limits: self.config().budgets.per_day,
+                held: self.dispatch_hold().copied(),
+            },
             running,
         }
     }

@@ -7,8 +7,8 @@
 use symphony_core::Issue;
 
 use crate::config::{same_state, SchedulerConfig};
+use crate::decision::StopReason;
 use crate::eligibility::routable;
-use crate::types::StopReason;
 
 /// Where an issue stands for the run working on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use symphony_core::{normalize_state, Issue};
 
+use crate::budget::{DayBook, Spend};
 use crate::candidates::CandidateBook;
 use crate::config::SchedulerConfig;
 use crate::eligibility::{issue_eligible, Ineligible};
@@ -41,6 +42,11 @@ pub struct Scheduler {
     pub(crate) candidates: CandidateBook,
     /// The tracker's mark of the last candidate answer applied.
     pub(crate) candidate_mark: Option<String>,
+    /// What each issue used in the runs seen to end (earlier ones, from durable state, are
+    /// added as workers report them): the budgets' memory across attempts.
+    pub(crate) ended_spend: BTreeMap<String, Spend>,
+    /// The UTC day and its use, once the shell reported it.
+    pub(crate) day: Option<DayBook>,
 }
 
 /// Effects collected while handling one event.
@@ -77,6 +83,8 @@ impl Scheduler {
             shutting_down: false,
             candidates: CandidateBook::default(),
             candidate_mark: None,
+            ended_spend: BTreeMap::new(),
+            day: None,
         }
     }
 
@@ -146,8 +154,12 @@ impl Scheduler {
                 self.on_worker_exit(&issue_id, reason, now_ms, &mut out)
             }
             Event::AgentUpdate { issue_id, update } => {
-                self.on_agent_update(&issue_id, update, now_ms)
+                self.on_agent_update(&issue_id, update, now_ms, &mut out)
             }
+            Event::PriorSpend { issue_id, spend } => {
+                self.on_prior_spend(&issue_id, spend, now_ms, &mut out)
+            }
+            Event::DayUsage { day, usage } => self.on_day_usage(day, usage, now_ms, &mut out),
             Event::GateStageStarted { issue_id } => {
                 if let Some(entry) = self.running.get_mut(&issue_id) {
                     entry.gating = true;
@@ -195,10 +207,23 @@ impl Scheduler {
                 holder: holder.clone(),
             });
         }
+        if let Some(spent) = self.ended_spend.get(&issue.id) {
+            // The next run would be one more attempt.
+            let next = spent.plus(&crate::budget::Spend {
+                attempts: 1,
+                ..Default::default()
+            });
+            if let Some(exceeded) = self.config.budgets.for_issue(issue).stop(&next) {
+                return Err(Ineligible::Budget(exceeded));
+            }
+        }
         self.slot_for(&issue.state)
     }
 
     pub(crate) fn slot_for(&self, state: &str) -> Result<(), Ineligible> {
+        if let Some(held) = self.dispatch_hold() {
+            return Err(Ineligible::Budget(*held));
+        }
         let limit = self.config.max_concurrent_agents;
         if self.running.len() >= limit {
             return Err(Ineligible::NoGlobalSlot { limit });

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use symphony_core::Issue;
 
 use crate::config::same_state;
+use crate::decision::*;
 use crate::eligibility::routable;
 use crate::state::{log, Out, Scheduler, TickPhase};
 use crate::types::*;
@@ -66,6 +67,7 @@ impl Scheduler {
             return;
         }
         self.detect_stalls(now_ms, out);
+        self.check_budgets_on_tick(now_ms, out);
         self.held_elsewhere.retain(|_, (_, until)| *until > now_ms);
         self.preflight_error = preflight_error;
         let ids: Vec<String> = self

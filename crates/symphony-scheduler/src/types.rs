@@ -4,7 +4,9 @@ use serde::Serialize;
 use serde_json::Value;
 use symphony_core::{Issue, Usage};
 
+use crate::budget::{BudgetKind, Exceeded, IssueLimits, Spend};
 use crate::config::SchedulerConfig;
+use crate::decision::{Decision, StopReason};
 
 /// Delay of the continuation retry after a normal worker exit (SPEC §8.4).
 pub const CONTINUATION_DELAY_MS: u64 = 1_000;
@@ -56,31 +58,6 @@ pub enum ExitReason {
     NoChange,
 }
 
-/// Why the scheduler asked a worker to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The issue reached a terminal state: stop and remove the workspace.
-    Terminal,
-    /// The issue left the active states.
-    Inactive,
-    /// The issue is active but no longer routable (labels, dispatchable).
-    Unroutable,
-    /// The issue is no longer visible in the tracker.
-    Missing,
-    /// No agent activity for longer than the stall timeout: stop and retry.
-    Stalled,
-    /// The service is shutting down.
-    Shutdown,
-}
-
-impl StopReason {
-    /// Whether the workspace is removed after the worker stops.
-    pub fn removes_workspace(self) -> bool {
-        matches!(self, Self::Terminal)
-    }
-}
-
 /// Something the agent reported for a running issue.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AgentUpdate {
@@ -94,6 +71,9 @@ pub struct AgentUpdate {
     pub message: Option<String>,
     /// Whether this update starts a new turn.
     pub turn_started: bool,
+    /// Whether this update starts a gate feedback or review round (the worker's, not the
+    /// agent's).
+    pub round_started: bool,
     /// Session-cumulative usage (tokens, and cost when the agent prices it), when reported.
     pub tokens: Option<Usage>,
     /// Latest rate-limit payload, when reported.
@@ -191,6 +171,24 @@ pub enum Event {
         /// Dispatch ids.
         issue_ids: Vec<String>,
     },
+    /// What the issue's earlier runs used, read from durable state by the worker before its
+    /// agent starts (ADR 0023): the running run's reports are added to it, so retries,
+    /// restarts and other instances never reset a budget.
+    PriorSpend {
+        /// Which issue.
+        issue_id: String,
+        /// Its earlier runs' use.
+        spend: Spend,
+    },
+    /// What every run used so far in UTC day `day` (days since 1970-01-01), from durable
+    /// state: sent at start, on every tick and when the day changes. A later day starts the
+    /// daily budgets afresh.
+    DayUsage {
+        /// The UTC day.
+        day: u64,
+        /// Its use.
+        usage: Usage,
+    },
     /// Shut down: dispatch nothing more, stop every worker.
     Stop,
 }
@@ -273,6 +271,16 @@ pub enum Effect {
     },
     /// A decision for durable state and the audit log.
     Record(Decision),
+    /// Send a stopped issue to a person: move it to `state` with `comment` (a per-issue
+    /// budget's stop, once its worker has stopped).
+    HandToPerson {
+        /// The issue as last seen.
+        issue: Box<Issue>,
+        /// The needs-human state.
+        state: String,
+        /// What happened and what to change.
+        comment: String,
+    },
     /// State changed: observers should refresh.
     Notify,
     /// Shutdown finished: no worker is left.
@@ -309,125 +317,6 @@ pub struct RestoredRetry {
     pub error: Option<String>,
 }
 
-/// How a run ended, as recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunEnd {
-    /// Its turn loop finished normally.
-    Succeeded,
-    /// It failed.
-    Failed,
-    /// It was stopped for inactivity.
-    Stalled,
-    /// It was stopped because the issue changed.
-    Stopped(StopReason),
-    /// It was stopped because the service shut down.
-    Interrupted,
-    /// It did not start: the issue was no longer eligible once claimed.
-    Skipped,
-}
-
-/// Why a retry was queued, as a bounded set (the error text says the rest).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RetryReason {
-    /// The run succeeded; the issue is checked again shortly (SPEC §8.4 continuation).
-    Continuation,
-    /// The run failed.
-    Failure,
-    /// The run was stopped for inactivity.
-    Stall,
-    /// The service shut down mid-run; the next start takes it up.
-    Interrupted,
-    /// Re-reading the issue before the retry failed.
-    RefreshFailed,
-    /// No slot was free when the retry came due.
-    NoSlots,
-    /// The run left nothing to hand off.
-    NoChange,
-}
-
-impl RetryReason {
-    /// The snake-case name, as in metrics labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Continuation => "continuation",
-            Self::Failure => "failure",
-            Self::Stall => "stall",
-            Self::Interrupted => "interrupted",
-            Self::RefreshFailed => "refresh_failed",
-            Self::NoSlots => "no_slots",
-            Self::NoChange => "no_change",
-        }
-    }
-}
-
-/// A decision worth keeping: the service records each in durable state and the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Decision {
-    /// A running worker is asked to stop.
-    StopRequested {
-        /// Which issue.
-        issue_id: String,
-        /// Its identifier.
-        identifier: String,
-        /// Why.
-        reason: StopReason,
-    },
-    /// A worker ended.
-    RunEnded {
-        /// Which issue.
-        issue_id: String,
-        /// Its identifier.
-        identifier: String,
-        /// How.
-        outcome: RunEnd,
-        /// Why, when it did not succeed.
-        error: Option<String>,
-        /// How long it ran.
-        runtime_ms: u64,
-    },
-    /// An issue is queued for another attempt (also during shutdown: the queue outlives the
-    /// process).
-    RetryScheduled {
-        /// Which issue.
-        issue_id: String,
-        /// Its identifier.
-        identifier: String,
-        /// The attempt it will run as.
-        attempt: u32,
-        /// In how long.
-        delay_ms: u64,
-        /// Why (`None` for a continuation).
-        error: Option<String>,
-        /// The kind of reason, for metrics.
-        reason: RetryReason,
-    },
-    /// The issue is let go: no worker, no retry.
-    Released {
-        /// Which issue.
-        issue_id: String,
-        /// Its identifier.
-        identifier: String,
-        /// Why.
-        reason: String,
-    },
-    /// Another instance holds the issue; it is left alone until that claim lapses.
-    HeldElsewhere {
-        /// Which issue.
-        issue_id: String,
-        /// Its identifier.
-        identifier: String,
-        /// The holding instance.
-        holder: String,
-        /// For how long at most.
-        held_for_ms: u64,
-    },
-    /// The workflow was reloaded.
-    ConfigReloaded,
-}
-
 /// A running worker's record (SPEC §4.1.6, §16.4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunningEntry {
@@ -461,6 +350,29 @@ pub struct RunningEntry {
     /// The state the agent's own tool call last moved the issue to
     /// (see [`Event::AgentToolCallEnded`]).
     pub agent_moved_to: Option<String>,
+    /// Gate feedback and review rounds started in this worker.
+    pub rounds: u32,
+    /// The issue's per-issue limits, resolved at dispatch.
+    pub limits: IssueLimits,
+    /// What the issue's earlier runs used ([`Event::PriorSpend`]).
+    pub prior: Spend,
+    /// Soft thresholds already warned about.
+    pub warned: Vec<BudgetKind>,
+    /// The hard limit that stopped it, if one did.
+    pub budget_stop: Option<Exceeded>,
+}
+
+impl RunningEntry {
+    /// What the issue used so far at scheduler time `now_ms`: its earlier runs and this one.
+    pub fn spend(&self, now_ms: u64) -> Spend {
+        self.prior.plus(&Spend {
+            usage: self.tokens,
+            turns: self.turn_count,
+            rounds: self.rounds,
+            attempts: 1,
+            agent_ms: now_ms.saturating_sub(self.started_at_ms),
+        })
+    }
 }
 
 /// A queued retry (SPEC §4.1.7).

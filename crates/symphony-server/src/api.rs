@@ -41,12 +41,16 @@ fn running_row(now: DateTime<Utc>, r: &RunningRow) -> Value {
         "turn_count": r.turn_count,
         "attempt": r.attempt,
         "stage": if r.gating { "gates_and_handoff" } else { "agent" },
-        "stopping": r.stopping.map(|s| format!("{s:?}").to_lowercase()),
+        "stopping": r.stopping.map(|s| match s {
+            symphony_orchestrator::StopReason::Budget(kind) => format!("budget:{kind}"),
+            other => other.as_str().to_owned(),
+        }),
         "last_event": r.last_event,
         "last_message": r.last_message.clone().unwrap_or_default(),
         "started_at": ago(now, r.running_ms),
         "last_event_at": r.last_event_ms_ago.map(|ms| ago(now, ms)),
         "tokens": usage(&r.tokens),
+        "budget": crate::budget_json::issue(&r.spend, &r.limits),
     })
 }
 
@@ -82,6 +86,7 @@ pub fn state(now: DateTime<Utc>, snapshot: &Snapshot) -> Value {
         "retrying": retrying.iter().map(|r| retry_row(now, r)).collect::<Vec<_>>(),
         "codex_totals": totals(snapshot),
         "rate_limits": snapshot.rate_limits,
+        "budget": crate::budget_json::day(&snapshot.day),
         "health": {"config_error": snapshot.config_error, "store_error": snapshot.store_error},
     })
 }

@@ -7,6 +7,7 @@
 
 mod api;
 mod app;
+mod budget_json;
 mod config;
 mod dashboard;
 mod error;

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use client::{request, Answer};
 use serde_json::json;
 use symphony_orchestrator::{
-    RefreshQueued, RetryRow, RunningRow, ServiceMetrics, Snapshot, SnapshotError, Totals,
-    TrackerOutcome,
+    DayBudget, DayLimits, IssueLimits, Limit, RefreshQueued, RetryRow, RunningRow, ServiceMetrics,
+    Snapshot, SnapshotError, Spend, Totals, TrackerOutcome,
 };
 use symphony_server::{Orchestrator, Server, ServerConfig};
 use symphony_store::Usage;
@@ -88,6 +88,21 @@ fn snapshot() -> Snapshot {
             last_message: Some("Working on tests".into()),
             tokens: Usage::tokens(1200, 800, 2000).with_cost_usd(0.31),
             stopping: None,
+            spend: Spend {
+                usage: Usage::tokens(5200, 1800, 7000).with_cost_usd(1.31),
+                turns: 5,
+                rounds: 1,
+                attempts: 2,
+                agent_ms: 600_000,
+            },
+            limits: IssueLimits {
+                tokens: Limit {
+                    soft: Some(5_000),
+                    hard: Some(10_000),
+                },
+                cost_micros: Limit::hard(2_000_000),
+                ..IssueLimits::default()
+            },
         }],
         retrying: vec![RetryRow {
             issue_id: "id-9".into(),
@@ -108,6 +123,18 @@ fn snapshot() -> Snapshot {
         rate_limits: Some(json!({"primary": {"used_percent": 12}})),
         config_error: None,
         store_error: None,
+        day: DayBudget {
+            day: Some(20_000),
+            usage: Usage::tokens(60_000, 9_000, 69_000).with_cost_usd(9.5),
+            limits: DayLimits {
+                cost_micros: Limit {
+                    soft: Some(8_000_000),
+                    hard: Some(10_000_000),
+                },
+                ..DayLimits::default()
+            },
+            held: None,
+        },
     }
 }
 

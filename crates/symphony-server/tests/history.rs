@@ -35,6 +35,7 @@ impl Orchestrator for WithStore {
             rate_limits: None,
             config_error: None,
             store_error: None,
+            day: Default::default(),
         })
     }
 

@@ -119,9 +119,13 @@ impl Store for FaultyStore {
     async fn totals(&self) -> Result<Totals, StoreError> {
         self.inner.totals().await
     }
-    async fn issue_usage(&self, issue_id: &str) -> Result<symphony_store::Usage, StoreError> {
+    async fn issue_spend(
+        &self,
+        issue_id: &str,
+        except: Option<i64>,
+    ) -> Result<symphony_store::Spend, StoreError> {
         self.check()?;
-        self.inner.issue_usage(issue_id).await
+        self.inner.issue_spend(issue_id, except).await
     }
     async fn day_usage(&self, day: u64) -> Result<symphony_store::Usage, StoreError> {
         self.check()?;

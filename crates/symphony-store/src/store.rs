@@ -71,8 +71,10 @@ pub trait Store: Send + Sync + 'static {
     async fn totals(&self) -> Result<Totals, StoreError>;
 
     /// What the runs of issue `issue_id` (by id) used, summed over every attempt, restart and
-    /// instance: what a per-issue budget is measured against (ADR 0023).
-    async fn issue_usage(&self, issue_id: &str) -> Result<Usage, StoreError>;
+    /// instance, run `except` left out (the asking worker's own, just started): what a
+    /// per-issue budget is measured against (ADR 0023). Its `attempts` counts the runs that
+    /// were not skipped; its `agent_ms` the ended runs' time.
+    async fn issue_spend(&self, issue_id: &str, except: Option<i64>) -> Result<Spend, StoreError>;
 
     /// What every run used during UTC day `day` (see [`crate::utc_day`]): each report's
     /// increase counts toward the day it was recorded on.

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::review_watch::ReviewWatch;
 use serde_json::Value;
-pub use symphony_core::Usage;
+pub use symphony_core::{Spend, Usage};
 
 /// One orchestrator process, as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,6 +97,8 @@ pub enum RunOutcome {
     Interrupted,
     /// Not started: the issue was no longer eligible once claimed.
     Skipped,
+    /// A hard budget limit stopped it, or kept its agent from starting (ADR 0023).
+    BudgetExceeded,
 }
 
 impl RunOutcome {
@@ -109,6 +111,7 @@ impl RunOutcome {
             Self::Stopped => "stopped",
             Self::Interrupted => "interrupted",
             Self::Skipped => "skipped",
+            Self::BudgetExceeded => "budget_exceeded",
         }
     }
 
@@ -120,6 +123,7 @@ impl RunOutcome {
             Self::Stopped,
             Self::Interrupted,
             Self::Skipped,
+            Self::BudgetExceeded,
         ]
         .into_iter()
         .find(|o| o.as_str() == text)
@@ -173,6 +177,16 @@ pub enum Change {
         at_ms: u64,
         /// What it used.
         usage: Usage,
+    },
+    /// The run started agent turns or rounds (added to what it had): what the per-issue
+    /// turn and round budgets count.
+    Progress {
+        /// The run.
+        run_id: i64,
+        /// Turns started.
+        turns: u32,
+        /// Gate feedback and review rounds started.
+        rounds: u32,
     },
     /// The run ended.
     RunEnded {

@@ -123,6 +123,8 @@ async fn a_database_of_schema_1_is_migrated_keeping_its_runs_and_their_tokens() 
          ALTER TABLE runs DROP COLUMN cache_read_tokens;
          ALTER TABLE runs DROP COLUMN cache_write_tokens;
          ALTER TABLE runs DROP COLUMN cost_micros;
+         ALTER TABLE runs DROP COLUMN turns;
+         ALTER TABLE runs DROP COLUMN rounds;
          UPDATE runs SET input_tokens = 7, output_tokens = 2, total_tokens = 9;
          PRAGMA user_version = 1;",
     )
@@ -136,6 +138,8 @@ async fn a_database_of_schema_1_is_migrated_keeping_its_runs_and_their_tokens() 
         symphony_store::Usage::tokens(7, 2, 9),
         "old counts kept; no cache counts, and no cost rather than a zero one"
     );
+    let spend = store.issue_spend("1", None).await.expect("spend");
+    assert_eq!((spend.turns, spend.rounds, spend.attempts), (0, 0, 1));
     let watch =
         symphony_store::ReviewWatch::new("1", "ID-1", "symphony/id-1", "main", "aaa", 2_000);
     store

@@ -117,6 +117,7 @@ impl AfterTurns<'_> {
                     reviewers: &ctx.reviewers,
                     tokens: self.tokens,
                     updates: &ctx.updates,
+                    price: ctx.plan.price,
                 };
                 match stage.run(session).await {
                     GateVerdict::Passed { reports, change } => (reports, Some(change)),

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::handoff::TokenTally;
 use super::run_log::RunLog;
+use crate::budget_config::Price;
 
 /// Logs a session's lifecycle (SPEC §13.1 fields) and hands every event to the scheduler.
 pub(crate) async fn forward_events(
@@ -20,6 +21,7 @@ pub(crate) async fn forward_events(
     updates: mpsc::Sender<Event>,
     tokens: Arc<TokenTally>,
     mut run_log: Option<RunLog>,
+    price: Option<Price>,
 ) {
     while let Some(event) = events.recv().await {
         let update = if let AgentEventKind::Activity { .. } = &event.kind {
@@ -30,7 +32,13 @@ pub(crate) async fn forward_events(
                 ..AgentUpdate::default()
             }
         } else {
-            translate(&issue_id, &identifier, event, &tokens, &mut run_log)
+            translate(
+                &issue_id,
+                &identifier,
+                priced(event, price),
+                &tokens,
+                &mut run_log,
+            )
         };
         if updates
             .send(Event::AgentUpdate {
@@ -47,6 +55,15 @@ pub(crate) async fn forward_events(
     if let Some(log) = run_log {
         let _ = tokio::task::spawn_blocking(move || log.finish()).await;
     }
+}
+
+/// The event with its usage priced by the workflow's table when the agent reported no price:
+/// from here on (scheduler, store, budgets, PR body) every report carries a cost.
+fn priced(mut event: AgentEvent, price: Option<Price>) -> AgentEvent {
+    if let (AgentEventKind::TokenUsage(usage), Some(price)) = (&mut event.kind, price) {
+        *usage = price.priced(*usage);
+    }
+    event
 }
 
 /// One agent event as the scheduler hears it, logged (SPEC §13.1 fields) and written to the

@@ -77,6 +77,11 @@ impl Shell {
                 identifier,
                 message,
             } => log(level, issue_id, identifier, &message),
+            Effect::HandToPerson {
+                issue,
+                state,
+                comment,
+            } => self.hand_to_person(*issue, state, comment),
             Effect::Notify => self.snapshot.set(self.snapshot_now()),
             Effect::Stopped => return true,
         }
@@ -96,6 +101,44 @@ impl Shell {
                     "workspace_removed",
                     Some(&identifier),
                     serde_json::json!({"error": result.err().map(|e| e.to_string())}),
+                );
+            }
+        });
+    }
+
+    /// Moves a stopped issue to a person with the scheduler's comment (a budget's stop). A
+    /// tracker that refuses leaves the issue where it is: its spent budget keeps it from
+    /// running again, and the next stop tries again.
+    fn hand_to_person(&self, issue: symphony_core::Issue, state: String, comment: String) {
+        let tracker = Arc::clone(&self.tracker);
+        let persistence = self.persistence.clone();
+        tokio::spawn(async move {
+            let tracker: &dyn Tracker = tracker.as_ref();
+            let result =
+                symphony_tracker::hand_off(tracker, &issue, Some(&state), Some(&comment)).await;
+            match &result {
+                Ok(()) => tracing::warn!(
+                    issue_id = %issue.id,
+                    issue_identifier = %issue.identifier,
+                    state,
+                    "budget exceeded; the issue went to a person"
+                ),
+                Err(e) => tracing::error!(
+                    issue_id = %issue.id,
+                    issue_identifier = %issue.identifier,
+                    state,
+                    "budget exceeded, and the issue could not be moved to a person: {e}"
+                ),
+            }
+            if let Some(persistence) = persistence {
+                persistence.audit(
+                    "handed_to_human",
+                    Some(&issue.identifier),
+                    serde_json::json!({
+                        "state": state,
+                        "reason": "budget exceeded",
+                        "error": result.err().map(|e| e.to_string()),
+                    }),
                 );
             }
         });

@@ -84,6 +84,8 @@ pub(crate) struct GateStage<'a> {
     pub tokens: &'a TokenTally,
     /// The scheduler (and through it the store): told the run's usage once a reviewer's is in.
     pub updates: &'a mpsc::Sender<Event>,
+    /// The price of a reviewer's usage reported without one.
+    pub price: Option<crate::budget_config::Price>,
 }
 
 impl GateStage<'_> {
@@ -91,6 +93,22 @@ impl GateStage<'_> {
         if let Some(persistence) = self.persistence {
             persistence.audit(kind, Some(&self.issue.identifier), detail);
         }
+    }
+
+    /// Tells the scheduler a feedback round starts (the round budget counts it).
+    async fn round_started(&self) {
+        let update = AgentUpdate {
+            event: "gate_round".to_owned(),
+            round_started: true,
+            ..AgentUpdate::default()
+        };
+        let _ = self
+            .updates
+            .send(Event::AgentUpdate {
+                issue_id: self.issue.id.clone(),
+                update,
+            })
+            .await;
     }
 
     /// Runs gates and feedback rounds on `session`.
@@ -115,6 +133,7 @@ impl GateStage<'_> {
                         return GateVerdict::Decided(exit);
                     }
                     round += 1;
+                    self.round_started().await;
                     let listed: Vec<String> = paths.iter().map(|p| format!("- `{p}`")).collect();
                     let guidance = format!(
                         "Symphony cannot check your change yet: these files still hold merge \
@@ -180,6 +199,7 @@ impl GateStage<'_> {
                 );
                 self.metrics.gate(&report.gate, report.status.as_str());
                 if let Some(used) = report.agent_tokens {
+                    let used = self.price.map_or(used, |p| p.priced(used));
                     self.tokens.add(&used);
                     // The run's usage includes its reviewers': the scheduler's totals, the
                     // run's row in the store and the budgets count them like the agent's.
@@ -229,6 +249,7 @@ impl GateStage<'_> {
                 return GateVerdict::Decided(exit);
             }
             round += 1;
+            self.round_started().await;
             let guidance = feedback::render(
                 self.plan.config.feedback.as_deref(),
                 &failed,

@@ -69,8 +69,9 @@ impl Ledger {
                         RunEnd::Skipped => (RunOutcome::Skipped, error),
                         RunEnd::Stopped(reason) => (
                             RunOutcome::Stopped,
-                            Some(format!("stopped: {}", json!(reason).as_str().unwrap_or(""))),
+                            Some(format!("stopped: {}", reason.as_str())),
                         ),
+                        RunEnd::BudgetExceeded(_) => (RunOutcome::BudgetExceeded, error),
                     };
                     self.pending.push_back(Change::RunEnded {
                         run_id,
@@ -130,6 +131,41 @@ impl Ledger {
                 (&issue_id, &identifier),
                 json!({"holder": holder, "held_for_ms": held_for_ms}),
             ),
+            Decision::BudgetWarning {
+                issue_id,
+                identifier,
+                exceeded,
+            } => self.push_audit(AuditRecord {
+                at_ms: now,
+                kind: "budget_warning".to_owned(),
+                issue_id,
+                identifier,
+                detail: json!({"budget": exceeded, "message": exceeded.to_string()}),
+            }),
+            Decision::BudgetExceeded {
+                issue_id,
+                identifier,
+                exceeded,
+                spend,
+            } => self.audit(
+                "budget_exceeded",
+                (&issue_id, &identifier),
+                json!({"budget": exceeded, "spend": spend, "message": exceeded.to_string()}),
+            ),
+            Decision::DispatchHeld { day, exceeded } => self.push_audit(AuditRecord {
+                at_ms: now,
+                kind: "dispatch_held".to_owned(),
+                issue_id: None,
+                identifier: None,
+                detail: json!({"day": day, "budget": exceeded, "message": exceeded.to_string()}),
+            }),
+            Decision::DispatchResumed { day } => self.push_audit(AuditRecord {
+                at_ms: now,
+                kind: "dispatch_resumed".to_owned(),
+                issue_id: None,
+                identifier: None,
+                detail: json!({"day": day}),
+            }),
             Decision::ConfigReloaded => self.push_audit(AuditRecord {
                 at_ms: now,
                 kind: "config_reloaded".to_owned(),
@@ -153,6 +189,13 @@ impl Ledger {
                     pid_start: ProcessIdentity::of(pid).map(|p| p.start_ticks),
                 });
             }
+        }
+        if update.turn_started || update.round_started {
+            self.pending.push_back(Change::Progress {
+                run_id,
+                turns: update.turn_started.into(),
+                rounds: update.round_started.into(),
+            });
         }
         if let Some(usage) = update.tokens {
             self.pending.push_back(Change::Tokens {

@@ -77,16 +77,41 @@ impl Shell {
                 self.handle(event);
             }
         }
+        let day_error = self.report_day().await;
         let preflight_error = self
             .source
             .last_error()
             .map(|e| format!("{}: {e}", e.category()))
             .or_else(|| self.config_error.clone())
+            .or(day_error)
             .or_else(|| {
                 self.store_error()
                     .map(|e| format!("state store cannot write ({e})"))
             });
         Event::Tick { preflight_error }
+    }
+
+    /// Tells the scheduler the UTC day and what every run of the state directory used in it
+    /// (ADR 0023), on every tick: a new day lifts a daily hold at the first tick after
+    /// midnight. A store that cannot answer while a daily budget is set holds dispatch (the
+    /// error returned): a day's use that cannot be read is not a day with room.
+    async fn report_day(&mut self) -> Option<String> {
+        let day = symphony_store::utc_day(symphony_store::wall_clock_ms());
+        let usage = match &self.store {
+            Some(store) => match store.day_usage(day).await {
+                Ok(usage) => usage,
+                Err(e) if !self.scheduler.config().budgets.per_day.is_unset() => {
+                    return Some(format!(
+                        "state store cannot read the day's usage for the daily budget ({}: {e})",
+                        e.category()
+                    ));
+                }
+                Err(_) => symphony_store::Usage::default(),
+            },
+            None => symphony_store::Usage::default(),
+        };
+        self.handle(Event::DayUsage { day, usage });
+        None
     }
 
     /// After the last worker stopped: timers off, durable state handed over cleanly.

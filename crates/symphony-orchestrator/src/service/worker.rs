@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use symphony_agent::{SessionSpec, StopSignal};
 use symphony_core::Issue;
-use symphony_scheduler::{issue_eligible, ExitReason, StopReason};
+use symphony_scheduler::{issue_eligible, AgentUpdate, Event, ExitReason, Spend, StopReason};
 use symphony_store::Redactor;
 use symphony_tracker::Tracker;
 use symphony_workflow::PromptTemplate;
@@ -54,6 +54,9 @@ pub(crate) async fn run_worker(
             Err(exit) => return exit,
         };
     }
+    if let Err(exit) = within_budget(&ctx, &issue).await {
+        return exit;
+    }
     let manager = WorkspaceManager::from_config(&ctx.workflow.config).for_issue(&issue.id);
     let workspace = match manager.ensure(&issue.identifier).await {
         Ok(workspace) => workspace,
@@ -94,6 +97,63 @@ pub(crate) async fn run_worker(
     .await;
     manager.after_run(&workspace).await;
     outcome
+}
+
+/// Reports the issue's earlier use to the scheduler (ADR 0023) and refuses to start an agent
+/// when a per-issue hard limit is passed already (this run counts as one more attempt). A
+/// review round counts as a round. A store that cannot answer fails the run: a budget that
+/// cannot be checked is not a budget with room.
+async fn within_budget(ctx: &WorkerContext, issue: &Issue) -> Result<(), ExitReason> {
+    let limits = ctx.scheduling.budgets.for_issue(issue);
+    if ctx.review.is_some() {
+        let update = AgentUpdate {
+            event: "review_round".to_owned(),
+            round_started: true,
+            ..AgentUpdate::default()
+        };
+        let _ = ctx
+            .updates
+            .send(Event::AgentUpdate {
+                issue_id: issue.id.clone(),
+                update,
+            })
+            .await;
+    }
+    let (Some(store), false) = (&ctx.store, limits.is_unset()) else {
+        return Ok(());
+    };
+    let prior = store
+        .issue_spend(&issue.id, ctx.run_id)
+        .await
+        .map_err(|e| {
+            ExitReason::Failed(format!(
+                "state store error [{}] reading the issue's budget use: {e}",
+                e.category()
+            ))
+        })?;
+    let _ = ctx
+        .updates
+        .send(Event::PriorSpend {
+            issue_id: issue.id.clone(),
+            spend: prior,
+        })
+        .await;
+    let this_run = Spend {
+        attempts: 1,
+        rounds: u32::from(ctx.review.is_some()),
+        ..Spend::default()
+    };
+    match limits.stop(&prior.plus(&this_run)) {
+        Some(exceeded) => {
+            tracing::warn!(
+                issue_id = %issue.id,
+                issue_identifier = %issue.identifier,
+                "not started: {exceeded}"
+            );
+            Err(ExitReason::Stopped(StopReason::Budget(exceeded.kind)))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The issue as the tracker has it now, if it is still eligible.
@@ -173,6 +233,7 @@ async fn attempt_in_workspace(
         ctx.updates.clone(),
         Arc::clone(&tokens),
         run_log,
+        ctx.plan.price,
     ));
     let mut spec = SessionSpec::new(cwd, issue.clone(), events_tx, stop);
     spec.remove_env = ctx.tracker.secret_environment_names();

@@ -23,6 +23,7 @@ pub fn registry() -> ConfigRegistry {
     ) {
         registry.register_section(section);
     }
+    registry.register_section(symphony_orchestrator::budgets_section(Vec::new()));
     registry
 }
 

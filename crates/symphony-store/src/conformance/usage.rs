@@ -3,7 +3,7 @@
 //! recorded on, and all of it is the same after a restart and for every instance.
 
 use crate::store::{utc_day, DAY_MS};
-use crate::types::{Change, ClaimOutcome, RunFilter, RunOutcome, RunStart, Usage};
+use crate::types::{Change, ClaimOutcome, RunFilter, RunOutcome, RunStart, Spend, Usage};
 
 use super::harness::{live, KitSettings, StoreHarness};
 
@@ -75,6 +75,21 @@ pub(super) async fn usage_adds_up_per_issue_and_per_day_and_survives_restarts(
     a.apply(vec![tokens(first, after_midnight, overnight)])
         .await
         .expect("after midnight");
+    // Turns and rounds add up across reports.
+    a.apply(vec![
+        Change::Progress {
+            run_id: first,
+            turns: 1,
+            rounds: 0,
+        },
+        Change::Progress {
+            run_id: first,
+            turns: 1,
+            rounds: 1,
+        },
+    ])
+    .await
+    .expect("progress");
     a.apply(vec![Change::RunEnded {
         run_id: first,
         at_ms: after_midnight,
@@ -96,6 +111,35 @@ pub(super) async fn usage_adds_up_per_issue_and_per_day_and_survives_restarts(
     )])
     .await
     .expect("retry's report");
+    a.apply(vec![
+        Change::Progress {
+            run_id: retry,
+            turns: 1,
+            rounds: 0,
+        },
+        Change::RunEnded {
+            run_id: retry,
+            at_ms: after_midnight + 5_000,
+            outcome: RunOutcome::BudgetExceeded,
+            error: Some("budget exceeded: tokens".into()),
+        },
+    ])
+    .await
+    .expect("retry's end");
+    // A run that never started is no attempt.
+    let skipped = started(
+        a.claim_and_start(start("1", Some(2), after_midnight + 6_000))
+            .await
+            .expect("skipped run"),
+    );
+    a.apply(vec![Change::RunEnded {
+        run_id: skipped,
+        at_ms: after_midnight + 6_500,
+        outcome: RunOutcome::Skipped,
+        error: Some("no longer eligible".into()),
+    }])
+    .await
+    .expect("skipped");
     let other = started(
         a.claim_and_start(start("2", None, after_midnight + 3_000))
             .await
@@ -137,14 +181,41 @@ pub(super) async fn usage_adds_up_per_issue_and_per_day_and_survives_restarts(
             Some(overnight),
             "the run's last report"
         );
-        assert_eq!(reader.issue_usage("1").await.expect("issue 1"), issue_1);
         assert_eq!(
-            reader.issue_usage("2").await.expect("issue 2"),
+            runs.iter().find(|r| r.id == retry).and_then(|r| r.outcome),
+            Some(RunOutcome::BudgetExceeded)
+        );
+        assert_eq!(
+            reader.issue_spend("1", None).await.expect("issue 1"),
+            Spend {
+                usage: issue_1,
+                turns: 3,
+                rounds: 1,
+                attempts: 2,
+                agent_ms: 7_000 + 4_000 + 500,
+            }
+        );
+        assert_eq!(
+            reader
+                .issue_spend("1", Some(retry))
+                .await
+                .expect("issue 1 but the retry"),
+            Spend {
+                usage: overnight,
+                turns: 2,
+                rounds: 1,
+                attempts: 1,
+                agent_ms: 7_000 + 500,
+            },
+            "the asking run is left out"
+        );
+        assert_eq!(
+            reader.issue_spend("2", None).await.expect("issue 2").usage,
             Usage::tokens(1, 1, 2)
         );
         assert_eq!(
-            reader.issue_usage("3").await.expect("issue 3"),
-            Usage::default(),
+            reader.issue_spend("3", None).await.expect("issue 3"),
+            Spend::default(),
             "an issue without runs used nothing"
         );
         assert_eq!(reader.day_usage(day).await.expect("day"), day_1);

@@ -25,7 +25,8 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::{
     AuditEntry, AuditVerdict, Change, ClaimOutcome, ClaimRecord, EventRecord, Instance, Recovery,
-    RetryRecord, ReviewWatch, RunFilter, RunRecord, RunStart, Store, StoreError, Totals, Usage,
+    RetryRecord, ReviewWatch, RunFilter, RunRecord, RunStart, Spend, Store, StoreError, Totals,
+    Usage,
 };
 
 /// The database file's name inside the state directory.
@@ -257,9 +258,9 @@ impl Store for SqliteStore {
         self.read(|conn, _| read::totals(conn)).await
     }
 
-    async fn issue_usage(&self, issue_id: &str) -> Result<Usage, StoreError> {
+    async fn issue_spend(&self, issue_id: &str, except: Option<i64>) -> Result<Spend, StoreError> {
         let issue_id = issue_id.to_owned();
-        self.read(move |conn, _| read::issue_usage(conn, &issue_id))
+        self.read(move |conn, _| read::issue_spend(conn, &issue_id, except))
             .await
     }
 

@@ -1,7 +1,7 @@
 //! Queries for status surfaces and the CLI.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use symphony_core::Usage;
+use symphony_core::{Spend, Usage};
 
 use crate::{ClaimRecord, EventRecord, RetryRecord, RunFilter, RunOutcome, RunRecord, Totals};
 
@@ -140,15 +140,31 @@ pub(super) fn run_usage(conn: &Connection, run_id: i64) -> rusqlite::Result<Opti
     .optional()
 }
 
-/// What the runs of `issue_id` used, summed.
-pub(super) fn issue_usage(conn: &Connection, issue_id: &str) -> rusqlite::Result<Usage> {
+/// What the runs of `issue_id` used, summed, run `except` left out.
+pub(super) fn issue_spend(
+    conn: &Connection,
+    issue_id: &str,
+    except: Option<i64>,
+) -> rusqlite::Result<Spend> {
     conn.prepare_cached(
         "SELECT COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
                 COALESCE(SUM(total_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
-                COALESCE(SUM(cache_write_tokens), 0), SUM(cost_micros)
-         FROM runs WHERE issue_id = ?1",
+                COALESCE(SUM(cache_write_tokens), 0), SUM(cost_micros),
+                COALESCE(SUM(turns), 0), COALESCE(SUM(rounds), 0),
+                COUNT(CASE WHEN outcome IS NULL OR outcome <> 'skipped' THEN 1 END),
+                COALESCE(SUM(CASE WHEN ended_at IS NOT NULL THEN MAX(ended_at - started_at, 0) END), 0)
+         FROM runs WHERE issue_id = ?1 AND id IS NOT ?2",
     )?
-    .query_row(params![issue_id], |row| usage_at(row, [0, 1, 2, 3, 4, 5]))
+    .query_row(params![issue_id, except], |row| {
+        let count = |at| u64_at(row, at).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        Ok(Spend {
+            usage: usage_at(row, [0, 1, 2, 3, 4, 5])?,
+            turns: count(6)?,
+            rounds: count(7)?,
+            attempts: count(8)?,
+            agent_ms: u64_at(row, 9)?,
+        })
+    })
 }
 
 /// What was used during UTC day `day` (nothing recorded: nothing used, no cost).

@@ -115,6 +115,11 @@ const MIGRATIONS: &[&str] = &[
         cost_micros         INTEGER
     );
     "#,
+    // 5: a run's agent turns and its gate feedback and review rounds (budgets, ADR 0023).
+    r#"
+    ALTER TABLE runs ADD COLUMN turns INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN rounds INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

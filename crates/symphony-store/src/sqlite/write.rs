@@ -191,6 +191,16 @@ pub(super) fn apply(
                     ],
                 )?;
             }
+            Change::Progress {
+                run_id,
+                turns,
+                rounds,
+            } => {
+                tx.execute(
+                    "UPDATE runs SET turns = turns + ?2, rounds = rounds + ?3 WHERE id = ?1",
+                    params![run_id, turns, rounds],
+                )?;
+            }
             Change::RunEnded {
                 run_id,
                 at_ms,
