@@ -181,7 +181,24 @@ async fn healthz() -> Response {
 async fn readyz(State(app): State<AppState>) -> Response {
     match app.orchestrator.snapshot().await {
         Ok(snapshot) => match snapshot.store_error {
-            None => json_response(StatusCode::OK, &json!({"status": "ready"})),
+            // A daily budget's hold is a decision, not a fault: the service stays ready
+            // (running work goes on), and the detail says why nothing new starts.
+            None => json_response(
+                StatusCode::OK,
+                &match snapshot.day.held {
+                    None => json!({"status": "ready"}),
+                    Some(held) => json!({
+                        "status": "ready",
+                        "dispatch": {
+                            "held": true,
+                            "budget": held.kind,
+                            "reason": format!(
+                                "{held}: no new work is dispatched until the next UTC day"
+                            ),
+                        },
+                    }),
+                },
+            ),
             Some(error) => json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &api::error(

@@ -25,6 +25,9 @@ pub enum Tool {
     /// `llvm-cov` and `llvm-profdata` of the Rust toolchain in use (`rustup component add
     /// llvm-tools`; see [`llvm_tools`]): they read what `rustc -C instrument-coverage` writes.
     LlvmCov,
+    /// libfaketime's `faketime` (Debian's `faketime`): runs a program on a shifted wall
+    /// clock, e.g. just before UTC midnight.
+    Faketime,
 }
 
 /// The folder holding the toolchain's `llvm-cov` and `llvm-profdata` (the `llvm-tools`
@@ -112,6 +115,18 @@ pub fn missing(tool: Tool) -> Option<String> {
                     .to_owned()
             })
         }
+        Tool::Faketime => {
+            let found = std::process::Command::new("faketime")
+                .arg("--help")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok();
+            (!found).then(|| {
+                "faketime is not installed (`apt-get install faketime`; `.ci/run` does this)"
+                    .to_owned()
+            })
+        }
         Tool::Ruff => {
             let version = tools_dir().join(format!("ruff/ruff-{RUFF_VERSION}.dist-info"));
             (!version.is_dir() || !ruff().is_file()).then(|| {
@@ -128,9 +143,19 @@ pub fn missing(tool: Tool) -> Option<String> {
 /// A trial running `test` when `tool` is there; ignored with the reason when it is not (and
 /// this is not CI).
 pub fn trial(name: &str, tool: Tool, test: fn()) -> Trial {
+    trial_needing(name, vec![tool], test)
+}
+
+/// A trial running `test` when every one of `tools` is there; ignored with the first missing
+/// one's reason when not (and this is not CI).
+pub fn trial_with(name: &str, tools: &[Tool], test: fn()) -> Trial {
+    trial_needing(name, tools.to_vec(), test)
+}
+
+fn trial_needing(name: &str, tools: Vec<Tool>, test: fn()) -> Trial {
     Trial::ignorable_test(name, move || {
         if !ci() {
-            if let Some(reason) = missing(tool) {
+            if let Some(reason) = tools.iter().find_map(|tool| missing(*tool)) {
                 return Ok(Completion::ignored_with(format!("not run: {reason}")));
             }
         }

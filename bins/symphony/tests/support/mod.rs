@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod codex_project;
 pub mod github_origin;
 
 use std::io::{Read as _, Write as _};
