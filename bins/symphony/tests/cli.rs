@@ -533,3 +533,104 @@ fn check_says_which_section_each_key_belongs_to() {
         assert!(text.contains(line), "{line:?} missing:\n{text}");
     }
 }
+
+/// What the store has recorded for issue `id` (one run of `tokens` tokens, reported now) and
+/// for the day: the explainer reads both.
+fn record_usage(state_dir: &Path, id: &str, tokens: u64) {
+    use symphony_store::{Change, ClaimOutcome, RunOutcome, RunStart, Store as _, Usage};
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let store = symphony_store::SqliteStore::open(
+                state_dir,
+                symphony_store::StoreOptions::default(),
+            )
+            .unwrap();
+            let now = symphony_store::wall_clock_ms();
+            store.recover(now).await.unwrap();
+            let ClaimOutcome::Started { run_id } = store
+                .claim_and_start(RunStart {
+                    issue_id: id.into(),
+                    identifier: id.into(),
+                    attempt: None,
+                    workspace: None,
+                    at_ms: now,
+                })
+                .await
+                .unwrap()
+            else {
+                panic!("claimed elsewhere");
+            };
+            store
+                .apply(vec![
+                    Change::Tokens {
+                        run_id,
+                        at_ms: now,
+                        usage: Usage::tokens(tokens, 0, tokens),
+                    },
+                    Change::RunEnded {
+                        run_id,
+                        at_ms: now,
+                        outcome: RunOutcome::BudgetExceeded,
+                        error: None,
+                    },
+                    Change::Released {
+                        issue_id: id.into(),
+                    },
+                ])
+                .await
+                .unwrap();
+            store.detach(now).await.unwrap();
+        });
+}
+
+#[test]
+fn issues_explains_a_spent_issue_budget_and_a_day_that_holds_dispatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let issues = dir.path().join("issues");
+    std::fs::create_dir(&issues).unwrap();
+    for id in ["B-1", "B-2"] {
+        std::fs::write(
+            issues.join(format!("{id}.md")),
+            "---\ntitle: t\nstate: todo\n---\n",
+        )
+        .unwrap();
+    }
+    write(
+        dir.path(),
+        "WORKFLOW.md",
+        "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nstate:\n  dir: ./state\nbudgets:\n  per_issue:\n    tokens: 100\n  per_day:\n    tokens: 1000\n  needs_human_state: needs human\n---\nx\n",
+    );
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    record_usage(&dir.path().join("state"), "B-1", 150);
+    let out = symphony(dir.path(), &["issues"]);
+    let text = shown(&out, &[dir.path()]);
+    assert!(out.status.success(), "{text}");
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("B-1").contains(
+            "no: its tokens budget: used 150 tokens of a limit of 100 tokens \
+             (budgets.per_issue.tokens)"
+        ),
+        "{text}"
+    );
+    assert!(line("B-2").ends_with("yes"), "{text}");
+    // Another run spends the day's tokens: nothing new starts before tomorrow.
+    record_usage(&dir.path().join("state"), "B-3", 900);
+    let out = symphony(dir.path(), &["issues"]);
+    let text = shown(&out, &[dir.path()]);
+    assert!(
+        text.lines().any(|l| l.starts_with("B-2")
+            && l.contains(
+                "no: waiting for the next UTC day: daily_tokens budget: used 1050 tokens"
+            )),
+        "{text}"
+    );
+}

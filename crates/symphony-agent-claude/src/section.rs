@@ -87,6 +87,11 @@ fn invalid(message: impl Into<String>) -> SectionError {
 
 impl ClaudeKeys {
     fn parse(value: &Value) -> Result<Self, SectionError> {
+        if let Some(unknown) =
+            symphony_workflow::unknown_key(value, &ClaudeSection.schema(), CLAUDE_BACKEND)
+        {
+            return Err(invalid(unknown));
+        }
         let keys: Self = match value {
             Value::Null => Self::default(),
             value => serde_json::from_value(value.clone())
@@ -216,7 +221,7 @@ mod tests {
             (json!({"max_retries": 99}), "at most 15"),
             (json!({"stream_idle_timeout_ms": 5}), "at least 10000"),
             (json!({"tools": ["Bash,Write"]}), "one tool name"),
-            (json!({"comand": "x"}), "unknown field `comand`"),
+            (json!({"comand": "x"}), "did you mean `command`?"),
             (json!({"command": " "}), "non-empty"),
             (json!({"max_round_trips": 0}), "at least 1"),
         ] {

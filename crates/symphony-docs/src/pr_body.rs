@@ -11,7 +11,8 @@ use crate::DocsError;
 /// The default template. Variables: `issue` (`identifier`, `title`, `url`), `summary`,
 /// `gates` (`gate`, `status`, `summary`), `diff` (`files`, `added`, `removed`), `tokens`
 /// (`input`, `output`, `total`, `cache_read`, `cache_write`), `cost` (the agent's own price,
-/// e.g. `$0.42`; nil when it reported none), `duration`, `adrs`, `run`, `review_rounds` (the
+/// or the workflow's price table's, e.g. `$0.42`; nil when neither priced it), `budget` (what
+/// the issue used of each budget, one line each; empty without budgets), `duration`, `adrs`, `run`, `review_rounds` (the
 /// review rounds this change has answered; 0 on its first hand-off).
 pub const DEFAULT_TEMPLATE: &str = "{% if issue.url %}Closes {{ issue.url }}{% else %}Resolves {{ issue.identifier }}{% endif %}: {{ issue.title }}
 
@@ -31,8 +32,10 @@ pub const DEFAULT_TEMPLATE: &str = "{% if issue.url %}Closes {{ issue.url }}{% e
 
 ## Cost
 
-{{ tokens.total }} tokens ({{ tokens.input }} in{% if tokens.cache_read > 0 %}, {{ tokens.cache_read }} of them from the prompt cache{% endif %}, {{ tokens.output }} out){% if cost %}, {{ cost }} as the agent priced it,{% endif %} over {{ duration }}.
-{% if review_rounds > 0 %}
+{{ tokens.total }} tokens ({{ tokens.input }} in{% if tokens.cache_read > 0 %}, {{ tokens.cache_read }} of them from the prompt cache{% endif %}, {{ tokens.output }} out){% if cost %}, {{ cost }},{% endif %} over {{ duration }}.
+{% if budget.size > 0 %}
+Budget used by the issue so far: {{ budget | join: \"; \" }}.
+{% endif %}{% if review_rounds > 0 %}
 ## Review
 
 This change answers review round {{ review_rounds }}: the feedback went back to the agent, and the gates above judged the result.
@@ -117,8 +120,10 @@ pub struct PrFacts {
     pub diff: DiffStats,
     /// Tokens.
     pub tokens: Tokens,
-    /// The agents' own price of the run (`$0.42`), when they reported one.
+    /// The run's price (`$0.42`): the agents' own, or the workflow's price table's.
     pub cost: Option<String>,
+    /// What the issue used of each budget, earlier runs included (one line each).
+    pub budget: Vec<String>,
     /// Agent time, for people (`4m 12s`).
     pub duration: String,
     /// Paths of decision records in the change.
@@ -215,6 +220,7 @@ mod tests {
                 ..Tokens::default()
             },
             cost: None,
+            budget: Vec::new(),
             duration: human_duration(252),
             adrs: vec!["docs/adr/0004-greeting-format.md".into()],
             run: "vm-1-abc/42".into(),
@@ -284,7 +290,20 @@ mod tests {
         assert!(
             body.contains(
                 "1500 tokens (1200 in, 800 of them from the prompt cache, 300 out), \
-                 $0.42 as the agent priced it, over 4m 12s."
+                 $0.42, over 4m 12s."
+            ),
+            "{body}"
+        );
+        assert!(!body.contains("Budget used"), "no budgets, no line: {body}");
+        priced.budget = vec![
+            "tokens: 1500 tokens of 10000 tokens (15%)".into(),
+            "cost: $0.42 of $5.00 (8%)".into(),
+        ];
+        let body = render(None, &priced).unwrap();
+        assert!(
+            body.contains(
+                "Budget used by the issue so far: tokens: 1500 tokens of 10000 tokens (15%); \
+                 cost: $0.42 of $5.00 (8%)."
             ),
             "{body}"
         );

@@ -37,7 +37,7 @@ use symphony_workflow::{ConfigSection, SectionContext, SectionError, ServiceConf
 
 /// A limit as written: a number (the hard limit) or `{soft, hard}`.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 enum LimitSpec {
     /// The hard limit.
     Hard(f64),
@@ -186,6 +186,8 @@ pub struct BudgetsConfig {
     pub price: Option<Price>,
     /// The price table's version, as written (for people: when it was copied).
     pub prices_version: Option<String>,
+    /// The model whose price applies, when there is a table.
+    pub priced_model: Option<String>,
 }
 
 /// What a budget setting must be: a finite amount above zero, soft at most hard.
@@ -244,14 +246,6 @@ fn price(spec: ModelPrice, model: &str) -> Result<Price, String> {
     })
 }
 
-const KEYS: [&str; 5] = [
-    "per_issue",
-    "per_day",
-    "overrides",
-    "needs_human_state",
-    "prices",
-];
-
 impl BudgetsConfig {
     /// The JSON Schema (2020-12) of the section.
     pub fn schema() -> Value {
@@ -277,16 +271,8 @@ impl BudgetsConfig {
         let Some(section) = section.filter(|v| !v.is_null()) else {
             return Ok(Self::default());
         };
-        if let Some(map) = section.as_object() {
-            if let Some(other) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-                let hint = symphony_workflow::closest(other, &KEYS)
-                    .map(|k| format!("did you mean `{k}`? "))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "budgets.{other} is not a setting ({hint}settings: {})",
-                    KEYS.join(", ")
-                ));
-            }
+        if let Some(unknown) = symphony_workflow::unknown_key(section, &Self::schema(), BUDGETS) {
+            return Err(unknown);
         }
         let spec: BudgetsSpec =
             serde_json::from_value(section.clone()).map_err(|e| format!("budgets: {e}"))?;
@@ -331,6 +317,7 @@ impl BudgetsConfig {
             );
         }
         let prices_version = spec.prices.as_ref().and_then(|p| p.version.clone());
+        let priced_model = spec.prices.as_ref().map(|p| p.model.clone());
         let price = match spec.prices {
             Some(prices) => {
                 let Some(model) = prices.models.get(&prices.model) else {
@@ -363,6 +350,7 @@ impl BudgetsConfig {
             budgets,
             price,
             prices_version,
+            priced_model,
         })
     }
 }
@@ -428,5 +416,124 @@ impl ConfigSection for BudgetsSection {
         )
         .map(drop)
         .map_err(SectionError::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(section: Value) -> Result<BudgetsConfig, String> {
+        BudgetsConfig::from_section(Some(&section), Some("Needs Human"), false)
+    }
+
+    #[test]
+    fn limits_are_read_in_their_units_with_overrides_and_a_price() {
+        let config = read(json!({
+            "per_issue": {
+                "tokens": 2_000_000,
+                "cost_usd": {"soft": 4, "hard": 5.5},
+                "agent_minutes": 90,
+                "attempts": {"soft": 3},
+            },
+            "per_day": {"cost_usd": 50, "stop_running": true},
+            "overrides": [{"labels": ["Size:Large"], "per_issue": {"tokens": 6_000_000}}],
+            "prices": {
+                "version": "2026-12-01",
+                "model": "m",
+                "models": {"m": {"input": 1.25, "cached_input": 0.125, "output": 10}},
+            },
+        }))
+        .expect("valid");
+        let issue = &config.budgets.per_issue;
+        assert_eq!(issue.tokens, Limit::hard(2_000_000));
+        assert_eq!(
+            issue.cost_micros,
+            Limit {
+                soft: Some(4_000_000),
+                hard: Some(5_500_000)
+            }
+        );
+        assert_eq!(issue.agent_ms, Limit::hard(5_400_000));
+        assert_eq!(issue.attempts.soft, Some(3));
+        assert_eq!(config.budgets.per_day.cost_micros, Limit::hard(50_000_000));
+        assert!(config.budgets.per_day.stop_running);
+        assert_eq!(config.budgets.overrides[0].labels, ["size:large"]);
+        assert_eq!(
+            config.budgets.needs_human_state.as_deref(),
+            Some("Needs Human")
+        );
+        assert_eq!(config.prices_version.as_deref(), Some("2026-12-01"));
+        assert_eq!(
+            config.describe(),
+            "# Budgets: per issue: tokens ≤ 2000000 tokens, cost ≤ $5.50 (warn above $4.00), \
+             agent_time ≤ 90.0 min, attempts: warn above 3 runs; per UTC day: daily_cost ≤ \
+             $50.00; passing a limit stops running work too; with label \"size:large\": tokens \
+             ≤ 6000000 tokens; a stopped issue goes to \"Needs Human\"; unpriced usage is \
+             priced as \"m\" (prices of 2026-12-01)\n"
+        );
+        assert_eq!(BudgetsConfig::default().describe(), "");
+        // 1000 plain in at $1.25/M, 1000 cached at $0.125/M, 1000 out at $10/M: $0.011375.
+        let priced = config
+            .price
+            .expect("price")
+            .priced(Usage::tokens(2_000, 1_000, 3_000).with_cache(1_000, 0));
+        assert_eq!(priced.cost_micros, Some(11_375));
+        // The agent's own price stands.
+        let own = Usage::tokens(1, 1, 2).with_cost_usd(0.5);
+        assert_eq!(config.price.unwrap().priced(own), own);
+    }
+
+    #[test]
+    fn what_is_refused_says_what_to_fix() {
+        for (section, expected) in [
+            (json!({"per_isue": {}}), "did you mean `per_issue`?"),
+            (json!({"per_issue": {"token": 5}}), "did you mean `tokens`?"),
+            (
+                json!({"per_issue": {"cost_usd": {"hrad": 5}}}),
+                "did you mean `hard`?",
+            ),
+            (
+                json!({"prices": {"model": "m", "models": {"m": {"input": 1, "outptu": 2}}}}),
+                "budgets.prices.models.m.outptu is not a setting (did you mean `output`?",
+            ),
+            (
+                json!({"per_issue": {"tokens": {"soft": 9, "hard": 5}}}),
+                "soft (9) is above hard (5)",
+            ),
+            (
+                json!({"per_issue": {"tokens": 0}}),
+                "expected an amount above 0",
+            ),
+            (
+                json!({"per_issue": {"tokens": {}}}),
+                "set `soft`, `hard` or both",
+            ),
+            (json!({"per_day": {"cost_usd": 10}}), "add budgets.prices"),
+            (
+                json!({"per_day": {"cost_usd": 10}, "prices": {"model": "gpt", "models": {"other": {"input": 1, "output": 2}}}}),
+                "budgets.prices.model \"gpt\" has no price",
+            ),
+            (
+                json!({"overrides": [{"per_issue": {"tokens": 5}}]}),
+                "name the `labels` or `states`",
+            ),
+        ] {
+            let refused = read(section.clone()).expect_err(&section.to_string());
+            assert!(refused.contains(expected), "{section}: {refused}");
+        }
+        // Per-issue limits need somewhere to send a stopped issue.
+        let refused =
+            BudgetsConfig::from_section(Some(&json!({"per_issue": {"turns": 5}})), None, false)
+                .expect_err("no needs-human state");
+        assert!(refused.contains("needs_human_state"), "{refused}");
+        // An agent that prices its own usage needs no table for a cost limit.
+        assert!(BudgetsConfig::from_section(
+            Some(&json!({"per_day": {"cost_usd": 10}})),
+            None,
+            true
+        )
+        .is_ok());
     }
 }

@@ -7,6 +7,7 @@
 //! status surfaces read, the events and effects an embedder may drive a scheduler with).
 
 mod budget_config;
+mod budget_plan;
 mod handoff_config;
 mod metrics;
 mod planning_config;

@@ -391,6 +391,46 @@ pub(crate) struct DayBook {
     pub held: Option<Exceeded>,
 }
 
+/// What an issue used of each limit set, for people: `tokens: 7000 tokens of 10000 tokens
+/// (70%)`, one line per limit with a hard threshold (or a soft one alone).
+pub fn usage_lines(limits: &IssueLimits, spend: &Spend) -> Vec<String> {
+    let lines = [
+        (
+            BudgetKind::Tokens,
+            Some(spend.usage.total_tokens),
+            limits.tokens,
+        ),
+        (
+            BudgetKind::Cost,
+            spend.usage.cost_micros,
+            limits.cost_micros,
+        ),
+        (BudgetKind::Turns, Some(spend.turns.into()), limits.turns),
+        (BudgetKind::AgentTime, Some(spend.agent_ms), limits.agent_ms),
+        (BudgetKind::Rounds, Some(spend.rounds.into()), limits.rounds),
+        (
+            BudgetKind::Attempts,
+            Some(spend.attempts.into()),
+            limits.attempts,
+        ),
+    ];
+    lines
+        .into_iter()
+        .filter_map(|(kind, used, limit)| {
+            let of = limit.hard.or(limit.soft)?;
+            Some(match used {
+                Some(used) => format!(
+                    "{kind}: {} of {} ({}%)",
+                    kind.amount(used),
+                    kind.amount(of),
+                    used.saturating_mul(100) / of.max(1)
+                ),
+                None => format!("{kind}: unknown of {}", kind.amount(of)),
+            })
+        })
+        .collect()
+}
+
 /// The comment an issue stopped by a per-issue budget gets: which budget, how much was used,
 /// what to change.
 pub fn stop_comment(exceeded: &Exceeded, spend: &Spend) -> String {

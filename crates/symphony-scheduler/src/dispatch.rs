@@ -112,6 +112,11 @@ impl Scheduler {
                 {
                     continue;
                 }
+                if self.spent_out(issue).is_some() {
+                    // Its budget is spent (a person moved it back without raising it): it
+                    // waits, and `explain` says why.
+                    continue;
+                }
                 let count = per_state.get(state).copied().unwrap_or(0);
                 if count >= self.config.state_limit_normalized(state) {
                     continue;

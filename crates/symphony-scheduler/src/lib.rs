@@ -24,8 +24,8 @@ mod tick;
 mod types;
 
 pub use budget::{
-    stop_comment, BudgetKind, BudgetOverride, Budgets, DayLimits, Exceeded, IssueLimits, Limit,
-    Spend,
+    stop_comment, usage_lines, BudgetKind, BudgetOverride, Budgets, DayLimits, Exceeded,
+    IssueLimits, Limit, Spend,
 };
 pub use config::{same_state, SchedulerConfig};
 pub use decision::*;

@@ -34,6 +34,10 @@ impl Scheduler {
         out: &mut Out,
     ) {
         let Some(entry) = self.running.get_mut(issue_id) else {
+            // Known for an issue that is not running (an explainer asking the store): what
+            // `explain` judges its next run by.
+            let known = self.ended_spend.entry(issue_id.to_owned()).or_default();
+            *known = known.at_least(&spend);
             return;
         };
         entry.prior = entry.prior.at_least(&spend);

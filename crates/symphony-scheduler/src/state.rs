@@ -207,17 +207,21 @@ impl Scheduler {
                 holder: holder.clone(),
             });
         }
-        if let Some(spent) = self.ended_spend.get(&issue.id) {
-            // The next run would be one more attempt.
-            let next = spent.plus(&crate::budget::Spend {
-                attempts: 1,
-                ..Default::default()
-            });
-            if let Some(exceeded) = self.config.budgets.for_issue(issue).stop(&next) {
-                return Err(Ineligible::Budget(exceeded));
-            }
+        if let Some(exceeded) = self.spent_out(issue) {
+            return Err(Ineligible::Budget(exceeded));
         }
         self.slot_for(&issue.state)
+    }
+
+    /// The hard limit the issue's next run would pass, by what its runs are known to have used.
+    pub(crate) fn spent_out(&self, issue: &Issue) -> Option<crate::budget::Exceeded> {
+        let spent = self.ended_spend.get(&issue.id)?;
+        // The next run would be one more attempt.
+        let next = spent.plus(&Spend {
+            attempts: 1,
+            ..Spend::default()
+        });
+        self.config.budgets.for_issue(issue).stop(&next)
     }
 
     pub(crate) fn slot_for(&self, state: &str) -> Result<(), Ineligible> {

@@ -173,7 +173,8 @@ pub enum Event {
     },
     /// What the issue's earlier runs used, read from durable state by the worker before its
     /// agent starts (ADR 0023): the running run's reports are added to it, so retries,
-    /// restarts and other instances never reset a budget.
+    /// restarts and other instances never reset a budget. For an issue that is not running
+    /// (an explainer's question), it is what its next run is judged by.
     PriorSpend {
         /// Which issue.
         issue_id: String,

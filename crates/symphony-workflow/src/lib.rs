@@ -19,6 +19,7 @@ mod schema;
 mod section;
 mod template;
 mod top_level;
+mod unknown_keys;
 mod workflow;
 
 pub use config::{
@@ -36,4 +37,5 @@ pub use schema::front_matter_schema;
 pub use section::{ConfigSection, SectionContext, SectionError};
 pub use template::{PromptTemplate, DEFAULT_PROMPT};
 pub use top_level::closest;
+pub use unknown_keys::unknown_key;
 pub use workflow::Workflow;

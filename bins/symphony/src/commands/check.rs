@@ -19,6 +19,9 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     let review = review(&workflow)?;
     let planning = planning(&workflow)?;
     let agent = agent(&workflow)?;
+    let budgets = symphony_orchestrator::budgets_of(&workflow.config)
+        .map_err(|e| Failure::new("invalid_budgets_config", e))?
+        .describe();
     let server = symphony_server::ServerConfig::from_section(
         workflow.config.extensions.get("server"),
         None,
@@ -38,7 +41,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         )
     });
     print!(
-        "{}{}{agent}{gates}{handoff}{review}{planning}{server}",
+        "{}{}{agent}{gates}{handoff}{review}{planning}{budgets}{server}",
         report(&workflow, &template)?,
         sections(&workflow, &registry)
     );

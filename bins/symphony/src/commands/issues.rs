@@ -7,6 +7,7 @@ use std::path::Path;
 use symphony_orchestrator::{
     scheduler_config, sort_for_dispatch, Effect, Event, FetchPurpose, Scheduler,
 };
+use symphony_store::Store as _;
 use symphony_workflow::{ProcessEnvironment, Workflow};
 
 use crate::failure::Failure;
@@ -32,8 +33,32 @@ pub fn run(path: &Path) -> Result<(), Failure> {
     })?;
     sort_for_dispatch(&mut issues);
 
-    // Ask the scheduler itself: one tick with these candidates, as a fresh service would run it.
+    // Ask the scheduler itself: one tick with these candidates, as a fresh service would run it,
+    // knowing what the budgets have used (ADR 0023) when there is durable state to ask.
+    let budgeted = !config.budgets.per_issue.is_unset()
+        || !config.budgets.overrides.is_empty()
+        || !config.budgets.per_day.is_unset();
     let mut scheduler = Scheduler::new(config);
+    let state_dir = &workflow.config.state.dir;
+    if budgeted && state_dir.join(symphony_store::DATABASE_FILE).is_file() {
+        let store = super::state::open(state_dir)?;
+        let known = super::run::runtime()?.block_on(async {
+            let day = symphony_store::utc_day(symphony_store::wall_clock_ms());
+            let used = store.day_usage(day).await?;
+            let mut known = vec![Event::DayUsage { day, usage: used }];
+            for issue in &issues {
+                let spend = store.issue_spend(&issue.id, None).await?;
+                known.push(Event::PriorSpend {
+                    issue_id: issue.id.clone(),
+                    spend,
+                });
+            }
+            Ok::<_, symphony_store::StoreError>(known)
+        });
+        for event in known.map_err(|e| Failure::new(e.category(), e.to_string()))? {
+            scheduler.handle(event, 0);
+        }
+    }
     scheduler.handle(
         Event::Tick {
             preflight_error: None,

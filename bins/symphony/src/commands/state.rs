@@ -26,7 +26,7 @@ pub fn locate(workflow: Option<&Path>, state_dir: Option<&Path>) -> Result<PathB
 }
 
 /// Opens an existing state database; never creates one.
-fn open(dir: &Path) -> Result<SqliteStore, Failure> {
+pub(crate) fn open(dir: &Path) -> Result<SqliteStore, Failure> {
     let file = dir.join(DATABASE_FILE);
     if !file.is_file() {
         return Err(Failure::new(

@@ -87,6 +87,9 @@ impl AfterTurns<'_> {
                 watch_review: ctx.plan.review.is_some(),
                 round: ctx.review.as_ref().map(|r| &r.round),
                 replacing: ctx.review.as_ref().and_then(|r| r.replacing()),
+                budget: ctx
+                    .prior_spend
+                    .map(|prior| (ctx.scheduling.budgets.for_issue(self.issue), prior)),
             }),
             (Some(_), None) => {
                 return ExitReason::Failed(

@@ -219,6 +219,7 @@ impl Shell {
             empty_before: self.empty_attempts.get(&issue.id).copied().unwrap_or(0),
             store: self.store.clone(),
             review: None,
+            prior_spend: None,
         };
         let issue_id = issue.id.clone();
         let persistence = self.persistence.clone();

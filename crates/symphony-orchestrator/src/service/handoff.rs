@@ -31,7 +31,7 @@ pub(crate) use super::token_tally::TokenTally;
 use super::{handoff_comment, remarks};
 use crate::handoff_config::HandOffConfig;
 use crate::review_prompt::PendingRound;
-use symphony_scheduler::ExitReason;
+use symphony_scheduler::{ExitReason, IssueLimits, Limit, Spend};
 
 /// How long reading the change may take.
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -64,6 +64,8 @@ pub(crate) struct HandOffStage<'a> {
     pub round: Option<&'a PendingRound>,
     /// What the push may replace (a branch the round rebased): else a fast-forward.
     pub replacing: Option<&'a str>,
+    /// The issue's limits and what its earlier runs used (ADR 0023), for the body.
+    pub budget: Option<(IssueLimits, Spend)>,
 }
 
 /// What publishing did.
@@ -466,6 +468,26 @@ impl HandOffStage<'_> {
             },
             tokens: pr_body::Tokens::from(&used),
             cost: used.cost_micros.map(symphony_core::dollars),
+            budget: self
+                .budget
+                .map(|(limits, prior)| {
+                    let this_run = Spend {
+                        usage: used,
+                        attempts: 1,
+                        agent_ms: u64::try_from(self.started.elapsed().as_millis())
+                            .unwrap_or(u64::MAX),
+                        ..Spend::default()
+                    };
+                    // Turns and rounds are the scheduler's count, not known here: left out
+                    // rather than understated.
+                    let shown = IssueLimits {
+                        turns: Limit::default(),
+                        rounds: Limit::default(),
+                        ..limits
+                    };
+                    symphony_scheduler::usage_lines(&shown, &prior.plus(&this_run))
+                })
+                .unwrap_or_default(),
             duration: pr_body::human_duration(self.started.elapsed().as_secs()),
             adrs,
             run: run.to_owned(),

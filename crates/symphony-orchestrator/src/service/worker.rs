@@ -54,9 +54,10 @@ pub(crate) async fn run_worker(
             Err(exit) => return exit,
         };
     }
-    if let Err(exit) = within_budget(&ctx, &issue).await {
-        return exit;
-    }
+    ctx.prior_spend = match within_budget(&ctx, &issue).await {
+        Ok(prior) => prior,
+        Err(exit) => return exit,
+    };
     let manager = WorkspaceManager::from_config(&ctx.workflow.config).for_issue(&issue.id);
     let workspace = match manager.ensure(&issue.identifier).await {
         Ok(workspace) => workspace,
@@ -103,7 +104,7 @@ pub(crate) async fn run_worker(
 /// when a per-issue hard limit is passed already (this run counts as one more attempt). A
 /// review round counts as a round. A store that cannot answer fails the run: a budget that
 /// cannot be checked is not a budget with room.
-async fn within_budget(ctx: &WorkerContext, issue: &Issue) -> Result<(), ExitReason> {
+async fn within_budget(ctx: &WorkerContext, issue: &Issue) -> Result<Option<Spend>, ExitReason> {
     let limits = ctx.scheduling.budgets.for_issue(issue);
     if ctx.review.is_some() {
         let update = AgentUpdate {
@@ -120,7 +121,7 @@ async fn within_budget(ctx: &WorkerContext, issue: &Issue) -> Result<(), ExitRea
             .await;
     }
     let (Some(store), false) = (&ctx.store, limits.is_unset()) else {
-        return Ok(());
+        return Ok(None);
     };
     let prior = store
         .issue_spend(&issue.id, ctx.run_id)
@@ -152,7 +153,7 @@ async fn within_budget(ctx: &WorkerContext, issue: &Issue) -> Result<(), ExitRea
             );
             Err(ExitReason::Stopped(StopReason::Budget(exceeded.kind)))
         }
-        None => Ok(()),
+        None => Ok(Some(prior)),
     }
 }
 

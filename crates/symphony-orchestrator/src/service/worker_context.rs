@@ -45,4 +45,6 @@ pub(crate) struct WorkerContext {
     pub store: Option<Arc<dyn Store>>,
     /// The review round this run answers (read when it starts).
     pub review: Option<RoundContext>,
+    /// What the earlier runs used, when its budgets asked the store (ADR 0023).
+    pub prior_spend: Option<symphony_scheduler::Spend>,
 }
