@@ -31,6 +31,14 @@ impl ScrapeMetrics {
         self
     }
 
+    /// A gauge of a quantity (dollars, say) reading `value`.
+    pub fn gauge_f64(&mut self, name: &'static str, help: &'static str, value: f64) -> &mut Self {
+        let gauge: Gauge<f64, AtomicU64> = Gauge::default();
+        gauge.set(value);
+        self.registry.register(name, help, gauge);
+        self
+    }
+
     /// A counter of things standing at `value`.
     pub fn count(&mut self, name: &'static str, help: &'static str, value: u64) -> &mut Self {
         let counter: Counter = Counter::default();

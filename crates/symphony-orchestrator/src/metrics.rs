@@ -67,8 +67,37 @@ mod tests {
                 reason: symphony_scheduler::RetryReason::Failure,
             },
         );
+        let exceeded = symphony_scheduler::Exceeded {
+            kind: symphony_scheduler::BudgetKind::Tokens,
+            used: Some(11),
+            limit: 10,
+            hard: true,
+        };
+        record_decision(
+            &metrics,
+            &Decision::BudgetExceeded {
+                issue_id: "1".into(),
+                identifier: "A-1".into(),
+                exceeded,
+                spend: symphony_scheduler::Spend::default(),
+            },
+        );
+        record_decision(
+            &metrics,
+            &Decision::BudgetWarning {
+                issue_id: None,
+                identifier: None,
+                exceeded: symphony_scheduler::Exceeded {
+                    kind: symphony_scheduler::BudgetKind::DailyCost,
+                    hard: false,
+                    ..exceeded
+                },
+            },
+        );
         let text = symphony_metrics::exposition(&metrics, &symphony_metrics::ScrapeMetrics::new());
         for line in [
+            "symphony_budget_stops_total{kind=\"tokens\"} 1",
+            "symphony_budget_warnings_total{kind=\"daily_cost\"} 1",
             "symphony_runs_total{outcome=\"failed\"} 1",
             "symphony_retries_total{reason=\"failure\"} 1",
             "symphony_run_duration_seconds_sum 1.5",

@@ -53,6 +53,45 @@ impl ServerCounters {
     }
 }
 
+/// The day's budget (ADR 0023): what every run used today, what is left before each hard
+/// daily limit (only when one is set), and whether new dispatch is held. Per-issue use is in
+/// the API: issue identifiers never become labels.
+fn budget_gauges(scrape: &mut ScrapeMetrics, day: &symphony_orchestrator::DayBudget) {
+    let tokens = i64::try_from(day.usage.total_tokens).unwrap_or(i64::MAX);
+    scrape
+        .gauge(
+            "symphony_budget_day_tokens",
+            "Tokens every run used in the current UTC day",
+            tokens,
+        )
+        .gauge_f64(
+            "symphony_budget_day_cost_usd",
+            "US dollars every run used in the current UTC day (priced by the agent or the \
+             workflow's price table)",
+            day.usage.cost_usd().unwrap_or(0.0),
+        )
+        .gauge(
+            "symphony_budget_dispatch_held",
+            "1 while a daily budget holds new dispatch until the next UTC day",
+            i64::from(day.held.is_some()),
+        );
+    if let Some(hard) = day.limits.tokens.hard {
+        scrape.gauge(
+            "symphony_budget_day_remaining_tokens",
+            "Tokens left before the daily hard limit",
+            i64::try_from(hard.saturating_sub(day.usage.total_tokens)).unwrap_or(i64::MAX),
+        );
+    }
+    if let Some(hard) = day.limits.cost_micros.hard {
+        let used = day.usage.cost_micros.unwrap_or(0);
+        scrape.gauge_f64(
+            "symphony_budget_day_remaining_cost_usd",
+            "US dollars left before the daily hard limit",
+            symphony_core::usd_of_micros(hard.saturating_sub(used)),
+        );
+    }
+}
+
 /// The exposition text: the service's metrics, then this scrape's (the orchestrator's
 /// snapshot, `None` when it did not answer, and the server's own counters).
 pub fn render(
@@ -116,6 +155,7 @@ pub fn render(
                 "Seconds agents have run, finished runs and running sessions",
                 s.seconds_running,
             );
+        budget_gauges(&mut scrape, &s.day);
     }
     let requests: Vec<((&str, String), u64)> = counters
         .requests

@@ -191,6 +191,46 @@ fn str_of(value: &Value) -> String {
     }
 }
 
+/// The budget an issue is closest to spending, as `tokens 70%` (`-` without budgets).
+fn closest_budget(budget: &Value) -> String {
+    budget
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(kind, line)| {
+            let used = line["used"].as_f64()?;
+            let hard = line["hard"].as_f64().filter(|h| *h > 0.0)?;
+            Some((kind, used / hard * 100.0))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or_else(|| "-".to_owned(), |(kind, pct)| format!("{kind} {pct:.0}%"))
+}
+
+/// The day's use against its limits, when a daily limit is set.
+fn day_budget(budget: &Value) -> Option<String> {
+    let part = |key: &str, money: bool| -> Option<String> {
+        let line = &budget[key];
+        let hard = line["hard"].as_f64()?;
+        let used = line["used"].as_f64().unwrap_or(0.0);
+        Some(if money {
+            format!("${used:.2} of ${hard:.2}")
+        } else {
+            format!("{used} of {hard} tokens")
+        })
+    };
+    let parts: Vec<String> = [part("cost_usd", true), part("tokens", false)]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "Budget today ({}): {}",
+            str_of(&budget["utc_day"]),
+            parts.join(", ")
+        )
+    })
+}
+
 /// One frame: totals, running sessions, the retry queue and recent reviews.
 pub(crate) fn render(
     state: &Value,
@@ -223,10 +263,21 @@ pub(crate) fn render(
         out.push_str(&fit(&format!("! not dispatching new work: {error}"), width));
         out.push('\n');
     }
+    if let Some(held) = state["budget"]["dispatch_held"]["message"].as_str() {
+        out.push_str(&fit(
+            &format!("! {held}: no new work until the next UTC day"),
+            width,
+        ));
+        out.push('\n');
+    }
+    if let Some(line) = day_budget(&state["budget"]) {
+        out.push_str(&fit(&line, width));
+        out.push('\n');
+    }
     out.push_str("\nRUNNING\n");
     out.push_str(&format!(
-        "{:<16} {:<14} {:<6} {:>5} {:>8} {:>9}  {}\n",
-        "ISSUE", "STATE", "STAGE", "TURNS", "AGE", "TOKENS", "LAST EVENT"
+        "{:<16} {:<14} {:<6} {:>5} {:>8} {:>9} {:<12}  {}\n",
+        "ISSUE", "STATE", "STAGE", "TURNS", "AGE", "TOKENS", "BUDGET", "LAST EVENT"
     ));
     let running = state["running"].as_array().cloned().unwrap_or_default();
     if running.is_empty() {
@@ -245,13 +296,14 @@ pub(crate) fn render(
             since(&r["last_event_at"]),
         );
         let line = format!(
-            "{:<16} {:<14} {:<6} {:>5} {:>8} {:>9}  {}",
+            "{:<16} {:<14} {:<6} {:>5} {:>8} {:>9} {:<12}  {}",
             fit(&str_of(&r["issue_identifier"]), 16),
             fit(&str_of(&r["state"]), 14),
             stage,
             str_of(&r["turn_count"]),
             since(&r["started_at"]),
             str_of(&r["tokens"]["total_tokens"]),
+            fit(&closest_budget(&r["budget"]), 12),
             last,
         );
         out.push_str(&fit(&line, width));
@@ -401,12 +453,17 @@ mod tests {
             "running": [{"issue_identifier": "widgets#7", "state": "in-progress", "stage": "agent",
                 "turn_count": 3, "started_at": "2026-11-24T09:58:55Z", "last_event": "notification",
                 "last_message": "Working on tests\nline two", "last_event_at": "2026-11-24T09:59:59Z",
-                "tokens": {"total_tokens": 2000}}],
+                "tokens": {"total_tokens": 2000},
+                "budget": {"tokens": {"used": 7000, "hard": 10000}, "cost_usd": {"used": 1.31, "hard": 2.0}}}],
             "retrying": [{"issue_identifier": "widgets#9", "attempt": 3,
                 "due_at": "2026-11-24T10:00:30Z",
                 "error": "agent turn error [turn_timeout]: no answer in 3600 s and a very long tail that is cut"}],
             "codex_totals": {"total_tokens": 9400, "seconds_running": 1834.2, "cost_usd": 1.25},
             "health": {"config_error": "workflow_parse_error: bad YAML"},
+            "budget": {"utc_day": "2026-11-24", "tokens": {"used": 69000, "hard": null},
+                "cost_usd": {"used": 10.2, "hard": 10.0},
+                "dispatch_held": {"budget": "daily_cost",
+                    "message": "daily_cost budget: used $10.20 of a limit of $10.00 (budgets.per_day.cost_usd)"}},
         });
         let reviews = json!({"events": [{"at": "2026-11-24T09:59:00Z", "kind": "gate_verdict",
             "issue_identifier": "widgets#7",
