@@ -36,9 +36,9 @@ pub use service::{
     SnapshotError, SnapshotHandle, StartError, StoreHealth, TrackerTools, Wiring,
 };
 pub use symphony_scheduler::{
-    sort_for_dispatch, AgentUpdate, BudgetKind, Budgets, DayBudget, DayLimits, Decision, Effect,
-    Event, Exceeded, ExitReason, FetchPurpose, Ineligible, IssueLimits, Limit, LogLevel,
-    RestoredRetry, RetryEntry, RetryReason, RetryRow, RunEnd, RunningEntry, RunningRow, Scheduler,
-    SchedulerConfig, Snapshot, Spend, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
+    sort_for_dispatch, AgentUpdate, BacklogRow, BudgetKind, Budgets, DayBudget, DayLimits,
+    Decision, Effect, Event, Exceeded, ExitReason, FetchPurpose, Ineligible, IssueLimits, Limit,
+    LogLevel, RestoredRetry, RetryEntry, RetryReason, RetryRow, RunEnd, RunningEntry, RunningRow,
+    Scheduler, SchedulerConfig, Snapshot, Spend, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
     FAILURE_BASE_DELAY_MS,
 };

@@ -138,6 +138,13 @@ impl CandidateBook {
         })
     }
 
+    /// Every known candidate, eligible or not, in dispatch order; the first `limit`.
+    pub(crate) fn first(&self, limit: usize) -> Vec<&Issue> {
+        let mut all: Vec<&Entry> = self.by_id.values().collect();
+        all.sort_by(|a, b| a.place.cmp(&b.place));
+        all.into_iter().take(limit).map(|e| &e.issue).collect()
+    }
+
     fn insert(&mut self, issue: Issue, config: &SchedulerConfig) {
         let entry = Entry::new(issue, config, self.generation);
         if entry.eligible {

@@ -8,6 +8,7 @@
 //! The worker asks the same rules before it starts ([`issue_eligible`]) and before each of
 //! Symphony's own steps ([`standing`]): one definition of "may this issue run".
 
+mod backlog;
 mod budget;
 mod candidates;
 mod config;
@@ -23,6 +24,7 @@ mod state;
 mod tick;
 mod types;
 
+pub use backlog::BacklogRow;
 pub use budget::{
     stop_comment, usage_lines, BudgetKind, BudgetOverride, Budgets, DayLimits, Exceeded,
     IssueLimits, Limit, Spend,

@@ -96,6 +96,9 @@ pub struct Snapshot {
     pub store_error: Option<String>,
     /// The day's budget.
     pub day: DayBudget,
+    /// The backlog and why each issue waits; filled only when a snapshot is asked for (the
+    /// API, the dashboard), not on every state change.
+    pub backlog: Vec<crate::backlog::BacklogRow>,
 }
 
 impl Scheduler {
@@ -149,6 +152,7 @@ impl Scheduler {
                 held: self.dispatch_hold().copied(),
             },
             running,
+            backlog: Vec::new(),
         }
     }
 }

@@ -87,6 +87,17 @@ pub fn state(now: DateTime<Utc>, snapshot: &Snapshot) -> Value {
         "codex_totals": totals(snapshot),
         "rate_limits": snapshot.rate_limits,
         "budget": crate::budget_json::day(&snapshot.day),
+        "backlog": snapshot.backlog.iter().map(|b| json!({
+            "issue_id": b.issue_id,
+            "issue_identifier": b.identifier,
+            "issue_url": b.url,
+            "title": b.title,
+            "state": b.state,
+            "priority": b.priority,
+            "waiting": b.waiting,
+            "why": b.why,
+            "budget": crate::budget_json::issue(&b.spent.unwrap_or_default(), &b.limits),
+        })).collect::<Vec<_>>(),
         "health": {"config_error": snapshot.config_error, "store_error": snapshot.store_error},
     })
 }

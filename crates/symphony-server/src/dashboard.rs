@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+pub use crate::html::{escape, percent};
+
 /// Recent gate verdicts and hand-offs shown.
 pub const REVIEWS: usize = 10;
 
@@ -82,22 +84,6 @@ pub fn reviews(events: &Value) -> String {
     html
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn text(value: &Value) -> String {
     match value {
         Value::Null => "—".to_owned(),
@@ -147,7 +133,7 @@ pub fn body(state: &Value) -> String {
     }
     for r in &running {
         html.push_str(&format!(
-            "<tr data-issue=\"{id}\"><td><a href=\"/api/v1/{link}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=\"message\">{}</span></td><td>{}</td><td>{}</td></tr>",
+            "<tr data-issue=\"{id}\"><td><a href=\"/issues/{link}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=\"message\">{}</span></td><td>{}</td><td>{}</td></tr>",
             text(&r["state"]),
             text(&r["stage"]),
             text(&r["turn_count"]),
@@ -196,17 +182,6 @@ fn age(from: &Value, to: &Value) -> String {
     }
 }
 
-/// Percent-encodes a path segment (identifiers like `widgets#7`): all but RFC 3986's
-/// unreserved characters.
-fn percent(segment: &str) -> String {
-    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(segment, UNRESERVED).to_string()
-}
-
 const SCRIPT: &str = r#"
 const esc = (v) => (v === null || v === undefined || v === "") ? "—" :
   String(v).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -225,7 +200,7 @@ function render(s) {
   h += `<p class="totals" id="totals">${esc(s.counts.running)} running · ${esc(s.counts.retrying)} retrying · ${esc(s.codex_totals.total_tokens)} tokens${typeof s.codex_totals.cost_usd === "number" ? ` · ${esc(dollars(s.codex_totals.cost_usd))} as agents priced it` : ""} · ${esc(s.codex_totals.seconds_running)} s of agent time · as of ${esc(s.generated_at)}</p>`;
   h += `<h2>Running</h2><table id="running"><thead><tr><th>Issue</th><th>State</th><th>Stage</th><th>Turns</th><th>Last event</th><th>Tokens</th><th>Age</th></tr></thead><tbody>`;
   if (s.running.length === 0) h += `<tr><td colspan="7" class="empty">nothing running</td></tr>`;
-  for (const r of s.running) h += `<tr data-issue="${esc(r.issue_identifier)}"><td><a href="/api/v1/${encodeURIComponent(r.issue_identifier)}">${esc(r.issue_identifier)}</a></td><td>${esc(r.state)}</td><td>${esc(r.stage)}</td><td>${esc(r.turn_count)}</td><td>${esc(r.last_event)} <span class="message">${esc(r.last_message)}</span></td><td>${esc(r.tokens.total_tokens)}</td><td title="${esc(r.started_at)}">${esc(age(r.started_at, s.generated_at))}</td></tr>`;
+  for (const r of s.running) h += `<tr data-issue="${esc(r.issue_identifier)}"><td><a href="/issues/${encodeURIComponent(r.issue_identifier)}">${esc(r.issue_identifier)}</a></td><td>${esc(r.state)}</td><td>${esc(r.stage)}</td><td>${esc(r.turn_count)}</td><td>${esc(r.last_event)} <span class="message">${esc(r.last_message)}</span></td><td>${esc(r.tokens.total_tokens)}</td><td title="${esc(r.started_at)}">${esc(age(r.started_at, s.generated_at))}</td></tr>`;
   h += `</tbody></table><h2>Retry queue</h2><table id="retrying"><thead><tr><th>Issue</th><th>Attempt</th><th>Due</th><th>Error</th></tr></thead><tbody>`;
   if (s.retrying.length === 0) h += `<tr><td colspan="4" class="empty">no retries queued</td></tr>`;
   for (const r of s.retrying) h += `<tr data-issue="${esc(r.issue_identifier)}"><td>${esc(r.issue_identifier)}</td><td>${esc(r.attempt)}</td><td>${esc(r.due_at)}</td><td>${esc(r.error)}</td></tr>`;
@@ -277,7 +252,9 @@ async function poll() {
   try {
     const r = await fetch("/api/v1/state", {headers: {"accept": "application/json"}});
     if (!r.ok) throw new Error(`the API answered ${r.status}`);
-    render(await r.json());
+    const s = await r.json();
+    render(s);
+    renderPanels(s);
     await pollReviews();
     await pollInReview();
     banner.hidden = true;
@@ -294,7 +271,23 @@ h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.05rem;margin:1.4rem 0 .4rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d8dee4;vertical-align:top}\
 th{font-weight:600;background:#f6f8fa}.message{color:#57606a}.empty{color:#57606a;font-style:italic}\
 .totals{color:#57606a}.banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;border-radius:6px}\
-.banner.error{background:#ffebe9;border-color:#cf222e}";
+.banner.error{background:#ffebe9;border-color:#cf222e}\
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(26rem,1fr));gap:1rem}\
+.chart{margin:0}.chart figcaption{font-weight:600;margin-bottom:.2rem}.chart svg{width:100%;height:auto}\
+.axis{font-size:10px;fill:#57606a}.legend{font-size:12px;color:#57606a;margin:.2rem 0}\
+.legend span{margin-right:.8rem}.legend i{display:inline-block;width:.7rem;height:.7rem;margin-right:.25rem;border-radius:2px}\
+.meter meter{margin-left:.6rem;width:14rem;vertical-align:middle}";
+
+/// A page of its own (an issue's) in the dashboard's style, with a way back.
+pub fn frame(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>\
+         <p><a href=\"/\">← Symphony</a></p>{body}</body></html>",
+        escape(title)
+    )
+}
 
 /// The whole page for `state` (`None` when the orchestrator did not answer), the recent
 /// reviews and the changes in review (`None` when the service keeps no store).
@@ -302,8 +295,16 @@ pub fn page(
     state: Option<&Value>,
     (recent, watched): (Option<&Value>, Option<&Value>),
     unavailable: Option<&str>,
+    charts: Option<&str>,
 ) -> String {
     let live = state.map(body).unwrap_or_default();
+    let budget = state
+        .map(crate::dashboard_panels::budget)
+        .unwrap_or_default();
+    let backlog = state
+        .map(crate::dashboard_panels::backlog)
+        .unwrap_or_default();
+    let charts = charts.unwrap_or_default();
     let reviews_section = recent
         .map(|r| format!("<div id=\"reviews-live\">{}</div>", reviews(r)))
         .unwrap_or_default();
@@ -312,7 +313,8 @@ pub fn page(
         .unwrap_or_default();
     let script = SCRIPT
         .replace("${REVIEW_KINDS}", &crate::history::REVIEW_KINDS.join(","))
-        .replace("${REVIEWS}", &REVIEWS.to_string());
+        .replace("${REVIEWS}", &REVIEWS.to_string())
+        + crate::dashboard_panels::SCRIPT;
     let banner = match unavailable {
         Some(why) => format!(
             "<p class=\"banner\" id=\"health\">Orchestrator unavailable: {}</p>",
@@ -325,7 +327,9 @@ pub fn page(
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Symphony</title><noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>\
          <style>{STYLE}</style></head><body><h1>Symphony</h1>{banner}\
-         <div id=\"live\">{live}</div>{in_review_section}{reviews_section}\
+         <div id=\"budget-live\">{budget}</div>\
+         <div id=\"live\">{live}</div><div id=\"backlog-live\">{backlog}</div>{charts}\
+         {in_review_section}{reviews_section}\
          <p class=\"totals\">JSON: <a href=\"/api/v1/state\">/api/v1/state</a> · \
          <a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p>\
          <script>{script}</script></body></html>"
@@ -355,7 +359,7 @@ mod tests {
         );
         assert!(!html.contains("<script>x"), "{html}");
         assert!(html.contains("&lt;b&gt;todo&lt;/b&gt;"), "{html}");
-        assert!(html.contains("href=\"/api/v1/acme%237\""), "{html}");
+        assert!(html.contains("href=\"/issues/acme%237\""), "{html}");
         assert!(html.contains("no retries queued"), "{html}");
         assert!(!html.contains("config-error"), "no banner without an error");
         assert!(html.contains("<td>1m00s</td>"), "the age column: {html}");

@@ -8,15 +8,20 @@
 mod api;
 mod app;
 mod budget_json;
+mod charts;
 mod config;
 mod dashboard;
+mod dashboard_panels;
 mod error;
 mod guard;
 mod history;
+mod html;
+mod issue_page;
 mod metrics;
 mod orchestrator;
 mod routes;
 mod store_routes;
+mod usage_view;
 mod webhook;
 
 use std::future::Future;

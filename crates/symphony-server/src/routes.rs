@@ -93,16 +93,30 @@ async fn dashboard(State(app): State<AppState>) -> Response {
         .map(|entries| history::events(&entries)),
         None => None,
     };
+    let usage = match app.orchestrator.store() {
+        Some(store) => store_routes::usage_data(store.as_ref(), crate::usage_view::DEFAULT_DAYS)
+            .await
+            .ok(),
+        None => None,
+    };
     let page = match app.orchestrator.snapshot().await {
-        Ok(snapshot) => dashboard::page(
-            Some(&api::state(chrono::Utc::now(), &snapshot)),
-            (reviews.as_ref(), watched.as_ref()),
-            None,
-        ),
+        Ok(snapshot) => {
+            let state = api::state(chrono::Utc::now(), &snapshot);
+            let charts = usage
+                .as_ref()
+                .map(|u| crate::charts::section(u, &state["budget"]));
+            dashboard::page(
+                Some(&state),
+                (reviews.as_ref(), watched.as_ref()),
+                None,
+                charts.as_deref(),
+            )
+        }
         Err(e) => dashboard::page(
             None,
             (reviews.as_ref(), watched.as_ref()),
             Some(&e.to_string()),
+            None,
         ),
     };
     respond(StatusCode::OK, "text/html; charset=utf-8", page)
@@ -263,6 +277,8 @@ pub fn router(
         )
         .route("/api/v1/events", only(get(store_routes::audit_events)))
         .route("/api/v1/reviews", only(get(store_routes::reviews_list)))
+        .route("/api/v1/usage", only(get(store_routes::usage)))
+        .route("/issues/{identifier}", only(get(crate::issue_page::page)))
         .route("/api/v1/{identifier}", only(get(issue)))
         .route("/webhooks/github", only(post(github_webhook)))
         .fallback(not_found)

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde_json::Value;
 use symphony_store::{RunFilter, Store, StoreError};
 
 use crate::app::{json_response, respond, AppState};
-use crate::{api, history};
+use crate::{api, history, usage_view};
 
 /// An API error: the status and the envelope's code and message.
 #[derive(Debug)]
@@ -20,7 +21,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -28,7 +29,7 @@ impl ApiError {
         }
     }
 
-    fn store(e: &StoreError) -> Self {
+    pub(crate) fn store(e: &StoreError) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",
@@ -44,7 +45,7 @@ impl axum::response::IntoResponse for ApiError {
 }
 
 /// The store, or why there is none.
-fn store_of(app: &AppState) -> Result<Arc<dyn Store>, ApiError> {
+pub(crate) fn store_of(app: &AppState) -> Result<Arc<dyn Store>, ApiError> {
     app.orchestrator.store().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -55,7 +56,7 @@ fn store_of(app: &AppState) -> Result<Arc<dyn Store>, ApiError> {
 }
 
 /// `name`'s value in the query.
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -189,4 +190,54 @@ pub(crate) async fn reviews_list(State(app): State<AppState>) -> Result<Response
         .await
         .map_err(|e| ApiError::store(&e))?;
     Ok(json_response(StatusCode::OK, &history::reviews(&watches)))
+}
+
+/// The usage view (`/api/v1/usage`) over the `days` UTC days ending today.
+pub(crate) async fn usage_data(store: &dyn Store, days: u64) -> Result<Value, StoreError> {
+    let now = symphony_store::wall_clock_ms();
+    let today = symphony_store::utc_day(now);
+    let mut per_day = Vec::new();
+    for day in today.saturating_sub(days.saturating_sub(1))..=today {
+        per_day.push((day, store.day_usage(day).await?));
+    }
+    let runs = store
+        .runs(RunFilter {
+            issue: None,
+            limit: Some(usage_view::CHART_RUNS),
+        })
+        .await?;
+    let verdicts = store
+        .audit_tail_of(&["gate_verdict".to_owned()], usage_view::CHART_VERDICTS)
+        .await?;
+    Ok(usage_view::usage(&per_day, &runs, &verdicts, now))
+}
+
+/// `GET /api/v1/usage?days=N`: spend per day and hour, runs per day by outcome, gate verdicts.
+pub(crate) async fn usage(
+    State(app): State<AppState>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let pairs = history::query_pairs(uri.query());
+    let days = match param(&pairs, "days") {
+        None => usage_view::DEFAULT_DAYS,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=usage_view::MAX_DAYS).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_days",
+                    format!(
+                        "days must be a whole number from 1 to {}",
+                        usage_view::MAX_DAYS
+                    ),
+                )
+            })?,
+    };
+    let store = store_of(&app)?;
+    let view = usage_data(store.as_ref(), days)
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    Ok(json_response(StatusCode::OK, &view))
 }

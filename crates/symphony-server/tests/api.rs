@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use client::{request, Answer};
 use serde_json::json;
 use symphony_orchestrator::{
-    DayBudget, DayLimits, IssueLimits, Limit, RefreshQueued, RetryRow, RunningRow, ServiceMetrics,
-    Snapshot, SnapshotError, Spend, Totals, TrackerOutcome,
+    BacklogRow, DayBudget, DayLimits, IssueLimits, Limit, RefreshQueued, RetryRow, RunningRow,
+    ServiceMetrics, Snapshot, SnapshotError, Spend, Totals, TrackerOutcome,
 };
 use symphony_server::{Orchestrator, Server, ServerConfig};
 use symphony_store::Usage;
@@ -135,6 +135,39 @@ fn snapshot() -> Snapshot {
             },
             held: None,
         },
+        backlog: vec![
+            BacklogRow {
+                issue_id: "id-11".into(),
+                identifier: "widgets#11".into(),
+                title: "Next up".into(),
+                state: "todo".into(),
+                priority: Some(1),
+                url: Some("https://github.example/acme/widgets/issues/11".into()),
+                waiting: "next",
+                why: None,
+                limits: IssueLimits::default(),
+                spent: None,
+            },
+            BacklogRow {
+                issue_id: "id-12".into(),
+                identifier: "widgets#12".into(),
+                title: "Blocked <one>".into(),
+                state: "todo".into(),
+                priority: None,
+                url: None,
+                waiting: "blocked",
+                why: Some("blocked by widgets#11".into()),
+                limits: IssueLimits {
+                    tokens: Limit::hard(10_000),
+                    ..IssueLimits::default()
+                },
+                spent: Some(Spend {
+                    usage: Usage::tokens(2_000, 500, 2_500),
+                    attempts: 1,
+                    ..Spend::default()
+                }),
+            },
+        ],
     }
 }
 

@@ -36,6 +36,7 @@ impl Orchestrator for WithStore {
             config_error: None,
             store_error: None,
             day: Default::default(),
+            backlog: vec![],
         })
     }
 
@@ -290,5 +291,131 @@ async fn without_a_store_history_says_so() {
         !page.body.contains("<div id=\"reviews-live\">"),
         "{}",
         page.body
+    );
+}
+
+#[tokio::test]
+async fn usage_over_time_charts_and_an_issue_page_come_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = recorded(dir.path()).await;
+    // A run today (the usage view ends today), priced, with a passing gate.
+    let now = symphony_store::wall_clock_ms();
+    let ClaimOutcome::Started { run_id } = store
+        .claim_and_start(RunStart {
+            issue_id: "id-9".into(),
+            identifier: "widgets#9".into(),
+            attempt: None,
+            workspace: None,
+            at_ms: now,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("the claim is free")
+    };
+    store
+        .apply(vec![
+            Change::Tokens {
+                run_id,
+                at_ms: now,
+                usage: symphony_store::Usage::tokens(600, 100, 700).with_cost_usd(0.25),
+            },
+            Change::Audit(AuditRecord {
+                at_ms: now,
+                kind: "gate_verdict".into(),
+                issue_id: Some("id-9".into()),
+                identifier: Some("widgets#9".into()),
+                detail: json!({"gate": "secrets", "status": "pass", "summary": "clean"}),
+            }),
+            Change::RunEnded {
+                run_id,
+                at_ms: now,
+                outcome: RunOutcome::Succeeded,
+                error: None,
+            },
+        ])
+        .await
+        .unwrap();
+    let addr = serve(Some(store)).await;
+    let usage = request(addr, "GET", "/api/v1/usage?days=3", None).await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    let usage: serde_json::Value = serde_json::from_str(&usage.body).unwrap();
+    let days = usage["days"].as_array().unwrap();
+    assert_eq!(days.len(), 3);
+    // The day of the run, wherever it falls in the window (a test crossing midnight).
+    let day_of_run = chrono::DateTime::from_timestamp_millis(now as i64)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    let today = days
+        .iter()
+        .find(|d| d["utc_day"] == day_of_run.as_str())
+        .unwrap();
+    assert_eq!(today["tokens"], 700, "{usage}");
+    assert_eq!(today["cost_usd"], 0.25, "{usage}");
+    assert_eq!(today["runs"]["succeeded"], 1, "{usage}");
+    assert_eq!(usage["hours"].as_array().unwrap().len(), 24);
+    assert!(
+        usage["hours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["tokens"] == 700),
+        "{usage}"
+    );
+    let secrets = usage["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["gate"] == "secrets")
+        .unwrap();
+    assert_eq!(secrets["verdicts"], json!({"fail": 1, "pass": 1}));
+    for (path, status) in [
+        ("/api/v1/usage?days=0", 400),
+        ("/api/v1/usage?days=91", 400),
+    ] {
+        assert_eq!(
+            request(addr, "GET", path, None).await.status,
+            status,
+            "{path}"
+        );
+    }
+
+    // The dashboard draws the same data.
+    let page = request(addr, "GET", "/", None).await;
+    for part in [
+        "id=\"chart-spend-days\"",
+        "Spend per UTC day (US dollars)",
+        "id=\"chart-runs\"",
+        "data-part=\"succeeded\"",
+        "id=\"chart-gates\"",
+        "secrets 50%",
+        "id=\"chart-spend-hours\"",
+        "<div id=\"backlog-live\">",
+    ] {
+        assert!(page.body.contains(part), "{part} missing:\n{}", page.body);
+    }
+
+    // The issue's page: its runs with their logs, its pull request, its decisions.
+    let issue = request(addr, "GET", "/issues/widgets%237", None).await;
+    assert_eq!(issue.status, 200);
+    assert_eq!(issue.content_type, "text/html; charset=utf-8");
+    for part in [
+        "<h1>widgets#7</h1>",
+        "<tr data-run=\"1\">",
+        "<td class=\"outcome\">failed</td>",
+        "<a href=\"/api/v1/runs/1/log\">log</a>",
+        "<a href=\"https://github.test/acme/widgets/pull/8\">",
+        "gate_verdict",
+        "Not running and not among the last candidates read",
+    ] {
+        assert!(issue.body.contains(part), "{part} missing:\n{}", issue.body);
+    }
+    let hostile = request(addr, "GET", "/issues/%3Cscript%3Ex", None).await;
+    assert!(!hostile.body.contains("<script>x"), "{}", hostile.body);
+    assert!(
+        hostile.body.contains("no runs recorded"),
+        "{}",
+        hostile.body
     );
 }

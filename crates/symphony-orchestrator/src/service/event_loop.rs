@@ -144,7 +144,7 @@ impl Parts {
         loop {
             let event = tokio::select! {
                 Some(reply) = snapshot_requests.recv() => {
-                    let _ = reply.send(shell.snapshot_now());
+                    let _ = reply.send(shell.snapshot_asked());
                     continue;
                 }
                 Some(()) = refresh_requests.recv() => {

@@ -65,6 +65,9 @@ pub(crate) struct Shell {
     pub review_watch: Option<(ReviewWatchHandle, JoinHandle<()>)>,
 }
 
+/// Backlog rows a snapshot carries at most.
+pub const BACKLOG_ROWS: usize = 200;
+
 impl Shell {
     /// The tick to handle now: the workflow re-read defensively first (SPEC §6.2, §6.3), and
     /// why dispatch is held, if it is.
@@ -139,6 +142,14 @@ impl Shell {
     pub fn snapshot_now(&self) -> Snapshot {
         let mut snapshot = self.scheduler.snapshot(self.now_ms());
         snapshot.store_error = self.store_error();
+        snapshot
+    }
+
+    /// [`Self::snapshot_now`] with the backlog and why each issue waits (the first
+    /// [`BACKLOG_ROWS`]): for a caller who asked, not for every state change.
+    pub fn snapshot_asked(&self) -> Snapshot {
+        let mut snapshot = self.snapshot_now();
+        snapshot.backlog = self.scheduler.backlog(BACKLOG_ROWS);
         snapshot
     }
 
