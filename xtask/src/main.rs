@@ -60,7 +60,8 @@ fn main() -> Result<()> {
         }
         ["bench", "workspace", rest @ ..] => bench_workspace::run(rest),
         ["bench", "scheduler", rest @ ..] => {
-            release_example("symphony-scheduler", "bench_tick", rest)
+            release_example("symphony-scheduler", "bench_tick", rest)?;
+            budget_instructions()
         }
         ["bench", "store"] => release_example("symphony-orchestrator", "bench_store", &[]),
         ["bench", "agent"] => {
@@ -113,6 +114,77 @@ fn schema() -> Result<()> {
 
 /// The scheduler and store benches run optimized, as the service does: a debug build would
 /// measure the compiler's checks, not the code.
+/// The budgets' cost as instructions (callgrind counts them the same whatever else the machine
+/// does) inside the scheduler's `handle`: the same ticks, with and without a usage report per
+/// running issue before each, with budgets off and on. Each figure is per tick: the count at
+/// 100 ticks minus the count at 50, so the set-up (the first, complete tick) cancels. Skipped, saying so, where
+/// valgrind is missing.
+fn budget_instructions() -> Result<()> {
+    const RUNNING: u64 = 100;
+    let exe = project_root().join("target/release/examples/bench_tick");
+    let count = |variant: &str, reports: bool, ticks: u64| -> Result<Option<u64>> {
+        let out_file = std::env::temp_dir().join(format!("symphony-budgets-{variant}.callgrind"));
+        let mut command = Command::new("valgrind");
+        command
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out_file.display()))
+            // Only the scheduler's own work: the harness building answers is not counted.
+            .arg("--toggle-collect=*Scheduler*handle*")
+            .arg(&exe)
+            .args(["--budgets", variant]);
+        if !reports {
+            command.arg("--no-reports");
+        }
+        let Ok(output) = command.args(["--ticks", &ticks.to_string()]).output() else {
+            return Ok(None);
+        };
+        let _ = std::fs::remove_file(&out_file);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        stderr
+            .lines()
+            .find_map(|l| l.split("Collected : ").nth(1))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .map(Some)
+            .with_context(|| format!("callgrind's count of {variant}: {stderr}"))
+    };
+    let per_tick = |variant: &str, reports: bool| -> Result<Option<u64>> {
+        Ok(
+            match (count(variant, reports, 50)?, count(variant, reports, 100)?) {
+                (Some(short), Some(long)) => Some(long.saturating_sub(short) / 50),
+                _ => None,
+            },
+        )
+    };
+    let figures = (
+        per_tick("off", false)?,
+        per_tick("on", false)?,
+        per_tick("off", true)?,
+        per_tick("on", true)?,
+    );
+    let (Some(tick_off), Some(tick_on), Some(all_off), Some(all_on)) = figures else {
+        println!("budgets, in instructions: not counted (valgrind is not installed)");
+        return Ok(());
+    };
+    let pct = |on: u64, off: u64| (on as f64 - off as f64) / off as f64 * 100.0;
+    println!("budgets, in instructions (callgrind: the same on any machine):");
+    println!(
+        "  tick alone: {tick_off} without budgets, {tick_on} with ({:+.2}%; target: < 1%: {})",
+        pct(tick_on, tick_off),
+        if pct(tick_on, tick_off) < 1.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    println!(
+        "  tick with its {RUNNING} usage reports: {all_off} without, {all_on} with ({:+.2}%, \
+         {} per report)",
+        pct(all_on, all_off),
+        (all_on.saturating_sub(all_off)) / RUNNING
+    );
+    Ok(())
+}
+
 fn release_example(package: &str, example: &str, args: &[&str]) -> Result<()> {
     let status = Command::new("cargo")
         .args([

@@ -9,14 +9,23 @@
 //! is timed too, as the reference it replaces. The tracker answers are built before the clock
 //! starts, as the shell receives them already built. Targets: p99 under 1 ms with 10,000
 //! candidates and under 10 ms with 100,000.
+//!
+//! Budgets (ADR 0023) are checked on every usage report and tick: the same ticks, each with
+//! one usage report per running issue, run with budgets set and without, interleaved in the
+//! same process; the difference is their cost. Target: under 1% of a tick.
 
 #[path = "common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
 
-use symphony_core::Issue;
-use symphony_scheduler::{CandidateAnswer, Event, ExitReason, FetchPurpose, Scheduler};
+use std::sync::Arc;
+
+use symphony_core::{Issue, Usage};
+use symphony_scheduler::{
+    AgentUpdate, Budgets, CandidateAnswer, DayLimits, Event, ExitReason, FetchPurpose, IssueLimits,
+    Limit, Scheduler, SchedulerConfig,
+};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -132,6 +141,25 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: &[&str]) -> Result<()> {
+    // `--budgets on|off [--no-reports]`: one variant of the budgets comparison alone, for an
+    // instruction count (`valgrind --tool=callgrind`), which no other load on the machine
+    // changes.
+    if let [flag, variant, rest @ ..] = args {
+        if *flag == "--budgets" {
+            let (reports, rest) = match rest {
+                ["--no-reports", rest @ ..] => (false, rest),
+                rest => (true, rest),
+            };
+            let o = parse(rest)?;
+            let (ticks, reports) = budget_round(&o, *variant == "on", reports)?;
+            println!(
+                "{variant}: {:.3} ms per tick, {:.0} ns per usage report",
+                ms(ticks),
+                reports.as_nanos() as f64 / o.running as f64
+            );
+            return Ok(());
+        }
+    }
     let o = parse(args)?;
     // Memory first, on a fresh heap, so freed memory from other work does not hide growth.
     let per_issue = memory_per_running_issue(10_000)?;
@@ -163,6 +191,7 @@ fn run(args: &[&str]) -> Result<()> {
             None,
         );
     }
+    budgets_overhead(&o)?;
     match per_issue {
         Some(bytes) => println!("  memory per running issue: {bytes:.0} bytes (resident growth with 10000 running; the issue snapshot included)"),
         None => println!("  memory per running issue: /proc/self/status unavailable"),
@@ -267,4 +296,140 @@ fn memory_per_running_issue(n: usize) -> Result<Option<f64>> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// Limits of every kind, none of them reached in the bench (a stop would change the work).
+fn budgeted(max: usize) -> SchedulerConfig {
+    let big = Limit {
+        soft: Some(u64::MAX / 4),
+        hard: Some(u64::MAX / 2),
+    };
+    SchedulerConfig {
+        budgets: Arc::new(Budgets {
+            per_issue: IssueLimits {
+                tokens: big,
+                cost_micros: big,
+                turns: big,
+                agent_ms: big,
+                rounds: big,
+                attempts: big,
+            },
+            per_day: DayLimits {
+                tokens: big,
+                cost_micros: big,
+                stop_running: false,
+            },
+            needs_human_state: Some("needs human".into()),
+            ..Budgets::default()
+        }),
+        ..common::config(max)
+    }
+}
+
+/// The ticks of [`ticks`]' incremental case with one usage report per running issue between
+/// them: budgets off and on, interleaved in rounds so both see the same machine; the fastest
+/// round of each is compared.
+fn budgets_overhead(o: &Options) -> Result<()> {
+    let n = 10_000;
+    let rounds = 15;
+    let mut off = Vec::new();
+    let mut on = Vec::new();
+    for round in 0..rounds {
+        for budgets in [round % 2 == 0, round % 2 != 0] {
+            let measured = budget_round(o, budgets, true)?;
+            if budgets {
+                on.push(measured);
+            } else {
+                off.push(measured);
+            }
+        }
+    }
+    // The fastest round of each: what the work costs when nothing else competes for the
+    // machine (a shared CI core makes medians swing by more than the difference measured).
+    let fastest = |rounds: &[(Duration, Duration)], pick: fn(&(Duration, Duration)) -> Duration| {
+        rounds.iter().map(pick).min().unwrap_or_default()
+    };
+    let (tick_off, tick_on) = (fastest(&off, |r| r.0), fastest(&on, |r| r.0));
+    let (report_off, report_on) = (fastest(&off, |r| r.1), fastest(&on, |r| r.1));
+    let overhead = (ms(tick_on) - ms(tick_off)) / ms(tick_off) * 100.0;
+    let per_report = |d: Duration| d.as_nanos() as f64 / o.running as f64;
+    println!(
+        "budgets: {n} candidates, {} running with limits of every kind (and daily ones), a \
+         usage report per running issue between ticks; fastest of {rounds} interleaved rounds",
+        o.running
+    );
+    println!(
+        "  tick: without budgets {:.4} ms   with budgets {:.4} ms   overhead {overhead:+.2}% \
+         (ratio {:.4}; target: < 1%: {})",
+        ms(tick_off),
+        ms(tick_on),
+        ms(tick_on) / ms(tick_off),
+        if overhead < 1.0 { "met" } else { "NOT met" }
+    );
+    println!(
+        "  usage report: without budgets {:.0} ns   with budgets {:.0} ns   (+{:.0} ns: the \
+         issue's and the day's limits checked on every report)",
+        per_report(report_off),
+        per_report(report_on),
+        per_report(report_on) - per_report(report_off),
+    );
+    Ok(())
+}
+
+/// One round of the budgets comparison: ticks with one usage report per running issue before
+/// each, budgets set or not; the mean time of a tick and of one tick's reports.
+fn budget_round(o: &Options, budgets: bool, with_reports: bool) -> Result<(Duration, Duration)> {
+    let n = 10_000;
+    let all: Vec<Issue> = (0..n).map(common::issue).collect();
+    let ticks_per_round = o.ticks.min(200);
+    let config = if budgets {
+        budgeted(o.running)
+    } else {
+        common::config(o.running)
+    };
+    let mut s = Scheduler::new(config);
+    s.handle(
+        Event::DayUsage {
+            day: 20_000,
+            usage: Usage::default(),
+        },
+        0,
+    );
+    tick(&mut s, 0, Vec::new(), complete(all.clone()));
+    ensure!(s.running().len() == o.running, "all slots taken");
+    let running: Vec<Issue> = s.running().values().map(|r| r.issue.clone()).collect();
+    let ids: Vec<String> = running.iter().map(|r| r.id.clone()).collect();
+    let (mut ticks, mut reports_time) = (Duration::ZERO, Duration::ZERO);
+    for i in 0..ticks_per_round {
+        let now = 1_000 + i as u64 * 100;
+        let step = i as u64 + 1;
+        let reports: Vec<Event> = ids
+            .iter()
+            .map(|id| Event::AgentUpdate {
+                issue_id: id.clone(),
+                update: AgentUpdate {
+                    event: "token_usage".into(),
+                    tokens: Some(
+                        Usage::tokens(10 * step, step, 11 * step)
+                            .with_cost_usd(step as f64 / 1000.0),
+                    ),
+                    ..AgentUpdate::default()
+                },
+            })
+            .collect();
+        let answer = changed(&all, i, o.changes);
+        let start = Instant::now();
+        for report in reports.into_iter().filter(|_| with_reports) {
+            s.handle(report, now);
+        }
+        reports_time += start.elapsed();
+        ticks += tick(&mut s, now, running.clone(), answer);
+    }
+    ensure!(
+        s.running().len() == o.running,
+        "no budget stopped anything: {} running",
+        s.running().len()
+    );
+    let per = ticks_per_round as u32;
+    Ok((ticks / per, reports_time / per))
 }

@@ -120,6 +120,12 @@ impl Limit {
     pub fn is_unset(&self) -> bool {
         self.soft.is_none() && self.hard.is_none()
     }
+
+    /// Whether `used` is at or below both thresholds (nothing to warn about or stop).
+    #[inline]
+    pub(crate) fn clear(&self, used: u64) -> bool {
+        self.soft.is_none_or(|s| used <= s) && self.hard.is_none_or(|h| used <= h)
+    }
 }
 
 /// What an issue may use over all its runs.
@@ -250,24 +256,27 @@ impl fmt::Display for Exceeded {
 }
 
 /// Checks `used` (an amount of `kind`) against `limit`: the hard threshold first.
-fn judge(kind: BudgetKind, limit: Limit, used: Option<u64>, found: &mut Vec<Exceeded>) {
-    for (threshold, hard) in [(limit.hard, true), (limit.soft, false)] {
-        let Some(threshold) = threshold else { continue };
-        if used.is_none_or(|used| used > threshold) {
-            found.push(Exceeded {
-                kind,
-                used,
-                limit: threshold,
-                hard,
-            });
-            return;
-        }
-    }
+fn judge(kind: BudgetKind, limit: Limit, used: Option<u64>) -> Option<Exceeded> {
+    [(limit.hard, true), (limit.soft, false)]
+        .into_iter()
+        .find_map(|(threshold, hard)| {
+            let threshold = threshold?;
+            used.is_none_or(|used| used > threshold)
+                .then_some(Exceeded {
+                    kind,
+                    used,
+                    limit: threshold,
+                    hard,
+                })
+        })
 }
+
+/// The limits passed, at most one per kind: checked on every usage report, so no allocation.
+pub type Passed<const N: usize> = std::iter::Flatten<std::array::IntoIter<Option<Exceeded>, N>>;
 
 /// The cost of `usage` as a budget sees it: `None` only when tokens were used and nobody
 /// priced them (the agent, or the workflow's price table on the way in).
-fn cost(usage: &Usage) -> Option<u64> {
+pub(crate) fn cost(usage: &Usage) -> Option<u64> {
     match usage.cost_micros {
         Some(cost) => Some(cost),
         None if usage.total_tokens == 0 && usage.input_tokens == 0 => Some(0),
@@ -281,54 +290,44 @@ impl IssueLimits {
         *self == Self::default()
     }
 
-    /// The limits `spend` passed: at most one per kind, hard before soft; empty when none.
-    pub fn check(&self, spend: &Spend) -> Vec<Exceeded> {
-        let mut found = Vec::new();
-        if self.is_unset() {
-            return found;
-        }
-        judge(
-            BudgetKind::Tokens,
-            self.tokens,
-            Some(spend.usage.total_tokens),
-            &mut found,
-        );
-        judge(
-            BudgetKind::Cost,
-            self.cost_micros,
-            cost(&spend.usage),
-            &mut found,
-        );
-        judge(
-            BudgetKind::Turns,
-            self.turns,
-            Some(spend.turns.into()),
-            &mut found,
-        );
-        judge(
-            BudgetKind::AgentTime,
-            self.agent_ms,
-            Some(spend.agent_ms),
-            &mut found,
-        );
-        judge(
-            BudgetKind::Rounds,
-            self.rounds,
-            Some(spend.rounds.into()),
-            &mut found,
-        );
-        judge(
-            BudgetKind::Attempts,
-            self.attempts,
-            Some(spend.attempts.into()),
-            &mut found,
-        );
-        found
+    /// The limits `spend` passed: at most one per kind (its hard threshold when both are
+    /// passed), in [`BudgetKind`] order; empty when none.
+    pub fn check(&self, spend: &Spend) -> Passed<6> {
+        [
+            judge(
+                BudgetKind::Tokens,
+                self.tokens,
+                Some(spend.usage.total_tokens),
+            ),
+            judge(BudgetKind::Cost, self.cost_micros, cost(&spend.usage)),
+            judge(BudgetKind::Turns, self.turns, Some(spend.turns.into())),
+            judge(BudgetKind::AgentTime, self.agent_ms, Some(spend.agent_ms)),
+            judge(BudgetKind::Rounds, self.rounds, Some(spend.rounds.into())),
+            judge(
+                BudgetKind::Attempts,
+                self.attempts,
+                Some(spend.attempts.into()),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Whether `spend` passes no threshold: [`Self::check`] would find nothing. The check of
+    /// every usage report starts here, with comparisons only.
+    pub fn clear(&self, spend: &Spend) -> bool {
+        self.tokens.clear(spend.usage.total_tokens)
+            && (self.cost_micros.is_unset()
+                || cost(&spend.usage).is_some_and(|c| self.cost_micros.clear(c)))
+            && self.turns.clear(spend.turns.into())
+            && self.agent_ms.clear(spend.agent_ms)
+            && self.rounds.clear(spend.rounds.into())
+            && self.attempts.clear(spend.attempts.into())
     }
 
     /// The first hard limit `spend` passed, if any.
     pub fn stop(&self, spend: &Spend) -> Option<Exceeded> {
-        self.check(spend).into_iter().find(|e| e.hard)
+        self.check(spend).find(|e| e.hard)
     }
 }
 
@@ -338,22 +337,30 @@ impl DayLimits {
         self.tokens.is_unset() && self.cost_micros.is_unset()
     }
 
-    /// The limits the day's `usage` passed: hard before soft, at most one per kind.
-    pub fn check(&self, usage: &Usage) -> Vec<Exceeded> {
-        let mut found = Vec::new();
-        judge(
-            BudgetKind::DailyTokens,
-            self.tokens,
-            Some(usage.total_tokens),
-            &mut found,
-        );
-        judge(
-            BudgetKind::DailyCost,
-            self.cost_micros,
-            cost(usage),
-            &mut found,
-        );
-        found
+    /// The limits the day's `usage` passed: at most one per kind, its hard threshold when
+    /// both are passed.
+    pub fn check(&self, usage: &Usage) -> Passed<2> {
+        [
+            judge(
+                BudgetKind::DailyTokens,
+                self.tokens,
+                Some(usage.total_tokens),
+            ),
+            judge(BudgetKind::DailyCost, self.cost_micros, cost(usage)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Whether `usage` reaches no threshold: nothing to warn about, no hold. The check of every
+    /// usage increase starts here.
+    pub fn clear(&self, usage: &Usage) -> bool {
+        let below = |limit: Limit, used: u64| {
+            limit.soft.is_none_or(|s| used <= s) && limit.hard.is_none_or(|h| used < h)
+        };
+        below(self.tokens, usage.total_tokens)
+            && (self.cost_micros.is_unset()
+                || cost(usage).is_some_and(|c| below(self.cost_micros, c)))
     }
 
     /// Whether new dispatch waits for the next day: a hard limit is reached (nothing is left
@@ -475,8 +482,8 @@ mod tests {
             },
             ..IssueLimits::default()
         };
-        assert!(limits.check(&spend(80)).is_empty());
-        let soft = limits.check(&spend(81));
+        assert_eq!(limits.check(&spend(80)).count(), 0);
+        let soft: Vec<Exceeded> = limits.check(&spend(81)).collect();
         assert_eq!((soft.len(), soft[0].hard, soft[0].limit), (1, false, 80));
         assert!(limits.stop(&spend(100)).is_none());
         let hard = limits.stop(&spend(101)).expect("hard");

@@ -52,11 +52,17 @@ impl Scheduler {
         if update.rate_limits.is_some() {
             self.rate_limits = update.rate_limits;
         }
+        // Checked with the entry in hand: one lookup per report.
+        let stop = if counted {
+            crate::spend::judge_entry(issue_id, entry, now_ms, out)
+        } else {
+            None
+        };
         if let Some(added) = increase {
             self.count_toward_day(&added, out);
         }
-        if counted {
-            self.check_issue_budget(issue_id, now_ms, out);
+        if let Some(exceeded) = stop {
+            self.stop_for_budget(issue_id, exceeded, out);
         }
     }
 

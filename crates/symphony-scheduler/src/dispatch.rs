@@ -180,6 +180,7 @@ impl Scheduler {
                 budget_stop: None,
             },
         );
+        self.note_agent_time(&issue.id);
         out.push(Effect::SpawnWorker {
             issue: Box::new(issue),
             attempt,

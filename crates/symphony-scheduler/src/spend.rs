@@ -4,7 +4,7 @@
 
 use symphony_core::Usage;
 
-use crate::budget::{DayBook, Exceeded, Spend};
+use crate::budget::{BudgetKind, DayBook, Exceeded, Spend};
 use crate::decision::*;
 use crate::state::{log, Out, Scheduler};
 use crate::types::*;
@@ -41,6 +41,7 @@ impl Scheduler {
             return;
         };
         entry.prior = entry.prior.at_least(&spend);
+        self.note_agent_time(issue_id);
         self.check_issue_budget(issue_id, now_ms, out);
     }
 
@@ -90,11 +91,11 @@ impl Scheduler {
     fn check_day(&mut self, out: &mut Out) {
         let limits = self.config.budgets.per_day;
         let Some(book) = &mut self.day else { return };
-        if limits.is_unset() {
+        if limits.is_unset() || (book.held.is_none() && limits.clear(&book.usage)) {
             book.held = None;
             return;
         }
-        for warning in limits.check(&book.usage).into_iter().filter(|e| !e.hard) {
+        for warning in limits.check(&book.usage).filter(|e| !e.hard) {
             if !book.warned.contains(&warning.kind) {
                 book.warned.push(warning.kind);
                 log(out, LogLevel::Warn, None, warning.to_string());
@@ -138,37 +139,13 @@ impl Scheduler {
         let Some(entry) = self.running.get_mut(issue_id) else {
             return;
         };
-        if entry.limits.is_unset() || entry.stopping.is_some() {
-            return;
-        }
-        let found = entry.limits.check(&entry.spend(now_ms));
-        let mut stop = None;
-        for exceeded in found {
-            if exceeded.hard {
-                stop.get_or_insert(exceeded);
-            } else if !entry.warned.contains(&exceeded.kind) {
-                entry.warned.push(exceeded.kind);
-                let identifier = entry.issue.identifier.clone();
-                log(
-                    out,
-                    LogLevel::Warn,
-                    Some((issue_id, &identifier)),
-                    exceeded.to_string(),
-                );
-                out.push(Effect::Record(Decision::BudgetWarning {
-                    issue_id: Some(issue_id.to_owned()),
-                    identifier: Some(identifier),
-                    exceeded,
-                }));
-            }
-        }
-        if let Some(exceeded) = stop {
+        if let Some(exceeded) = judge_entry(issue_id, entry, now_ms, out) {
             self.stop_for_budget(issue_id, exceeded, out);
         }
     }
 
     /// Stops a worker for a hard limit and records which, once.
-    fn stop_for_budget(&mut self, issue_id: &str, exceeded: Exceeded, out: &mut Out) {
+    pub(crate) fn stop_for_budget(&mut self, issue_id: &str, exceeded: Exceeded, out: &mut Out) {
         let Some(entry) = self.running.get_mut(issue_id) else {
             return;
         };
@@ -181,14 +158,126 @@ impl Scheduler {
 
     /// The tick's check of what grows without reports: agent time.
     pub(crate) fn check_budgets_on_tick(&mut self, now_ms: u64, out: &mut Out) {
-        let timed: Vec<String> = self
+        // Nothing grows past an agent-time threshold before the earliest one is due.
+        if self.agent_time_due.is_none_or(|due| now_ms < due) {
+            return;
+        }
+        // Only the issues with something to do are named (no copy of every id per tick).
+        let due: Vec<String> = self
             .running
             .iter()
-            .filter(|(_, r)| !r.limits.agent_ms.is_unset())
+            .filter(|(_, r)| r.stopping.is_none() && !r.limits.agent_ms.is_unset())
+            .filter(|(_, r)| {
+                // Only agent time grows between reports: only it is judged here.
+                let used = r
+                    .prior
+                    .agent_ms
+                    .saturating_add(now_ms.saturating_sub(r.started_at_ms));
+                let limit = r.limits.agent_ms;
+                limit.hard.is_some_and(|h| used > h)
+                    || (limit.soft.is_some_and(|s| used > s)
+                        && !r.warned.contains(&BudgetKind::AgentTime))
+            })
             .map(|(id, _)| id.clone())
             .collect();
-        for id in timed {
+        for id in due {
             self.check_issue_budget(&id, now_ms, out);
         }
+        self.agent_time_due = self
+            .running
+            .values()
+            .filter(|r| r.stopping.is_none())
+            .filter_map(agent_time_due)
+            .min();
     }
+
+    /// Keeps the earliest agent-time threshold in view after `issue_id`'s entry changed (a
+    /// dispatch, its earlier use read).
+    pub(crate) fn note_agent_time(&mut self, issue_id: &str) {
+        if let Some(due) = self.running.get(issue_id).and_then(agent_time_due) {
+            self.agent_time_due = Some(self.agent_time_due.map_or(due, |d| d.min(due)));
+        }
+    }
+}
+
+/// A running issue's limits against what it used at `now_ms`: each soft threshold passed is
+/// warned about once (recorded in `out`); the hard limit passed, if one is, is returned for the
+/// caller to stop the worker. Called on every usage report with the entry in hand.
+pub(crate) fn judge_entry(
+    issue_id: &str,
+    entry: &mut RunningEntry,
+    now_ms: u64,
+    out: &mut Out,
+) -> Option<Exceeded> {
+    if entry.limits.is_unset() || entry.stopping.is_some() {
+        return None;
+    }
+    if clear(entry, now_ms) {
+        return None;
+    }
+    let limits = entry.limits;
+    let spend = entry.spend(now_ms);
+    let mut stop = None;
+    for exceeded in limits.check(&spend) {
+        if exceeded.hard {
+            stop.get_or_insert(exceeded);
+        } else if !entry.warned.contains(&exceeded.kind) {
+            entry.warned.push(exceeded.kind);
+            let identifier = entry.issue.identifier.clone();
+            log(
+                out,
+                LogLevel::Warn,
+                Some((issue_id, &identifier)),
+                exceeded.to_string(),
+            );
+            out.push(Effect::Record(Decision::BudgetWarning {
+                issue_id: Some(issue_id.to_owned()),
+                identifier: Some(identifier),
+                exceeded,
+            }));
+        }
+    }
+    stop
+}
+
+/// [`crate::IssueLimits::clear`] of the entry's spend, summed field by field instead of built:
+/// every usage report of a budgeted issue asks this, and nearly always hears yes.
+fn clear(entry: &RunningEntry, now_ms: u64) -> bool {
+    let (l, p) = (&entry.limits, &entry.prior);
+    let usage = &entry.tokens;
+    let cost_clear = l.cost_micros.is_unset() || {
+        let run = crate::budget::cost(usage);
+        let before = crate::budget::cost(&p.usage);
+        run.zip(before)
+            .is_some_and(|(r, b)| l.cost_micros.clear(r.saturating_add(b)))
+    };
+    cost_clear
+        && l.tokens
+            .clear(p.usage.total_tokens.saturating_add(usage.total_tokens))
+        && l.turns
+            .clear(u64::from(p.turns).saturating_add(entry.turn_count.into()))
+        && l.rounds
+            .clear(u64::from(p.rounds).saturating_add(entry.rounds.into()))
+        && l.attempts.clear(u64::from(p.attempts).saturating_add(1))
+        && l.agent_ms.clear(
+            p.agent_ms
+                .saturating_add(now_ms.saturating_sub(entry.started_at_ms)),
+        )
+}
+
+/// When (scheduler clock) the entry's agent time passes its next threshold: the soft one until
+/// it was warned about, then the hard one; `None` without one.
+fn agent_time_due(entry: &RunningEntry) -> Option<u64> {
+    let limit = entry.limits.agent_ms;
+    let threshold = match limit.soft {
+        Some(soft) if !entry.warned.contains(&BudgetKind::AgentTime) => Some(soft),
+        _ => limit.hard,
+    }?;
+    // Passed when the time used is above the threshold: one millisecond after reaching it.
+    Some(
+        entry
+            .started_at_ms
+            .saturating_add(threshold.saturating_sub(entry.prior.agent_ms))
+            .saturating_add(1),
+    )
 }

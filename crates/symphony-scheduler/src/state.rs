@@ -47,6 +47,9 @@ pub struct Scheduler {
     pub(crate) ended_spend: BTreeMap<String, Spend>,
     /// The UTC day and its use, once the shell reported it.
     pub(crate) day: Option<DayBook>,
+    /// The earliest moment a running issue's agent time passes a threshold (ticks before it
+    /// skip the check); may be early, never late.
+    pub(crate) agent_time_due: Option<u64>,
 }
 
 /// Effects collected while handling one event.
@@ -85,6 +88,7 @@ impl Scheduler {
             candidate_mark: None,
             ended_spend: BTreeMap::new(),
             day: None,
+            agent_time_due: None,
         }
     }
 
