@@ -2,7 +2,8 @@
 //! events, and what persistence adds to a scheduler tick with 100 running issues.
 //!
 //! 1. Events appended per second into the SQLite store, in the batches the persistence task
-//!    forms (and, for contrast, one transaction per event).
+//!    forms (and, for contrast, one transaction per event); usage reports per second (each
+//!    also adds to the day's row, ADR 0023), and the issue-spend read a budgeted run makes.
 //! 2. A tick as `bench scheduler` times it (10,000 candidates, 100 running, one slot free so
 //!    every tick dispatches, records and fails an issue), plus one agent event per running
 //!    issue between ticks. Baseline: the scheduler alone. With persistence: the same, every
@@ -100,6 +101,50 @@ async fn append_rate(dir: &std::path::Path) -> Result<(), String> {
             total as f64 / secs
         );
     }
+    usage_rate(&store, &runs).await
+}
+
+/// Usage reports (ADR 0023): each rewrites the run's counts and adds its increase to the
+/// day's row, in the same transaction; and the read a budgeted run makes before its agent
+/// starts (the issue's use over all its runs).
+async fn usage_rate(store: &SqliteStore, runs: &[i64]) -> Result<(), String> {
+    let total = 200_000;
+    let batch = 1_000;
+    let started = Instant::now();
+    let mut n = 0;
+    while n < total {
+        let changes: Vec<Change> = (n..n + batch)
+            .map(|i| {
+                let step = (i / runs.len() + 1) as u64;
+                Change::Tokens {
+                    run_id: runs[i % runs.len()],
+                    at_ms: wall_clock_ms(),
+                    usage: symphony_store::Usage::tokens(10 * step, step, 11 * step)
+                        .with_cost_usd(step as f64 / 1_000.0),
+                }
+            })
+            .collect();
+        store.apply(changes).await.map_err(|e| e.to_string())?;
+        n += batch;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "store usage reports, batched (1,000 per transaction; the run's row and the day's): \
+         {total} in {secs:.2} s = {:.0} reports/s",
+        total as f64 / secs
+    );
+    let reads = 2_000;
+    let started = Instant::now();
+    for i in 0..reads {
+        store
+            .issue_spend(&format!("issue-{}", i % runs.len()), None)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    println!(
+        "store issue spend read (once per budgeted run, before its agent): {:.1} µs each",
+        started.elapsed().as_secs_f64() * 1e6 / reads as f64
+    );
     Ok(())
 }
 
