@@ -622,6 +622,19 @@ fn issues_explains_a_spent_issue_budget_and_a_day_that_holds_dispatch() {
         "{text}"
     );
     assert!(line("B-2").ends_with("yes"), "{text}");
+    // One issue's runs end with what it used against the budget.
+    let out = symphony(dir.path(), &["runs", "--issue", "B-1"]);
+    let text = shown(&out, &[dir.path()]);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("budget_exceeded"), "{text}");
+    assert!(
+        text.contains("B-1 used over 1 run(s): 150 tokens, 0 turn(s), 0 round(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tokens: 150 tokens of 100 tokens (150%)"),
+        "{text}"
+    );
     // Another run spends the day's tokens: nothing new starts before tomorrow.
     record_usage(&dir.path().join("state"), "B-3", 900);
     let out = symphony(dir.path(), &["issues"]);

@@ -35,6 +35,7 @@ pub use service::{
     ControlHandle, Persistence, RefreshQueued, ReviewerBackends, Service, ServiceOptions,
     SnapshotError, SnapshotHandle, StartError, StoreHealth, TrackerTools, Wiring,
 };
+pub use symphony_scheduler::usage_lines;
 pub use symphony_scheduler::{
     sort_for_dispatch, AgentUpdate, BacklogRow, BudgetKind, Budgets, DayBudget, DayLimits,
     Decision, Effect, Event, Exceeded, ExitReason, FetchPurpose, Ineligible, IssueLimits, Limit,

@@ -46,12 +46,14 @@ pub fn run(command: Command) -> Result<(), Failure> {
             issue,
             limit,
             json,
-        } => state::runs(
-            &state::locate(path.as_deref(), args.state_dir.as_deref())?,
-            issue,
-            limit,
-            json,
-        ),
+        } => {
+            let dir = state::locate(path.as_deref(), args.state_dir.as_deref())?;
+            // One issue's runs end with what it used against the workflow's budget.
+            let limits = issue
+                .as_ref()
+                .and_then(|_| state::default_issue_limits(path.as_deref()));
+            state::runs(&dir, issue, limit, json, limits)
+        }
         Command::Audit { action } => match action {
             AuditAction::Verify { path, state: args } => {
                 state::audit_verify(&state::locate(path.as_deref(), args.state_dir.as_deref())?)

@@ -52,15 +52,40 @@ fn store_failure(e: symphony_store::StoreError) -> Failure {
     Failure::new(e.category(), e.to_string())
 }
 
-pub fn runs(dir: &Path, issue: Option<String>, limit: usize, json: bool) -> Result<(), Failure> {
+/// The workflow's per-issue limits before label and state overrides, when it loads and sets
+/// any.
+pub fn default_issue_limits(workflow: Option<&Path>) -> Option<symphony_orchestrator::IssueLimits> {
+    let path = crate::workflow_path::workflow_path(workflow).ok()?;
+    let workflow = Workflow::load(&path, &trackers::registry(), &ProcessEnvironment).ok()?;
+    let budgets = symphony_orchestrator::budgets_of(&workflow.config).ok()?;
+    (!budgets.budgets.per_issue.is_unset()).then_some(budgets.budgets.per_issue)
+}
+
+pub fn runs(
+    dir: &Path,
+    issue: Option<String>,
+    limit: usize,
+    json: bool,
+    limits: Option<symphony_orchestrator::IssueLimits>,
+) -> Result<(), Failure> {
     let store = open(dir)?;
     let runtime = super::run::runtime()?;
     let runs = runtime
         .block_on(store.runs(RunFilter {
-            issue,
+            issue: issue.clone(),
             limit: Some(limit),
         }))
         .map_err(store_failure)?;
+    // What the issue used over every run (not only those listed), by its id.
+    let spent = match (&issue, runs.first(), json) {
+        (Some(_), Some(run), false) => Some((
+            run.identifier.clone(),
+            runtime
+                .block_on(store.issue_spend(&run.issue_id, None))
+                .map_err(store_failure)?,
+        )),
+        _ => None,
+    };
     let mut out = String::new();
     if json {
         for run in &runs {
@@ -109,6 +134,31 @@ pub fn runs(dir: &Path, issue: Option<String>, limit: usize, json: bool) -> Resu
                     .cost_micros
                     .map_or_else(|| "-".to_owned(), symphony_core::dollars),
                 error
+            );
+        }
+    }
+    if let Some((identifier, spend)) = spent {
+        let _ = writeln!(
+            out,
+            "\n{identifier} used over {} run(s): {} tokens{}, {} turn(s), {} round(s), {:.1} min",
+            spend.attempts,
+            spend.usage.total_tokens,
+            spend
+                .usage
+                .cost_micros
+                .map(|c| format!(", {}", symphony_core::dollars(c)))
+                .unwrap_or_default(),
+            spend.turns,
+            spend.rounds,
+            spend.agent_ms as f64 / 60_000.0
+        );
+        if let Some(limits) = limits {
+            let lines = symphony_orchestrator::usage_lines(&limits, &spend);
+            let _ = writeln!(
+                out,
+                "budget (the workflow's per-issue limits; label and state overrides may differ, \
+                 see `symphony issues`): {}",
+                lines.join("; ")
             );
         }
     }
