@@ -11,8 +11,6 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -27,27 +25,6 @@ const PER_RESPONSE: Usage = Usage {
     input: 10,
     output: 5,
 };
-
-fn start(dir: &Path, log: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .arg("run")
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(log)).unwrap())
-        .spawn()
-        .unwrap()
-}
-
-fn stop(dir: &Path, log: &str, mut child: Child) -> String {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    let log = std::fs::read_to_string(dir.join(log)).unwrap();
-    assert!(status.success(), "{log}");
-    log
-}
 
 fn a_token_budget_stops_the_real_codex_mid_turn_and_a_restart_keeps_the_usage() {
     let Some(bin) = codex::binary("a_token_budget_stops_the_real_codex_mid_turn") else {
@@ -69,11 +46,11 @@ fn a_token_budget_stops_the_real_codex_mid_turn_and_a_restart_keeps_the_usage() 
         "polling:\n  interval_ms: 1000\nagent:\n  max_turns: 1\nbudgets:\n  per_issue:\n    tokens: { soft: 20, hard: 40 }\n  needs_human_state: needs human",
         "",
     );
-    let child = start(dir, "first.log");
+    let child = support::run_logging(dir, "first.log");
     wait_until("the issue to go to a person", LIMIT, || {
         issue_state(dir, "B-1") == "needs human"
     });
-    let log = stop(dir, "first.log", child);
+    let log = support::stop_logging(dir, "first.log", child);
     let first = runs(dir).last().cloned().unwrap();
     assert_eq!(first["outcome"], "budget_exceeded", "{first}\n{log}");
     let used = first["usage"]["total_tokens"].as_u64().unwrap();
@@ -109,13 +86,13 @@ fn a_token_budget_stops_the_real_codex_mid_turn_and_a_restart_keeps_the_usage() 
 
     // A person moves it back without raising the budget; Symphony restarts.
     move_issue(dir, "B-1", "todo");
-    let child = start(dir, "second.log");
+    let child = support::run_logging(dir, "second.log");
     wait_until("the issue to go to a person again", LIMIT, || {
         issue_state(dir, "B-1") == "needs human"
             && runs(dir).len() >= 2
             && !runs(dir)[0]["outcome"].is_null()
     });
-    let log = stop(dir, "second.log", child);
+    let log = support::stop_logging(dir, "second.log", child);
     let again = runs(dir)[0].clone();
     assert_eq!(again["outcome"], "budget_exceeded", "{again}\n{log}");
     assert_eq!(
@@ -178,23 +155,14 @@ fn a_daily_cost_budget_holds_dispatch_until_the_next_utc_day() {
     // The service's wall clock starts 40 s before UTC midnight and runs on from there
     // (timers keep the real monotonic clock).
     let offset = offset_to_before_midnight(40);
-    let log = dir.join("symphony.log");
-    let child = Command::new("faketime")
-        .args(["-f", &format!("{offset:+}")])
-        .arg(env!("CARGO_BIN_EXE_symphony"))
-        .args(["run", "--port", "0"])
-        .current_dir(dir)
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .env("SYMPHONY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let child = support::Served::new(child);
-    wait_until("the server's address in the log", LIMIT, || {
-        support::port_in(&log).is_some()
-    });
-    let port = support::port_in(&log).unwrap();
+    let offset = format!("{offset:+}");
+    let (child, port) = support::start_serving_under(
+        dir,
+        "info",
+        LIMIT,
+        &[("FAKETIME_DONT_FAKE_MONOTONIC", "1")],
+        &["faketime", "-f", &offset],
+    );
     let state = || -> Value {
         let (status, body) = http(port, "GET", "/api/v1/state");
         assert_eq!(status, 200, "{body}");

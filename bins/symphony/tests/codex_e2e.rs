@@ -7,7 +7,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -20,25 +20,12 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 /// `symphony run` in `dir`, logging to `symphony.log`.
 fn start(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_symphony"))
-        .arg("run")
-        .current_dir(dir)
-        .env("SYMPHONY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("symphony.log")).unwrap())
-        .spawn()
-        .unwrap()
+    support::run_logging(dir, "symphony.log")
 }
 
 /// Stops `child` with SIGTERM; returns its log, having checked it stopped cleanly.
-fn stop(dir: &Path, mut child: Child) -> String {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    let log = std::fs::read_to_string(dir.join("symphony.log")).unwrap();
-    assert!(status.success(), "{log}");
-    log
+fn stop(dir: &Path, child: Child) -> String {
+    support::stop_logging(dir, "symphony.log", child)
 }
 
 fn symphony_runs_an_issue_to_done_with_the_real_codex() {

@@ -62,16 +62,7 @@ fn project(dir: &Path) {
 }
 
 fn start(dir: &Path, log: &str) -> Served {
-    Served::new(
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("run")
-            .current_dir(dir)
-            .env("SYMPHONY_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join(log)).unwrap())
-            .spawn()
-            .unwrap(),
-    )
+    Served::new(support::run_logging(dir, log))
 }
 
 fn symphony(dir: &Path, args: &[&str]) -> Output {

@@ -19,18 +19,12 @@ fn describe_limit(kind: BudgetKind, limit: Limit) -> Option<String> {
 }
 
 fn describe_issue(limits: &IssueLimits) -> String {
-    [
-        (BudgetKind::Tokens, limits.tokens),
-        (BudgetKind::Cost, limits.cost_micros),
-        (BudgetKind::Turns, limits.turns),
-        (BudgetKind::AgentTime, limits.agent_ms),
-        (BudgetKind::Rounds, limits.rounds),
-        (BudgetKind::Attempts, limits.attempts),
-    ]
-    .into_iter()
-    .filter_map(|(kind, limit)| describe_limit(kind, limit))
-    .collect::<Vec<_>>()
-    .join(", ")
+    limits
+        .by_kind()
+        .into_iter()
+        .filter_map(|(kind, limit)| describe_limit(kind, limit))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl BudgetsConfig {

@@ -35,7 +35,6 @@ pub use service::{
     ControlHandle, Persistence, RefreshQueued, ReviewerBackends, Service, ServiceOptions,
     SnapshotError, SnapshotHandle, StartError, StoreHealth, TrackerTools, Wiring,
 };
-pub use symphony_scheduler::usage_lines;
 pub use symphony_scheduler::{
     sort_for_dispatch, AgentUpdate, BacklogRow, BudgetKind, Budgets, DayBudget, DayLimits,
     Decision, Effect, Event, Exceeded, ExitReason, FetchPurpose, Ineligible, IssueLimits, Limit,
@@ -43,3 +42,4 @@ pub use symphony_scheduler::{
     Scheduler, SchedulerConfig, Snapshot, Spend, StopReason, Timer, Totals, CONTINUATION_DELAY_MS,
     FAILURE_BASE_DELAY_MS,
 };
+pub use symphony_scheduler::{usage_lines, used as budget_used};

@@ -63,6 +63,11 @@ impl BudgetKind {
         matches!(self, Self::DailyTokens | Self::DailyCost)
     }
 
+    /// The key of its setting within its section (`tokens`, `cost_usd`, `agent_minutes`).
+    pub fn key(self) -> &'static str {
+        self.setting().rsplit('.').next().unwrap_or("")
+    }
+
     /// The workflow setting that sets it.
     pub fn setting(self) -> &'static str {
         match self {
@@ -284,33 +289,44 @@ pub(crate) fn cost(usage: &Usage) -> Option<u64> {
     }
 }
 
+/// What `spend` used of `kind`, in its unit (`None`: an unknown cost). Daily kinds read the
+/// spend's usage as the day's.
+pub fn used(spend: &Spend, kind: BudgetKind) -> Option<u64> {
+    match kind {
+        BudgetKind::Tokens | BudgetKind::DailyTokens => Some(spend.usage.total_tokens),
+        BudgetKind::Cost | BudgetKind::DailyCost => cost(&spend.usage),
+        BudgetKind::Turns => Some(spend.turns.into()),
+        BudgetKind::AgentTime => Some(spend.agent_ms),
+        BudgetKind::Rounds => Some(spend.rounds.into()),
+        BudgetKind::Attempts => Some(spend.attempts.into()),
+    }
+}
+
 impl IssueLimits {
     /// Whether no limit is set.
     pub fn is_unset(&self) -> bool {
         *self == Self::default()
     }
 
+    /// Each per-issue kind with its limit, in [`BudgetKind`] order.
+    pub fn by_kind(&self) -> [(BudgetKind, Limit); 6] {
+        [
+            (BudgetKind::Tokens, self.tokens),
+            (BudgetKind::Cost, self.cost_micros),
+            (BudgetKind::Turns, self.turns),
+            (BudgetKind::AgentTime, self.agent_ms),
+            (BudgetKind::Rounds, self.rounds),
+            (BudgetKind::Attempts, self.attempts),
+        ]
+    }
+
     /// The limits `spend` passed: at most one per kind (its hard threshold when both are
     /// passed), in [`BudgetKind`] order; empty when none.
     pub fn check(&self, spend: &Spend) -> Passed<6> {
-        [
-            judge(
-                BudgetKind::Tokens,
-                self.tokens,
-                Some(spend.usage.total_tokens),
-            ),
-            judge(BudgetKind::Cost, self.cost_micros, cost(&spend.usage)),
-            judge(BudgetKind::Turns, self.turns, Some(spend.turns.into())),
-            judge(BudgetKind::AgentTime, self.agent_ms, Some(spend.agent_ms)),
-            judge(BudgetKind::Rounds, self.rounds, Some(spend.rounds.into())),
-            judge(
-                BudgetKind::Attempts,
-                self.attempts,
-                Some(spend.attempts.into()),
-            ),
-        ]
-        .into_iter()
-        .flatten()
+        self.by_kind()
+            .map(|(kind, limit)| judge(kind, limit, used(spend, kind)))
+            .into_iter()
+            .flatten()
     }
 
     /// Whether `spend` passes no threshold: [`Self::check`] would find nothing. The check of
@@ -401,29 +417,11 @@ pub(crate) struct DayBook {
 /// What an issue used of each limit set, for people: `tokens: 7000 tokens of 10000 tokens
 /// (70%)`, one line per limit with a hard threshold (or a soft one alone).
 pub fn usage_lines(limits: &IssueLimits, spend: &Spend) -> Vec<String> {
-    let lines = [
-        (
-            BudgetKind::Tokens,
-            Some(spend.usage.total_tokens),
-            limits.tokens,
-        ),
-        (
-            BudgetKind::Cost,
-            spend.usage.cost_micros,
-            limits.cost_micros,
-        ),
-        (BudgetKind::Turns, Some(spend.turns.into()), limits.turns),
-        (BudgetKind::AgentTime, Some(spend.agent_ms), limits.agent_ms),
-        (BudgetKind::Rounds, Some(spend.rounds.into()), limits.rounds),
-        (
-            BudgetKind::Attempts,
-            Some(spend.attempts.into()),
-            limits.attempts,
-        ),
-    ];
-    lines
+    limits
+        .by_kind()
         .into_iter()
-        .filter_map(|(kind, used, limit)| {
+        .filter_map(|(kind, limit)| {
+            let used = used(spend, kind);
             let of = limit.hard.or(limit.soft)?;
             Some(match used {
                 Some(used) => format!(

@@ -26,7 +26,7 @@ mod types;
 
 pub use backlog::BacklogRow;
 pub use budget::{
-    stop_comment, usage_lines, BudgetKind, BudgetOverride, Budgets, DayLimits, Exceeded,
+    stop_comment, usage_lines, used, BudgetKind, BudgetOverride, Budgets, DayLimits, Exceeded,
     IssueLimits, Limit, Spend,
 };
 pub use config::{same_state, SchedulerConfig};

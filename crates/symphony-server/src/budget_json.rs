@@ -27,48 +27,11 @@ fn line(kind: BudgetKind, used: Option<u64>, limit: Limit) -> Value {
 
 /// An issue's use against its limits; only the limits that are set.
 pub(crate) fn issue(spend: &Spend, limits: &IssueLimits) -> Value {
-    let lines = [
-        (
-            BudgetKind::Tokens,
-            Some(spend.usage.total_tokens),
-            limits.tokens,
-            "tokens",
-        ),
-        (
-            BudgetKind::Cost,
-            spend.usage.cost_micros,
-            limits.cost_micros,
-            "cost_usd",
-        ),
-        (
-            BudgetKind::Turns,
-            Some(spend.turns.into()),
-            limits.turns,
-            "turns",
-        ),
-        (
-            BudgetKind::AgentTime,
-            Some(spend.agent_ms),
-            limits.agent_ms,
-            "agent_minutes",
-        ),
-        (
-            BudgetKind::Rounds,
-            Some(spend.rounds.into()),
-            limits.rounds,
-            "rounds",
-        ),
-        (
-            BudgetKind::Attempts,
-            Some(spend.attempts.into()),
-            limits.attempts,
-            "attempts",
-        ),
-    ];
     let mut map = serde_json::Map::new();
-    for (kind, used, limit, key) in lines {
+    for (kind, limit) in limits.by_kind() {
         if !limit.is_unset() {
-            map.insert(key.to_owned(), line(kind, used, limit));
+            let used = symphony_orchestrator::budget_used(spend, kind);
+            map.insert(kind.key().to_owned(), line(kind, used, limit));
         }
     }
     Value::Object(map)

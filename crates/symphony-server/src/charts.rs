@@ -135,6 +135,28 @@ impl Bars<'_> {
     }
 }
 
+/// `MM-DD` of each day row.
+fn day_labels(days: &[Value]) -> Vec<String> {
+    days.iter()
+        .map(|d| {
+            d["utc_day"]
+                .as_str()
+                .and_then(|t| t.get(5..))
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// A map of counts by name (`{"succeeded": 2}`) as the parts of one bar.
+fn counts(map: &Value) -> Vec<(String, f64)> {
+    map.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
+        .collect()
+}
+
 fn usd(v: f64) -> String {
     format!("${v:.2}")
 }
@@ -166,17 +188,7 @@ fn spend_per_day(usage: &Value, budget: &Value) -> String {
         } else {
             "Spend per UTC day (tokens)"
         },
-        labels: days
-            .iter()
-            .map(|d| {
-                d["utc_day"]
-                    .as_str()
-                    .unwrap_or("")
-                    .get(5..)
-                    .unwrap_or("")
-                    .to_owned()
-            })
-            .collect(),
+        labels: day_labels(&days),
         parts: days
             .iter()
             .map(|d| vec![(key.to_owned(), d[key].as_f64().unwrap_or(0.0))])
@@ -218,28 +230,8 @@ fn runs_per_day(usage: &Value) -> String {
     Bars {
         id: "chart-runs",
         title: "Runs per UTC day, by outcome",
-        labels: days
-            .iter()
-            .map(|d| {
-                d["utc_day"]
-                    .as_str()
-                    .unwrap_or("")
-                    .get(5..)
-                    .unwrap_or("")
-                    .to_owned()
-            })
-            .collect(),
-        parts: days
-            .iter()
-            .map(|d| {
-                d["runs"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
-                    .collect()
-            })
-            .collect(),
+        labels: day_labels(&days),
+        parts: days.iter().map(|d| counts(&d["runs"])).collect(),
         limit: None,
         unit: count,
     }
@@ -274,17 +266,7 @@ fn gate_rates(usage: &Value) -> String {
                 )
             })
             .collect(),
-        parts: gates
-            .iter()
-            .map(|g| {
-                g["verdicts"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
-                    .collect()
-            })
-            .collect(),
+        parts: gates.iter().map(|g| counts(&g["verdicts"])).collect(),
         limit: None,
         unit: count,
     }

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::html::text;
 pub use crate::html::{escape, percent};
 
 /// Recent gate verdicts and hand-offs shown.
@@ -82,15 +83,6 @@ pub fn reviews(events: &Value) -> String {
     }
     html.push_str("</tbody></table>");
     html
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::Null => "—".to_owned(),
-        Value::String(s) if s.is_empty() => "—".to_owned(),
-        Value::String(s) => escape(s),
-        other => escape(&other.to_string()),
-    }
 }
 
 /// The tables' inner HTML for a `/api/v1/state` value (also what the script re-renders).

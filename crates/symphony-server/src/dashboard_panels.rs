@@ -5,16 +5,7 @@
 
 use serde_json::Value;
 
-use crate::html::escape;
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::Null => "—".to_owned(),
-        Value::String(s) if s.is_empty() => "—".to_owned(),
-        Value::String(s) => escape(s),
-        other => escape(&other.to_string()),
-    }
-}
+use crate::html::{escape, text};
 
 /// One daily limit as a meter: `used of hard (pct)`; nothing without a hard limit.
 fn meter(name: &str, line: &Value, money: bool) -> String {

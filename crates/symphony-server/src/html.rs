@@ -1,4 +1,6 @@
-//! HTML text: escaping, and path segments for links.
+//! HTML text: escaping, a JSON value as cell text, and path segments for links.
+
+use serde_json::Value;
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -25,4 +27,14 @@ pub fn percent(segment: &str) -> String {
         .remove(b'.')
         .remove(b'~');
     percent_encoding::utf8_percent_encode(segment, UNRESERVED).to_string()
+}
+
+/// A JSON value as escaped cell text; `—` for nothing.
+pub fn text(value: &Value) -> String {
+    match value {
+        Value::Null => "—".to_owned(),
+        Value::String(s) if s.is_empty() => "—".to_owned(),
+        Value::String(s) => escape(s),
+        other => escape(&other.to_string()),
+    }
 }

@@ -9,21 +9,13 @@ use serde_json::{json, Value};
 use symphony_store::RunFilter;
 
 use crate::app::{respond, AppState};
-use crate::html::escape;
+use crate::html::{escape, text};
 use crate::{api, history};
 
 /// Runs listed on the page (the newest).
 const RUNS: usize = 50;
 /// Audit entries searched for the issue's pull request and budget stops (the newest).
 const ENTRIES: usize = 2_000;
-
-fn cell(value: &Value) -> String {
-    match value {
-        Value::Null => "—".to_owned(),
-        Value::String(s) => escape(s),
-        other => escape(&other.to_string()),
-    }
-}
 
 /// A link only to an http(s) address (a tracker's page, a pull request).
 fn link(url: &Value, text: &str) -> String {
@@ -45,10 +37,10 @@ fn budget_table(budget: &Value) -> String {
     for (kind, line) in lines {
         html.push_str(&format!(
             "<tr data-budget=\"{k}\"><td>{k}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            cell(&line["used"]),
-            cell(&line["soft"]),
-            cell(&line["hard"]),
-            cell(&line["remaining"]),
+            text(&line["used"]),
+            text(&line["soft"]),
+            text(&line["hard"]),
+            text(&line["remaining"]),
             k = escape(&kind),
         ));
     }
@@ -69,24 +61,24 @@ pub fn render(identifier: &str, state: &Value, runs: &[Value], entries: &[Value]
     let standing = match (&running, &retry, &waiting) {
         (Some(r), _, _) => format!(
             "Running: {} in {}, turn {}, last event {}",
-            cell(&r["stage"]),
-            cell(&r["state"]),
-            cell(&r["turn_count"]),
-            cell(&r["last_event"])
+            text(&r["stage"]),
+            text(&r["state"]),
+            text(&r["turn_count"]),
+            text(&r["last_event"])
         ),
         (_, Some(r), _) => format!(
             "Queued for retry {} at {}: {}",
-            cell(&r["attempt"]),
-            cell(&r["due_at"]),
-            cell(&r["error"])
+            text(&r["attempt"]),
+            text(&r["due_at"]),
+            text(&r["error"])
         ),
         (_, _, Some(b)) if b["waiting"] == "next" => {
-            format!("In the backlog ({}), next to run", cell(&b["state"]))
+            format!("In the backlog ({}), next to run", text(&b["state"]))
         }
         (_, _, Some(b)) => format!(
             "In the backlog ({}), waiting: {}",
-            cell(&b["state"]),
-            cell(&b["why"])
+            text(&b["state"]),
+            text(&b["why"])
         ),
         _ => "Not running and not among the last candidates read".to_owned(),
     };
@@ -123,22 +115,22 @@ pub fn render(identifier: &str, state: &Value, runs: &[Value], entries: &[Value]
             "<tr data-run=\"{id}\"><td><a href=\"/api/v1/runs/{id}\">{id}</a></td><td>{}</td>\
              <td class=\"outcome\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td><a href=\"/api/v1/runs/{id}/log\">log</a></td><td>{}</td></tr>",
-            cell(&r["attempt"]),
-            cell(&r["outcome"]),
-            cell(&r["started_at"]),
-            cell(&r["ended_at"]),
-            cell(&r["tokens"]["total_tokens"]),
-            cell(&r["tokens"]["cost_usd"]),
-            cell(&r["error"]),
-            id = cell(&r["run_id"]),
+            text(&r["attempt"]),
+            text(&r["outcome"]),
+            text(&r["started_at"]),
+            text(&r["ended_at"]),
+            text(&r["tokens"]["total_tokens"]),
+            text(&r["tokens"]["cost_usd"]),
+            text(&r["error"]),
+            id = text(&r["run_id"]),
         ));
     }
     html.push_str("</tbody></table><h2>Decisions</h2><table id=\"issue-events\"><thead><tr><th>When</th><th>What</th></tr></thead><tbody>");
     for e in entries.iter().take(30) {
         html.push_str(&format!(
             "<tr><td>{}</td><td>{}</td></tr>",
-            cell(&e["at"]),
-            cell(&e["kind"])
+            text(&e["at"]),
+            text(&e["kind"])
         ));
     }
     html.push_str("</tbody></table>");

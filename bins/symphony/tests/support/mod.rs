@@ -98,6 +98,29 @@ pub fn port_in(log: &Path) -> Option<u16> {
         .ok()
 }
 
+/// `symphony run` in `dir` at `info`, logging to `dir/log`.
+pub fn run_logging(dir: &Path, log: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_symphony"))
+        .arg("run")
+        .current_dir(dir)
+        .env("SYMPHONY_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join(log)).expect("log file"))
+        .spawn()
+        .expect("symphony starts")
+}
+
+/// Stops `child` with SIGTERM; returns its log `dir/log`, having checked it stopped cleanly.
+pub fn stop_logging(dir: &Path, log: &str, mut child: Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("symphony ends");
+    let log = std::fs::read_to_string(dir.join(log)).expect("the log");
+    assert!(status.success(), "{log}");
+    log
+}
+
 /// Starts `symphony run --port 0` in `dir` with `SYMPHONY_LOG=log_filter`, logs to
 /// `dir/symphony.log`, and waits (up to `limit`) for the port it announces.
 pub fn start_serving(dir: &Path, log_filter: &str, limit: Duration) -> (Served, u16) {
@@ -111,8 +134,29 @@ pub fn start_serving_with(
     limit: Duration,
     envs: &[(&str, &str)],
 ) -> (Served, u16) {
+    start_serving_under(dir, log_filter, limit, envs, &[])
+}
+
+/// [`start_serving_with`] run by `wrapper` (a program and its arguments, e.g. `faketime -f
+/// +3600`), which runs `symphony` with the rest of the command line.
+pub fn start_serving_under(
+    dir: &Path,
+    log_filter: &str,
+    limit: Duration,
+    envs: &[(&str, &str)],
+    wrapper: &[&str],
+) -> (Served, u16) {
     let log = dir.join("symphony.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_symphony"))
+    let symphony = env!("CARGO_BIN_EXE_symphony");
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(symphony);
+            command
+        }
+        None => Command::new(symphony),
+    };
+    let child = command
         .args(["run", "--port", "0"])
         .current_dir(dir)
         .envs(envs.iter().copied())

@@ -97,11 +97,16 @@ impl GateStage<'_> {
 
     /// Tells the scheduler a feedback round starts (the round budget counts it).
     async fn round_started(&self) {
-        let update = AgentUpdate {
+        self.tell(AgentUpdate {
             event: "gate_round".to_owned(),
             round_started: true,
             ..AgentUpdate::default()
-        };
+        })
+        .await;
+    }
+
+    /// Sends the scheduler (and through it the store) an update of the run.
+    async fn tell(&self, update: AgentUpdate) {
         let _ = self
             .updates
             .send(Event::AgentUpdate {
@@ -203,18 +208,12 @@ impl GateStage<'_> {
                     self.tokens.add(&used);
                     // The run's usage includes its reviewers': the scheduler's totals, the
                     // run's row in the store and the budgets count them like the agent's.
-                    let update = AgentUpdate {
+                    self.tell(AgentUpdate {
                         event: "reviewer_usage".to_owned(),
                         tokens: Some(self.tokens.usage()),
                         ..AgentUpdate::default()
-                    };
-                    let _ = self
-                        .updates
-                        .send(Event::AgentUpdate {
-                            issue_id: self.issue.id.clone(),
-                            update,
-                        })
-                        .await;
+                    })
+                    .await;
                 }
                 self.audit(
                     "gate_verdict",
