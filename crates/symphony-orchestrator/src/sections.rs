@@ -35,6 +35,8 @@ pub(crate) struct RunPlan {
     pub planning: Option<PlanningConfig>,
     /// The price of usage an agent reports without one (`budgets.prices`).
     pub price: Option<crate::budget_config::Price>,
+    /// Per-issue budgets are set: a stopped issue is moved to a person.
+    pub budget_stops: bool,
 }
 
 /// Why a workflow's run plan (its `gates`, `handoff`, `docs` or code host) cannot be used.
@@ -103,6 +105,12 @@ impl RunPlan {
         })?;
         Ok(Self {
             price: budgets.price,
+            budget_stops: !budgets.budgets.per_issue.is_unset()
+                || budgets
+                    .budgets
+                    .overrides
+                    .iter()
+                    .any(|o| !o.per_issue.is_unset()),
             code_host,
             review,
             planning,
@@ -130,6 +138,7 @@ impl RunPlan {
     pub fn check_tracker(&self, tracker: &dyn symphony_tracker::Tracker) -> Result<(), PlanError> {
         let moves_issues = self.handoff.is_some()
             || self.planning.is_some()
+            || self.budget_stops
             || self
                 .gates
                 .as_ref()
@@ -138,8 +147,8 @@ impl RunPlan {
             return Err(PlanError {
                 category: HANDOFF_CATEGORY,
                 message: format!(
-                    "tracker kind {:?} cannot move issues or comment on them, so `handoff` and \
-                     `gates.needs_human_state` cannot be used with it",
+                    "tracker kind {:?} cannot move issues or comment on them, so `handoff`, \
+                     `gates.needs_human_state` and per-issue `budgets` cannot be used with it",
                     tracker.kind()
                 ),
             });

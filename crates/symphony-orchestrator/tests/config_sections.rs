@@ -282,7 +282,8 @@ impl symphony_orchestrator::Wiring for ReadOnlyWiring {
     }
 }
 
-/// A hand-off, or gates that send an issue to a person, need a tracker that can move issues.
+/// A hand-off, gates that send an issue to a person, or per-issue budgets (a stopped issue goes
+/// to a person) need a tracker that can move issues.
 /// One that cannot is refused when the service starts, not after an agent's work is done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hand_off_on_a_tracker_that_cannot_move_issues_is_refused_at_start() {
@@ -293,6 +294,7 @@ async fn a_hand_off_on_a_tracker_that_cannot_move_issues_is_refused_at_start() {
     for section in [
         "handoff:\n  state: review\n  needs_human_state: needs human\n",
         "gates:\n  needs_human_state: needs human\n  checks:\n    - kind: secrets\n",
+        "budgets:\n  per_issue:\n    turns: 3\n  needs_human_state: needs human\n",
     ] {
         let text = format!(
             "---\ntracker:\n  kind: local\n  provider:\n    path: ./issues\nworkspace:\n  root: ./ws\n  repo: {origin}\npolling:\n  interval_ms: 100\nagent:\n  backend: command\n  command: {AGENT:?}\n{section}---\nWork on it\n",

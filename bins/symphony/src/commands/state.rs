@@ -77,7 +77,8 @@ pub fn runs(
         }))
         .map_err(store_failure)?;
     // What the issue used over every run (not only those listed), by its id.
-    let spent = match (&issue, runs.first(), json) {
+    // Only against a budget: without one the table says it all.
+    let spent = match (&issue, runs.first(), json || limits.is_none()) {
         (Some(_), Some(run), false) => Some((
             run.identifier.clone(),
             runtime
