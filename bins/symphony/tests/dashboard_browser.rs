@@ -9,8 +9,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use symphony_testkit::requires::{run, trial, Tool};
+use symphony_testkit::requires::{run, trial, trial_with, Tool};
+use symphony_testkit::{MockModel, Step, Usage};
 
+use support::codex_project::codex_project;
 use support::{start_serving, wait_until};
 use symphony_testkit::browser::Browser;
 
@@ -248,6 +250,91 @@ fn the_dashboard_draws_budgets_the_backlog_charts_and_issue_pages() {
     child.stop(LIMIT);
 }
 
+/// While the real Codex spends tokens (a mock model reporting 15 per response, a command of
+/// two seconds between responses), the page changes without a reload: the charts (redrawn by
+/// the server every few seconds) grow a bar for today's tokens, and the backlog shows the
+/// waiting issue held by the day's budget once the run passes it.
+fn the_charts_and_the_backlog_change_while_a_run_spends_tokens() {
+    let Some(bin) = symphony_testkit::codex::binary("the_charts_and_the_backlog_change") else {
+        return;
+    };
+    let Some(browser) = Browser::start("dashboard_browser_spend") else {
+        return;
+    };
+    let mut script: Vec<Step> = (1..=8)
+        .map(|n| Step::Shell(format!("sleep 2; echo {n} >> spent.txt")))
+        .collect();
+    script.push(Step::Message("Spent enough.".into()));
+    let model = MockModel::with_usage(
+        script,
+        Usage {
+            input: 10,
+            output: 5,
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    codex_project(
+        dir,
+        &bin,
+        &model,
+        "T-1",
+        "polling:\n  interval_ms: 500\nagent:\n  max_turns: 1\n  max_concurrent_agents: 1\nbudgets:\n  per_day:\n    tokens: { soft: 15, hard: 40 }",
+        "",
+    );
+    for (id, priority) in [("T-1", 1), ("T-2", 2)] {
+        std::fs::write(
+            dir.join(format!("issues/{id}.md")),
+            format!("---\ntitle: Spend {id}\nstate: todo\npriority: {priority}\n---\nSpend.\n"),
+        )
+        .unwrap();
+    }
+    let (child, port) = start_serving(dir, "info", LIMIT);
+    browser.goto(&format!("http://127.0.0.1:{port}/"));
+    browser.execute("window.symphonyLoadedOnce = true; return true;");
+    let waiting = |id: &str, why: &str| {
+        format!(
+            "const r = document.querySelector('#backlog tr[data-issue=\"{id}\"]'); \
+             return r !== null && r.dataset.waiting === '{why}';"
+        )
+    };
+    browser.wait_for(
+        "T-2 waiting for the slot",
+        LIMIT,
+        &waiting("T-2", "no_slot"),
+    );
+    // Today's bar as the chart draws it now (none before the first report), then redrawn
+    // with more: the run keeps spending for about 16 s, the charts are redrawn every 5 s.
+    let today = "(() => { const t = document.querySelector('#chart-spend-days rect[data-part=\"tokens\"] title'); \
+                 return t === null ? '' : t.textContent; })()";
+    let before = browser.execute(&format!("return {today};"));
+    browser.wait_for(
+        "today's bar redrawn with more tokens",
+        LIMIT,
+        &format!("const now = {today}; return now !== '' && now !== {before};"),
+    );
+    browser.wait_for(
+        "T-2 held by the day's budget",
+        LIMIT,
+        &waiting("T-2", "daily_budget"),
+    );
+    browser.wait_for(
+        "the budget banner",
+        LIMIT,
+        "return document.querySelector('#budget-held') !== null;",
+    );
+    assert_eq!(
+        browser.execute("return window.symphonyLoadedOnce === true;"),
+        serde_json::Value::Bool(true),
+        "the page changed in place, not by a reload"
+    );
+    let shot = screenshot_path().with_file_name("dashboard-spend.png");
+    browser.screenshot(&shot);
+    assert!(std::fs::metadata(&shot).unwrap().len() > 1_000);
+    child.stop(LIMIT);
+}
+
 /// A test target of its own harness: each test needs Chromium, and says so (ignored, with
 /// the reason) where it is not installed, instead of passing without running.
 fn main() -> std::process::ExitCode {
@@ -261,6 +348,11 @@ fn main() -> std::process::ExitCode {
             "the_dashboard_draws_budgets_the_backlog_charts_and_issue_pages",
             Tool::Browser,
             the_dashboard_draws_budgets_the_backlog_charts_and_issue_pages,
+        ),
+        trial_with(
+            "the_charts_and_the_backlog_change_while_a_run_spends_tokens",
+            &[Tool::Browser, Tool::Codex],
+            the_charts_and_the_backlog_change_while_a_run_spends_tokens,
         ),
     ])
 }

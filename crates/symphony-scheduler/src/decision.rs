@@ -84,8 +84,6 @@ pub enum RetryReason {
     NoSlots,
     /// The run left nothing to hand off.
     NoChange,
-    /// The day's budget holds new dispatch until the next UTC day.
-    BudgetHold,
 }
 
 impl RetryReason {
@@ -99,7 +97,6 @@ impl RetryReason {
             Self::RefreshFailed => "refresh_failed",
             Self::NoSlots => "no_slots",
             Self::NoChange => "no_change",
-            Self::BudgetHold => "budget_hold",
         }
     }
 }

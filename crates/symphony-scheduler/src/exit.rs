@@ -3,7 +3,7 @@
 use symphony_core::Issue;
 
 use crate::decision::*;
-use crate::eligibility::issue_eligible;
+use crate::eligibility::{issue_eligible, Ineligible};
 use crate::state::{log, Out, Scheduler};
 use crate::types::*;
 
@@ -351,6 +351,13 @@ impl Scheduler {
         }
         if self.shutting_down {
             self.release(issue_id, &issue.identifier, "shutting down", out);
+            return;
+        }
+        // A budget holds it (its own spent, or the day's): let go, not retried. It stays in
+        // the book, so the refill takes it when the day turns or the budget is raised.
+        if let Some(held) = self.spent_out(&issue).or(self.dispatch_hold().copied()) {
+            let why = Ineligible::Budget(held).to_string();
+            self.release(issue_id, &issue.identifier, &why, out);
             return;
         }
         match self.slot_for(&issue.state) {

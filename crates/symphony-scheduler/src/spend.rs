@@ -120,7 +120,9 @@ impl Scheduler {
                 out.push(Effect::Record(Decision::DispatchHeld { day, exceeded }));
             }
             (true, None) => book.held = None,
-            _ => {}
+            // Still held: the figure people see is the current one.
+            (true, Some(exceeded)) => book.held = Some(exceeded),
+            (false, None) => {}
         }
         // Stops follow the current figure, not the one the hold began at.
         let Some(exceeded) = hold else {

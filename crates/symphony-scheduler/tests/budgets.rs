@@ -350,3 +350,35 @@ fn a_run_that_hands_off_before_the_stop_reaches_it_succeeded() {
     )));
     assert!(hand_to_person(&exit).is_none());
 }
+
+#[test]
+fn a_retry_that_comes_due_while_the_day_is_held_lets_go_and_runs_when_the_day_turns() {
+    let mut sim = Sim::new(config(daily_cost(false)));
+    sim.send(Event::DayUsage {
+        day: 3,
+        usage: Usage::default(),
+    });
+    let (a, b) = (issue("a", "Todo"), issue("b", "Todo"));
+    assert_eq!(spawned(&sim.tick(&[], &[a.clone(), b.clone()])), ["a", "b"]);
+    sim.send(priced("a", 1.2));
+    // A finishes: its continuation check comes due while the day is held.
+    sim.exit("a", ExitReason::Normal);
+    sim.advance(2_000);
+    let retry = sim.retry("a", Ok(vec![a.clone()]));
+    assert!(spawned(&retry).is_empty());
+    assert!(retry.iter().any(|e| matches!(
+        e,
+        Effect::Record(Decision::Released { reason, .. }) if reason.contains("waiting for the next UTC day")
+    )));
+    assert!(
+        sim.s.retries().is_empty(),
+        "no retry loop while the day is held"
+    );
+    sim.exit("b", ExitReason::Normal);
+    // The next day, the book's issues run again.
+    let next = sim.send(Event::DayUsage {
+        day: 4,
+        usage: Usage::default(),
+    });
+    assert!(spawned(&next).contains(&"a".to_owned()), "{next:?}");
+}

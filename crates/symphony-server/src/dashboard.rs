@@ -256,6 +256,15 @@ async function poll() {
   }
 }
 setInterval(poll, 2000);
+async function pollCharts() {
+  const section = document.getElementById("charts-live");
+  if (!section) return;
+  try {
+    const r = await fetch("/dashboard/charts");
+    if (r.ok) section.innerHTML = await r.text();
+  } catch (e) {}
+}
+setInterval(pollCharts, 5000);
 "#;
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:80rem;padding:0 1rem;color:#1b1f24}\
@@ -296,7 +305,9 @@ pub fn page(
     let backlog = state
         .map(crate::dashboard_panels::backlog)
         .unwrap_or_default();
-    let charts = charts.unwrap_or_default();
+    let charts = charts
+        .map(|c| format!("<div id=\"charts-live\">{c}</div>"))
+        .unwrap_or_default();
     let reviews_section = recent
         .map(|r| format!("<div id=\"reviews-live\">{}</div>", reviews(r)))
         .unwrap_or_default();

@@ -73,6 +73,25 @@ async fn refresh(State(app): State<AppState>) -> Response {
     }
 }
 
+/// `GET /dashboard/charts`: the dashboard's charts alone, server-rendered as on the page, for
+/// its script to redraw them while runs spend (every few seconds, not every poll: they read
+/// the store's history).
+async fn dashboard_charts(State(app): State<AppState>) -> Result<Response, store_routes::ApiError> {
+    let store = store_routes::store_of(&app)?;
+    let usage = store_routes::usage_data(store.as_ref(), crate::usage_view::DEFAULT_DAYS)
+        .await
+        .map_err(|e| store_routes::ApiError::store(&e))?;
+    let budget = match app.orchestrator.snapshot().await {
+        Ok(snapshot) => api::state(chrono::Utc::now(), &snapshot)["budget"].take(),
+        Err(_) => json!({}),
+    };
+    Ok(respond(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        crate::charts::section(&usage, &budget),
+    ))
+}
+
 async fn dashboard(State(app): State<AppState>) -> Response {
     let watched = match app.orchestrator.store() {
         Some(store) => store
@@ -278,6 +297,7 @@ pub fn router(
         .route("/api/v1/events", only(get(store_routes::audit_events)))
         .route("/api/v1/reviews", only(get(store_routes::reviews_list)))
         .route("/api/v1/usage", only(get(store_routes::usage)))
+        .route("/dashboard/charts", only(get(dashboard_charts)))
         .route("/issues/{identifier}", only(get(crate::issue_page::page)))
         .route("/api/v1/{identifier}", only(get(issue)))
         .route("/webhooks/github", only(post(github_webhook)))
