@@ -117,16 +117,20 @@ fn a_daily_cost_budget_holds_dispatch_until_the_next_utc_day() {
     let Some(bin) = codex::binary("a_daily_cost_budget_holds_dispatch") else {
         return;
     };
-    // D-1 runs first (priority), answers twice: $0.20 a response by the price table, so the
-    // day's $0.30 is spent at its second report. D-2 waits for the next day.
+    // D-1 runs first (priority) and moves itself to done: $0.20 a response by the price table,
+    // so the day's $0.30 is spent at its second report. D-2 waits for the next day, then does
+    // the same. (An issue that stayed active would compete with D-2 on the next day, by
+    // priority first: the hold lets waiting work go, it does not queue it.)
+    let done = || Step::Call {
+        name: "local_issue_set_state".into(),
+        arguments: json!({"state": "done"}),
+    };
     let model = MockModel::with_usage(
         vec![
             Step::Shell("echo one > one.txt".into()),
+            done(),
             Step::Message("Done with D-1.".into()),
-            Step::Call {
-                name: "local_issue_set_state".into(),
-                arguments: json!({"state": "done"}),
-            },
+            done(),
             Step::Message("Done with D-2.".into()),
         ],
         PER_RESPONSE,
@@ -201,9 +205,10 @@ fn a_daily_cost_budget_holds_dispatch_until_the_next_utc_day() {
     let (d1, d2) = (day_of("D-1"), day_of("D-2"));
     assert_eq!(d2.len(), 1, "D-2 ran once: {all:?}");
     assert!(
-        d2[0] > d1[0],
-        "D-2 waited for the next UTC day: {d1:?} {d2:?}"
+        !d1.is_empty() && d1.iter().all(|day| *day < d2[0]),
+        "D-2 waited for the next UTC day, and D-1 ran only before it: {d1:?} {d2:?}"
     );
+    assert_eq!(issue_state(dir, "D-1"), "done");
 }
 
 fn main() -> std::process::ExitCode {
