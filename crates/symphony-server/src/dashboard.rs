@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::html::text;
-pub use crate::html::{escape, percent};
+use crate::html::{escape, percent};
 
 /// Recent gate verdicts and hand-offs shown.
 pub const REVIEWS: usize = 10;
