@@ -14,23 +14,8 @@ use anyhow::{bail, Context, Result};
 pub const PACKAGE: &str = "@octokit/graphql-schema@15.26.1";
 
 pub fn run(root: &Path) -> Result<()> {
-    let tools = root.join("target/tools/graphql-schema");
-    let package = tools.join("node_modules/@octokit/graphql-schema");
+    let package = crate::npm_package::installed(root, "graphql-schema", PACKAGE)?;
     let schema = package.join("schema.graphql");
-    let installed = std::fs::read_to_string(package.join("package.json"))
-        .is_ok_and(|p| p.contains(&format!("\"version\": \"{}\"", version())));
-    if !installed {
-        std::fs::create_dir_all(&tools)?;
-        let status = Command::new("npm")
-            .args(["install", "--prefix"])
-            .arg(&tools)
-            .args(["--no-audit", "--no-fund", "--save-exact", PACKAGE])
-            .status()
-            .context("running npm install (is npm installed?)")?;
-        if !status.success() {
-            bail!("npm install {PACKAGE} failed");
-        }
-    }
     let fixtures = root.join("crates/symphony-testkit/fixtures");
     std::fs::copy(
         package.join("LICENSE.md"),
@@ -58,8 +43,4 @@ pub fn run(root: &Path) -> Result<()> {
         bail!("the documents do not validate on GitHub's schema (see above)");
     }
     Ok(())
-}
-
-fn version() -> &'static str {
-    PACKAGE.rsplit('@').next().unwrap_or_default()
 }

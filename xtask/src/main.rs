@@ -3,6 +3,9 @@
 mod bench_workspace;
 mod graphql;
 mod layout;
+mod linear;
+mod linear_schema;
+mod npm_package;
 mod openapi;
 mod purity;
 
@@ -40,6 +43,9 @@ Tasks:
                          watch of 100 pull requests costs in rate limit and CPU
   openapi                regenerate the fake GitHub's OpenAPI fixture from the pinned
                          @octokit/openapi package (needs npm)
+  linear                 check the Linear adapter's GraphQL documents against Linear's schema
+                         (read from the pinned @linear/sdk's types, needs npm) and regenerate
+                         the part they use (the fake Linear's fixture)
   graphql                check the GitHub adapter's GraphQL documents against GitHub's schema
                          (pinned @octokit/graphql-schema, needs npm) and regenerate the part
                          of it the fake and the tests validate against
@@ -78,6 +84,7 @@ fn main() -> Result<()> {
         }
         ["deny"] => deny(),
         ["openapi"] => openapi::run(&project_root()),
+        ["linear"] => linear::run(&project_root()),
         ["graphql"] => graphql::run(&project_root()),
         [] | ["help" | "--help" | "-h"] => {
             println!("{HELP}");

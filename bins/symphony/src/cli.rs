@@ -180,7 +180,21 @@ pub enum Command {
         /// The agent the starter runs: `codex` (the Codex app-server) or `claude` (Claude Code).
         #[arg(long, value_enum, default_value = "codex")]
         agent: StarterAgent,
+        /// Where issues come from: `local` (Markdown files in a folder), `github` or `linear`.
+        #[arg(long, value_enum, default_value = "local")]
+        tracker: StarterTracker,
     },
+}
+
+/// The tracker a starter workflow reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StarterTracker {
+    /// Markdown issue files in a folder (no account).
+    Local,
+    /// GitHub Issues.
+    Github,
+    /// Linear.
+    Linear,
 }
 
 /// The agent a starter workflow runs.

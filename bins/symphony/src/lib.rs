@@ -10,6 +10,7 @@ mod logging;
 mod plugins;
 mod traces;
 mod trackers;
+mod webhooks;
 mod wiring;
 mod workflow_path;
 

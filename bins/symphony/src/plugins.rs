@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use symphony_agent::AgentBackendFactory;
 use symphony_code_host::CodeHostFactory;
 use symphony_gates::GateFactory;
-use symphony_tracker::{Tracker, TrackerError};
+use symphony_tracker::{Tracker, TrackerError, WebhookReceiver};
 use symphony_workflow::{ConfigSection, ServiceConfig, TrackerProfile};
 
 /// A tracker adapter added to the CLI by a third party: its configuration profile and a way
@@ -20,6 +20,12 @@ pub trait TrackerPlugin: Send + Sync {
     /// any key no one declares is refused.
     fn sections(&self) -> Vec<Arc<dyn ConfigSection>> {
         Vec::new()
+    }
+    /// The receiver of the adapter's webhook deliveries (`POST /webhooks/<kind>`) for
+    /// `config`, when it has one and its secret is set; none by default.
+    fn webhook_receiver(&self, config: &ServiceConfig) -> Option<Arc<dyn WebhookReceiver>> {
+        let _ = config;
+        None
     }
 }
 

@@ -12,6 +12,7 @@ pub fn registry() -> ConfigRegistry {
     let mut registry = ConfigRegistry::new()
         .with(Arc::new(symphony_tracker_local::LocalProfile))
         .with(Arc::new(symphony_tracker_github::GithubProfile))
+        .with(Arc::new(symphony_tracker_linear::LinearProfile))
         .with_section(Arc::new(symphony_server::ServerSection));
     let wiring = crate::wiring::BinaryWiring;
     let gates = symphony_orchestrator::Wiring::gates(&wiring);

@@ -12,6 +12,7 @@ use symphony_gates::GateRegistry;
 use symphony_orchestrator::Wiring;
 use symphony_tracker::{Tracker, TrackerError, TrackerErrorCategory};
 use symphony_tracker_github::{GithubCodeHostFactory, GithubTracker};
+use symphony_tracker_linear::LinearTracker;
 use symphony_tracker_local::{LocalCodeHostFactory, LocalTracker};
 use symphony_workflow::ServiceConfig;
 
@@ -26,6 +27,9 @@ impl Wiring for BinaryWiring {
             }
             symphony_tracker_github::KIND => {
                 Ok(Arc::new(GithubTracker::from_config(&config.tracker)?))
+            }
+            symphony_tracker_linear::KIND => {
+                Ok(Arc::new(LinearTracker::from_config(&config.tracker)?))
             }
             other => match crate::plugins::plugins()
                 .iter()

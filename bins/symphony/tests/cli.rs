@@ -258,6 +258,41 @@ fn init_writes_a_claude_starter_that_check_accepts_and_explains() {
 }
 
 #[test]
+fn init_writes_a_starter_for_each_tracker_that_check_accepts() {
+    for (tracker, kind, variable) in [
+        ("github", "kind: github", "GITHUB_TOKEN"),
+        ("linear", "kind: linear", "LINEAR_API_KEY"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = symphony(dir.path(), &["init", "--tracker", tracker]);
+        assert!(out.status.success(), "{}", shown(&out, &[dir.path()]));
+        let text = std::fs::read_to_string(dir.path().join("WORKFLOW.md")).unwrap();
+        assert!(
+            text.contains(kind) && !text.contains("kind: local"),
+            "{text}"
+        );
+        let check = Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("check")
+            .current_dir(dir.path())
+            .env_remove("SYMPHONY_LOG")
+            .env(variable, "starter-secret-value")
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{tracker}: {}",
+            shown(&check, &[dir.path()])
+        );
+        let said = String::from_utf8_lossy(&check.stdout);
+        assert!(said.contains(&format!("kind: {tracker}")), "{said}");
+        assert!(
+            !said.contains("starter-secret-value"),
+            "the secret is masked: {said}"
+        );
+    }
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let out = symphony(&repo_root(), &["--help"]);
     assert!(out.status.success());

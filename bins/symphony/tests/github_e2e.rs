@@ -5,11 +5,10 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{wait_until, Served};
+use support::{all_files, contains, wait_until, Served};
 use symphony_testkit::github::{FakeGithub, Fault, NewIssue};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -41,22 +40,6 @@ agent:
 ---
 Work on {{ issue.identifier }}: {{ issue.title }}
 "#;
-
-/// Every file under `dir`, as bytes (the state database and its WAL included).
-fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if entry.file_type().unwrap().is_dir() {
-            all_files(&path, out);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push((path.display().to_string(), bytes));
-        }
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
 
 #[test]
 fn a_todo_issue_is_run_once_and_moved_to_human_review_by_the_agent() {

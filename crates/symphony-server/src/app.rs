@@ -18,7 +18,7 @@ pub(crate) struct AppState {
     pub(crate) orchestrator: Arc<dyn Orchestrator>,
     pub(crate) counters: Arc<ServerCounters>,
     pub(crate) auth_token: Option<Arc<str>>,
-    pub(crate) webhook_secret: Option<Arc<[u8]>>,
+    pub(crate) webhooks: Arc<symphony_tracker::WebhookReceivers>,
     pub(crate) deliveries: Arc<webhook::Deliveries>,
 }
 

@@ -19,8 +19,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub(crate) async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let route = route_of(request.uri().path());
     if let Some(token) = &app.auth_token {
-        // The webhook is authenticated by its signature instead.
-        let open = route == "/healthz" || route == "/webhooks/github";
+        // Webhooks are authenticated by their receivers (signatures) instead.
+        let open = route == "/healthz" || route == "/webhooks/{kind}";
         let presented = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -59,7 +59,7 @@ fn route_of(path: &str) -> &'static str {
         "/api/v1/events" => "/api/v1/events",
         p if p.starts_with("/api/v1/runs/") && p.ends_with("/log") => "/api/v1/runs/{id}/log",
         p if p.starts_with("/api/v1/runs/") => "/api/v1/runs/{id}",
-        "/webhooks/github" => "/webhooks/github",
+        p if p.starts_with("/webhooks/") && p[10..].find('/').is_none() => "/webhooks/{kind}",
         p if p.starts_with("/api/v1/") && p[8..].find('/').is_none() => "/api/v1/{issue}",
         _ => "other",
     }

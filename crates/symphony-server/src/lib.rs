@@ -29,6 +29,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use symphony_tracker::WebhookReceivers;
 
 pub use config::{ServerConfig, ServerSection};
 pub use error::ServerError;
@@ -43,10 +44,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `config`'s address.
+    /// Binds `config`'s address; deliveries to `/webhooks/<kind>` go to `webhooks`' receiver
+    /// of that kind (none registered: every one is refused as not configured).
     pub async fn bind(
         config: &ServerConfig,
         orchestrator: Arc<dyn Orchestrator>,
+        webhooks: WebhookReceivers,
     ) -> Result<Self, ServerError> {
         let addr = SocketAddr::new(config.host, config.port);
         let listener = tokio::net::TcpListener::bind(addr)
@@ -54,7 +57,12 @@ impl Server {
             .map_err(|source| ServerError::Bind { addr, source })?;
         Ok(Self {
             listener,
-            app: router(orchestrator, config, Arc::new(ServerCounters::default())),
+            app: router(
+                orchestrator,
+                config,
+                Arc::new(ServerCounters::default()),
+                webhooks,
+            ),
         })
     }
 

@@ -15,7 +15,7 @@ pub struct ServerCounters {
     refreshes: AtomicU64,
     refreshes_coalesced: AtomicU64,
     unauthorized: AtomicU64,
-    webhooks: Mutex<BTreeMap<&'static str, u64>>,
+    webhooks: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 impl ServerCounters {
@@ -37,13 +37,14 @@ impl ServerCounters {
         }
     }
 
-    /// Counts a webhook delivery by outcome.
-    pub fn webhook(&self, outcome: &'static str) {
+    /// Counts a webhook delivery of `kind` (the route's, so a registered receiver's or an
+    /// unknown kind's) by outcome.
+    pub fn webhook(&self, kind: &str, outcome: &'static str) {
         *self
             .webhooks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(outcome)
+            .entry((kind.to_owned(), outcome))
             .or_default() += 1;
     }
 
@@ -166,12 +167,12 @@ pub fn render(
         .collect();
     let all = counters.refreshes.load(Ordering::Relaxed);
     let coalesced = counters.refreshes_coalesced.load(Ordering::Relaxed);
-    let webhooks: Vec<(&str, u64)> = counters
+    let webhooks: Vec<((String, &str), u64)> = counters
         .webhooks
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .map(|(outcome, n)| (*outcome, *n))
+        .map(|((kind, outcome), n)| ((kind.clone(), *outcome), *n))
         .collect();
     scrape
         .counters2(
@@ -191,10 +192,10 @@ pub fn render(
             "Requests refused for a missing or wrong bearer token",
             counters.unauthorized.load(Ordering::Relaxed),
         )
-        .counters(
+        .counters2(
             "symphony_webhook_deliveries",
-            "GitHub webhook deliveries, by outcome",
-            "outcome",
+            "Webhook deliveries, by receiver kind and outcome",
+            ("kind", "outcome"),
             webhooks,
         );
     symphony_metrics::exposition(service, &scrape)

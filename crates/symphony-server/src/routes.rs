@@ -1,4 +1,4 @@
-//! The routes: the JSON API, the dashboard, metrics, health, the GitHub webhook, and JSON
+//! The routes: the JSON API, the dashboard, metrics, health, webhooks by kind, and JSON
 //! 404/405s.
 
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use serde_json::json;
 use symphony_store::RunFilter;
+use symphony_tracker::WebhookReceivers;
 
 use crate::app::{json_response, respond, unavailable, AppState};
 use crate::config::ServerConfig;
@@ -154,30 +155,27 @@ async fn metrics_text(State(app): State<AppState>) -> Response {
     )
 }
 
-async fn github_webhook(
+async fn webhook(
     State(app): State<AppState>,
+    Path(kind): Path<String>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let Some(secret) = &app.webhook_secret else {
-        return json_response(
-            StatusCode::NOT_FOUND,
-            &api::error(
-                "webhooks_not_configured",
-                "set server.github_webhook_secret to receive GitHub webhooks",
-            ),
-        );
-    };
-    let (status, value, outcome) =
-        webhook::receive(secret, &app.deliveries, &headers, &body, |hint| {
+    let (status, value, outcome) = webhook::receive(
+        &app.webhooks,
+        &kind,
+        &app.deliveries,
+        &headers,
+        &body,
+        |hint| {
             if hint.reviews {
-                app.orchestrator.wake_reviews(hint.pull_numbers.clone());
+                app.orchestrator.wake_reviews(hint.proposals.clone());
             }
-            // Named issues are read alone; anything broader (a label renamed, a pull request
+            // Named issues are read alone; anything broader (a label renamed, a change
             // closing issues by number) needs the poll.
-            if hint.issue_ids.is_empty() && hint.issue_numbers.is_empty() && !hint.poll {
+            if hint.issue_ids.is_empty() && !hint.poll {
                 Some(webhook::Queued::Reviews)
-            } else if hint.poll || !hint.issue_numbers.is_empty() {
+            } else if hint.poll {
                 app.orchestrator
                     .request_refresh()
                     .ok()
@@ -194,11 +192,19 @@ async fn github_webhook(
                         coalesced: q.coalesced,
                     })
             }
-        });
-    app.counters.webhook(outcome.as_str());
+        },
+    );
+    // Only a registered kind becomes a label: a scan of random paths cannot grow the series.
+    let label = if outcome == webhook::Outcome::NotConfigured {
+        "unknown"
+    } else {
+        kind.as_str()
+    };
+    app.counters.webhook(label, outcome.as_str());
     if outcome == webhook::Outcome::BadSignature {
         tracing::warn!(
-            "refused a GitHub webhook delivery: {}",
+            kind = %label,
+            "refused a webhook delivery: {}",
             value["error"]["message"]
         );
     }
@@ -270,15 +276,13 @@ pub fn router(
     orchestrator: Arc<dyn Orchestrator>,
     config: &ServerConfig,
     counters: Arc<ServerCounters>,
+    webhooks: WebhookReceivers,
 ) -> Router {
     let state = AppState {
         orchestrator,
         counters,
         auth_token: config.auth_token.as_deref().map(Arc::from),
-        webhook_secret: config
-            .github_webhook_secret
-            .as_deref()
-            .map(|s| Arc::from(s.as_bytes())),
+        webhooks: Arc::new(webhooks),
         deliveries: Arc::default(),
     };
     Router::new()
@@ -300,7 +304,7 @@ pub fn router(
         .route("/dashboard/charts", only(get(dashboard_charts)))
         .route("/issues/{identifier}", only(get(crate::issue_page::page)))
         .route("/api/v1/{identifier}", only(get(issue)))
-        .route("/webhooks/github", only(post(github_webhook)))
+        .route("/webhooks/{kind}", only(post(webhook)))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)

@@ -1,34 +1,40 @@
-//! `POST /webhooks/github`: a delivery is verified (`X-Hub-Signature-256`, the GitHub
-//! adapter's verifier), de-duplicated by `X-GitHub-Delivery` (a replayed delivery changes
-//! nothing), and turned into an immediate refresh when it concerns issues. Bad signatures get
-//! 401 and are counted; nothing about the body is trusted before the signature is.
+//! `POST /webhooks/<kind>`: the delivery goes to the receiver registered for `<kind>`
+//! (`symphony_tracker::webhook`), which verifies it before reading it; a verified delivery is
+//! de-duplicated by its id (a replayed delivery changes nothing) and turned into an immediate
+//! refresh when it concerns issues or proposals. Refusals get 401 (authentication) or 400
+//! (garbage) and are counted. The server knows no provider: every kind is a registered one.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
-use symphony_tracker_github::webhook::{parse_event, verify_signature, RefreshHint, WebhookError};
+use symphony_tracker::{WebhookHint, WebhookReceivers, WebhookRequest};
 
 /// Delivery ids remembered for replay detection.
 const REMEMBERED: usize = 4096;
 
-/// Recent delivery ids, oldest first out.
+/// A delivery's identity: its receiver's kind and the provider's delivery id.
+type DeliveryKey = (String, String);
+
+/// Recent delivery ids (per kind), oldest first out.
 #[derive(Debug, Default)]
 pub struct Deliveries {
-    seen: Mutex<(HashSet<String>, VecDeque<String>)>,
+    seen: Mutex<(HashSet<DeliveryKey>, VecDeque<DeliveryKey>)>,
 }
 
 impl Deliveries {
-    /// `true` the first time `id` is seen.
-    fn first(&self, id: &str) -> bool {
+    /// `true` the first time `id` of `kind` is seen.
+    fn first(&self, kind: &str, id: &str) -> bool {
+        let key = (kind.to_owned(), id.to_owned());
         let mut guard = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let (set, order) = &mut *guard;
-        if !set.insert(id.to_owned()) {
+        if !set.insert(key.clone()) {
             return false;
         }
-        order.push_back(id.to_owned());
+        order.push_back(key);
         if order.len() > REMEMBERED {
             if let Some(old) = order.pop_front() {
                 set.remove(&old);
@@ -47,10 +53,12 @@ pub enum Outcome {
     Ignored,
     /// Verified, but its delivery id was seen before.
     Replayed,
-    /// Missing or wrong signature.
+    /// Missing, malformed or wrong signature, or a stale signed timestamp.
     BadSignature,
-    /// Signed, but not a JSON object.
+    /// Signed, but not a payload the receiver understands.
     Malformed,
+    /// No receiver is registered for the kind.
+    NotConfigured,
     /// The orchestrator could not take the refresh.
     Unavailable,
 }
@@ -64,6 +72,7 @@ impl Outcome {
             Self::Replayed => "replayed",
             Self::BadSignature => "bad_signature",
             Self::Malformed => "malformed",
+            Self::NotConfigured => "not_configured",
             Self::Unavailable => "unavailable",
         }
     }
@@ -88,54 +97,79 @@ pub enum Queued {
     Reviews,
 }
 
-/// Judges one delivery; `refresh` is called only for a verified, new, relevant one and says
-/// what it queued (`None`: the orchestrator is unavailable).
+/// Judges one delivery to `/webhooks/<kind>`; `refresh` is called only for a verified, new,
+/// relevant one and says what it queued (`None`: the orchestrator is unavailable).
 pub fn receive(
-    secret: &[u8],
+    receivers: &WebhookReceivers,
+    kind: &str,
     deliveries: &Deliveries,
     headers: &HeaderMap,
     body: &Bytes,
-    refresh: impl FnOnce(&RefreshHint) -> Option<Queued>,
+    refresh: impl FnOnce(&WebhookHint) -> Option<Queued>,
 ) -> (StatusCode, Value, Outcome) {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Err(e) = verify_signature(secret, body, header("x-hub-signature-256")) {
-        let code = match e {
-            WebhookError::MissingSignature => "missing_signature",
-            _ => "bad_signature",
-        };
+    let Some(receiver) = receivers.get(kind) else {
+        let configured = receivers.kinds().join(", ");
         return (
-            StatusCode::UNAUTHORIZED,
-            crate::api::error(code, &e.to_string()),
-            Outcome::BadSignature,
+            StatusCode::NOT_FOUND,
+            crate::api::error(
+                "webhooks_not_configured",
+                &format!(
+                    "no webhook receiver for {kind:?} (configured: {}); set the adapter's \
+                     webhook secret (server.github_webhook_secret for GitHub, \
+                     tracker.provider.webhook_secret for other trackers)",
+                    if configured.is_empty() {
+                        "none"
+                    } else {
+                        &configured
+                    }
+                ),
+            ),
+            Outcome::NotConfigured,
         );
-    }
-    let delivery = header("x-github-delivery").unwrap_or_default();
-    if !delivery.is_empty() && !deliveries.first(delivery) {
-        return (
-            StatusCode::OK,
-            json!({"accepted": false, "reason": "delivery already received", "delivery": delivery}),
-            Outcome::Replayed,
-        );
-    }
-    let event = header("x-github-event").unwrap_or_default();
-    let hint = match parse_event(event, body) {
-        Ok(hint) => hint,
-        Err(e) => {
+    };
+    let request = WebhookRequest::new(
+        headers.iter().filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.as_str().to_owned(), v.to_owned()))
+        }),
+        body,
+        SystemTime::now(),
+    );
+    let delivery = match receiver.receive(&request) {
+        Ok(delivery) => delivery,
+        Err(rejection) => {
+            let (status, outcome) = if rejection.is_unauthenticated() {
+                (StatusCode::UNAUTHORIZED, Outcome::BadSignature)
+            } else {
+                (StatusCode::BAD_REQUEST, Outcome::Malformed)
+            };
             return (
-                StatusCode::BAD_REQUEST,
-                crate::api::error("malformed_delivery", &e.to_string()),
-                Outcome::Malformed,
-            )
+                status,
+                crate::api::error(rejection.code(), &rejection.to_string()),
+                outcome,
+            );
         }
     };
-    if hint.is_empty() {
+    let event = delivery.event.as_str();
+    if let Some(id) = &delivery.id {
+        if !deliveries.first(kind, id) {
+            return (
+                StatusCode::OK,
+                json!({"accepted": false, "reason": "delivery already received", "delivery": id}),
+                Outcome::Replayed,
+            );
+        }
+    }
+    if delivery.hint.is_empty() {
         return (
             StatusCode::ACCEPTED,
             json!({"accepted": true, "refresh": false, "event": event}),
             Outcome::Ignored,
         );
     }
-    match refresh(&hint) {
+    match refresh(&delivery.hint) {
         Some(Queued::Issues { issues, coalesced }) => (
             StatusCode::ACCEPTED,
             json!({"accepted": true, "refresh": "issues", "issues": issues,

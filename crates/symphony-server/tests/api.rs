@@ -19,6 +19,7 @@ use symphony_server::{Orchestrator, Server, ServerConfig};
 use symphony_store::Usage;
 
 const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+const LINEAR_SECRET: &str = "lin_wh_secret-for-tests";
 
 struct Fixed {
     snapshot: Option<Snapshot>,
@@ -187,6 +188,16 @@ async fn serve(snapshot: Option<Snapshot>, token: Option<&str>) -> std::net::Soc
             hinted: std::sync::Mutex::default(),
             review_wakes: AtomicU32::new(0),
         }),
+        symphony_tracker::WebhookReceivers::new()
+            .with(Arc::new(
+                symphony_tracker_github::GithubWebhookReceiver::new(WEBHOOK_SECRET),
+            ))
+            .with(Arc::new(
+                symphony_tracker_linear::LinearWebhookReceiver::new(
+                    LINEAR_SECRET,
+                    Some("ENG".to_owned()),
+                ),
+            )),
     )
     .await
     .unwrap();
@@ -530,13 +541,32 @@ async fn webhooks_are_verified_deduplicated_and_turned_into_refreshes() {
     .await;
     assert_eq!(malformed.status, 400, "{}", malformed.body);
 
+    // A kind no receiver is registered for is refused, whatever it carries, and counted
+    // without growing a series per path.
+    let unknown = client::request_full(
+        addr,
+        "POST",
+        "/webhooks/jira",
+        Some(body),
+        None,
+        &[("X-Hub-Signature".to_owned(), "00".repeat(32))],
+    )
+    .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert!(
+        unknown.body.contains("webhooks_not_configured") && unknown.body.contains("github, linear"),
+        "the refusal names what is configured: {}",
+        unknown.body
+    );
+
     let metrics = client::request_with(addr, "GET", "/metrics", None, Some(token)).await;
     for line in [
-        "symphony_webhook_deliveries_total{outcome=\"refreshed\"} 3",
-        "symphony_webhook_deliveries_total{outcome=\"replayed\"} 1",
-        "symphony_webhook_deliveries_total{outcome=\"bad_signature\"} 3",
-        "symphony_webhook_deliveries_total{outcome=\"ignored\"} 1",
-        "symphony_webhook_deliveries_total{outcome=\"malformed\"} 1",
+        "symphony_webhook_deliveries_total{kind=\"unknown\",outcome=\"not_configured\"} 1",
+        "symphony_webhook_deliveries_total{kind=\"github\",outcome=\"refreshed\"} 3",
+        "symphony_webhook_deliveries_total{kind=\"github\",outcome=\"replayed\"} 1",
+        "symphony_webhook_deliveries_total{kind=\"github\",outcome=\"bad_signature\"} 3",
+        "symphony_webhook_deliveries_total{kind=\"github\",outcome=\"ignored\"} 1",
+        "symphony_webhook_deliveries_total{kind=\"github\",outcome=\"malformed\"} 1",
         "symphony_http_unauthorized_total 0",
     ] {
         assert!(
@@ -545,4 +575,61 @@ async fn webhooks_are_verified_deduplicated_and_turned_into_refreshes() {
             metrics.body
         );
     }
+}
+
+/// The same route serves every registered kind: Linear's deliveries are verified by Linear's
+/// rules (hex HMAC, a signed timestamp within a minute) and become the same refreshes.
+#[tokio::test]
+async fn linear_deliveries_go_to_the_linear_receiver() {
+    use symphony_tracker::webhook::hmac_sha256_hex;
+    let addr = serve(Some(snapshot()), None).await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let send = |body: String, signature: String, delivery: &'static str| async move {
+        let headers = [
+            ("Linear-Signature".to_owned(), signature),
+            ("Linear-Delivery".to_owned(), delivery.to_owned()),
+            ("Linear-Event".to_owned(), "Issue".to_owned()),
+        ];
+        client::request_full(
+            addr,
+            "POST",
+            "/webhooks/linear",
+            Some(&body),
+            None,
+            &headers,
+        )
+        .await
+    };
+    let fresh = format!(
+        r#"{{"action":"update","type":"Issue","webhookTimestamp":{now_ms},"data":{{"id":"lin-1","team":{{"key":"ENG"}}}}}}"#
+    );
+    let signed = hmac_sha256_hex(LINEAR_SECRET.as_bytes(), fresh.as_bytes());
+    let accepted = send(fresh.clone(), signed.clone(), "l-1").await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    assert!(
+        accepted.body.contains("\"refresh\": \"issues\""),
+        "{}",
+        accepted.body
+    );
+    let replayed = send(fresh.clone(), signed, "l-1").await;
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    // A GitHub signature on the Linear route is not Linear's.
+    let github = symphony_tracker_github::webhook::sign(LINEAR_SECRET.as_bytes(), fresh.as_bytes());
+    let wrong = send(fresh, github, "l-2").await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let old = format!(
+        r#"{{"type":"Issue","webhookTimestamp":{},"data":{{"id":"lin-1"}}}}"#,
+        now_ms - 120_000
+    );
+    let stale = send(
+        old.clone(),
+        hmac_sha256_hex(LINEAR_SECRET.as_bytes(), old.as_bytes()),
+        "l-3",
+    )
+    .await;
+    assert_eq!(stale.status, 401, "{}", stale.body);
+    assert!(stale.body.contains("stale_delivery"), "{}", stale.body);
 }

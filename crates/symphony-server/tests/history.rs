@@ -142,7 +142,9 @@ async fn serve(store: Option<Arc<dyn Store>>) -> std::net::SocketAddr {
         store,
         metrics: Arc::new(ServiceMetrics::default()),
     };
-    let server = Server::bind(&config, Arc::new(orchestrator)).await.unwrap();
+    let server = Server::bind(&config, Arc::new(orchestrator), Default::default())
+        .await
+        .unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.serve(std::future::pending()));
     addr

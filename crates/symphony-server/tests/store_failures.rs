@@ -224,7 +224,9 @@ async fn survives(outage: Outage, says: &str) {
     let config = ServerConfig::from_section(None, Some(0), |_| None)
         .unwrap()
         .unwrap();
-    let server = Server::bind(&config, Arc::new(handles)).await.unwrap();
+    let server = Server::bind(&config, Arc::new(handles), Default::default())
+        .await
+        .unwrap();
     let addr: SocketAddr = server.local_addr();
     tokio::spawn(server.serve(std::future::pending()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use symphony_tracker::endpoint::check_endpoint;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
 use symphony_workflow::ProviderConfig;
 
@@ -154,10 +155,10 @@ impl GithubConfig {
             .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
             .trim_end_matches('/')
             .to_owned();
-        check_api_url(&api_url)?;
+        check_endpoint("api_url", &api_url)?;
         let graphql_url = match string(provider, "graphql_url")? {
             Some(url) => {
-                check_api_url(&url)?;
+                check_endpoint("graphql_url", &url)?;
                 url
             }
             None => default_graphql_url(&api_url),
@@ -268,30 +269,6 @@ fn split_repo(repo: &str) -> Result<(String, String), String> {
             "`repo` must be `owner/name` with letters, digits, `-`, `_` or `.`; got {repo:?}"
         )),
     }
-}
-
-/// Plain http only for loopback: a token must never cross a network in clear text.
-fn check_api_url(url: &str) -> Result<(), String> {
-    let parsed: http::Uri = url
-        .parse()
-        .map_err(|e| format!("`api_url` {url:?} is not a URL: {e}"))?;
-    let host = parsed.host().unwrap_or_default();
-    match parsed.scheme_str() {
-        Some("https") if !host.is_empty() => Ok(()),
-        Some("http") if is_loopback(host) => Ok(()),
-        Some("http") => Err(format!(
-            "`api_url` {url:?} uses plain http for a non-loopback host; use https"
-        )),
-        _ => Err(format!("`api_url` {url:?} must be an https URL")),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// github.com serves GraphQL at `/graphql`; GitHub Enterprise Server at `/api/graphql`

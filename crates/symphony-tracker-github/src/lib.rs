@@ -44,6 +44,7 @@ pub use graphql::{operation_name, sent_documents};
 pub use pause::{Pause, TokioPause};
 pub use profile::{GithubProfile, KIND};
 pub use stats::RequestStats;
+pub use webhook::GithubWebhookReceiver;
 
 use record::{GhIssue, Malformed, Scoped};
 

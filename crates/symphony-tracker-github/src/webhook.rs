@@ -5,6 +5,9 @@
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
+use symphony_tracker::{
+    WebhookDelivery, WebhookHint, WebhookReceiver, WebhookRejection, WebhookRequest,
+};
 
 /// Why a delivery is rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,6 +172,60 @@ pub fn parse_event(event: &str, body: &[u8]) -> Result<RefreshHint, WebhookError
         _ => {}
     }
     Ok(hint)
+}
+
+/// GitHub's deliveries through the webhook seam (`POST /webhooks/github`): verified with
+/// `X-Hub-Signature-256`, identified by `X-GitHub-Delivery`, read by [`parse_event`]. It
+/// serves both the tracker and the code host: one repository, one secret.
+pub struct GithubWebhookReceiver {
+    secret: Vec<u8>,
+}
+
+impl GithubWebhookReceiver {
+    /// A receiver for deliveries signed with `secret`.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
+        Self {
+            secret: secret.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for GithubWebhookReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GithubWebhookReceiver { secret: ******** }")
+    }
+}
+
+impl WebhookReceiver for GithubWebhookReceiver {
+    fn kind(&self) -> &str {
+        crate::KIND
+    }
+
+    fn receive(&self, request: &WebhookRequest<'_>) -> Result<WebhookDelivery, WebhookRejection> {
+        const HEADER: &str = "X-Hub-Signature-256";
+        verify_signature(&self.secret, request.body, request.header(HEADER)).map_err(
+            |e| match e {
+                WebhookError::MissingSignature => WebhookRejection::MissingSignature(HEADER),
+                WebhookError::MalformedSignature => WebhookRejection::MalformedSignature(HEADER),
+                _ => WebhookRejection::BadSignature,
+            },
+        )?;
+        let event = request.header("x-github-event").unwrap_or_default();
+        let parsed = parse_event(event, request.body).map_err(|e| match e {
+            WebhookError::MalformedBody(why) => WebhookRejection::Malformed(why),
+            other => WebhookRejection::Malformed(other.to_string()),
+        })?;
+        // Issues a pull request names by number need the poll to find their ids.
+        let mut hint = WebhookHint::issues(parsed.issue_ids);
+        hint.poll = parsed.poll || !parsed.issue_numbers.is_empty();
+        hint.reviews = parsed.reviews;
+        hint.proposals = parsed.pull_numbers;
+        Ok(WebhookDelivery::new(
+            request.header("x-github-delivery").map(str::to_owned),
+            event,
+            hint,
+        ))
+    }
 }
 
 /// `#N` after GitHub's closing keywords (`fixes #12`, `Closes: #3`).

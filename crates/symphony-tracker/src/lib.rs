@@ -1,10 +1,12 @@
 //! The tracker seam (SPEC §11): the [`Tracker`] trait every adapter implements, the
 //! normalization rules adapters share, the optional agent-tool types (SPEC §10.5), an
 //! in-memory tracker for tests, [`ObservedTracker`] for watching calls without writing a
-//! decorator, and a [`conformance`] kit every adapter's tests run.
+//! decorator, the [`webhook`] seam through which adapters receive deliveries, and a
+//! [`conformance`] kit every adapter's tests run.
 
 mod candidates;
 pub mod conformance;
+pub mod endpoint;
 mod error;
 mod hand_off;
 mod memory;
@@ -12,6 +14,7 @@ pub mod normalize;
 mod observed;
 mod tools;
 mod tracker;
+pub mod webhook;
 
 pub use candidates::CandidateRead;
 pub use error::{TrackerError, TrackerErrorCategory};
@@ -20,3 +23,7 @@ pub use memory::MemoryTracker;
 pub use observed::{ObservedTracker, TrackerCall, TrackerObserver};
 pub use tools::{ToolContext, ToolResult, ToolSpec};
 pub use tracker::{hand_off, Tracker};
+pub use webhook::{
+    WebhookDelivery, WebhookHint, WebhookReceiver, WebhookReceivers, WebhookRejection,
+    WebhookRequest,
+};

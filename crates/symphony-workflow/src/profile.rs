@@ -26,6 +26,14 @@ pub trait TrackerProfile: Send + Sync {
         &[]
     }
 
+    /// Provider keys the reference implementation also accepts directly under `tracker` (its
+    /// legacy flat aliases, such as Linear's `tracker.project_slug`), so its workflows load
+    /// unchanged: each is read as `tracker.provider.<key>` when the provider block does not
+    /// set it, with a warning saying where it belongs.
+    fn flat_aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Documented host-side fallbacks: `(provider key, environment variable)` used when the key
     /// is omitted (SPEC §6.1 step 4).
     fn env_fallbacks(&self) -> &'static [(&'static str, &'static str)] {

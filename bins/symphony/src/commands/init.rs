@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::cli::StarterAgent;
+use crate::cli::{StarterAgent, StarterTracker};
 use crate::failure::Failure;
 
 /// The starter workflow; `symphony check` accepts it as written.
@@ -38,8 +38,59 @@ codex:
   # The run limits below apply to every agent backend.
 ";
 
-/// The starter for `agent`.
-pub fn starter(agent: StarterAgent) -> String {
+/// The starter's tracker block (local issue files), replaced for another tracker.
+const LOCAL_TRACKER: &str = "tracker:
+  # Where issues come from. `local` reads Markdown issue files from a folder.
+  kind: local
+  provider:
+    path: ./issues            # relative to this file's folder
+  # Issues in these states are dispatched; these end the work (case-insensitive).
+  active_states: [todo, in progress]
+  terminal_states: [done, cancelled]
+";
+
+/// GitHub Issues, in its place (docs/trackers/github.md).
+const GITHUB_TRACKER: &str = "tracker:
+  # Where issues come from: GitHub Issues (docs/trackers/github.md).
+  kind: github
+  provider:
+    repo: OWNER/REPO          # the repository whose issues Symphony works on
+    token: $GITHUB_TOKEN      # the token's variable, never the token
+    state_source: labels      # states from symphony:* labels (or: issue, project)
+  # Issues in these states are dispatched; these end the work (case-insensitive).
+  active_states: [todo, in-progress]
+  terminal_states: [closed]
+";
+
+/// Linear, in its place (docs/trackers/linear.md).
+const LINEAR_TRACKER: &str = "tracker:
+  # Where issues come from: Linear (docs/trackers/linear.md).
+  kind: linear
+  provider:
+    team: ENG                 # the team's key (and/or project_slug: the project's slug id)
+    api_key: $LINEAR_API_KEY  # the key's variable, never the key
+    # webhook_secret: $LINEAR_WEBHOOK_SECRET   # POST /webhooks/linear (docs/server.md)
+  # Issues in these states are dispatched; these end the work (case-insensitive).
+  active_states: [Todo, In Progress]
+  terminal_states: [Done, Canceled, Cancelled, Duplicate]
+# Linear hosts no code: name where pull requests go.
+# code_host:
+#   kind: github
+#   repo: OWNER/REPO
+#   token: $GITHUB_TOKEN
+";
+
+/// The starter for `agent` reading `tracker`.
+pub fn starter(agent: StarterAgent, tracker: StarterTracker) -> String {
+    let text = agent_starter(agent);
+    match tracker {
+        StarterTracker::Local => text,
+        StarterTracker::Github => text.replacen(LOCAL_TRACKER, GITHUB_TRACKER, 1),
+        StarterTracker::Linear => text.replacen(LOCAL_TRACKER, LINEAR_TRACKER, 1),
+    }
+}
+
+fn agent_starter(agent: StarterAgent) -> String {
     match agent {
         StarterAgent::Codex => STARTER.to_owned(),
         StarterAgent::Claude => STARTER
@@ -67,7 +118,12 @@ const CODEX_ONLY: [&str; 7] = [
     "# home_config:",
 ];
 
-pub fn run(path: &Path, force: bool, agent: StarterAgent) -> Result<(), Failure> {
+pub fn run(
+    path: &Path,
+    force: bool,
+    agent: StarterAgent,
+    tracker: StarterTracker,
+) -> Result<(), Failure> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if force {
@@ -78,7 +134,7 @@ pub fn run(path: &Path, force: bool, agent: StarterAgent) -> Result<(), Failure>
     }
     let written = options
         .open(path)
-        .and_then(|mut file| file.write_all(starter(agent).as_bytes()));
+        .and_then(|mut file| file.write_all(starter(agent, tracker).as_bytes()));
     match written {
         Ok(()) => {
             println!("wrote {}", path.display());
@@ -99,5 +155,29 @@ pub fn run(path: &Path, force: bool, agent: StarterAgent) -> Result<(), Failure>
             "io_error",
             format!("cannot write {}: {e}", path.display()),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tracker blocks replace the template's: a template edit that broke the match would
+    /// otherwise leave every starter reading local files.
+    #[test]
+    fn every_tracker_starter_replaces_the_local_block() {
+        assert!(STARTER.contains(LOCAL_TRACKER));
+        for (tracker, kind) in [
+            (StarterTracker::Github, "kind: github"),
+            (StarterTracker::Linear, "kind: linear"),
+        ] {
+            for agent in [StarterAgent::Codex, StarterAgent::Claude] {
+                let text = starter(agent, tracker);
+                assert!(
+                    text.contains(kind) && !text.contains("kind: local"),
+                    "{text}"
+                );
+            }
+        }
     }
 }

@@ -89,8 +89,11 @@ pub fn run(command: Command) -> Result<(), Failure> {
             println!("{text}");
             Ok(())
         }
-        Command::Init { path, force, agent } => {
-            init::run(&workflow_path(path.as_deref())?, force, agent)
-        }
+        Command::Init {
+            path,
+            force,
+            agent,
+            tracker,
+        } => init::run(&workflow_path(path.as_deref())?, force, agent, tracker),
     }
 }

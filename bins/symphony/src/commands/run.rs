@@ -72,6 +72,11 @@ pub(crate) async fn serve(
         |name| std::env::var(name).ok(),
     )
     .map_err(|e| Failure::new("invalid_server_config", e))?;
+    // Receivers are built from the configuration at start, as the server's address is.
+    let webhooks = server
+        .as_ref()
+        .map(|config| crate::webhooks::receivers(&source.current().config, config))
+        .unwrap_or_default();
     let store: Arc<dyn symphony_store::Store> = Arc::new(store);
     // Full agent logs per run, next to the state database that names the runs.
     let run_logs = state.dir.join("runs");
@@ -92,7 +97,7 @@ pub(crate) async fn serve(
                 store: Some(store),
                 run_logs: Some(run_logs),
             };
-            let server = Server::bind(&config, Arc::new(handles))
+            let server = Server::bind(&config, Arc::new(handles), webhooks)
                 .await
                 .map_err(|e| Failure::new(e.category(), e.to_string()))?;
             let addr = server.local_addr();

@@ -261,3 +261,21 @@ pub fn json_lines(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<serde_
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// Every file under `dir`, as bytes (the state database and its WAL included): where a
+/// canary secret must not be.
+pub fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            all_files(&path, out);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path.display().to_string(), bytes));
+        }
+    }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

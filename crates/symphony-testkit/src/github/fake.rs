@@ -1,7 +1,6 @@
 //! The fake server's handle: starting it, shaping its world, arming faults, reading what it
 //! saw.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::exchange::Exchange;
@@ -14,27 +13,21 @@ use super::model::{
 };
 use super::state::{unix_now, Armed, Budget, NewIssue, Shared};
 use super::{rest_issues, server};
+use crate::loopback::Loopback;
 
 /// The fake server; stops when dropped.
 pub struct FakeGithub {
     shared: Arc<Mutex<Shared>>,
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Loopback,
 }
 
 impl FakeGithub {
     /// Starts a fake on `127.0.0.1:<ephemeral>` accepting `token`, on its own thread.
     pub fn start(token: &str) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        listener
-            .set_nonblocking(true)
-            .expect("nonblocking listener");
-        let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Mutex::new(Shared {
             world: World::default(),
             token: token.to_owned(),
-            base: format!("http://{addr}"),
+            base: String::new(),
             core: Budget {
                 limit: 5000,
                 used: 0,
@@ -47,34 +40,18 @@ impl FakeGithub {
             faults: Vec::new(),
             exchanges: Vec::new(),
         }));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("fake-github".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fake github runtime");
-                runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    let app = axum::Router::new()
-                        .fallback(server::handle)
-                        .with_state(state);
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })
-            .expect("spawn fake github");
+        let loopback = Loopback::serve("fake-github", move || {
+            axum::Router::new()
+                .fallback(server::handle)
+                .with_state(state)
+        });
+        // Before anyone knows the address, so before any request.
+        shared.lock().unwrap_or_else(|e| e.into_inner()).base =
+            format!("http://{}", loopback.addr());
         Self {
             shared,
-            addr,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            server: loopback,
         }
     }
 
@@ -84,7 +61,7 @@ impl FakeGithub {
 
     /// The API base URL (`http://127.0.0.1:<port>`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Creates repository `owner/name` (idempotent).
@@ -294,16 +271,5 @@ impl FakeGithub {
     pub fn rate_limit_used(&self) -> u64 {
         let shared = self.lock();
         shared.core.used + shared.graphql.used
-    }
-}
-
-impl Drop for FakeGithub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

@@ -44,7 +44,10 @@ impl ServiceConfig {
                     e.into_inner().to_string(),
                 )
             })?;
+        let mut raw = raw;
+        let aliased = move_flat_aliases(&mut raw.tracker, registry);
         let mut warnings = raw.unknown_key_warnings();
+        warnings.extend(aliased);
         let dir = definition.dir();
 
         let tracker = resolve_tracker(raw.tracker, registry, env, dir, &mut warnings)?;
@@ -167,6 +170,39 @@ impl ServiceConfig {
         config.extensions.extend(resolved);
         Ok(config)
     }
+}
+
+/// Moves the reference implementation's flat tracker keys its profile names into the
+/// provider block; a warning for each.
+fn move_flat_aliases(tracker: &mut raw::TrackerSection, registry: &ConfigRegistry) -> Vec<String> {
+    let kind = tracker
+        .kind
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
+    let Some(profile) = registry.get(&kind) else {
+        return Vec::new();
+    };
+    let mut warnings = Vec::new();
+    for &key in profile.flat_aliases() {
+        let Some(value) = tracker.unknown.remove(key) else {
+            continue;
+        };
+        if tracker.provider.contains_key(key) {
+            warnings.push(format!(
+                "tracker.{key} is ignored: tracker.provider.{key} is set (the flat form is the \
+                 reference implementation's alias)"
+            ));
+        } else {
+            tracker.provider.insert(key.to_owned(), value);
+            warnings.push(format!(
+                "tracker.{key} is read as tracker.provider.{key} (the reference \
+                 implementation's flat alias); move it under tracker.provider"
+            ));
+        }
+    }
+    warnings
 }
 
 fn resolve_tracker(
