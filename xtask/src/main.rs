@@ -33,6 +33,9 @@ Tasks:
   bench github           requests and rate-limit cost of polling 500 open issues on the
                          fake GitHub: first poll, idle polls (one probe), page-by-page and
                          unconditional references
+  bench trackers         requests and rate-limit cost per first, idle and changed poll of a
+                         500-issue backlog and per refresh of 100 issues, each adapter side by
+                         side on its fake
   bench dispatch [ROUNDS]
                          the release binary with the fake GitHub and a fake Codex app-server:
                          seconds until 20 issues / 10 agents (and 100 / 20) are done, GitHub
@@ -75,12 +78,13 @@ fn main() -> Result<()> {
             release_example("symphony-agent-claude", "bench_claude", &[])
         }
         ["bench", "github"] => release_example("symphony-tracker-github", "bench_github", &[]),
+        ["bench", "trackers"] => release_example("symphony", "bench_trackers", &[]),
         ["bench", "gates", rest @ ..] => bench_gates(rest),
         ["bench", "webhook"] => bench_webhook(),
         ["bench", "review"] => bench_review(),
         ["bench", "dispatch", rest @ ..] => bench_dispatch(rest),
         ["bench", ..] => {
-            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, webhook, review, dispatch, gates\n\n{HELP}")
+            bail!("unknown benchmark; available: workspace, scheduler, store, agent, github, trackers, webhook, review, dispatch, gates\n\n{HELP}")
         }
         ["deny"] => deny(),
         ["openapi"] => openapi::run(&project_root()),

@@ -23,7 +23,7 @@ const MAX_RETRIES: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 /// Without a reset time, a rate-limited request waits this long.
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
-/// Bodies larger than this are refused rather than held (a page of 250 issues is ~1 MB).
+/// Bodies larger than this are refused rather than held (a page of 100 issues is a few hundred KB).
 const MAX_BODY: usize = 32 * 1024 * 1024;
 /// How Symphony introduces itself.
 const AGENT: &str = concat!("symphony/", env!("CARGO_PKG_VERSION"));

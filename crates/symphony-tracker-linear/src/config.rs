@@ -44,7 +44,8 @@ pub struct LinearConfig {
     pub assignee: Option<String>,
     /// The secret Linear signs webhook deliveries with (`None`: no receiver).
     pub webhook_secret: Option<String>,
-    /// Issues per page (Linear allows at most 250).
+    /// Issues per page (at most 100: a page's complexity grows with it, and Linear refuses
+    /// a query over 10 000 points).
     pub page_size: u32,
     /// Upper bound on one HTTP request, body included.
     pub request_timeout: Duration,
@@ -136,7 +137,7 @@ impl LinearConfig {
             project_slug,
             assignee: string(provider, "assignee").map_err(invalid)?,
             webhook_secret: string(provider, "webhook_secret").map_err(invalid)?,
-            page_size: integer(provider, "page_size", 50, 1, 250).map_err(invalid)? as u32,
+            page_size: integer(provider, "page_size", 50, 1, 100).map_err(invalid)? as u32,
             request_timeout: Duration::from_millis(
                 integer(provider, "request_timeout_ms", 30_000, 100, 600_000).map_err(invalid)?,
             ),
@@ -232,8 +233,8 @@ mod tests {
                 "plain http",
             ),
             (
-                json!({"api_key": "k", "team": "ENG", "page_size": 251}),
-                "from 1 to 250",
+                json!({"api_key": "k", "team": "ENG", "page_size": 101}),
+                "from 1 to 100",
             ),
         ];
         for (values, expected) in cases {

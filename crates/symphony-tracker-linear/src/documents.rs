@@ -1,24 +1,31 @@
 //! Every GraphQL document the adapter sends, in one place: `cargo xtask linear` validates each
 //! against Linear's published schema and regenerates the subset the fake validates against.
 
-/// The fields of an issue the adapter normalizes (SPEC §4.1.1), blockers included.
+/// The fields of an issue the adapter normalizes (SPEC §4.1.1), blockers included. The
+/// nested connections are kept small: Linear multiplies an issue's cost by the page size and
+/// refuses a query over 10 000 complexity points (about 65 points an issue here).
 pub(crate) const ISSUE_FIELDS: &str = "fragment SymphonyIssue on Issue {
   id identifier title description priority url branchName createdAt updatedAt
   state { name type }
   team { id key }
   project { slugId }
   assignee { id email isMe }
-  labels(first: 50) { nodes { name } }
-  inverseRelations(first: 50) { nodes { type issue { id identifier state { name type } } } }
+  labels(first: 20) { nodes { name } }
+  inverseRelations(first: 10) { nodes { type issue { id identifier state { name type } } } }
 }";
 
-/// A page of issues matching a filter, oldest first (stable cursors).
+/// A page of issues matching a filter, in creation order (stable cursors).
 pub(crate) const ISSUES: &str =
     "query SymphonyIssues($filter: IssueFilter!, $first: Int!, $after: String) {
   issues(filter: $filter, first: $first, after: $after, orderBy: createdAt) {
     nodes { ...SymphonyIssue }
     pageInfo { hasNextPage endCursor }
   }
+}";
+
+/// The newest change in scope: where the next incremental poll starts.
+pub(crate) const NEWEST: &str = "query SymphonyNewest($filter: IssueFilter!) {
+  issues(filter: $filter, first: 1, orderBy: updatedAt) { nodes { updatedAt } }
 }";
 
 /// The team's workflow state of a name (hand-off resolves the id to move to).
@@ -73,7 +80,7 @@ pub(crate) fn with_fragment(document: &str) -> String {
 
 /// Every document the adapter sends, as sent (for schema checks).
 pub fn sent_documents() -> Vec<String> {
-    [ISSUES, STATES, MOVE, COMMENT, SCOPE]
+    [ISSUES, NEWEST, STATES, MOVE, COMMENT, SCOPE]
         .into_iter()
         .map(with_fragment)
         .collect()

@@ -20,6 +20,7 @@ pub use client::{RateLimits, RequestStats};
 pub use config::{LinearConfig, API_KEY_VARIABLE, DEFAULT_ENDPOINT};
 pub use documents::sent_documents;
 pub use profile::{LinearProfile, KIND};
+pub use reads::COMPLETE_EVERY;
 pub use tool::TOOL;
 pub use tracker::LinearTracker;
 pub use webhook::LinearWebhookReceiver;

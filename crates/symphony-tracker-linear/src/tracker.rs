@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use symphony_core::Issue;
-use symphony_tracker::{IssueHandOff, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError};
+use symphony_tracker::{
+    CandidateRead, IssueHandOff, ToolContext, ToolResult, ToolSpec, Tracker, TrackerError,
+};
 use symphony_workflow::TrackerConfig;
 
 use crate::client::{self, RateLimits, RequestStats};
@@ -72,6 +74,14 @@ impl Tracker for LinearTracker {
 
     async fn fetch_issues_by_states(&self, states: &[String]) -> Result<Vec<Issue>, TrackerError> {
         reads::by_states(&self.client, &self.config, states).await
+    }
+
+    async fn fetch_candidates(
+        &self,
+        states: &[String],
+        since: Option<&str>,
+    ) -> Result<CandidateRead, TrackerError> {
+        reads::candidates(&self.client, &self.config, states, since).await
     }
 
     async fn fetch_issues_by_ids(&self, ids: &[String]) -> Result<Vec<Issue>, TrackerError> {

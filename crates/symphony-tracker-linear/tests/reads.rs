@@ -237,3 +237,105 @@ async fn the_key_is_named_for_removal_from_every_child() {
     assert!(!format!("{tracker:?}").contains(KEY));
     fake.assert_all_valid();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_after_the_first_read_only_what_changed_since() {
+    let fake = FakeLinear::start(KEY);
+    for n in 0..6 {
+        fake.create_issue("ENG", &format!("Work {n}"), "Todo", &[]);
+    }
+    fake.create_issue("ENG", "Parked", "Backlog", &[]);
+    let tracker = tracker(&fake, "ENG", json!({"page_size": 2}));
+    let todo = states(&["Todo", "In Progress"]);
+    let first = tracker.fetch_candidates(&todo, None).await.unwrap();
+    assert!(first.complete && first.issues.len() == 6 && first.mark.is_some());
+
+    let before = fake.request_count();
+    let idle = tracker
+        .fetch_candidates(&todo, first.mark.as_deref())
+        .await
+        .unwrap();
+    assert!(!idle.complete && idle.issues.is_empty(), "{idle:?}");
+    assert_eq!(
+        fake.request_count(),
+        before + 1,
+        "an idle poll is one request"
+    );
+
+    // A person finishes one issue and readies another: both come back, whatever their state.
+    fake.set_state("ENG-2", "Done");
+    fake.set_state("ENG-7", "Todo");
+    let changed = tracker
+        .fetch_candidates(&todo, idle.mark.as_deref())
+        .await
+        .unwrap();
+    let mut seen: Vec<(String, String)> = changed
+        .issues
+        .iter()
+        .map(|i| (i.identifier.clone(), i.state.clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("ENG-2".to_owned(), "Done".to_owned()),
+            ("ENG-7".to_owned(), "Todo".to_owned())
+        ]
+    );
+    let quiet = tracker
+        .fetch_candidates(&todo, changed.mark.as_deref())
+        .await
+        .unwrap();
+    assert!(quiet.issues.is_empty(), "the mark moved past both changes");
+
+    // A mark this adapter did not write, and a mark after many incremental reads, get a
+    // complete answer (what an incremental read cannot see is bounded).
+    let foreign = tracker
+        .fetch_candidates(&todo, Some("etag:abc"))
+        .await
+        .unwrap();
+    assert!(foreign.complete && foreign.issues.len() == 6);
+    let mut mark = foreign.mark;
+    for _ in 0..symphony_tracker_linear::COMPLETE_EVERY {
+        let read = tracker
+            .fetch_candidates(&todo, mark.as_deref())
+            .await
+            .unwrap();
+        assert!(!read.complete);
+        mark = read.mark;
+    }
+    let bounded = tracker
+        .fetch_candidates(&todo, mark.as_deref())
+        .await
+        .unwrap();
+    assert!(
+        bounded.complete,
+        "a complete read after 30 incremental ones"
+    );
+    fake.assert_all_valid();
+}
+
+/// Linear refuses a query over 10 000 complexity points (the fake too): the largest page and
+/// the largest refresh batch the adapter sends stay under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_page_and_refresh_stay_under_linears_complexity_limit() {
+    let fake = FakeLinear::start(KEY);
+    let mut ids = Vec::new();
+    for n in 0..120 {
+        ids.push(
+            fake.create_issue("ENG", &format!("Work {n}"), "Todo", &["a", "b"])
+                .0,
+        );
+    }
+    let tracker = tracker(&fake, "ENG", json!({"page_size": 100}));
+    let listed = tracker
+        .fetch_issues_by_states(&states(&["Todo"]))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 120);
+    let refreshed = tracker.fetch_issues_by_ids(&ids).await.unwrap();
+    assert_eq!(refreshed.len(), 120);
+    let most = fake.exchanges().iter().map(|e| e.complexity).max().unwrap();
+    assert!(most <= 10_000, "a query cost {most} points");
+    fake.assert_all_valid();
+}

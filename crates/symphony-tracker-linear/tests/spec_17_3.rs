@@ -95,7 +95,11 @@ async fn labels_are_normalized_to_lowercase() {
         .await
         .unwrap()
         .remove(0);
-    assert_eq!(issue.labels, ["bug", "backend"], "in order, first spelling kept once");
+    assert_eq!(
+        issue.labels,
+        ["bug", "backend"],
+        "in order, first spelling kept once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,13 +61,41 @@ fn compare(value: &Value, comparator: &Map<String, Value>) -> Result<bool, Strin
             "in" => want.as_array().is_some_and(|list| list.contains(value)),
             "nin" => want.as_array().is_some_and(|list| !list.contains(value)),
             "null" => value.is_null() == want.as_bool().unwrap_or(false),
+            // Dates are ISO 8601 strings in one format here: they order as text.
+            "gt" | "gte" | "lt" | "lte" => {
+                let order = match (value, want) {
+                    (Value::String(a), Value::String(b)) => a.cmp(b),
+                    (Value::Number(a), Value::Number(b)) => a
+                        .as_f64()
+                        .unwrap_or_default()
+                        .total_cmp(&b.as_f64().unwrap_or_default()),
+                    _ => return Ok(false),
+                };
+                match op.as_str() {
+                    "gt" => order.is_gt(),
+                    "gte" => order.is_ge(),
+                    "lt" => order.is_lt(),
+                    _ => order.is_le(),
+                }
+            }
             other => return Err(format!("the fake does not support comparator `{other}`")),
         };
         Ok(all && ok)
     })
 }
 
-const COMPARATORS: [&str; 6] = ["eq", "neq", "eqIgnoreCase", "in", "nin", "null"];
+const COMPARATORS: [&str; 10] = [
+    "eq",
+    "neq",
+    "eqIgnoreCase",
+    "in",
+    "nin",
+    "null",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+];
 
 /// Whether `object` passes `filter` (Linear's nested filter objects, `and`/`or`).
 pub(crate) fn matches(object: &Value, filter: &Value) -> Result<bool, String> {
@@ -154,6 +182,20 @@ fn query_root(world: &World, field: &Field, variables: &Value) -> Result<Value, 
                 if matches(&object, &filter)? {
                     items.push(object);
                 }
+            }
+            // Linear: creation order by default; `updatedAt` gives the most recently
+            // updated first.
+            match args.get("orderBy").and_then(Value::as_str) {
+                None | Some("createdAt") => {}
+                Some("updatedAt") => items.sort_by(|a, b| {
+                    let stamp = |v: &Value| {
+                        v.get("updatedAt")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    };
+                    stamp(b).cmp(&stamp(a))
+                }),
+                Some(other) => return Err(format!("orderBy {other} is not a PaginationOrderBy")),
             }
             page(items, &args)
         }

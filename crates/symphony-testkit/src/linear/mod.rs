@@ -81,6 +81,8 @@ pub struct FakeLinear {
     server: Loopback,
 }
 
+/// Linear's documented limit on one query's complexity.
+const MAX_COMPLEXITY: u64 = 10_000;
 /// Linear's documented budgets per hour for an API key.
 const REQUESTS_PER_HOUR: u64 = 5_000;
 const COMPLEXITY_PER_HOUR: u64 = 3_000_000;
@@ -202,6 +204,17 @@ async fn handle(
             .into_response();
     }
     let mut executed = execute(&mut shared.world, &query, &variables);
+    if executed.complexity > MAX_COMPLEXITY {
+        // Linear refuses a query over its per-query limit before running it.
+        record(&mut shared, 400, 0);
+        let body = json!({"errors": [{
+            "message": format!(
+                "Query too complex: {} points, at most {MAX_COMPLEXITY} per query",
+                executed.complexity
+            ),
+            "extensions": {"code": "INVALID_INPUT", "type": "invalid input"}}]});
+        return (StatusCode::BAD_REQUEST, json_body(&body)).into_response();
+    }
     if fault == Some(Fault::NoEndCursor) {
         if let Some(connection) = executed
             .body

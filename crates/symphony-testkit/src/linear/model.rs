@@ -76,8 +76,14 @@ pub struct World {
     pub clock: u64,
 }
 
+/// The fake clock's tick `n` as Linear writes times (one tick is a second after a fixed
+/// start, so stamps order as text).
 fn stamp(n: u64) -> String {
-    format!("2026-12-01T00:{:02}:{:02}.000Z", (n / 60) % 60, n % 60)
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .expect("a valid start")
+        .to_utc();
+    (start + chrono::Duration::seconds(n as i64))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl World {
