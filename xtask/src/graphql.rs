@@ -5,6 +5,7 @@
 //! as an example of `symphony-tracker-github` (`examples/graphql_schema.rs`), which has the
 //! documents and a GraphQL compiler; this task fetches the package and runs it.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -22,25 +23,43 @@ pub fn run(root: &Path) -> Result<()> {
         fixtures.join("github-graphql.LICENSE"),
     )
     .context("copying the package's license")?;
+    run_schema_example(
+        root,
+        "symphony-tracker-github",
+        &[
+            schema.into_os_string(),
+            fixtures.join("github-graphql-additions.graphql").into(),
+            fixtures.join("github-graphql.graphql").into(),
+            format!("{PACKAGE} schema.graphql").into(),
+        ],
+        "GitHub's",
+    )
+}
+
+/// Runs `package`'s `graphql_schema` example with `args`: it checks the adapter's documents
+/// against the provider's schema and writes the fixture; fails naming `provider`'s schema.
+pub(crate) fn run_schema_example(
+    root: &Path,
+    package: &str,
+    args: &[OsString],
+    provider: &str,
+) -> Result<()> {
     let status = Command::new("cargo")
         .args([
             "run",
             "--quiet",
             "-p",
-            "symphony-tracker-github",
+            package,
             "--example",
             "graphql_schema",
             "--",
         ])
-        .arg(&schema)
-        .arg(fixtures.join("github-graphql-additions.graphql"))
-        .arg(fixtures.join("github-graphql.graphql"))
-        .arg(format!("{PACKAGE} schema.graphql"))
+        .args(args)
         .current_dir(root)
         .status()
         .context("running the graphql_schema example")?;
     if !status.success() {
-        bail!("the documents do not validate on GitHub's schema (see above)");
+        bail!("the documents do not validate on {provider} schema (see above)");
     }
     Ok(())
 }

@@ -4,7 +4,6 @@
 //! request against (`crates/symphony-testkit/fixtures/linear-graphql.graphql`).
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
@@ -51,24 +50,14 @@ pub fn run(root: &Path) -> Result<()> {
         fixtures.join("linear-graphql.LICENSE"),
     )
     .context("copying the package's license")?;
-    let status = Command::new("cargo")
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "symphony-tracker-linear",
-            "--example",
-            "graphql_schema",
-            "--",
-        ])
-        .arg(&full)
-        .arg(fixtures.join("linear-graphql.graphql"))
-        .arg(format!("{PACKAGE} (dist types)"))
-        .current_dir(root)
-        .status()
-        .context("running the graphql_schema example")?;
-    if !status.success() {
-        bail!("the documents do not validate on Linear's schema (see above)");
-    }
-    Ok(())
+    crate::graphql::run_schema_example(
+        root,
+        "symphony-tracker-linear",
+        &[
+            full.into_os_string(),
+            fixtures.join("linear-graphql.graphql").into(),
+            format!("{PACKAGE} (dist types)").into(),
+        ],
+        "Linear's",
+    )
 }

@@ -5,10 +5,10 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use support::{all_files, contains, wait_until, Served};
+use support::{all_files, contains, run_with, wait_until};
 use symphony_testkit::github::{FakeGithub, Fault, NewIssue};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -66,19 +66,14 @@ fn a_todo_issue_is_run_once_and_moved_to_human_review_by_the_agent() {
         WORKFLOW.replace("API_URL", &fake.url()),
     )
     .unwrap();
-    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
-    let child = Served::new(
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("run")
-            .current_dir(dir)
-            .env("SYMPHONY_LOG", "debug")
-            .env("SYMPHONY_E2E_GITHUB_TOKEN", CANARY)
-            .env("GITHUB_TOKEN", CANARY)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let child = run_with(
+        dir,
+        "symphony.log",
+        "debug",
+        &[
+            ("SYMPHONY_E2E_GITHUB_TOKEN", CANARY),
+            ("GITHUB_TOKEN", CANARY),
+        ],
     );
 
     wait_until("the agent to move the issue to human review", LIMIT, || {

@@ -7,13 +7,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use support::github_origin::{origin, relay};
-use support::{all_files, contains, git, wait_until, Served};
+use support::{all_files, contains, git, run_with, wait_until, Served};
 use symphony_testkit::github::FakeGithub;
 use symphony_testkit::linear::FakeLinear;
 
@@ -62,19 +61,14 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.title }}}}.
 }
 
 fn start(dir: &Path) -> Served {
-    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
-    Served::new(
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("run")
-            .current_dir(dir)
-            .env("SYMPHONY_LOG", "info")
-            .env("E2E_LINEAR_KEY", LINEAR_KEY)
-            .env("E2E_GITHUB_TOKEN", GITHUB_TOKEN)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
+    run_with(
+        dir,
+        "symphony.log",
+        "info",
+        &[
+            ("E2E_LINEAR_KEY", LINEAR_KEY),
+            ("E2E_GITHUB_TOKEN", GITHUB_TOKEN),
+        ],
     )
 }
 

@@ -126,21 +126,27 @@ impl GithubConfig {
         terminal_states: Vec<String>,
     ) -> Result<Self, (TrackerErrorCategory, String)> {
         let invalid = |message: String| (TrackerErrorCategory::InvalidTrackerConfig, message);
-        let repo = string(provider, "repo").map_err(invalid)?.ok_or_else(|| {
-            invalid(
+        let repo = provider
+            .optional_string("repo")
+            .map_err(invalid)?
+            .ok_or_else(|| {
+                invalid(
                 "`repo` is required: the repository as `owner/name` (e.g. `repo: acme/widgets`)"
                     .to_owned(),
             )
-        })?;
+            })?;
         let (owner, name) = split_repo(&repo).map_err(invalid)?;
-        let token = string(provider, "token").map_err(invalid)?.ok_or_else(|| {
-            (
-                TrackerErrorCategory::MissingTrackerSecret,
-                "`token` is missing: set GITHUB_TOKEN or `token: $MY_TOKEN_VAR` (a token that \
+        let token = provider
+            .optional_string("token")
+            .map_err(invalid)?
+            .ok_or_else(|| {
+                (
+                    TrackerErrorCategory::MissingTrackerSecret,
+                    "`token` is missing: set GITHUB_TOKEN or `token: $MY_TOKEN_VAR` (a token that \
                  can read issues and write labels of the repository)"
-                    .to_owned(),
-            )
-        })?;
+                        .to_owned(),
+                )
+            })?;
         Self::rest(provider, owner, name, token, terminal_states).map_err(invalid)
     }
 
@@ -151,12 +157,13 @@ impl GithubConfig {
         token: String,
         terminal_states: Vec<String>,
     ) -> Result<Self, String> {
-        let api_url = string(provider, "api_url")?
+        let api_url = provider
+            .optional_string("api_url")?
             .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
             .trim_end_matches('/')
             .to_owned();
         check_endpoint("api_url", &api_url)?;
-        let graphql_url = match string(provider, "graphql_url")? {
+        let graphql_url = match provider.optional_string("graphql_url")? {
             Some(url) => {
                 check_endpoint("graphql_url", &url)?;
                 url
@@ -164,26 +171,26 @@ impl GithubConfig {
             None => default_graphql_url(&api_url),
         };
         let state_source = state_source(provider)?;
-        let identifier_prefix = string(provider, "identifier_prefix")?;
-        let assignee = string(provider, "assignee")?;
-        let priority_label_prefix =
-            string(provider, "priority_label_prefix")?.unwrap_or_else(|| "priority:".to_owned());
-        let closed_lookback_days = integer(provider, "closed_lookback_days", 30, 1, 3650)? as u32;
-        let request_timeout = Duration::from_millis(integer(
-            provider,
+        let identifier_prefix = provider.optional_string("identifier_prefix")?;
+        let assignee = provider.optional_string("assignee")?;
+        let priority_label_prefix = provider
+            .optional_string("priority_label_prefix")?
+            .unwrap_or_else(|| "priority:".to_owned());
+        let closed_lookback_days =
+            provider.bounded_integer("closed_lookback_days", 30, 1, 3650)? as u32;
+        let request_timeout = Duration::from_millis(provider.bounded_integer(
             "request_timeout_ms",
             30_000,
             100,
             600_000,
         )?);
-        let max_rate_limit_wait = Duration::from_millis(integer(
-            provider,
+        let max_rate_limit_wait = Duration::from_millis(provider.bounded_integer(
             "max_rate_limit_wait_ms",
             60_000,
             0,
             3_600_000,
         )?);
-        let gate_reports = match string(provider, "gate_reports")?.as_deref() {
+        let gate_reports = match provider.optional_string("gate_reports")?.as_deref() {
             None | Some("statuses") => GateReports::Statuses,
             Some("check_runs") => GateReports::CheckRuns,
             Some(other) => {
@@ -226,31 +233,6 @@ impl GithubConfig {
     }
 }
 
-fn string(provider: &ProviderConfig, key: &str) -> Result<Option<String>, String> {
-    match provider.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-        Some(_) => Err(format!("`{key}` must be a string")),
-    }
-}
-
-fn integer(
-    provider: &ProviderConfig,
-    key: &str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, String> {
-    match provider.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(value) => match value.as_u64() {
-            Some(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(format!("`{key}` must be an integer from {min} to {max}")),
-        },
-    }
-}
-
 fn split_repo(repo: &str) -> Result<(String, String), String> {
     let valid = |part: &str| {
         !part.is_empty()
@@ -281,11 +263,14 @@ fn default_graphql_url(api_url: &str) -> String {
 }
 
 fn state_source(provider: &ProviderConfig) -> Result<StateSource, String> {
-    let source = string(provider, "state_source")?.unwrap_or_else(|| "labels".to_owned());
+    let source = provider
+        .optional_string("state_source")?
+        .unwrap_or_else(|| "labels".to_owned());
     match source.as_str() {
         "labels" => {
-            let prefix =
-                string(provider, "label_prefix")?.unwrap_or_else(|| "symphony:".to_owned());
+            let prefix = provider
+                .optional_string("label_prefix")?
+                .unwrap_or_else(|| "symphony:".to_owned());
             Ok(StateSource::Labels { prefix })
         }
         "issue" => Ok(StateSource::Issue),

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use symphony_tracker::endpoint::check_endpoint;
 use symphony_tracker::{TrackerError, TrackerErrorCategory};
 use symphony_workflow::ProviderConfig;
@@ -98,7 +97,8 @@ impl LinearConfig {
                 )));
             }
         }
-        let api_key = string(provider, "api_key")
+        let api_key = provider
+            .optional_string("api_key")
             .map_err(invalid)?
             .ok_or_else(|| {
                 (
@@ -109,12 +109,13 @@ impl LinearConfig {
                 ),
                 )
             })?;
-        let endpoint = string(provider, "endpoint")
+        let endpoint = provider
+            .optional_string("endpoint")
             .map_err(invalid)?
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
         check_endpoint("endpoint", &endpoint).map_err(invalid)?;
-        let team = string(provider, "team").map_err(invalid)?;
-        let project_slug = string(provider, "project_slug").map_err(invalid)?;
+        let team = provider.optional_string("team").map_err(invalid)?;
+        let project_slug = provider.optional_string("project_slug").map_err(invalid)?;
         if team.is_none() && project_slug.is_none() {
             return Err(invalid(
                 "a scope is required: `team: ENG` (the team's key) and/or `project_slug: …` \
@@ -135,14 +136,21 @@ impl LinearConfig {
             endpoint,
             team,
             project_slug,
-            assignee: string(provider, "assignee").map_err(invalid)?,
-            webhook_secret: string(provider, "webhook_secret").map_err(invalid)?,
-            page_size: integer(provider, "page_size", 50, 1, 100).map_err(invalid)? as u32,
+            assignee: provider.optional_string("assignee").map_err(invalid)?,
+            webhook_secret: provider
+                .optional_string("webhook_secret")
+                .map_err(invalid)?,
+            page_size: provider
+                .bounded_integer("page_size", 50, 1, 100)
+                .map_err(invalid)? as u32,
             request_timeout: Duration::from_millis(
-                integer(provider, "request_timeout_ms", 30_000, 100, 600_000).map_err(invalid)?,
+                provider
+                    .bounded_integer("request_timeout_ms", 30_000, 100, 600_000)
+                    .map_err(invalid)?,
             ),
             max_rate_limit_wait: Duration::from_millis(
-                integer(provider, "max_rate_limit_wait_ms", 60_000, 0, 3_600_000)
+                provider
+                    .bounded_integer("max_rate_limit_wait_ms", 60_000, 0, 3_600_000)
                     .map_err(invalid)?,
             ),
             terminal_states,
@@ -168,37 +176,10 @@ impl LinearConfig {
     }
 }
 
-fn string(provider: &ProviderConfig, key: &str) -> Result<Option<String>, String> {
-    match provider.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-        Some(other) => Err(format!("`{key}` must be a string; got {other}")),
-    }
-}
-
-fn integer(
-    provider: &ProviderConfig,
-    key: &str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, String> {
-    match provider.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(value) => match value.as_u64() {
-            Some(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(format!(
-                "`{key}` must be an integer from {min} to {max}; got {value}"
-            )),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn provider(values: Value) -> ProviderConfig {
         ProviderConfig::new(values.as_object().cloned().unwrap_or_default())

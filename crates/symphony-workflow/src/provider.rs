@@ -76,6 +76,47 @@ impl ProviderConfig {
         self.secret_keys.contains(key)
     }
 
+    /// The string of `key`, trimmed; `None` when unset, null or blank. Any other value is an
+    /// error naming the key (and the value, unless the key holds a secret).
+    pub fn optional_string(&self, key: &str) -> Result<Option<String>, String> {
+        match self.values.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(other) => Err(format!("`{key}` must be a string{}", self.got(key, other))),
+        }
+    }
+
+    /// The integer of `key` in `min..=max`, `default` when unset or null; anything else is an
+    /// error naming the key and the range.
+    pub fn bounded_integer(
+        &self,
+        key: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, String> {
+        match self.values.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(value) => match value.as_u64() {
+                Some(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(format!(
+                    "`{key}` must be an integer from {min} to {max}{}",
+                    self.got(key, value)
+                )),
+            },
+        }
+    }
+
+    /// `; got <value>` for an error message, never for a secret.
+    fn got(&self, key: &str, value: &Value) -> String {
+        if self.is_secret(key) {
+            String::new()
+        } else {
+            format!("; got {value}")
+        }
+    }
+
     fn masked(&self) -> impl Iterator<Item = (&String, Value)> {
         self.values.iter().map(|(k, v)| {
             if self.secret_keys.contains(k) {

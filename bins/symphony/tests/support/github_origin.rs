@@ -4,14 +4,13 @@
 //! on), and the service run with the fake's token.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use symphony_testkit::github::FakeGithub;
 
-use super::{git, Served};
+use super::{git, run_with, Served};
 
 /// `dir/origin.git` with `greeting.txt` ("hi") on `main`, and the folder its hook writes
 /// requests to.
@@ -74,18 +73,11 @@ pub fn relay(
 /// `symphony run` in `dir` with the GitHub token in `SYMPHONY_E2E_GITHUB_TOKEN`, logging to
 /// `dir/symphony.log`.
 pub fn start(dir: &Path, token: &str) -> Served {
-    let log = std::fs::File::create(dir.join("symphony.log")).unwrap();
-    Served::new(
-        Command::new(env!("CARGO_BIN_EXE_symphony"))
-            .arg("run")
-            .current_dir(dir)
-            .env("SYMPHONY_LOG", "info")
-            .env("SYMPHONY_E2E_GITHUB_TOKEN", token)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
+    run_with(
+        dir,
+        "symphony.log",
+        "info",
+        &[("SYMPHONY_E2E_GITHUB_TOKEN", token)],
     )
 }
 

@@ -98,6 +98,24 @@ pub fn port_in(log: &Path) -> Option<u16> {
         .ok()
 }
 
+/// `symphony run` in `dir` with `SYMPHONY_LOG=log_filter` and `envs`, stdout and stderr to
+/// `dir/log`; killed if the test ends before stopping it.
+pub fn run_with(dir: &Path, log: &str, log_filter: &str, envs: &[(&str, &str)]) -> Served {
+    let file = std::fs::File::create(dir.join(log)).expect("log file");
+    Served::new(
+        Command::new(env!("CARGO_BIN_EXE_symphony"))
+            .arg("run")
+            .current_dir(dir)
+            .envs(envs.iter().copied())
+            .env("SYMPHONY_LOG", log_filter)
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("symphony starts"),
+    )
+}
+
 /// `symphony run` in `dir` at `info`, logging to `dir/log`.
 pub fn run_logging(dir: &Path, log: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_symphony"))
